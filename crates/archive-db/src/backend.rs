@@ -1,0 +1,298 @@
+//! The two backends behind one [`Db`] and one [`Tx`].
+//!
+//! Shared SQL runs on either through [`on_pool!`] and [`on_tx!`], which expand
+//! one generic body once per backend. Dialect-specific SQL lives in
+//! `sqlite.rs` and `postgres.rs`, and nowhere else.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::error::{DbError, Result};
+
+/// Which database engine a [`Db`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Where the database is and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// A `postgres://` URL, or `None` for the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// The SQLite file used when `database_url` is `None`.
+    pub sqlite_path: PathBuf,
+    /// Pool size (PostgreSQL connections, or SQLite reader connections).
+    pub max_connections: u32,
+}
+
+/// A handle on the database: cheap to clone, shared by every task.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    /// Reads go to a pool of read-only connections; writes to one writer, so
+    /// writers queue in the process instead of failing with SQLITE_BUSY.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A borrowed pool to run a read on (the reader pool for SQLite).
+pub(crate) enum PoolRef<'a> {
+    Sqlite(&'a SqlitePool),
+    Postgres(&'a PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the live backend's read pool.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db.pool_ref() {
+            $crate::backend::PoolRef::Sqlite($pool) => $body,
+            $crate::backend::PoolRef::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx.inner_mut() {
+            $crate::backend::TxInner::Sqlite(t) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut **t;
+                $body
+            }
+            $crate::backend::TxInner::Postgres(t) => {
+                let $conn: &mut sqlx::PgConnection = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Db {
+    /// Opens the database the options name. Does not run migrations.
+    pub async fn connect(options: &DbOptions) -> Result<Db> {
+        match &options.database_url {
+            Some(url) => Self::connect_postgres(url, options.max_connections).await,
+            None => Self::open_sqlite(options).await,
+        }
+    }
+
+    async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(DbError::Config(
+                "DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for the embedded SQLite database)".into(),
+            ));
+        }
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|e| DbError::Config(format!("DATABASE_URL is not a valid URL: {e}")))?;
+        // A transaction left open stalls every sync reader (they stop at the
+        // oldest running transaction), so idle ones are cut off.
+        let connect = connect.options([("idle_in_transaction_session_timeout", "60s")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+            .fetch_one(&pool)
+            .await?;
+        if version < 150000 {
+            return Err(DbError::Config(format!(
+                "PostgreSQL 15 or newer is required (server version number {version})"
+            )));
+        }
+        Ok(Db {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    async fn open_sqlite(options: &DbOptions) -> Result<Db> {
+        if let Some(dir) = options.sqlite_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(&options.sqlite_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // The capture triggers rely on nested updates not firing them again.
+            .pragma("recursive_triggers", "OFF");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect.pragma("query_only", "ON"))
+            .await?;
+        Ok(Db {
+            pool: Pool::Sqlite { read, write },
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite { .. } => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn pool_ref(&self) -> PoolRef<'_> {
+        match &self.pool {
+            Pool::Sqlite { read, .. } => PoolRef::Sqlite(read),
+            Pool::Postgres(pool) => PoolRef::Postgres(pool),
+        }
+    }
+
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite { write, .. } => Some(write),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite { write, .. } => {
+                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            inner,
+            capture_changed: false,
+        })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// How the capture triggers treat this transaction's writes to synced tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capture {
+    /// A local write: recorded with no origin, version assigned here (the default).
+    Local,
+    /// A change pushed by another node (the master applying a slave's change):
+    /// recorded with that node as its origin, version assigned here.
+    Origin(String),
+    /// Applying the master's state on a slave: not recorded, versions kept as given.
+    Off,
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct Tx {
+    inner: TxInner,
+    capture_changed: bool,
+}
+
+pub(crate) enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub(crate) fn inner_mut(&mut self) -> &mut TxInner {
+        &mut self.inner
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Sets how this transaction's writes are captured (see [`Capture`]).
+    pub async fn set_capture(&mut self, capture: Capture) -> Result<()> {
+        let (enabled, origin) = match &capture {
+            Capture::Local => (true, None),
+            Capture::Origin(node) => (true, Some(node.clone())),
+            Capture::Off => (false, None),
+        };
+        match &mut self.inner {
+            TxInner::Sqlite(t) => crate::sqlite::set_capture(t, enabled, origin).await?,
+            TxInner::Postgres(t) => crate::postgres::set_capture(t, enabled, origin).await?,
+        }
+        self.capture_changed = capture != Capture::Local;
+        Ok(())
+    }
+
+    /// Commits. A changed capture mode is reset first, so it never outlives
+    /// the transaction (on SQLite it lives in a table row).
+    pub async fn commit(mut self) -> Result<()> {
+        if self.capture_changed {
+            self.set_capture(Capture::Local).await?;
+        }
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Runs SQL text as it is, with no binds. For tests and maintenance
+    /// tools that must prove a guarantee holds for any SQL, not only ours.
+    #[doc(hidden)]
+    pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let done = on_tx!(self, conn => sqlx::raw_sql(sql).execute(conn).await?.rows_affected());
+        Ok(done)
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading the change log (`sync_changes`) in log order.
+//!
+//! The capture triggers write the log; this module only reads it. A reader
+//! that remembers the position of the last change it saw and asks for the
+//! changes after it never skips a committed change (see [`LogPosition`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Db;
+use crate::backend::PoolRef;
+use crate::error::{DbError, Result};
+
+/// A position in the change log, ordered by `(xid, id)`.
+///
+/// On SQLite `xid` is always 0 and `id` (AUTOINCREMENT, one writer) is in
+/// commit order. On PostgreSQL ids are allocated before commit, so `id` alone
+/// could pass over a transaction that commits late; there the position leads
+/// with the writing transaction's id and readers never read past the oldest
+/// transaction still running.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct LogPosition {
+    pub xid: i64,
+    pub id: i64,
+}
+
+impl LogPosition {
+    /// Before the first change.
+    pub const START: LogPosition = LogPosition { xid: 0, id: 0 };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl ChangeOp {
+    fn parse(s: &str) -> Result<ChangeOp> {
+        match s {
+            "insert" => Ok(ChangeOp::Insert),
+            "update" => Ok(ChangeOp::Update),
+            "delete" => Ok(ChangeOp::Delete),
+            other => Err(DbError::Invalid(format!("unknown change op {other:?}"))),
+        }
+    }
+}
+
+/// One recorded change to one row of a synced table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeRecord {
+    pub position: LogPosition,
+    pub change_id: Uuid,
+    pub table_name: String,
+    pub row_id: Uuid,
+    pub op: ChangeOp,
+    /// The row's version before the change (none for inserts).
+    pub base_version: Option<i64>,
+    /// The row's version after the change (for deletes, the tombstone's).
+    pub version: i64,
+    /// The node the change came from; `None` for a change made here.
+    pub origin: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeRow {
+    id: i64,
+    xid: i64,
+    change_id: Uuid,
+    table_name: String,
+    row_id: Uuid,
+    op: String,
+    base_version: Option<i64>,
+    version: i64,
+    origin: Option<String>,
+    changed_at: DateTime<Utc>,
+}
+
+impl TryFrom<ChangeRow> for ChangeRecord {
+    type Error = DbError;
+    fn try_from(row: ChangeRow) -> Result<ChangeRecord> {
+        Ok(ChangeRecord {
+            position: LogPosition {
+                xid: row.xid,
+                id: row.id,
+            },
+            change_id: row.change_id,
+            table_name: row.table_name,
+            row_id: row.row_id,
+            op: ChangeOp::parse(&row.op)?,
+            base_version: row.base_version,
+            version: row.version,
+            origin: row.origin,
+            changed_at: row.changed_at,
+        })
+    }
+}
+
+impl Db {
+    /// Up to `limit` committed changes after `after`, in log order.
+    pub async fn changes_after(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeRecord>> {
+        let rows = match self.pool_ref() {
+            PoolRef::Sqlite(pool) => crate::sqlite::changes_after(pool, after, limit).await?,
+            PoolRef::Postgres(pool) => crate::postgres::changes_after(pool, after, limit).await?,
+        };
+        rows.into_iter().map(ChangeRecord::try_from).collect()
+    }
+
+    /// How many changes the log holds.
+    pub async fn change_count(&self) -> Result<i64> {
+        let count = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sync_changes").fetch_one(pool).await?
+        });
+        Ok(count)
+    }
+}

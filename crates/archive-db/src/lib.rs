@@ -1,0 +1,49 @@
+//! Archive's database layer.
+//!
+//! One [`Db`] runs on SQLite or PostgreSQL; nothing outside this crate knows
+//! which. Reads are methods on [`Db`]; every write runs in a [`Tx`]. Writes to
+//! synced tables are recorded in `sync_changes` by the capture triggers that
+//! the migrations install, in the same transaction, whatever SQL made them
+//! (see `docs/ARCHITECTURE.md`, "The write path").
+
+mod backend;
+mod backup;
+pub use backup::BackupOutcome;
+mod changes;
+mod error;
+mod library;
+mod listening;
+mod migrations;
+pub mod normalize;
+mod page;
+mod playlists;
+mod postgres;
+mod schema;
+mod settings;
+mod sql;
+mod sqlite;
+mod tokens;
+mod users;
+
+pub use backend::{Backend, Capture, Db, DbOptions, Tx};
+pub use changes::{ChangeOp, ChangeRecord, LogPosition};
+pub use error::{DbError, Result};
+pub use library::{
+    Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist,
+    NewGenre, NewSong, Song, SongFilter, SongPatch,
+};
+pub use listening::{ListeningData, RecentPlay, SongPlayCount};
+pub use migrations::MigrationStatus;
+pub use page::{Page, PageRequest, SortOrder};
+pub use playlists::{NewPlaylist, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};
+pub use schema::{ColumnInfo, SYNCED_TABLES, TableInfo};
+pub use settings::SharedSetting;
+pub use tokens::AuthToken;
+pub use users::{NewUser, Role, User, UserPatch};
+
+/// The current time, truncated to microseconds: the precision both databases
+/// keep, so a value written and read back compares equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,104 @@
+//! Migrations, embedded in the binary: one set per dialect, same versions and
+//! descriptions in both (the schema-parity test checks the result).
+
+use serde::Serialize;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::backend::PoolRef;
+use crate::error::Result;
+use crate::{Backend, Db};
+
+/// (version, description, SQLite SQL, PostgreSQL SQL)
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "core schema",
+    include_str!("../migrations/sqlite/0001_core.sql"),
+    include_str!("../migrations/postgres/0001_core.sql"),
+)];
+
+fn migrator(backend: Backend) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// One migration and whether this database has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+impl Db {
+    /// Applies the pending migrations (each in its own transaction).
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = migrator(self.backend());
+        match (self.sqlite_writer(), self.pool_ref()) {
+            (Some(writer), _) => migrator.run(writer).await?,
+            (None, PoolRef::Postgres(pool)) => migrator.run(pool).await?,
+            (None, PoolRef::Sqlite(pool)) => migrator.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Every migration this binary knows, applied or pending.
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>> {
+        let applied: Vec<i64> = match self.pool_ref() {
+            PoolRef::Sqlite(pool) => {
+                let exists: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(pool)
+                .await?;
+                if exists == 0 {
+                    Vec::new()
+                } else {
+                    sqlx::query_scalar(
+                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+                    )
+                    .fetch_all(pool)
+                    .await?
+                }
+            }
+            PoolRef::Postgres(pool) => {
+                let exists: bool =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                        .fetch_one(pool)
+                        .await?;
+                if exists {
+                    sqlx::query_scalar(
+                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+                    )
+                    .fetch_all(pool)
+                    .await?
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        Ok(MIGRATIONS
+            .iter()
+            .map(|&(version, description, _, _)| MigrationStatus {
+                version,
+                description: description.to_owned(),
+                applied: applied.contains(&version),
+            })
+            .collect())
+    }
+}

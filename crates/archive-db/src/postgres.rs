@@ -1,0 +1,88 @@
+//! SQL that only PostgreSQL speaks.
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::changes::{ChangeRow, LogPosition};
+use crate::error::Result;
+use crate::schema::{ColumnInfo, TableInfo};
+
+pub(crate) async fn set_capture(
+    tx: &mut Transaction<'static, Postgres>,
+    enabled: bool,
+    origin: Option<String>,
+) -> Result<()> {
+    sqlx::query(
+        "SELECT set_config('archive.capture', $1, true), set_config('archive.origin', $2, true)",
+    )
+    .bind(if enabled { "on" } else { "off" })
+    .bind(origin.unwrap_or_default())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Changes after `after`, never past the oldest running transaction: a
+/// transaction still open may commit changes at positions below those of
+/// transactions that already committed, and they must not be passed over.
+pub(crate) async fn changes_after(
+    pool: &PgPool,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
+                origin, changed_at \
+         FROM sync_changes \
+         WHERE (xid, id) > ($1::bigint::text::xid8, $2) \
+           AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY xid, id LIMIT $3",
+    )
+    .bind(after.xid)
+    .bind(after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+           AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut tables = Vec::new();
+    for name in names {
+        let columns: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT column_name::text, data_type::text, is_nullable::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(&name)
+        .fetch_all(pool)
+        .await?;
+        // Indexes created by name (not those behind PRIMARY KEY / UNIQUE constraints).
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT i.indexname::text FROM pg_indexes i \
+             WHERE i.schemaname = current_schema() AND i.tablename = $1 \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
+             ORDER BY i.indexname",
+        )
+        .bind(&name)
+        .fetch_all(pool)
+        .await?;
+        tables.push(TableInfo {
+            name,
+            columns: columns
+                .into_iter()
+                .map(|(name, sql_type, nullable)| ColumnInfo {
+                    name,
+                    sql_type,
+                    not_null: nullable == "NO",
+                })
+                .collect(),
+            indexes,
+        });
+    }
+    Ok(tables)
+}

@@ -1,0 +1,229 @@
+//! A small SQL text builder for queries whose shape depends on the request
+//! (filters, sorting, keyset cursors). It numbers `$N` placeholders, which both
+//! SQLite and PostgreSQL accept, and keeps the values to bind in order.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A value to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param {
+    Uuid(Uuid),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Time(DateTime<Utc>),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) params: Vec<Param>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Self {
+        Sql {
+            text: text.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `param`.
+    pub(crate) fn bind(&mut self, param: Param) -> &mut Self {
+        self.params.push(param);
+        self.text.push('$');
+        self.text.push_str(&self.params.len().to_string());
+        self
+    }
+}
+
+/// Binds every [`Param`] of `$params` to the sqlx query `$query`.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                $crate::sql::Param::Uuid(v) => query.bind(v),
+                $crate::sql::Param::Int(v) => query.bind(v),
+                $crate::sql::Param::Text(v) => query.bind(v),
+                $crate::sql::Param::Bool(v) => query.bind(v),
+                $crate::sql::Param::Time(v) => query.bind(v),
+                $crate::sql::Param::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+/// A row type that decodes from both backends.
+pub(crate) trait AnyRow:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> AnyRow for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+impl crate::Db {
+    pub(crate) async fn fetch_all_sql<T: AnyRow>(&self, sql: Sql) -> crate::Result<Vec<T>> {
+        let rows = crate::backend::on_pool!(self, pool => {
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
+            bind_params!(query, sql.params.clone()).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    pub(crate) async fn fetch_optional_sql<T: AnyRow>(&self, sql: Sql) -> crate::Result<Option<T>> {
+        let row = crate::backend::on_pool!(self, pool => {
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
+            bind_params!(query, sql.params.clone()).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    pub(crate) async fn fetch_page<T: AnyRow>(
+        &self,
+        mut sql: Sql,
+        plan: &crate::page::PagePlan,
+        alias: &str,
+    ) -> crate::Result<Vec<T>> {
+        plan.push_after(&mut sql, alias);
+        plan.push_order_limit(&mut sql, alias);
+        self.fetch_all_sql(sql).await
+    }
+}
+
+impl crate::Tx {
+    pub(crate) async fn fetch_optional_sql<T: AnyRow>(
+        &mut self,
+        sql: Sql,
+    ) -> crate::Result<Option<T>> {
+        let row = crate::backend::on_tx!(self, conn => {
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
+            bind_params!(query, sql.params.clone()).fetch_optional(conn).await?
+        });
+        Ok(row)
+    }
+
+    pub(crate) async fn execute_sql(&mut self, sql: Sql) -> crate::Result<u64> {
+        let done = crate::backend::on_tx!(self, conn => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql.text.clone()));
+            bind_params!(query, sql.params.clone()).execute(conn).await?.rows_affected()
+        });
+        Ok(done)
+    }
+}
+
+/// A column value to write: `None` writes NULL.
+pub(crate) type Value = Option<Param>;
+
+impl crate::Tx {
+    /// Inserts one row. Synced tables get their version and change record from
+    /// the capture triggers.
+    pub(crate) async fn insert_row(
+        &mut self,
+        table: &str,
+        values: Vec<(&str, Value)>,
+    ) -> crate::Result<()> {
+        let mut sql = Sql::new(&format!("INSERT INTO {table} ("));
+        let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
+        sql.push(&names.join(", ")).push(") VALUES (");
+        for (i, (_, value)) in values.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            push_value(&mut sql, value);
+        }
+        sql.push(")");
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+
+    /// Updates the row `id` (and its `updated_at`); `NotFound` if there is none.
+    pub(crate) async fn update_row(
+        &mut self,
+        table: &str,
+        id: uuid::Uuid,
+        values: Vec<(&str, Value)>,
+    ) -> crate::Result<()> {
+        let mut sql = Sql::new(&format!("UPDATE {table} SET "));
+        for (column, value) in values {
+            sql.push(column).push(" = ");
+            push_value(&mut sql, value);
+            sql.push(", ");
+        }
+        sql.push("updated_at = ");
+        sql.bind(Param::Time(crate::now()));
+        sql.push(" WHERE id = ");
+        sql.bind(Param::Uuid(id));
+        match self.execute_sql(sql).await? {
+            0 => Err(crate::DbError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes the row `id`; `NotFound` if there is none.
+    pub(crate) async fn delete_row(&mut self, table: &str, id: uuid::Uuid) -> crate::Result<()> {
+        let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        match self.execute_sql(sql).await? {
+            0 => Err(crate::DbError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads back a row this transaction wrote (RETURNING would not show the
+    /// version that SQLite's AFTER triggers assign).
+    pub(crate) async fn reload<T: AnyRow>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        id: uuid::Uuid,
+    ) -> crate::Result<T> {
+        let mut sql = Sql::new(&format!("SELECT {columns} FROM {table} WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        self.fetch_optional_sql(sql)
+            .await?
+            .ok_or(crate::DbError::NotFound)
+    }
+}
+
+impl crate::Db {
+    /// Reads the row `id` of `table`, if any.
+    pub(crate) async fn get_row<T: AnyRow>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: uuid::Uuid,
+    ) -> crate::Result<Option<T>> {
+        let mut sql = Sql::new(&format!("SELECT {columns} FROM {table} WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        self.fetch_optional_sql(sql).await
+    }
+}
+
+fn push_value(sql: &mut Sql, value: Value) {
+    match value {
+        Some(param) => {
+            sql.bind(param);
+        }
+        None => {
+            sql.push("NULL");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! SQL that only SQLite speaks.
+
+use std::path::Path;
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::changes::{ChangeRow, LogPosition};
+use crate::error::Result;
+use crate::schema::{ColumnInfo, TableInfo};
+
+pub(crate) async fn set_capture(
+    tx: &mut Transaction<'static, Sqlite>,
+    enabled: bool,
+    origin: Option<String>,
+) -> Result<()> {
+    sqlx::query("UPDATE sync_context SET capture = $1, origin = $2 WHERE id = 1")
+        .bind(enabled)
+        .bind(origin)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn changes_after(
+    pool: &SqlitePool,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, xid, change_id, table_name, row_id, op, base_version, version, origin, changed_at \
+         FROM sync_changes WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A consistent copy of the whole database into a new file.
+pub(crate) async fn backup(writer: &SqlitePool, target: &Path) -> Result<()> {
+    let target = target.to_str().ok_or_else(|| {
+        crate::DbError::Backup(format!("{} is not a UTF-8 path", target.display()))
+    })?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(writer)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn schema(pool: &SqlitePool) -> Result<Vec<TableInfo>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations' ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut tables = Vec::new();
+    for name in names {
+        let columns: Vec<(String, String, bool, i64)> = sqlx::query_as(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid",
+        )
+        .bind(&name)
+        .fetch_all(pool)
+        .await?;
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(&name)
+        .fetch_all(pool)
+        .await?;
+        tables.push(TableInfo {
+            name,
+            columns: columns
+                .into_iter()
+                .map(|(name, sql_type, not_null, pk)| ColumnInfo {
+                    name,
+                    sql_type: sql_type.to_lowercase(),
+                    not_null: not_null || pk > 0,
+                })
+                .collect(),
+            indexes,
+        });
+    }
+    Ok(tables)
+}

@@ -1,0 +1,269 @@
+//! Change capture: every write to a synced table records exactly one change,
+//! in the same transaction, whatever SQL made it.
+
+use archive_db::{
+    ArtistPatch, Capture, ChangeOp, ChangeRecord, Db, DbError, NewArtist, SYNCED_TABLES, SongPatch,
+};
+use archive_testkit::on_each_backend;
+use uuid::Uuid;
+
+use crate::fixture;
+
+async fn all_changes(db: &Db) -> Vec<ChangeRecord> {
+    crate::settled_changes(db).await
+}
+
+fn of_row(changes: &[ChangeRecord], table: &str, row: Uuid) -> Vec<ChangeRecord> {
+    changes
+        .iter()
+        .filter(|c| c.table_name == table && c.row_id == row)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let f = fixture(db).await;
+        let settings_id: Uuid = {
+            let changes = all_changes(db).await;
+            changes
+                .iter()
+                .find(|c| c.table_name == "shared_settings")
+                .expect("setting insert recorded")
+                .row_id
+        };
+        let listening_id = all_changes(db)
+            .await
+            .iter()
+            .find(|c| c.table_name == "listening_data")
+            .expect("recorded")
+            .row_id;
+        let rows: Vec<(&str, Uuid)> = vec![
+            ("users", f.user),
+            ("artists", f.artist),
+            ("genres", f.genre),
+            ("albums", f.album),
+            ("songs", f.song),
+            ("playlists", f.playlist),
+            ("playlist_entries", f.entry),
+            ("listening_data", listening_id),
+            ("plays", f.play),
+            ("shared_settings", settings_id),
+        ];
+        assert_eq!(
+            rows.len(),
+            SYNCED_TABLES.len(),
+            "the test covers every synced table"
+        );
+
+        let changes = all_changes(db).await;
+        for (table, id) in &rows {
+            let inserts = of_row(&changes, table, *id);
+            assert_eq!(
+                inserts.len(),
+                if *table == "playlists" { 2 } else { 1 },
+                "{table}: changes after insert"
+            );
+            assert_eq!(inserts[0].op, ChangeOp::Insert, "{table}");
+            assert_eq!(inserts[0].base_version, None, "{table}");
+        }
+
+        // Raw SQL, not our functions: capture must hold for any statement.
+        for (table, id) in &rows {
+            let before = of_row(&all_changes(db).await, table, *id).len();
+            let mut tx = db.begin().await.unwrap();
+            tx.execute_unchecked(&format!("UPDATE {table} SET id = id"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let after = of_row(&all_changes(db).await, table, *id);
+            assert_eq!(after.len(), before + 1, "{table}: one change per update");
+            let update = after.last().unwrap();
+            assert_eq!(update.op, ChangeOp::Update, "{table}");
+            assert!(
+                update.version > update.base_version.unwrap(),
+                "{table}: version moves forward"
+            );
+        }
+
+        // Children first, so that no cascade deletes a row before its own turn.
+        for (table, id) in rows.iter().rev() {
+            let before = of_row(&all_changes(db).await, table, *id).len();
+            let mut tx = db.begin().await.unwrap();
+            tx.execute_unchecked(&format!("DELETE FROM {table}"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let after = of_row(&all_changes(db).await, table, *id);
+            assert_eq!(after.len(), before + 1, "{table}: one change per delete");
+            assert_eq!(after.last().unwrap().op, ChangeOp::Delete, "{table}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn updates_through_the_library_record_one_change_and_bump_the_version() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let f = fixture(db).await;
+        let before = db.song(f.song).await.unwrap().unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let after = tx
+            .update_song(
+                f.song,
+                SongPatch {
+                    title: Some("Sinnerman (live)".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(after.version > before.version);
+        let changes = of_row(&all_changes(db).await, "songs", f.song);
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[1].base_version, Some(before.version));
+        assert_eq!(changes[1].version, after.version);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_records_nothing() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let artist = tx
+            .insert_artist(NewArtist {
+                name: "Ghost".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        tx.update_artist(
+            artist.id,
+            ArtistPatch {
+                name: Some("Ghost 2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(db.change_count().await.unwrap(), 0);
+        assert!(db.artist(artist.id).await.unwrap().is_none());
+
+        // Dropped without commit is a rollback too.
+        {
+            let mut tx = db.begin().await.unwrap();
+            tx.insert_artist(NewArtist {
+                name: "Ghost 3".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        assert_eq!(db.change_count().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cascaded_deletes_are_recorded_on_the_child_tables() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let f = fixture(db).await;
+        let mut tx = db.begin().await.unwrap();
+        tx.delete_song(f.song).await.unwrap();
+        tx.commit().await.unwrap();
+        let changes = all_changes(db).await;
+        for (table, id) in [
+            ("songs", f.song),
+            ("playlist_entries", f.entry),
+            ("plays", f.play),
+        ] {
+            let last = of_row(&changes, table, id).pop().unwrap();
+            assert_eq!(last.op, ChangeOp::Delete, "{table}");
+        }
+        let favourites = changes
+            .iter()
+            .filter(|c| c.table_name == "listening_data" && c.op == ChangeOp::Delete)
+            .count();
+        assert_eq!(favourites, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sync_apply_can_write_without_recording_or_record_its_origin() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        tx.set_capture(Capture::Off).await.unwrap();
+        let id = Uuid::now_v7();
+        tx.execute_unchecked(&format!(
+            "INSERT INTO genres (id, name, name_key, created_at, updated_at, version) \
+             SELECT id, 'Applied', 'applied', created_at, updated_at, 42 FROM (SELECT {} AS id, {} AS created_at, {} AS updated_at) AS s",
+            uuid_literal(db, id), now_literal(db), now_literal(db)
+        ))
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.change_count().await.unwrap(), 0, "an apply with capture off records nothing");
+        assert_eq!(db.genre(id).await.unwrap().unwrap().version, 42, "and keeps the version it was given");
+
+        // The capture mode ends with its transaction.
+        let mut tx = db.begin().await.unwrap();
+        tx.insert_artist(NewArtist { name: "Local".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let changes = all_changes(db).await;
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].origin, None);
+
+        let mut tx = db.begin().await.unwrap();
+        tx.set_capture(Capture::Origin("office-01".into())).await.unwrap();
+        tx.insert_artist(NewArtist { name: "Pushed".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let changes = all_changes(db).await;
+        assert_eq!(changes.last().unwrap().origin.as_deref(), Some("office-01"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn setting_a_version_by_hand_while_capturing_is_refused() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let f = fixture(db).await;
+        let mut tx = db.begin().await.unwrap();
+        let err = tx
+            .execute_unchecked("UPDATE artists SET version = 123456")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DbError::Sqlx(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("assigned by change capture"),
+            "{err}"
+        );
+        drop(tx);
+        assert_ne!(db.artist(f.artist).await.unwrap().unwrap().version, 123456);
+    })
+    .await;
+}
+
+fn uuid_literal(db: &Db, id: Uuid) -> String {
+    match db.backend() {
+        archive_db::Backend::Sqlite => format!("X'{}'", id.simple()),
+        archive_db::Backend::Postgres => format!("'{id}'::uuid"),
+    }
+}
+
+fn now_literal(db: &Db) -> String {
+    match db.backend() {
+        archive_db::Backend::Sqlite => format!("'{}'", archive_db::now().to_rfc3339()),
+        archive_db::Backend::Postgres => "now()".into(),
+    }
+}

@@ -1,0 +1,123 @@
+//! Both dialects build the same schema; migrations and backups work on both.
+
+use std::collections::BTreeMap;
+
+use archive_db::{Backend, BackupOutcome, NewArtist, TableInfo};
+use archive_testkit::{TestDb, on_each_backend};
+
+/// Which PostgreSQL types a SQLite column type stands for.
+fn compatible(sqlite: &str, postgres: &str) -> bool {
+    matches!(
+        (sqlite, postgres),
+        ("blob", "uuid" | "bytea")
+            | ("integer", "bigint" | "boolean" | "xid8")
+            | ("text", "text" | "timestamp with time zone")
+            | ("real", "double precision")
+    )
+}
+
+/// Tables and indexes only one dialect has, and why.
+const SQLITE_ONLY_TABLES: &[&str] = &["sync_context"]; // PostgreSQL keeps this state in settings and a sequence
+const POSTGRES_ONLY_INDEXES: &[&str] = &["sync_changes_position"]; // (xid, id): SQLite orders by id alone
+
+#[tokio::test]
+async fn both_dialects_build_the_same_schema() {
+    let Some(pg) = TestDb::new(Backend::Postgres).await else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    let sqlite = TestDb::new(Backend::Sqlite).await.unwrap();
+    let by_name = |tables: Vec<TableInfo>| -> BTreeMap<String, TableInfo> {
+        tables.into_iter().map(|t| (t.name.clone(), t)).collect()
+    };
+    let mut lite = by_name(sqlite.db.schema().await.unwrap());
+    let pg = by_name(pg.db.schema().await.unwrap());
+    for name in SQLITE_ONLY_TABLES {
+        assert!(lite.remove(*name).is_some());
+    }
+    assert_eq!(
+        lite.keys().collect::<Vec<_>>(),
+        pg.keys().collect::<Vec<_>>(),
+        "same tables"
+    );
+    for (name, l) in &lite {
+        let p = &pg[name];
+        let l_cols: Vec<_> = l.columns.iter().map(|c| (&c.name, c.not_null)).collect();
+        let p_cols: Vec<_> = p.columns.iter().map(|c| (&c.name, c.not_null)).collect();
+        assert_eq!(
+            l_cols, p_cols,
+            "{name}: same columns, order and nullability"
+        );
+        for (lc, pc) in l.columns.iter().zip(&p.columns) {
+            assert!(
+                compatible(&lc.sql_type, &pc.sql_type),
+                "{name}.{}: {} vs {}",
+                lc.name,
+                lc.sql_type,
+                pc.sql_type
+            );
+        }
+        let p_indexes: Vec<_> = p
+            .indexes
+            .iter()
+            .filter(|i| !POSTGRES_ONLY_INDEXES.contains(&i.as_str()))
+            .collect();
+        assert_eq!(
+            l.indexes.iter().collect::<Vec<_>>(),
+            p_indexes,
+            "{name}: same indexes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_lists_migrations_as_pending_then_applied_and_migrate_is_idempotent() {
+    for backend in archive_testkit::backends() {
+        let t = TestDb::empty(backend).await.unwrap();
+        let before = t.db.migration_status().await.unwrap();
+        assert!(!before.is_empty());
+        assert!(before.iter().all(|m| !m.applied), "{backend:?}: {before:?}");
+        t.db.migrate().await.unwrap();
+        t.db.migrate().await.unwrap();
+        let after = t.db.migration_status().await.unwrap();
+        assert!(after.iter().all(|m| m.applied), "{backend:?}: {after:?}");
+    }
+}
+
+#[tokio::test]
+async fn backup_copies_sqlite_and_points_postgres_at_pg_dump() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        tx.insert_artist(NewArtist {
+            name: "Backed up".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("backup.db");
+        match db.backup(&target).await.unwrap() {
+            BackupOutcome::Written => {
+                let copy = archive_db::Db::connect(&archive_db::DbOptions {
+                    database_url: None,
+                    sqlite_path: target.clone(),
+                    max_connections: 1,
+                })
+                .await
+                .unwrap();
+                assert!(copy.artist_by_name("backed up").await.unwrap().is_some());
+                assert!(
+                    db.backup(&target).await.is_err(),
+                    "an existing file is never overwritten"
+                );
+            }
+            BackupOutcome::UsePgDump { command } => {
+                assert_eq!(db.backend(), Backend::Postgres);
+                assert!(command.starts_with("pg_dump"));
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,173 @@
+//! Users: admins manage everyone; every user reads and edits their own
+//! account under `/me`. The last admin can be neither demoted nor deleted.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use archive_db::{NewUser, Page, Role, User, UserPatch};
+
+use super::auth::{TokenResponse, issue_token};
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
+use super::library::created;
+use super::{AppState, CurrentUser};
+use crate::auth::{check_password_rules, hash_password, verify_password};
+
+async fn hashed(password: Option<String>) -> ApiResult<Option<String>> {
+    match password {
+        None => Ok(None),
+        Some(p) => {
+            check_password_rules(&p).map_err(|m| ApiError::invalid(Some("password"), m))?;
+            Ok(Some(hash_password(p).await?))
+        }
+    }
+}
+
+pub async fn list(State(state): State<AppState>, params: Params) -> ApiResult<Json<Page<User>>> {
+    params.finish(PAGE_PARAMS)?;
+    Ok(Json(state.db.users(&params.page()?).await?))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<User>> {
+    state
+        .db
+        .user(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    email: String,
+    name: String,
+    role: Role,
+    password: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UserBody>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let password_hash = hashed(Some(body.password)).await?.expect("given");
+    let new = NewUser {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        password_hash,
+    };
+    let mut tx = state.db.begin().await?;
+    let user = tx.insert_user(new).await.map_err(|e| match e {
+        archive_db::DbError::Duplicate(_) => ApiError::conflict("a user with this email exists"),
+        other => other.into(),
+    })?;
+    tx.commit().await?;
+    Ok(created(user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchBody {
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<Role>,
+    /// A new password; every session of the user ends.
+    password: Option<String>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UserPatchBody>,
+) -> ApiResult<Json<User>> {
+    let resets_password = body.password.is_some();
+    let patch = UserPatch {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        password_hash: hashed(body.password).await?,
+    };
+    let mut tx = state.db.begin().await?;
+    let user = tx.update_user(id, patch).await?;
+    if tx.count_admins().await? == 0 {
+        return Err(ApiError::conflict("the last admin cannot be demoted"));
+    }
+    if resets_password {
+        tx.revoke_user_tokens(id).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    tx.delete_user(id).await?;
+    if tx.count_admins().await? == 0 {
+        return Err(ApiError::conflict("the last admin cannot be deleted"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(caller: CurrentUser) -> Json<User> {
+    Json(caller.user)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MePatchBody {
+    name: Option<String>,
+    /// A new password; needs `current_password`.
+    password: Option<String>,
+    current_password: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum MeResponse {
+    User(User),
+    /// After a password change every token ends, this one included; a new one comes back.
+    NewToken(TokenResponse),
+}
+
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    ApiJson(body): ApiJson<MePatchBody>,
+) -> ApiResult<Json<MeResponse>> {
+    if body.password.is_some() {
+        let current = body.current_password.clone().unwrap_or_default();
+        if !verify_password(current, caller.user.password_hash.clone()).await {
+            return Err(ApiError::invalid(
+                Some("current_password"),
+                "the current password is wrong",
+            ));
+        }
+    }
+    let changes_password = body.password.is_some();
+    let patch = UserPatch {
+        name: body.name,
+        password_hash: hashed(body.password).await?,
+        ..Default::default()
+    };
+    let mut tx = state.db.begin().await?;
+    let user = tx.update_user(caller.user.id, patch).await?;
+    if changes_password {
+        tx.revoke_user_tokens(user.id).await?;
+    }
+    tx.commit().await?;
+    if changes_password {
+        return Ok(Json(MeResponse::NewToken(issue_token(&state, user).await?)));
+    }
+    Ok(Json(MeResponse::User(user)))
+}

@@ -1,0 +1,10 @@
+//! Authentication: password hashes, API tokens, and the throttle on failed
+//! logins. Who may do what is decided in `api::access`, from the route table.
+
+mod password;
+mod throttle;
+mod token;
+
+pub use password::{check_password_rules, hash_password, verify_password};
+pub use throttle::FailureThrottle;
+pub use token::{TOKEN_LIFETIME, hash_token, new_token};

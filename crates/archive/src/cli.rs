@@ -1,0 +1,284 @@
+//! The command line: `archive serve`, `archive db …`, `archive user …`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use archive_db::{BackupOutcome, Db, NewUser, PageRequest, Role};
+
+use crate::auth::{check_password_rules, hash_password};
+use crate::config::{Config, SETTINGS};
+use crate::serve;
+
+#[derive(Parser)]
+#[command(
+    name = "archive",
+    version,
+    about = "Archive: a self-hosted music archive with master-slave sync",
+    long_about = "Archive keeps a music library (songs, artists, albums, genres, playlists, users and their \
+                  listening data) in SQLite or PostgreSQL and serves it over a JSON API.\n\n\
+                  Start with `archive serve`, then create an admin with `archive user create`.",
+    after_long_help = environment_help(),
+)]
+struct Cli {
+    /// Data directory for the SQLite database and uploads [env: ARCHIVE_DATA_DIR] [default: ./archive-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// PostgreSQL URL (postgres://…); without it the embedded SQLite database is used [env: DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// error, warn, info, debug or trace [env: ARCHIVE_LOG_LEVEL] [default: info]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: JSON API and background jobs. Applies migrations first.
+    Serve {
+        /// Address and port to listen on [env: ARCHIVE_BIND] [default: 127.0.0.1:3000]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply pending migrations (serve does this too).
+    Migrate,
+    /// List every migration, applied or pending.
+    Status,
+    /// Write a consistent copy of the database to FILE (SQLite: VACUUM INTO;
+    /// PostgreSQL: runs pg_dump when it is installed, or prints the command).
+    Backup {
+        /// Where to write the backup; must not exist yet.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password comes from ARCHIVE_PASSWORD, or else from
+    /// the first line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, moderator or user
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List every user.
+    List,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|e: archive_db::DbError| e.to_string())
+}
+
+fn environment_help() -> String {
+    let mut help =
+        String::from("Environment variables (they override settings stored in the database):\n");
+    for s in SETTINGS {
+        let default = s
+            .default
+            .map(|d| format!(" [default: {d}]"))
+            .unwrap_or_default();
+        help.push_str(&format!("  {:<24} {}{default}\n", s.var, s.help));
+    }
+    help.push_str("  ARCHIVE_PASSWORD         Password for `archive user create`\n");
+    help
+}
+
+/// Runs the command line; the exit code is 0 on success, 1 on error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut flags = BTreeMap::new();
+    for (var, value) in [
+        ("ARCHIVE_DATA_DIR", &cli.data_dir),
+        ("DATABASE_URL", &cli.database_url),
+        ("ARCHIVE_LOG_LEVEL", &cli.log_level),
+    ] {
+        if let Some(v) = value {
+            flags.insert(var, v.clone());
+        }
+    }
+    if let Command::Serve { bind: Some(bind) } = &cli.command {
+        flags.insert("ARCHIVE_BIND", bind.clone());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the runtime");
+    match runtime.block_on(run(cli.command, flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow::Result<()> {
+    let boot = Config::bootstrap(&flags)?;
+    crate::logging::init(&boot.log_level);
+    match command {
+        Command::Serve { .. } => serve::run(&flags).await,
+        Command::Db { command } => db_command(command, &boot).await,
+        Command::User { command } => {
+            let db = serve::open_database(&boot).await?;
+            user_command(command, &db).await
+        }
+    }
+}
+
+async fn db_command(command: DbCommand, config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.db_options())
+        .await
+        .context("cannot open the database")?;
+    match command {
+        DbCommand::Migrate => {
+            db.migrate().await?;
+            println!("migrations applied ({})", db.backend().name());
+        }
+        DbCommand::Status => {
+            println!("database: {}", db.backend().name());
+            for m in db.migration_status().await? {
+                let state = if m.applied { "applied" } else { "pending" };
+                println!("{:04}  {:<8} {}", m.version, state, m.description);
+            }
+        }
+        DbCommand::Backup { file } => match db.backup(&file).await? {
+            BackupOutcome::Written => println!("backup written to {}", file.display()),
+            BackupOutcome::UsePgDump { command } => pg_dump(&file, config, &command)?,
+        },
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// PostgreSQL backups are pg_dump's job: run it if it is installed.
+fn pg_dump(file: &std::path::Path, config: &Config, command: &str) -> anyhow::Result<()> {
+    let url = config
+        .database_url
+        .as_deref()
+        .expect("PostgreSQL has a URL");
+    match std::process::Command::new("pg_dump")
+        .arg("--format=custom")
+        .arg("--file")
+        .arg(file)
+        .arg(url)
+        .status()
+    {
+        Ok(status) if status.success() => {
+            println!(
+                "backup written to {} by pg_dump (restore with pg_restore)",
+                file.display()
+            );
+            Ok(())
+        }
+        Ok(status) => bail!("pg_dump failed ({status})"),
+        Err(_) => bail!(
+            "PostgreSQL is backed up with pg_dump, which is not installed here; run:\n  {command}"
+        ),
+    }
+}
+
+async fn user_command(command: UserCommand, db: &Db) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name, role } => {
+            let password = read_password()?;
+            check_password_rules(&password).map_err(anyhow::Error::msg)?;
+            let password_hash = hash_password(password).await?;
+            let mut tx = db.begin().await?;
+            let user = tx
+                .insert_user(NewUser {
+                    email,
+                    name,
+                    role,
+                    password_hash,
+                })
+                .await
+                .map_err(|e| match e {
+                    archive_db::DbError::Duplicate(_) => {
+                        anyhow::anyhow!("a user with this email already exists")
+                    }
+                    other => other.into(),
+                })?;
+            tx.commit().await?;
+            println!(
+                "created {} <{}> as {} (id {})",
+                user.name, user.email, user.role, user.id
+            );
+        }
+        UserCommand::List => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<36}  {:<9}  {:<30}  name", "id", "role", "email")?;
+            let mut page = PageRequest {
+                limit: Some(500),
+                ..Default::default()
+            };
+            loop {
+                let users = db.users(&page).await?;
+                for u in &users.items {
+                    writeln!(
+                        out,
+                        "{:<36}  {:<9}  {:<30}  {}",
+                        u.id,
+                        u.role.as_str(),
+                        u.email,
+                        u.name
+                    )?;
+                }
+                match users.next_cursor {
+                    Some(cursor) => page.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The new user's password: ARCHIVE_PASSWORD, or the first line of standard
+/// input (not echoed when it is a terminal).
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ARCHIVE_PASSWORD") {
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    if terminal {
+        eprint!("Password: ");
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        let _ = std::process::Command::new("stty").arg("echo").status();
+        eprintln!();
+    }
+    read.context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: set ARCHIVE_PASSWORD or pass it on standard input");
+    }
+    Ok(password)
+}

@@ -1,0 +1,601 @@
+//! Configuration: one [`Config`], built in one place ([`Config::load`]).
+//!
+//! Every setting is described once, as data, in [`SETTINGS`]: its environment
+//! variable, its default and its range. Precedence, highest first: command-line
+//! flag (for the few settings that have one), environment variable, value
+//! stored in the database (`node_settings`, for the settings the web UI can
+//! edit), default. A setting given by the environment is *locked*: the UI
+//! shows it read-only, naming the variable. A bad value stops start-up with a
+//! message that names the variable and the range.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// What went wrong with a setting. Always names the variable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{var} is invalid: {reason} (got {value:?})")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// How a setting's text is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// One of the listed words.
+    OneOf(&'static [&'static str]),
+    /// true/false (also 1/0, yes/no, on/off).
+    Bool,
+    /// Whole seconds within a range.
+    Seconds { min: u64, max: u64 },
+    /// A whole number within a range.
+    Count { min: u64, max: u64 },
+    /// An http:// or https:// URL.
+    Url,
+    /// Free text, not empty.
+    Text,
+    /// A path to an existing file.
+    File,
+}
+
+/// One setting, described once.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Environment variable; also the key under which the database stores it.
+    pub var: &'static str,
+    pub kind: Kind,
+    /// `None`: unset unless given.
+    pub default: Option<&'static str>,
+    /// Whether it may be stored in the database (edited from the web UI).
+    pub stored: bool,
+    pub help: &'static str,
+}
+
+pub const ROLES: &[&str] = &["standalone", "master", "slave"];
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// Every setting Archive reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        var: "ARCHIVE_DATA_DIR",
+        kind: Kind::Text,
+        default: Some("./archive-data"),
+        stored: false,
+        help: "Directory for the SQLite database and uploaded files",
+    },
+    Setting {
+        var: "DATABASE_URL",
+        kind: Kind::Text,
+        default: None,
+        stored: false,
+        help: "postgres:// URL; unset for the embedded SQLite database",
+    },
+    Setting {
+        var: "ARCHIVE_BIND",
+        kind: Kind::Text,
+        default: Some("127.0.0.1:3000"),
+        stored: false,
+        help: "Address and port to listen on",
+    },
+    Setting {
+        var: "ARCHIVE_LOG_LEVEL",
+        kind: Kind::OneOf(LOG_LEVELS),
+        default: Some("info"),
+        stored: false,
+        help: "Log verbosity",
+    },
+    Setting {
+        var: "ARCHIVE_TLS_CERT",
+        kind: Kind::File,
+        default: None,
+        stored: false,
+        help: "PEM certificate chain to serve HTTPS with",
+    },
+    Setting {
+        var: "ARCHIVE_TLS_KEY",
+        kind: Kind::File,
+        default: None,
+        stored: false,
+        help: "PEM private key to serve HTTPS with",
+    },
+    Setting {
+        var: "ARCHIVE_ROLE",
+        kind: Kind::OneOf(ROLES),
+        default: Some("standalone"),
+        stored: true,
+        help: "standalone, master or slave",
+    },
+    Setting {
+        var: "ARCHIVE_NODE_ID",
+        kind: Kind::Text,
+        default: None,
+        stored: true,
+        help: "This node's id in sync (default: the host name)",
+    },
+    Setting {
+        var: "SYNC_ENABLED",
+        kind: Kind::Bool,
+        default: Some("false"),
+        stored: true,
+        help: "Whether the sync worker runs",
+    },
+    Setting {
+        var: "SYNC_INTERVAL",
+        kind: Kind::Seconds { min: 60, max: 3600 },
+        default: Some("300"),
+        stored: true,
+        help: "Seconds between sync cycles",
+    },
+    Setting {
+        var: "MASTER_ARCHIVE_URL",
+        kind: Kind::Url,
+        default: None,
+        stored: true,
+        help: "The master's https:// URL (slave)",
+    },
+    Setting {
+        var: "SYNC_OPERATION_TIMEOUT",
+        kind: Kind::Seconds { min: 10, max: 300 },
+        default: Some("120"),
+        stored: true,
+        help: "Limit on one whole sync cycle, seconds",
+    },
+    Setting {
+        var: "SYNC_CONNECT_TIMEOUT",
+        kind: Kind::Seconds { min: 1, max: 120 },
+        default: Some("10"),
+        stored: true,
+        help: "Connect timeout per sync request, seconds",
+    },
+    Setting {
+        var: "SYNC_READ_TIMEOUT",
+        kind: Kind::Seconds { min: 1, max: 300 },
+        default: Some("20"),
+        stored: true,
+        help: "Read timeout per sync request, seconds",
+    },
+    Setting {
+        var: "SYNC_FAILURE_THRESHOLD",
+        kind: Kind::Count { min: 1, max: 100 },
+        default: Some("5"),
+        stored: true,
+        help: "Consecutive failures that open the circuit breaker",
+    },
+    Setting {
+        var: "SYNC_CIRCUIT_TIMEOUT",
+        kind: Kind::Seconds {
+            min: 10,
+            max: 86_400,
+        },
+        default: Some("300"),
+        stored: true,
+        help: "Seconds the circuit stays open before one probe",
+    },
+    Setting {
+        var: "MASTER_CA_CERT",
+        kind: Kind::File,
+        default: None,
+        stored: false,
+        help: "PEM CA certificate to trust for the master",
+    },
+    Setting {
+        var: "SYNC_ALLOW_INSECURE",
+        kind: Kind::Bool,
+        default: Some("false"),
+        stored: false,
+        help: "Allow an http:// master (tests and development only)",
+    },
+];
+
+pub fn setting(var: &str) -> &'static Setting {
+    SETTINGS
+        .iter()
+        .find(|s| s.var == var)
+        .unwrap_or_else(|| panic!("unknown setting {var}"))
+}
+
+impl Setting {
+    /// Checks a value and returns it in canonical form.
+    pub fn check(&self, value: &str) -> Result<String, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            var: self.var,
+            value: value.to_owned(),
+            reason,
+        };
+        let v = value.trim();
+        match self.kind {
+            Kind::OneOf(words) => {
+                let lower = v.to_ascii_lowercase();
+                if words.contains(&lower.as_str()) {
+                    Ok(lower)
+                } else {
+                    Err(invalid(format!("must be one of {}", words.join(", "))))
+                }
+            }
+            Kind::Bool => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok("true".into()),
+                "false" | "0" | "no" | "off" => Ok("false".into()),
+                _ => Err(invalid("must be true or false".into())),
+            },
+            Kind::Seconds { min, max } | Kind::Count { min, max } => {
+                let unit = if matches!(self.kind, Kind::Seconds { .. }) {
+                    " seconds"
+                } else {
+                    ""
+                };
+                match v.parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+                    _ => Err(invalid(format!(
+                        "must be a whole number from {min} to {max}{unit}"
+                    ))),
+                }
+            }
+            Kind::Url => {
+                if (v.starts_with("https://") || v.starts_with("http://"))
+                    && v.len() > "https://".len()
+                {
+                    Ok(v.trim_end_matches('/').to_owned())
+                } else {
+                    Err(invalid("must be a URL starting with https:// (or http:// with SYNC_ALLOW_INSECURE)".into()))
+                }
+            }
+            Kind::Text => {
+                if v.is_empty() {
+                    Err(invalid("must not be empty".into()))
+                } else {
+                    Ok(v.to_owned())
+                }
+            }
+            Kind::File => {
+                if std::path::Path::new(v).is_file() {
+                    Ok(v.to_owned())
+                } else {
+                    Err(invalid("must name a readable file".into()))
+                }
+            }
+        }
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Flag,
+    Environment,
+    Database,
+    Default,
+}
+
+/// The raw, checked values of every setting and where each came from.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    values: BTreeMap<&'static str, (String, Source)>,
+}
+
+impl Resolved {
+    /// Resolves the settings from flags, the environment and stored values.
+    pub fn resolve(
+        flags: &BTreeMap<&'static str, String>,
+        env: &dyn Fn(&str) -> Option<String>,
+        stored: &BTreeMap<String, String>,
+    ) -> Result<Resolved, ConfigError> {
+        let mut values = BTreeMap::new();
+        for s in SETTINGS {
+            let given = flags
+                .get(s.var)
+                .map(|v| (v.clone(), Source::Flag))
+                .or_else(|| {
+                    env(s.var)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (v, Source::Environment))
+                })
+                .or_else(|| {
+                    stored
+                        .get(s.var)
+                        .filter(|_| s.stored)
+                        .map(|v| (v.clone(), Source::Database))
+                });
+            match given {
+                Some((raw, source)) => {
+                    let checked = s.check(&raw).map_err(|e| match (e, source) {
+                        (ConfigError::Invalid { var, value, reason }, Source::Database) => ConfigError::Invalid {
+                            var,
+                            value,
+                            reason: format!("{reason}; the value stored in the database is bad, set {var} to override it"),
+                        },
+                        (e, _) => e,
+                    })?;
+                    values.insert(s.var, (checked, source));
+                }
+                None => {
+                    if let Some(default) = s.default {
+                        values.insert(s.var, (default.to_owned(), Source::Default));
+                    }
+                }
+            }
+        }
+        Ok(Resolved { values })
+    }
+
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.values.get(var).map(|(v, _)| v.as_str())
+    }
+
+    pub fn source(&self, var: &str) -> Option<Source> {
+        self.values.get(var).map(|(_, s)| *s)
+    }
+
+    fn seconds(&self, var: &str) -> Duration {
+        Duration::from_secs(
+            self.get(var)
+                .and_then(|v| v.parse().ok())
+                .expect("checked number"),
+        )
+    }
+
+    fn flag(&self, var: &str) -> bool {
+        self.get(var) == Some("true")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Standalone,
+    Master,
+    Slave,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Standalone => "standalone",
+            NodeRole::Master => "master",
+            NodeRole::Slave => "slave",
+        }
+    }
+}
+
+/// Sync settings (used by the sync worker and the sync pages).
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub master_url: Option<String>,
+    pub operation_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub failure_threshold: u32,
+    pub circuit_timeout: Duration,
+    pub master_ca_cert: Option<PathBuf>,
+    pub allow_insecure: bool,
+}
+
+/// Everything Archive is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    pub log_level: String,
+    pub role: NodeRole,
+    pub node_id: String,
+    pub sync: SyncConfig,
+    /// Every setting's value and source, for the settings page.
+    pub resolved: Resolved,
+}
+
+impl Config {
+    /// Builds the configuration from already resolved settings.
+    pub fn from_resolved(resolved: Resolved) -> Result<Config, ConfigError> {
+        let get = |var: &str| resolved.get(var).map(str::to_owned);
+        let bind_text = get("ARCHIVE_BIND").expect("has a default");
+        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
+            var: "ARCHIVE_BIND",
+            value: bind_text.clone(),
+            reason: "must be an address and port such as 127.0.0.1:3000 or [::]:3000".into(),
+        })?;
+        if get("ARCHIVE_TLS_CERT").is_some() || get("ARCHIVE_TLS_KEY").is_some() {
+            return Err(ConfigError::Inconsistent(
+                "ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY are set, but this version of Archive does not serve HTTPS itself yet; \
+                 unset them and put a TLS reverse proxy in front (see docs/DEPLOYMENT.md)"
+                    .into(),
+            ));
+        }
+        let role = match get("ARCHIVE_ROLE").as_deref() {
+            Some("master") => NodeRole::Master,
+            Some("slave") => NodeRole::Slave,
+            _ => NodeRole::Standalone,
+        };
+        let allow_insecure = resolved.flag("SYNC_ALLOW_INSECURE");
+        let master_url = get("MASTER_ARCHIVE_URL");
+        if let Some(url) = &master_url
+            && url.starts_with("http://")
+            && !allow_insecure
+        {
+            return Err(ConfigError::Invalid {
+                var: "MASTER_ARCHIVE_URL",
+                value: url.clone(),
+                reason: "must be https:// (set SYNC_ALLOW_INSECURE=true to allow http:// for tests and development)".into(),
+            });
+        }
+        let sync = SyncConfig {
+            enabled: resolved.flag("SYNC_ENABLED"),
+            interval: resolved.seconds("SYNC_INTERVAL"),
+            master_url,
+            operation_timeout: resolved.seconds("SYNC_OPERATION_TIMEOUT"),
+            connect_timeout: resolved.seconds("SYNC_CONNECT_TIMEOUT"),
+            read_timeout: resolved.seconds("SYNC_READ_TIMEOUT"),
+            failure_threshold: get("SYNC_FAILURE_THRESHOLD")
+                .and_then(|v| v.parse().ok())
+                .expect("checked number"),
+            circuit_timeout: resolved.seconds("SYNC_CIRCUIT_TIMEOUT"),
+            master_ca_cert: get("MASTER_CA_CERT").map(PathBuf::from),
+            allow_insecure,
+        };
+        Ok(Config {
+            data_dir: PathBuf::from(get("ARCHIVE_DATA_DIR").expect("has a default")),
+            database_url: get("DATABASE_URL"),
+            bind,
+            log_level: get("ARCHIVE_LOG_LEVEL").expect("has a default"),
+            role,
+            node_id: get("ARCHIVE_NODE_ID").unwrap_or_else(host_name),
+            sync,
+            resolved,
+        })
+    }
+
+    /// The settings that decide how to reach the database, from flags and the
+    /// environment only (the database cannot configure how to reach itself).
+    pub fn bootstrap(flags: &BTreeMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Self::from_resolved(Resolved::resolve(flags, &env_var, &BTreeMap::new())?)
+    }
+
+    /// The full configuration: flags, environment, then the stored settings.
+    pub fn load(
+        flags: &BTreeMap<&'static str, String>,
+        stored: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        Self::from_resolved(Resolved::resolve(flags, &env_var, stored)?)
+    }
+
+    pub fn db_options(&self) -> archive_db::DbOptions {
+        archive_db::DbOptions {
+            database_url: self.database_url.clone(),
+            sqlite_path: self.data_dir.join("archive.db"),
+            max_connections: 8,
+        }
+    }
+}
+
+fn env_var(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+/// The host name, the default node id.
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "archive".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(env: &[(&str, &str)], stored: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let stored: BTreeMap<String, String> = stored
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |var: &str| env.get(var).cloned();
+        Config::from_resolved(Resolved::resolve(&BTreeMap::new(), &lookup, &stored)?)
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = resolve(&[], &[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./archive-data"));
+        assert_eq!(c.role, NodeRole::Standalone);
+        assert_eq!(c.sync.interval, Duration::from_secs(300));
+        assert_eq!(c.sync.operation_timeout, Duration::from_secs(120));
+        assert_eq!(c.sync.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.sync.read_timeout, Duration::from_secs(20));
+        assert_eq!(c.sync.failure_threshold, 5);
+        assert_eq!(c.sync.circuit_timeout, Duration::from_secs(300));
+        assert!(!c.sync.enabled);
+        assert!(!c.node_id.is_empty());
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_variable_and_the_range() {
+        for (var, value, expected) in [
+            ("SYNC_INTERVAL", "59", "from 60 to 3600"),
+            ("SYNC_INTERVAL", "3601", "from 60 to 3600"),
+            ("SYNC_OPERATION_TIMEOUT", "9", "from 10 to 300"),
+            ("SYNC_OPERATION_TIMEOUT", "abc", "from 10 to 300"),
+            ("ARCHIVE_ROLE", "leader", "standalone, master, slave"),
+            ("SYNC_ENABLED", "maybe", "true or false"),
+            (
+                "ARCHIVE_LOG_LEVEL",
+                "loud",
+                "error, warn, info, debug, trace",
+            ),
+            ("ARCHIVE_BIND", "localhost", "address and port"),
+        ] {
+            let err = resolve(&[(var, value)], &[]).unwrap_err().to_string();
+            assert!(
+                err.contains(var) && err.contains(expected),
+                "{var}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_environment_overrides_stored_settings_and_is_marked() {
+        let c = resolve(
+            &[("SYNC_INTERVAL", "600")],
+            &[("SYNC_INTERVAL", "900"), ("ARCHIVE_ROLE", "master")],
+        )
+        .unwrap();
+        assert_eq!(c.sync.interval, Duration::from_secs(600));
+        assert_eq!(
+            c.resolved.source("SYNC_INTERVAL"),
+            Some(Source::Environment)
+        );
+        assert_eq!(c.role, NodeRole::Master);
+        assert_eq!(c.resolved.source("ARCHIVE_ROLE"), Some(Source::Database));
+    }
+
+    #[test]
+    fn a_bad_stored_value_says_how_to_override_it() {
+        let err = resolve(&[], &[("SYNC_INTERVAL", "5")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SYNC_INTERVAL") && err.contains("stored in the database"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn settings_that_are_not_stored_ignore_the_database() {
+        let c = resolve(&[], &[("ARCHIVE_BIND", "0.0.0.0:1")]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn an_http_master_needs_the_insecure_switch() {
+        let err = resolve(&[("MASTER_ARCHIVE_URL", "http://master.example")], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SYNC_ALLOW_INSECURE"), "{err}");
+        let c = resolve(
+            &[
+                ("MASTER_ARCHIVE_URL", "http://m.example/"),
+                ("SYNC_ALLOW_INSECURE", "1"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sync.master_url.as_deref(), Some("http://m.example"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Archive: a self-hosted music archive with master-slave sync.
+//!
+//! The binary's pieces: [`cli`] parses the command line, [`config`] turns
+//! flags, environment and stored settings into one `Config`, [`serve`] starts
+//! the HTTP server whose [`api`] is the JSON API, and [`auth`] holds password
+//! hashing, tokens and the login throttle. The database is `archive-db`.
+//! `docs/ARCHITECTURE.md` is the map.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod serve;

@@ -1,0 +1,140 @@
+//! `archive serve`: open the database, migrate, load the configuration, and
+//! serve the API until SIGINT or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use archive_db::Db;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, SETTINGS};
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db =
+        Db::connect(&config.db_options())
+            .await
+            .with_context(|| match &config.database_url {
+                Some(_) => "cannot connect to the database at DATABASE_URL".to_owned(),
+                None => format!(
+                    "cannot open the SQLite database in {}",
+                    config.data_dir.display()
+                ),
+            })?;
+    db.migrate().await.context("applying database migrations")?;
+    Ok(db)
+}
+
+/// The settings stored in the database (keys are the variable names).
+pub async fn stored_settings(db: &Db) -> anyhow::Result<BTreeMap<String, String>> {
+    let known: Vec<&str> = SETTINGS
+        .iter()
+        .filter(|s| s.stored)
+        .map(|s| s.var)
+        .collect();
+    Ok(db
+        .node_settings()
+        .await?
+        .into_iter()
+        .filter(|(k, _)| known.contains(&k.as_str()))
+        .collect())
+}
+
+/// Flags and environment first, then the database, then the full configuration.
+pub async fn configure(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<(Config, Db)> {
+    let boot = Config::bootstrap(flags)?;
+    let db = open_database(&boot).await?;
+    let config = Config::load(flags, &stored_settings(&db).await?)?;
+    Ok((config, db))
+}
+
+/// A running server (for `archive serve` and for tests).
+pub struct Server {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves on `listener` until [`Server::stop`].
+    pub fn start(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
+        let addr = listener.local_addr()?;
+        let app = api::router(AppState::new(db, config));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Runs `archive serve` until a termination signal.
+pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
+    let (config, db) = configure(flags).await?;
+    if db.count_admins().await? == 0 {
+        let hint = "No admin account exists yet. Create one with:\n  \
+                    archive user create --email you@example.org --name \"Your Name\" --role admin";
+        eprintln!("{hint}");
+        tracing::warn!("no admin account exists yet");
+    }
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (ARCHIVE_BIND)", config.bind))?;
+    let address = listener.local_addr()?;
+    // Printed plainly too: scripts (and tests) started with port 0 read it here.
+    eprintln!("listening on http://{address}");
+    tracing::info!(
+        %address,
+        database = db.backend().name(),
+        role = config.role.as_str(),
+        node_id = %config.node_id,
+        "Archive is serving"
+    );
+    let server = Server::start(listener, db.clone(), config)?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await?;
+    db.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

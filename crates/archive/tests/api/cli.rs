@@ -1,0 +1,337 @@
+//! The `archive` command line, run as a real process.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use archive_db::Backend;
+
+const BIN: &str = env!("CARGO_BIN_EXE_archive");
+
+/// Where a test's `archive` commands keep their database.
+struct Target {
+    _dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+fn targets() -> Vec<Target> {
+    archive_testkit::backends()
+        .into_iter()
+        .map(|backend| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut args = vec![
+                "--data-dir".to_owned(),
+                dir.path().join("data").display().to_string(),
+            ];
+            if backend == Backend::Postgres {
+                args.push("--database-url".into());
+                args.push(archive_testkit::postgres_database(false).unwrap());
+            }
+            Target { _dir: dir, args }
+        })
+        .collect()
+}
+
+fn archive(target: &Target, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(&target.args)
+        .args(args)
+        .env_remove("ARCHIVE_PASSWORD")
+        .env("ARCHIVE_LOG_LEVEL", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_covers_every_command_and_the_environment() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for word in [
+        "serve",
+        "db",
+        "user",
+        "SYNC_INTERVAL",
+        "ARCHIVE_DATA_DIR",
+        "DATABASE_URL",
+        "ARCHIVE_PASSWORD",
+    ] {
+        assert!(help.contains(word), "--help mentions {word}");
+    }
+    for sub in [
+        &["serve", "--help"][..],
+        &["db", "backup", "--help"],
+        &["user", "create", "--help"],
+    ] {
+        let out = Command::new(BIN).args(sub).output().unwrap();
+        assert!(out.status.success(), "{sub:?}");
+        assert!(!text(&out.stdout).trim().is_empty());
+    }
+}
+
+#[test]
+fn users_are_created_from_the_environment_or_standard_input_and_listed() {
+    for target in targets() {
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "Ada@Example.org",
+                "--name",
+                "Ada",
+                "--role",
+                "admin",
+            ],
+            &[("ARCHIVE_PASSWORD", "analytical engine")],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("ada@example.org"));
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "bob@example.org",
+                "--name",
+                "Bob",
+                "--role",
+                "user",
+            ],
+            &[],
+            Some("bobs password\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+
+        let out = archive(&target, &["user", "list"], &[], None);
+        let list = text(&out.stdout);
+        assert!(
+            list.contains("ada@example.org") && list.contains("admin"),
+            "{list}"
+        );
+        assert!(list.contains("bob@example.org"), "{list}");
+
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "ada@example.org",
+                "--name",
+                "Ada",
+                "--role",
+                "user",
+            ],
+            &[("ARCHIVE_PASSWORD", "analytical engine")],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("already exists"),
+            "{}",
+            text(&out.stderr)
+        );
+
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "c@example.org",
+                "--name",
+                "C",
+                "--role",
+                "user",
+            ],
+            &[],
+            Some("short\n"),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("at least 8"));
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "d@example.org",
+                "--name",
+                "D",
+                "--role",
+                "owner",
+            ],
+            &[],
+            Some("long enough\n"),
+        );
+        assert_eq!(out.status.code(), Some(2), "clap refuses an unknown role");
+    }
+}
+
+#[test]
+fn db_status_migrate_and_backup_work() {
+    for target in targets() {
+        let out = archive(&target, &["db", "status"], &[], None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("pending"),
+            "{}",
+            text(&out.stdout)
+        );
+        let out = archive(&target, &["db", "migrate"], &[], None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let status = text(&archive(&target, &["db", "status"], &[], None).stdout);
+        assert!(
+            status.contains("0001") && status.contains("applied") && !status.contains("pending"),
+            "{status}"
+        );
+
+        let backup = target._dir.path().join("backup.db");
+        let out = archive(
+            &target,
+            &["db", "backup", backup.to_str().unwrap()],
+            &[],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(backup.exists() && std::fs::metadata(&backup).unwrap().len() > 0);
+        let out = archive(
+            &target,
+            &["db", "backup", backup.to_str().unwrap()],
+            &[],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "an existing file is never overwritten"
+        );
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_variable_and_range() {
+    let target = targets().remove(0);
+    for (var, value, expected) in [
+        ("SYNC_INTERVAL", "5", "from 60 to 3600"),
+        ("SYNC_OPERATION_TIMEOUT", "1000", "from 10 to 300"),
+        ("ARCHIVE_ROLE", "boss", "standalone, master, slave"),
+    ] {
+        let out = archive(&target, &["db", "status"], &[(var, value)], None);
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        let err = text(&out.stderr);
+        assert!(err.contains(var) && err.contains(expected), "{err}");
+    }
+    let out = archive(&target, &["serve", "--bind", "nowhere"], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("ARCHIVE_BIND"));
+}
+
+/// Starts `archive serve` on a free port and returns it with its address.
+fn serve(target: &Target) -> (std::process::Child, String, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(&target.args)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("ARCHIVE_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "serve exited early: {lines:?}"
+        );
+        if let Some(addr) = line.trim().strip_prefix("listening on ") {
+            let addr = addr.to_owned();
+            lines.push(line);
+            return (child, addr, lines);
+        }
+        lines.push(line);
+        assert!(Instant::now() < deadline, "serve did not start");
+    }
+}
+
+fn stop(mut child: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
+    for target in targets() {
+        let (child, base, lines) = serve(&target);
+        let hints = lines
+            .iter()
+            .filter(|l| l.contains("archive user create"))
+            .count();
+        assert_eq!(hints, 1, "{lines:?}");
+        let health: serde_json::Value = reqwest::get(format!("{base}/api/v1/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        stop(child);
+
+        let out = archive(
+            &target,
+            &[
+                "user",
+                "create",
+                "--email",
+                "a@example.org",
+                "--name",
+                "A",
+                "--role",
+                "admin",
+            ],
+            &[("ARCHIVE_PASSWORD", "long enough")],
+            None,
+        );
+        assert!(out.status.success());
+        let (child, _, lines) = serve(&target);
+        assert!(
+            !lines.iter().any(|l| l.contains("archive user create")),
+            "no hint once an admin exists"
+        );
+        stop(child);
+        assert!(Path::new(&target.args[1]).exists() || target.args.len() > 2);
+    }
+}

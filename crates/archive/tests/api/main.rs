@@ -1,0 +1,11 @@
+//! Archive's HTTP API and command line, tested from outside: real servers on
+//! loopback, the real binary, real SQLite and PostgreSQL databases.
+
+mod auth;
+mod cli;
+mod library;
+mod listening;
+mod playlists;
+mod roles;
+mod support;
+mod users;

@@ -1,0 +1,143 @@
+//! The role matrix: every route, called with no token and as each role,
+//! answers as its access rule says. The table below is the expectation; the
+//! test fails when a route is added to the API without a line here.
+
+use archive::api::{Access, routes};
+use archive_db::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::on_each_backend;
+
+/// Every route and who may call it.
+const EXPECTED: &[(&str, &str, Access)] = {
+    use Access::{Admin, Moderator, Public, User};
+    &[
+        ("GET", "/api/v1/health", Public),
+        ("POST", "/api/v1/auth/login", Public),
+        ("POST", "/api/v1/auth/logout", User),
+        ("POST", "/api/v1/auth/refresh", User),
+        ("GET", "/api/v1/auth/verify", User),
+        ("GET", "/api/v1/me", User),
+        ("PATCH", "/api/v1/me", User),
+        ("GET", "/api/v1/me/favourites", User),
+        ("GET", "/api/v1/me/recently-played", User),
+        ("GET", "/api/v1/me/most-played", User),
+        ("GET", "/api/v1/artists", User),
+        ("POST", "/api/v1/artists", Moderator),
+        ("GET", "/api/v1/artists/{id}", User),
+        ("PATCH", "/api/v1/artists/{id}", Moderator),
+        ("DELETE", "/api/v1/artists/{id}", Admin),
+        ("GET", "/api/v1/genres", User),
+        ("POST", "/api/v1/genres", Moderator),
+        ("GET", "/api/v1/genres/{id}", User),
+        ("PATCH", "/api/v1/genres/{id}", Moderator),
+        ("DELETE", "/api/v1/genres/{id}", Admin),
+        ("GET", "/api/v1/albums", User),
+        ("POST", "/api/v1/albums", Moderator),
+        ("GET", "/api/v1/albums/{id}", User),
+        ("PATCH", "/api/v1/albums/{id}", Moderator),
+        ("DELETE", "/api/v1/albums/{id}", Admin),
+        ("GET", "/api/v1/songs", User),
+        ("POST", "/api/v1/songs", Moderator),
+        ("GET", "/api/v1/songs/{id}", User),
+        ("PATCH", "/api/v1/songs/{id}", Moderator),
+        ("DELETE", "/api/v1/songs/{id}", Admin),
+        ("GET", "/api/v1/songs/{id}/listening", User),
+        ("POST", "/api/v1/songs/{id}/play", User),
+        ("PUT", "/api/v1/songs/{id}/favourite", User),
+        ("DELETE", "/api/v1/songs/{id}/favourite", User),
+        ("PUT", "/api/v1/songs/{id}/rating", User),
+        ("GET", "/api/v1/playlists", User),
+        ("POST", "/api/v1/playlists", User),
+        ("GET", "/api/v1/playlists/{id}", User),
+        ("PATCH", "/api/v1/playlists/{id}", User),
+        ("DELETE", "/api/v1/playlists/{id}", User),
+        ("GET", "/api/v1/playlists/{id}/entries", User),
+        ("POST", "/api/v1/playlists/{id}/entries", User),
+        ("PATCH", "/api/v1/playlists/{id}/entries/{entry_id}", User),
+        ("DELETE", "/api/v1/playlists/{id}/entries/{entry_id}", User),
+        ("GET", "/api/v1/users", Admin),
+        ("POST", "/api/v1/users", Admin),
+        ("GET", "/api/v1/users/{id}", Admin),
+        ("PATCH", "/api/v1/users/{id}", Admin),
+        ("DELETE", "/api/v1/users/{id}", Admin),
+    ]
+};
+
+#[test]
+fn every_route_has_an_expected_access_rule_and_no_other_exists() {
+    let actual: Vec<(String, &str, Access)> = routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path, r.access))
+        .collect();
+    for (method, path, access) in &actual {
+        let expected = EXPECTED.iter().find(|(m, p, _)| m == method && p == path);
+        match expected {
+            None => panic!(
+                "{method} {path} is not in the role matrix: add it to EXPECTED with who may call it"
+            ),
+            Some((_, _, want)) => assert_eq!(access, want, "{method} {path}"),
+        }
+    }
+    for (method, path, _) in EXPECTED {
+        assert!(
+            actual.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} is expected but not routed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_its_rule_says() {
+    on_each_backend(|app| async move {
+        let mut users = Vec::new();
+        for role in Role::ALL {
+            users.push((Some(role), app.user(role).await.id));
+        }
+        for (method, path, access) in EXPECTED {
+            // Random ids: allowed callers get past the access check and then
+            // find nothing (404) or a body that does not fit (422), never 401/403.
+            let concrete = path
+                .replace("{id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{entry_id}", &uuid::Uuid::new_v4().to_string());
+            let method: Method = method.parse().unwrap();
+            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+            let (status, _) = app
+                .call(method.clone(), &concrete, None, body.clone())
+                .await;
+            if *access == Access::Public {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{method} {path}: {status}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} without a token"
+                );
+            }
+            for (role, user_id) in &users {
+                // A fresh token per call: logout and refresh revoke the one they get.
+                let token = app.token_for(*user_id).await;
+                let (status, body) = app
+                    .call(method.clone(), &concrete, Some(&token), body.clone())
+                    .await;
+                if access.allows(*role) {
+                    assert!(
+                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                        "{method} {path} as {role:?}: {status} {body}"
+                    );
+                } else {
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{method} {path} as {role:?}: {body}"
+                    );
+                }
+            }
+        }
+    })
+    .await;
+}

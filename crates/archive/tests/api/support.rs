@@ -1,0 +1,165 @@
+//! A running Archive server on a fresh database, and users to call it as.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use archive::config::Config;
+use archive::serve::Server;
+use archive_db::{Backend, NewUser, Role};
+use archive_testkit::TestDb;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub struct App {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub test_db: Arc<TestDb>,
+    server: Option<Server>,
+}
+
+/// A password every test user has.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl App {
+    pub async fn start(backend: Backend) -> App {
+        let test_db = TestDb::new(backend).await.expect("backend available");
+        let mut flags = BTreeMap::new();
+        if let Some(url) = &test_db.options.database_url {
+            flags.insert("DATABASE_URL", url.clone());
+        }
+        flags.insert(
+            "ARCHIVE_DATA_DIR",
+            std::env::temp_dir().display().to_string(),
+        );
+        flags.insert("ARCHIVE_BIND", "127.0.0.1:0".into());
+        let config = Config::load(&flags, &BTreeMap::new()).expect("test configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::start(listener, test_db.db.clone(), config).unwrap();
+        let base = format!("http://{}", server.addr);
+        App {
+            base,
+            client: reqwest::Client::new(),
+            test_db: Arc::new(test_db),
+            server: Some(server),
+        }
+    }
+
+    pub fn db(&self) -> &archive_db::Db {
+        &self.test_db.db
+    }
+
+    /// A user with `role`, created straight in the database, and a fresh token.
+    pub async fn user(&self, role: Role) -> TestUser {
+        let email = format!("{}-{}@example.org", role.as_str(), Uuid::new_v4().simple());
+        let password_hash = archive::auth::hash_password(PASSWORD.into()).await.unwrap();
+        let mut tx = self.db().begin().await.unwrap();
+        let user = tx
+            .insert_user(NewUser {
+                email: email.clone(),
+                name: format!("Test {role}"),
+                role,
+                password_hash,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let token = self.token_for(user.id).await;
+        TestUser {
+            id: user.id,
+            email,
+            token,
+        }
+    }
+
+    /// A fresh token for a user, minted in the database (no login needed).
+    pub async fn token_for(&self, user_id: Uuid) -> String {
+        let token = archive::auth::new_token();
+        let expires = archive_db::now() + chrono::Duration::days(1);
+        let mut tx = self.db().begin().await.unwrap();
+        tx.insert_api_token(user_id, &archive::auth::hash_token(&token), expires)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        token
+    }
+
+    /// Sends a request; `token` is sent as a bearer token, `body` as JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request reaches the server");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+}
+
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// Runs `test` against a fresh server on each available database.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(App) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let mut app = App::start(backend).await;
+        // The test closure may capture only some fields of the app (closures
+        // capture fields, not whole values), so the server and the database
+        // are held here until the test is done.
+        let server = app.server.take().expect("started");
+        let keep_db = app.test_db.clone();
+        test(app).await;
+        server.stop().await.unwrap();
+        drop(keep_db);
+    }
+}
+
+/// The error code of an error response.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+pub fn id(body: &Value) -> String {
+    body["id"].as_str().expect("an id").to_owned()
+}

@@ -108,9 +108,8 @@ impl Db {
                 "DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for the embedded SQLite database)".into(),
             ));
         }
-        let connect: PgConnectOptions = url
-            .parse()
-            .map_err(|e| DbError::Config(format!("DATABASE_URL is not a valid URL: {e}")))?;
+        let connect: PgConnectOptions =
+            url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL is not a valid URL: {e}")))?;
         // A transaction left open stalls every sync reader (they stop at the
         // oldest running transaction), so idle ones are cut off.
         let connect = connect.options([("idle_in_transaction_session_timeout", "60s")]);
@@ -119,17 +118,14 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect)
             .await?;
-        let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
-            .fetch_one(&pool)
-            .await?;
+        let version: i32 =
+            sqlx::query_scalar("SELECT current_setting('server_version_num')::int").fetch_one(&pool).await?;
         if version < 150000 {
             return Err(DbError::Config(format!(
                 "PostgreSQL 15 or newer is required (server version number {version})"
             )));
         }
-        Ok(Db {
-            pool: Pool::Postgres(pool),
-        })
+        Ok(Db { pool: Pool::Postgres(pool) })
     }
 
     async fn open_sqlite(options: &DbOptions) -> Result<Db> {
@@ -156,9 +152,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect.pragma("query_only", "ON"))
             .await?;
-        Ok(Db {
-            pool: Pool::Sqlite { read, write },
-        })
+        Ok(Db { pool: Pool::Sqlite { read, write } })
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,15 +180,10 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.pool {
-            Pool::Sqlite { write, .. } => {
-                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Pool::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx {
-            inner,
-            capture_changed: false,
-        })
+        Ok(Tx { inner, capture_changed: false })
     }
 
     /// Checks that the database answers.

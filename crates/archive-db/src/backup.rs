@@ -18,10 +18,7 @@ impl Db {
     /// Backs the database up into `target`, which must not exist yet.
     pub async fn backup(&self, target: &Path) -> Result<BackupOutcome> {
         if target.exists() {
-            return Err(DbError::Backup(format!(
-                "{} already exists; choose a new file",
-                target.display()
-            )));
+            return Err(DbError::Backup(format!("{} already exists; choose a new file", target.display())));
         }
         match self.sqlite_writer() {
             Some(writer) => {
@@ -29,10 +26,7 @@ impl Db {
                 Ok(BackupOutcome::Written)
             }
             None => Ok(BackupOutcome::UsePgDump {
-                command: format!(
-                    "pg_dump --format=custom --file={} \"$DATABASE_URL\"",
-                    target.display()
-                ),
+                command: format!("pg_dump --format=custom --file={} \"$DATABASE_URL\"", target.display()),
             }),
         }
     }

@@ -19,9 +19,7 @@ use crate::error::{DbError, Result};
 /// could pass over a transaction that commits late; there the position leads
 /// with the writing transaction's id and readers never read past the oldest
 /// transaction still running.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LogPosition {
     pub xid: i64,
     pub id: i64,
@@ -86,10 +84,7 @@ impl TryFrom<ChangeRow> for ChangeRecord {
     type Error = DbError;
     fn try_from(row: ChangeRow) -> Result<ChangeRecord> {
         Ok(ChangeRecord {
-            position: LogPosition {
-                xid: row.xid,
-                id: row.id,
-            },
+            position: LogPosition { xid: row.xid, id: row.id },
             change_id: row.change_id,
             table_name: row.table_name,
             row_id: row.row_id,

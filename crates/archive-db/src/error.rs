@@ -35,9 +35,7 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::RowNotFound => DbError::NotFound,
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => DbError::Duplicate(db.message().to_owned()),
-                ErrorKind::ForeignKeyViolation => {
-                    DbError::MissingReference(db.message().to_owned())
-                }
+                ErrorKind::ForeignKeyViolation => DbError::MissingReference(db.message().to_owned()),
                 ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
                     DbError::Invalid(db.message().to_owned())
                 }

@@ -29,8 +29,8 @@ pub use backend::{Backend, Capture, Db, DbOptions, Tx};
 pub use changes::{ChangeOp, ChangeRecord, LogPosition};
 pub use error::{DbError, Result};
 pub use library::{
-    Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist,
-    NewGenre, NewSong, Song, SongFilter, SongPatch,
+    Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
+    NewSong, Song, SongFilter, SongPatch,
 };
 pub use listening::{ListeningData, RecentPlay, SongPlayCount};
 pub use migrations::MigrationStatus;

@@ -19,32 +19,26 @@ pub(crate) fn required_text(field: &str, value: &str) -> Result<String> {
         return Err(DbError::Invalid(format!("{field} must not be empty")));
     }
     if cleaned.chars().count() > MAX_TEXT {
-        return Err(DbError::Invalid(format!(
-            "{field} is longer than {MAX_TEXT} characters"
-        )));
+        return Err(DbError::Invalid(format!("{field} is longer than {MAX_TEXT} characters")));
     }
     Ok(cleaned)
 }
 
-pub(crate) fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
+pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max => Err(DbError::Invalid(format!(
-            "{field} is longer than {max} characters"
-        ))),
+        Some(v) if v.chars().count() > max => {
+            Err(DbError::Invalid(format!("{field} is longer than {max} characters")))
+        }
         Some(v) => Ok(Some(v.to_owned())),
     }
 }
 
 fn check_range(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<Param>> {
     match value {
-        Some(v) if !(min..=max).contains(&v) => Err(DbError::Invalid(format!(
-            "{field} must be between {min} and {max}"
-        ))),
+        Some(v) if !(min..=max).contains(&v) => {
+            Err(DbError::Invalid(format!("{field} must be between {min} and {max}")))
+        }
         other => Ok(other.map(Param::Int)),
     }
 }
@@ -90,21 +84,9 @@ pub struct ArtistPatch {
 
 impl Artist {
     const SORTS: &[SortKey<Artist>] = &[
-        SortKey {
-            name: "name",
-            column: "name_key",
-            value: |a| Param::Text(a.name_key.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |a| Param::Time(a.created_at),
-        },
-        SortKey {
-            name: "updated_at",
-            column: "updated_at",
-            value: |a| Param::Time(a.updated_at),
-        },
+        SortKey { name: "name", column: "name_key", value: |a| Param::Text(a.name_key.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |a| Param::Time(a.created_at) },
+        SortKey { name: "updated_at", column: "updated_at", value: |a| Param::Time(a.updated_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["name", "created_at", "updated_at"];
 }
@@ -117,9 +99,7 @@ impl Db {
     }
 
     pub async fn artist_by_name(&self, name: &str) -> Result<Option<Artist>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {ARTIST_COLUMNS} FROM artists WHERE name_key = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {ARTIST_COLUMNS} FROM artists WHERE name_key = "));
         sql.bind(Param::Text(normalize::key(name)));
         self.fetch_optional_sql(sql).await
     }
@@ -161,10 +141,8 @@ impl Tx {
             values.push(("name", Some(Param::Text(name))));
         }
         if let Some(biography) = patch.biography {
-            values.push((
-                "biography",
-                text_param(optional_text("biography", biography.as_deref(), 100_000)?),
-            ));
+            values
+                .push(("biography", text_param(optional_text("biography", biography.as_deref(), 100_000)?)));
         }
         self.update_row("artists", id, values).await?;
         self.reload("artists", ARTIST_COLUMNS, id).await
@@ -204,21 +182,9 @@ pub struct GenrePatch {
 
 impl Genre {
     const SORTS: &[SortKey<Genre>] = &[
-        SortKey {
-            name: "name",
-            column: "name_key",
-            value: |g| Param::Text(g.name_key.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |g| Param::Time(g.created_at),
-        },
-        SortKey {
-            name: "updated_at",
-            column: "updated_at",
-            value: |g| Param::Time(g.updated_at),
-        },
+        SortKey { name: "name", column: "name_key", value: |g| Param::Text(g.name_key.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |g| Param::Time(g.created_at) },
+        SortKey { name: "updated_at", column: "updated_at", value: |g| Param::Time(g.updated_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["name", "created_at", "updated_at"];
 }
@@ -286,14 +252,11 @@ pub struct Album {
     pub version: i64,
 }
 
-const ALBUM_COLUMNS: &str =
-    "id, title, title_key, artist_id, year, created_at, updated_at, version";
+const ALBUM_COLUMNS: &str = "id, title, title_key, artist_id, year, created_at, updated_at, version";
 
 /// An album's natural key: its artist and its normalised title.
 fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {
-    let artist = artist_id
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "-".into());
+    let artist = artist_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
     format!("{artist}/{}", normalize::key(title))
 }
 
@@ -320,21 +283,9 @@ pub struct AlbumFilter {
 
 impl Album {
     const SORTS: &[SortKey<Album>] = &[
-        SortKey {
-            name: "title",
-            column: "title_key",
-            value: |a| Param::Text(a.title_key.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |a| Param::Time(a.created_at),
-        },
-        SortKey {
-            name: "updated_at",
-            column: "updated_at",
-            value: |a| Param::Time(a.updated_at),
-        },
+        SortKey { name: "title", column: "title_key", value: |a| Param::Text(a.title_key.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |a| Param::Time(a.created_at) },
+        SortKey { name: "updated_at", column: "updated_at", value: |a| Param::Time(a.updated_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["title", "created_at", "updated_at"];
 }
@@ -368,10 +319,7 @@ impl Tx {
             "albums",
             vec![
                 ("id", Some(Param::Uuid(id))),
-                (
-                    "natural_key",
-                    Some(Param::Text(album_natural_key(new.artist_id, &title))),
-                ),
+                ("natural_key", Some(Param::Text(album_natural_key(new.artist_id, &title)))),
                 ("title_key", Some(Param::Text(normalize::key(&title)))),
                 ("title", Some(Param::Text(title))),
                 ("artist_id", uuid_param(new.artist_id)),
@@ -392,10 +340,7 @@ impl Tx {
             None => current.title.clone(),
         };
         let artist_id = patch.artist_id.unwrap_or(current.artist_id);
-        values.push((
-            "natural_key",
-            Some(Param::Text(album_natural_key(artist_id, &title))),
-        ));
+        values.push(("natural_key", Some(Param::Text(album_natural_key(artist_id, &title)))));
         values.push(("title_key", Some(Param::Text(normalize::key(&title)))));
         values.push(("title", Some(Param::Text(title))));
         values.push(("artist_id", uuid_param(artist_id)));
@@ -485,21 +430,9 @@ pub struct SongFilter {
 
 impl Song {
     const SORTS: &[SortKey<Song>] = &[
-        SortKey {
-            name: "title",
-            column: "title_key",
-            value: |s| Param::Text(s.title_key.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |s| Param::Time(s.created_at),
-        },
-        SortKey {
-            name: "updated_at",
-            column: "updated_at",
-            value: |s| Param::Time(s.updated_at),
-        },
+        SortKey { name: "title", column: "title_key", value: |s| Param::Text(s.title_key.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |s| Param::Time(s.created_at) },
+        SortKey { name: "updated_at", column: "updated_at", value: |s| Param::Time(s.updated_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["title", "created_at", "updated_at"];
 }
@@ -516,11 +449,9 @@ impl Db {
     pub async fn songs(&self, filter: &SongFilter, page: &PageRequest) -> Result<Page<Song>> {
         let plan = page.plan(Song::SORTS, TIME_SORTS)?;
         let mut sql = Sql::new(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE TRUE"));
-        for (column, value) in [
-            ("artist_id", filter.artist_id),
-            ("album_id", filter.album_id),
-            ("genre_id", filter.genre_id),
-        ] {
+        for (column, value) in
+            [("artist_id", filter.artist_id), ("album_id", filter.album_id), ("genre_id", filter.genre_id)]
+        {
             if let Some(id) = value {
                 sql.push(&format!(" AND {column} = ")).bind(Param::Uuid(id));
             }
@@ -534,9 +465,7 @@ impl Db {
 
     /// The songs of an album in disc and track order (unnumbered ones last).
     pub async fn album_songs(&self, album_id: Uuid) -> Result<Vec<Song>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {SONG_COLUMNS} FROM songs WHERE album_id = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE album_id = "));
         sql.bind(Param::Uuid(album_id));
         sql.push(
             " ORDER BY disc_number IS NULL, disc_number, track_number IS NULL, track_number, title_key, id LIMIT ",
@@ -576,31 +505,15 @@ impl Tx {
                 ("track_number", track),
                 ("disc_number", disc),
                 ("year", year),
-                (
-                    "duration_ms",
-                    check_range("duration_ms", new.duration_ms, 0, i64::MAX)?,
-                ),
-                (
-                    "format",
-                    text_param(optional_text("format", new.format.as_deref(), 32)?),
-                ),
-                (
-                    "file_size",
-                    check_range("file_size", new.file_size, 0, i64::MAX)?,
-                ),
+                ("duration_ms", check_range("duration_ms", new.duration_ms, 0, i64::MAX)?),
+                ("format", text_param(optional_text("format", new.format.as_deref(), 32)?)),
+                ("file_size", check_range("file_size", new.file_size, 0, i64::MAX)?),
                 ("bitrate", check_range("bitrate", new.bitrate, 0, 100_000)?),
-                (
-                    "sample_rate",
-                    check_range("sample_rate", new.sample_rate, 0, 10_000_000)?,
-                ),
+                ("sample_rate", check_range("sample_rate", new.sample_rate, 0, 10_000_000)?),
                 ("channels", check_range("channels", new.channels, 0, 64)?),
                 (
                     "content_hash",
-                    text_param(optional_text(
-                        "content_hash",
-                        new.content_hash.as_deref(),
-                        128,
-                    )?),
+                    text_param(optional_text("content_hash", new.content_hash.as_deref(), 128)?),
                 ),
                 ("created_at", Some(Param::Time(now))),
                 ("updated_at", Some(Param::Time(now))),
@@ -617,20 +530,15 @@ impl Tx {
             values.push(("title_key", Some(Param::Text(normalize::key(&title)))));
             values.push(("title", Some(Param::Text(title))));
         }
-        for (column, value) in [
-            ("artist_id", patch.artist_id),
-            ("album_id", patch.album_id),
-            ("genre_id", patch.genre_id),
-        ] {
+        for (column, value) in
+            [("artist_id", patch.artist_id), ("album_id", patch.album_id), ("genre_id", patch.genre_id)]
+        {
             if let Some(value) = value {
                 values.push((column, uuid_param(value)));
             }
         }
-        let [track, disc, year] = song_numbers(
-            patch.track_number.flatten(),
-            patch.disc_number.flatten(),
-            patch.year.flatten(),
-        )?;
+        let [track, disc, year] =
+            song_numbers(patch.track_number.flatten(), patch.disc_number.flatten(), patch.year.flatten())?;
         for (column, given, checked) in [
             ("track_number", patch.track_number.is_some(), track),
             ("disc_number", patch.disc_number.is_some(), disc),

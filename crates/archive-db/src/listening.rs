@@ -70,11 +70,8 @@ impl Db {
 
     /// The user's favourite songs, by title.
     pub async fn favourite_songs(&self, user_id: Uuid, page: &PageRequest) -> Result<Page<Song>> {
-        let sorts: &[SortKey<Song>] = &[SortKey {
-            name: "title",
-            column: "title_key",
-            value: |s| Param::Text(s.title_key.clone()),
-        }];
+        let sorts: &[SortKey<Song>] =
+            &[SortKey { name: "title", column: "title_key", value: |s| Param::Text(s.title_key.clone()) }];
         let plan = page.plan(sorts, &[])?;
         let mut sql = Sql::new(
             "SELECT s.id, s.title, s.title_key, s.artist_id, s.album_id, s.genre_id, s.track_number, \
@@ -89,20 +86,10 @@ impl Db {
     }
 
     /// The user's plays, newest first.
-    pub async fn recent_plays(
-        &self,
-        user_id: Uuid,
-        page: &PageRequest,
-    ) -> Result<Page<RecentPlay>> {
-        let sorts: &[SortKey<RecentPlay>] = &[SortKey {
-            name: "played_at",
-            column: "played_at",
-            value: |p| Param::Time(p.played_at),
-        }];
-        let page = PageRequest {
-            order: crate::SortOrder::Desc,
-            ..page.clone()
-        };
+    pub async fn recent_plays(&self, user_id: Uuid, page: &PageRequest) -> Result<Page<RecentPlay>> {
+        let sorts: &[SortKey<RecentPlay>] =
+            &[SortKey { name: "played_at", column: "played_at", value: |p| Param::Time(p.played_at) }];
+        let page = PageRequest { order: crate::SortOrder::Desc, ..page.clone() };
         let plan = page.plan(sorts, &["played_at"])?;
         let mut sql = Sql::new("SELECT id, song_id, played_at FROM plays WHERE user_id = ");
         sql.bind(Param::Uuid(user_id));
@@ -111,12 +98,7 @@ impl Db {
     }
 
     /// The user's most played songs (offset paging: the order is an aggregate).
-    pub async fn most_played(
-        &self,
-        user_id: Uuid,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<SongPlayCount>> {
+    pub async fn most_played(&self, user_id: Uuid, limit: i64, offset: i64) -> Result<Vec<SongPlayCount>> {
         if !(1..=crate::page::MAX_LIMIT).contains(&limit) || offset < 0 {
             return Err(DbError::Invalid(format!(
                 "limit must be between 1 and {} and offset not negative",
@@ -152,8 +134,7 @@ impl Tx {
         let mut sql = Sql::new(&format!(
             "INSERT INTO listening_data (id, user_id, song_id, {column}, created_at, updated_at) VALUES ("
         ));
-        sql.bind(Param::Uuid(listening_id(user_id, song_id)))
-            .push(", ");
+        sql.bind(Param::Uuid(listening_id(user_id, song_id))).push(", ");
         sql.bind(Param::Uuid(user_id)).push(", ");
         sql.bind(Param::Uuid(song_id)).push(", ");
         match value {
@@ -170,30 +151,18 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn set_favourite(
-        &mut self,
-        user_id: Uuid,
-        song_id: Uuid,
-        favourite: bool,
-    ) -> Result<()> {
-        self.upsert_listening(user_id, song_id, "favourite", Some(Param::Bool(favourite)))
-            .await
+    pub async fn set_favourite(&mut self, user_id: Uuid, song_id: Uuid, favourite: bool) -> Result<()> {
+        self.upsert_listening(user_id, song_id, "favourite", Some(Param::Bool(favourite))).await
     }
 
     /// Sets a rating from 1 to 5, or clears it.
-    pub async fn set_rating(
-        &mut self,
-        user_id: Uuid,
-        song_id: Uuid,
-        rating: Option<i64>,
-    ) -> Result<()> {
+    pub async fn set_rating(&mut self, user_id: Uuid, song_id: Uuid, rating: Option<i64>) -> Result<()> {
         if let Some(r) = rating
             && !(1..=5).contains(&r)
         {
             return Err(DbError::Invalid("rating must be between 1 and 5".into()));
         }
-        self.upsert_listening(user_id, song_id, "rating", rating.map(Param::Int))
-            .await
+        self.upsert_listening(user_id, song_id, "rating", rating.map(Param::Int)).await
     }
 
     pub async fn record_play(
@@ -213,10 +182,6 @@ impl Tx {
             ],
         )
         .await?;
-        Ok(RecentPlay {
-            id,
-            song_id,
-            played_at,
-        })
+        Ok(RecentPlay { id, song_id, played_at })
     }
 }

@@ -25,13 +25,7 @@ fn migrator(backend: Backend) -> Migrator {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => postgres,
             };
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
         })
         .collect();
     Migrator::with_migrations(migrations)
@@ -69,24 +63,19 @@ impl Db {
                 if exists == 0 {
                     Vec::new()
                 } else {
-                    sqlx::query_scalar(
-                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-                    )
-                    .fetch_all(pool)
-                    .await?
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                        .fetch_all(pool)
+                        .await?
                 }
             }
             PoolRef::Postgres(pool) => {
-                let exists: bool =
-                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                        .fetch_one(pool)
-                        .await?;
+                let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?;
                 if exists {
-                    sqlx::query_scalar(
-                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-                    )
-                    .fetch_all(pool)
-                    .await?
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                        .fetch_all(pool)
+                        .await?
                 } else {
                     Vec::new()
                 }

@@ -84,9 +84,7 @@ impl PageRequest {
     pub(crate) fn plan<T>(&self, sorts: &[SortKey<T>], time_sorts: &[&str]) -> Result<PagePlan> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(DbError::Invalid(format!(
-                "limit must be between 1 and {MAX_LIMIT}"
-            )));
+            return Err(DbError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
@@ -104,17 +102,14 @@ impl PageRequest {
             None => None,
             Some(text) => {
                 let bytes = decode_hex(text).ok_or_else(invalid_cursor)?;
-                let data: CursorData =
-                    serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+                let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
                 if data.s != key.name || data.o != self.order {
                     return Err(invalid_cursor());
                 }
                 let value = match data.v {
                     CursorValue::Int(v) => Param::Int(v),
                     CursorValue::Text(t) if sort_kind_time => Param::Time(
-                        DateTime::parse_from_rfc3339(&t)
-                            .map_err(|_| invalid_cursor())?
-                            .with_timezone(&Utc),
+                        DateTime::parse_from_rfc3339(&t).map_err(|_| invalid_cursor())?.with_timezone(&Utc),
                     ),
                     CursorValue::Text(t) => Param::Text(t),
                 };
@@ -154,10 +149,7 @@ impl PagePlan {
             SortOrder::Asc => "ASC",
             SortOrder::Desc => "DESC",
         };
-        sql.push(&format!(
-            " ORDER BY {alias}{} {dir}, {alias}id {dir} LIMIT ",
-            self.column
-        ));
+        sql.push(&format!(" ORDER BY {alias}{} {dir}, {alias}id {dir} LIMIT ", self.column));
         sql.bind(Param::Int(self.limit + 1));
         if self.offset > 0 {
             sql.push(" OFFSET ");
@@ -166,20 +158,12 @@ impl PagePlan {
     }
 
     /// Turns the fetched rows (up to limit + 1) into a page.
-    pub(crate) fn finish<T>(
-        &self,
-        mut rows: Vec<T>,
-        sorts: &[SortKey<T>],
-        id: fn(&T) -> Uuid,
-    ) -> Page<T> {
+    pub(crate) fn finish<T>(&self, mut rows: Vec<T>, sorts: &[SortKey<T>], id: fn(&T) -> Uuid) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = match (more, rows.last()) {
             (true, Some(last)) => {
-                let key = sorts
-                    .iter()
-                    .find(|k| k.name == self.sort_name)
-                    .expect("planned sort exists");
+                let key = sorts.iter().find(|k| k.name == self.sort_name).expect("planned sort exists");
                 let v = match (key.value)(last) {
                     Param::Int(i) => CursorValue::Int(i),
                     Param::Text(t) => CursorValue::Text(t),
@@ -188,23 +172,12 @@ impl PagePlan {
                     Param::Bool(b) => CursorValue::Int(b as i64),
                     Param::Bytes(b) => CursorValue::Text(encode_hex(&b)),
                 };
-                let data = CursorData {
-                    s: self.sort_name.to_owned(),
-                    o: self.order,
-                    v,
-                    id: id(last),
-                };
-                Some(encode_hex(
-                    &serde_json::to_vec(&data).expect("cursor serialises"),
-                ))
+                let data = CursorData { s: self.sort_name.to_owned(), o: self.order, v, id: id(last) };
+                Some(encode_hex(&serde_json::to_vec(&data).expect("cursor serialises")))
             }
             _ => None,
         };
-        Page {
-            items: rows,
-            limit: self.limit,
-            next_cursor,
-        }
+        Page { items: rows, limit: self.limit, next_cursor }
     }
 }
 
@@ -213,11 +186,8 @@ fn encode_hex(bytes: &[u8]) -> String {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 2048 {
+    if !text.len().is_multiple_of(2) || text.len() > 2048 {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }

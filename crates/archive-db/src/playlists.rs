@@ -24,8 +24,7 @@ pub struct Playlist {
     pub version: i64,
 }
 
-const PLAYLIST_COLUMNS: &str =
-    "id, owner_id, name, description, is_public, created_at, updated_at, version";
+const PLAYLIST_COLUMNS: &str = "id, owner_id, name, description, is_public, created_at, updated_at, version";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct PlaylistEntry {
@@ -66,31 +65,16 @@ pub struct PlaylistFilter {
 
 impl Playlist {
     const SORTS: &[SortKey<Playlist>] = &[
-        SortKey {
-            name: "name",
-            column: "name",
-            value: |p| Param::Text(p.name.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |p| Param::Time(p.created_at),
-        },
-        SortKey {
-            name: "updated_at",
-            column: "updated_at",
-            value: |p| Param::Time(p.updated_at),
-        },
+        SortKey { name: "name", column: "name", value: |p| Param::Text(p.name.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |p| Param::Time(p.created_at) },
+        SortKey { name: "updated_at", column: "updated_at", value: |p| Param::Time(p.updated_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["name", "created_at", "updated_at"];
 }
 
 impl PlaylistEntry {
-    const SORTS: &[SortKey<PlaylistEntry>] = &[SortKey {
-        name: "position",
-        column: "position",
-        value: |e| Param::Int(e.position),
-    }];
+    const SORTS: &[SortKey<PlaylistEntry>] =
+        &[SortKey { name: "position", column: "position", value: |e| Param::Int(e.position) }];
 }
 
 const MAX_DESCRIPTION: usize = 10_000;
@@ -100,21 +84,14 @@ impl Db {
         self.get_row("playlists", PLAYLIST_COLUMNS, id).await
     }
 
-    pub async fn playlists(
-        &self,
-        filter: &PlaylistFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Playlist>> {
+    pub async fn playlists(&self, filter: &PlaylistFilter, page: &PageRequest) -> Result<Page<Playlist>> {
         let plan = page.plan(Playlist::SORTS, &["created_at", "updated_at"])?;
-        let mut sql = Sql::new(&format!(
-            "SELECT {PLAYLIST_COLUMNS} FROM playlists WHERE TRUE"
-        ));
+        let mut sql = Sql::new(&format!("SELECT {PLAYLIST_COLUMNS} FROM playlists WHERE TRUE"));
         if let Some(owner) = filter.owner_id {
             sql.push(" AND owner_id = ").bind(Param::Uuid(owner));
         }
         if let Some(viewer) = filter.visible_to {
-            sql.push(" AND (is_public OR owner_id = ")
-                .bind(Param::Uuid(viewer));
+            sql.push(" AND (is_public OR owner_id = ").bind(Param::Uuid(viewer));
             sql.push(")");
         }
         let rows = self.fetch_page(sql, &plan, "").await?;
@@ -128,9 +105,7 @@ impl Db {
         page: &PageRequest,
     ) -> Result<Page<PlaylistEntry>> {
         let plan = page.plan(PlaylistEntry::SORTS, &[])?;
-        let mut sql = Sql::new(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM playlist_entries WHERE playlist_id = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {ENTRY_COLUMNS} FROM playlist_entries WHERE playlist_id = "));
         sql.bind(Param::Uuid(playlist_id));
         let rows = self.fetch_page(sql, &plan, "").await?;
         Ok(plan.finish(rows, PlaylistEntry::SORTS, |e| e.id))
@@ -140,8 +115,7 @@ impl Db {
 impl Tx {
     pub async fn insert_playlist(&mut self, new: NewPlaylist) -> Result<Playlist> {
         let name = required_text("name", &new.name)?;
-        let description =
-            optional_text("description", new.description.as_deref(), MAX_DESCRIPTION)?;
+        let description = optional_text("description", new.description.as_deref(), MAX_DESCRIPTION)?;
         let id = Uuid::now_v7();
         let now = crate::now();
         self.insert_row(
@@ -166,8 +140,7 @@ impl Tx {
             values.push(("name", Some(Param::Text(required_text("name", &name)?))));
         }
         if let Some(description) = patch.description {
-            let description =
-                optional_text("description", description.as_deref(), MAX_DESCRIPTION)?;
+            let description = optional_text("description", description.as_deref(), MAX_DESCRIPTION)?;
             values.push(("description", description.map(Param::Text)));
         }
         if let Some(is_public) = patch.is_public {
@@ -192,13 +165,7 @@ impl Tx {
     }
 
     /// Shifts by `delta` the positions of the entries in `from..to` (to exclusive).
-    async fn shift_entries(
-        &mut self,
-        playlist_id: Uuid,
-        from: i64,
-        to: i64,
-        delta: i64,
-    ) -> Result<()> {
+    async fn shift_entries(&mut self, playlist_id: Uuid, from: i64, to: i64, delta: i64) -> Result<()> {
         crate::backend::on_tx!(self, conn => {
             sqlx::query(
                 "UPDATE playlist_entries SET position = position + $1, updated_at = $2 \
@@ -230,8 +197,7 @@ impl Tx {
             Some(p) => p.min(count),
             None => count,
         };
-        self.shift_entries(playlist_id, position, i64::MAX, 1)
-            .await?;
+        self.shift_entries(playlist_id, position, i64::MAX, 1).await?;
         let id = Uuid::now_v7();
         let now = crate::now();
         self.insert_row(
@@ -251,9 +217,7 @@ impl Tx {
     }
 
     async fn entry_in(&mut self, playlist_id: Uuid, entry_id: Uuid) -> Result<PlaylistEntry> {
-        let entry: PlaylistEntry = self
-            .reload("playlist_entries", ENTRY_COLUMNS, entry_id)
-            .await?;
+        let entry: PlaylistEntry = self.reload("playlist_entries", ENTRY_COLUMNS, entry_id).await?;
         if entry.playlist_id != playlist_id {
             return Err(DbError::NotFound);
         }
@@ -263,8 +227,7 @@ impl Tx {
     pub async fn remove_playlist_entry(&mut self, playlist_id: Uuid, entry_id: Uuid) -> Result<()> {
         let entry = self.entry_in(playlist_id, entry_id).await?;
         self.delete_row("playlist_entries", entry_id).await?;
-        self.shift_entries(playlist_id, entry.position + 1, i64::MAX, -1)
-            .await?;
+        self.shift_entries(playlist_id, entry.position + 1, i64::MAX, -1).await?;
         self.touch_playlist(playlist_id).await
     }
 
@@ -283,22 +246,15 @@ impl Tx {
         let target = position.min(last);
         if target != entry.position {
             if target < entry.position {
-                self.shift_entries(playlist_id, target, entry.position, 1)
-                    .await?;
+                self.shift_entries(playlist_id, target, entry.position, 1).await?;
             } else {
-                self.shift_entries(playlist_id, entry.position + 1, target + 1, -1)
-                    .await?;
+                self.shift_entries(playlist_id, entry.position + 1, target + 1, -1).await?;
             }
-            self.update_row(
-                "playlist_entries",
-                entry_id,
-                vec![("position", Some(Param::Int(target)))],
-            )
-            .await?;
+            self.update_row("playlist_entries", entry_id, vec![("position", Some(Param::Int(target)))])
+                .await?;
             self.touch_playlist(playlist_id).await?;
         }
-        self.reload("playlist_entries", ENTRY_COLUMNS, entry_id)
-            .await
+        self.reload("playlist_entries", ENTRY_COLUMNS, entry_id).await
     }
 
     /// Marks the playlist as changed (its `updated_at`) when its entries change.

@@ -11,24 +11,18 @@ pub(crate) async fn set_capture(
     enabled: bool,
     origin: Option<String>,
 ) -> Result<()> {
-    sqlx::query(
-        "SELECT set_config('archive.capture', $1, true), set_config('archive.origin', $2, true)",
-    )
-    .bind(if enabled { "on" } else { "off" })
-    .bind(origin.unwrap_or_default())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("SELECT set_config('archive.capture', $1, true), set_config('archive.origin', $2, true)")
+        .bind(if enabled { "on" } else { "off" })
+        .bind(origin.unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 /// Changes after `after`, never past the oldest running transaction: a
 /// transaction still open may commit changes at positions below those of
 /// transactions that already committed, and they must not be passed over.
-pub(crate) async fn changes_after(
-    pool: &PgPool,
-    after: LogPosition,
-    limit: i64,
-) -> Result<Vec<ChangeRow>> {
+pub(crate) async fn changes_after(pool: &PgPool, after: LogPosition, limit: i64) -> Result<Vec<ChangeRow>> {
     Ok(sqlx::query_as(
         "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
                 origin, changed_at \
@@ -75,11 +69,7 @@ pub(crate) async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>> {
             name,
             columns: columns
                 .into_iter()
-                .map(|(name, sql_type, nullable)| ColumnInfo {
-                    name,
-                    sql_type,
-                    not_null: nullable == "NO",
-                })
+                .map(|(name, sql_type, nullable)| ColumnInfo { name, sql_type, not_null: nullable == "NO" })
                 .collect(),
             indexes,
         });

@@ -82,7 +82,9 @@ impl Tx {
         sql.bind(Param::Text(value.to_owned())).push(", ");
         sql.bind(Param::Time(now)).push(", ");
         sql.bind(Param::Time(now));
-        sql.push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
+        sql.push(
+            ") ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        );
         self.execute_sql(sql).await?;
         Ok(())
     }

@@ -24,10 +24,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Sql {
-            text: text.to_owned(),
-            params: Vec::new(),
-        }
+        Sql { text: text.to_owned(), params: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
@@ -109,10 +106,7 @@ impl crate::Db {
 }
 
 impl crate::Tx {
-    pub(crate) async fn fetch_optional_sql<T: AnyRow>(
-        &mut self,
-        sql: Sql,
-    ) -> crate::Result<Option<T>> {
+    pub(crate) async fn fetch_optional_sql<T: AnyRow>(&mut self, sql: Sql) -> crate::Result<Option<T>> {
         let row = crate::backend::on_tx!(self, conn => {
             let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
             bind_params!(query, sql.params.clone()).fetch_optional(conn).await?
@@ -135,11 +129,7 @@ pub(crate) type Value = Option<Param>;
 impl crate::Tx {
     /// Inserts one row. Synced tables get their version and change record from
     /// the capture triggers.
-    pub(crate) async fn insert_row(
-        &mut self,
-        table: &str,
-        values: Vec<(&str, Value)>,
-    ) -> crate::Result<()> {
+    pub(crate) async fn insert_row(&mut self, table: &str, values: Vec<(&str, Value)>) -> crate::Result<()> {
         let mut sql = Sql::new(&format!("INSERT INTO {table} ("));
         let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
         sql.push(&names.join(", ")).push(") VALUES (");
@@ -197,9 +187,7 @@ impl crate::Tx {
     ) -> crate::Result<T> {
         let mut sql = Sql::new(&format!("SELECT {columns} FROM {table} WHERE id = "));
         sql.bind(Param::Uuid(id));
-        self.fetch_optional_sql(sql)
-            .await?
-            .ok_or(crate::DbError::NotFound)
+        self.fetch_optional_sql(sql).await?.ok_or(crate::DbError::NotFound)
     }
 }
 

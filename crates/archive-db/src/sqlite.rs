@@ -38,13 +38,10 @@ pub(crate) async fn changes_after(
 
 /// A consistent copy of the whole database into a new file.
 pub(crate) async fn backup(writer: &SqlitePool, target: &Path) -> Result<()> {
-    let target = target.to_str().ok_or_else(|| {
-        crate::DbError::Backup(format!("{} is not a UTF-8 path", target.display()))
-    })?;
-    sqlx::query("VACUUM INTO $1")
-        .bind(target)
-        .execute(writer)
-        .await?;
+    let target = target
+        .to_str()
+        .ok_or_else(|| crate::DbError::Backup(format!("{} is not a UTF-8 path", target.display())))?;
+    sqlx::query("VACUUM INTO $1").bind(target).execute(writer).await?;
     Ok(())
 }
 
@@ -57,12 +54,11 @@ pub(crate) async fn schema(pool: &SqlitePool) -> Result<Vec<TableInfo>> {
     .await?;
     let mut tables = Vec::new();
     for name in names {
-        let columns: Vec<(String, String, bool, i64)> = sqlx::query_as(
-            "SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid",
-        )
-        .bind(&name)
-        .fetch_all(pool)
-        .await?;
+        let columns: Vec<(String, String, bool, i64)> =
+            sqlx::query_as("SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid")
+                .bind(&name)
+                .fetch_all(pool)
+                .await?;
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
         )

@@ -30,8 +30,7 @@ impl Db {
             #[sqlx(flatten)]
             user: User,
         }
-        let user_columns: Vec<String> =
-            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+        let user_columns: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
         let mut sql = crate::sql::Sql::new(&format!(
             "SELECT t.id AS token_id, t.created_at AS token_created_at, t.expires_at, t.last_used_at, {} \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
@@ -82,13 +81,7 @@ impl Tx {
                 .execute(conn)
                 .await?;
         });
-        Ok(AuthToken {
-            id,
-            user_id,
-            created_at: now,
-            expires_at,
-            last_used_at: None,
-        })
+        Ok(AuthToken { id, user_id, created_at: now, expires_at, last_used_at: None })
     }
 
     /// Revokes one API token. Revoking twice is harmless.

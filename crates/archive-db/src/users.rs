@@ -51,9 +51,7 @@ impl FromStr for Role {
             "user" => Ok(Role::User),
             "moderator" => Ok(Role::Moderator),
             "admin" => Ok(Role::Admin),
-            other => Err(DbError::Invalid(format!(
-                "role must be admin, moderator or user, not {other:?}"
-            ))),
+            other => Err(DbError::Invalid(format!("role must be admin, moderator or user, not {other:?}"))),
         }
     }
 }
@@ -79,8 +77,7 @@ pub struct User {
     pub version: i64,
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, email, name, role, password_hash, created_at, updated_at, version";
+pub(crate) const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version";
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -102,36 +99,22 @@ pub struct UserPatch {
 pub fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 320
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !email.chars().any(char::is_whitespace);
     if valid {
         Ok(email)
     } else {
-        Err(DbError::Invalid(
-            "email must be an address like name@example.org".into(),
-        ))
+        Err(DbError::Invalid("email must be an address like name@example.org".into()))
     }
 }
 
 impl User {
     const SORTS: &[SortKey<User>] = &[
-        SortKey {
-            name: "email",
-            column: "email",
-            value: |u| Param::Text(u.email.clone()),
-        },
-        SortKey {
-            name: "name",
-            column: "name",
-            value: |u| Param::Text(u.name.clone()),
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            value: |u| Param::Time(u.created_at),
-        },
+        SortKey { name: "email", column: "email", value: |u| Param::Text(u.email.clone()) },
+        SortKey { name: "name", column: "name", value: |u| Param::Text(u.name.clone()) },
+        SortKey { name: "created_at", column: "created_at", value: |u| Param::Time(u.created_at) },
     ];
     pub const SORT_NAMES: &[&str] = &["email", "name", "created_at"];
 }
@@ -192,10 +175,7 @@ impl Tx {
             values.push(("email", Some(Param::Text(normalize_email(&email)?))));
         }
         if let Some(name) = patch.name {
-            values.push((
-                "name",
-                Some(Param::Text(crate::library::required_text("name", &name)?)),
-            ));
+            values.push(("name", Some(Param::Text(crate::library::required_text("name", &name)?))));
         }
         if let Some(role) = patch.role {
             values.push(("role", Some(Param::Text(role.as_str().into()))));

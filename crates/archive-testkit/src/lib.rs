@@ -43,19 +43,9 @@ impl TestDb {
     }
 
     async fn postgres(url: String) -> TestDb {
-        let options = DbOptions {
-            database_url: Some(url),
-            sqlite_path: PathBuf::new(),
-            max_connections: 5,
-        };
-        let db = Db::connect(&options)
-            .await
-            .expect("connect to the test PostgreSQL");
-        TestDb {
-            db,
-            options,
-            dir: None,
-        }
+        let options = DbOptions { database_url: Some(url), sqlite_path: PathBuf::new(), max_connections: 5 };
+        let db = Db::connect(&options).await.expect("connect to the test PostgreSQL");
+        TestDb { db, options, dir: None }
     }
 
     /// A fresh database with no migrations applied.
@@ -69,11 +59,7 @@ impl TestDb {
                     max_connections: 4,
                 };
                 let db = Db::connect(&options).await.expect("open SQLite");
-                Some(TestDb {
-                    db,
-                    options,
-                    dir: Some(Arc::new(dir)),
-                })
+                Some(TestDb { db, options, dir: Some(Arc::new(dir)) })
             }
             Backend::Postgres => Some(Self::postgres(postgres_database(false)?).await),
         }
@@ -116,16 +102,8 @@ pub fn postgres_required() -> bool {
 pub fn postgres_database(migrated: bool) -> Option<String> {
     let cluster = postgres_cluster()?;
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let template = if migrated {
-        "archive_template"
-    } else {
-        "template0"
-    };
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let template = if migrated { "archive_template" } else { "template0" };
     cluster.psql(&format!("CREATE DATABASE {name} TEMPLATE {template}"));
     Some(cluster.url(&name))
 }
@@ -136,10 +114,7 @@ struct Cluster {
 
 impl Cluster {
     fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres@localhost/{database}?host={}",
-            self.dir.display()
-        )
+        format!("postgres://postgres@localhost/{database}?host={}", self.dir.display())
     }
 
     fn psql(&self, sql: &str) {
@@ -149,11 +124,7 @@ impl Cluster {
             .args(["-U", "postgres", "-d", "postgres", "-c", sql])
             .output()
             .expect("run psql");
-        assert!(
-            out.status.success(),
-            "psql {sql:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "psql {sql:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -175,24 +146,15 @@ fn postgres_cluster() -> Option<&'static Cluster> {
 
 fn find_pg_bin(name: &str) -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .collect::<Vec<_>>()
-        })
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
         .unwrap_or_default();
-    let versioned = ["17", "16", "15"]
-        .iter()
-        .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin/{name}")));
+    let versioned =
+        ["17", "16", "15"].iter().map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin/{name}")));
     on_path.into_iter().chain(versioned).find(|p| p.is_file())
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
 }
 
 /// Runs `program` as the `postgres` user when we are root (initdb and the
@@ -200,8 +162,7 @@ fn is_root() -> bool {
 fn as_server_user(program: &Path) -> Command {
     if is_root() {
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=postgres", "--regid=postgres", "--clear-groups"])
-            .arg(program);
+        cmd.args(["--reuid=postgres", "--regid=postgres", "--clear-groups"]).arg(program);
         cmd
     } else {
         Command::new(program)
@@ -215,34 +176,19 @@ fn start_cluster() -> Result<Cluster, String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     if is_root() {
-        let status = Command::new("chown")
-            .arg("postgres:postgres")
-            .arg(&dir)
-            .status();
+        let status = Command::new("chown").arg("postgres:postgres").arg(&dir).status();
         if !status.is_ok_and(|s| s.success()) {
             return Err("cannot hand the cluster directory to the postgres user".into());
         }
     }
     let data = dir.join("data");
     let out = as_server_user(&initdb)
-        .args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "-D",
-        ])
+        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
         .arg(&data)
         .output()
         .map_err(|e| format!("run initdb: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     // The watchdog starts the server and, once this process is gone, stops it
     // and removes the directory.
@@ -253,11 +199,7 @@ fn start_cluster() -> Result<Cluster, String> {
         data.display(),
         dir.display()
     );
-    let prefix = if is_root() {
-        "setpriv --reuid=postgres --regid=postgres --clear-groups "
-    } else {
-        ""
-    };
+    let prefix = if is_root() { "setpriv --reuid=postgres --regid=postgres --clear-groups " } else { "" };
     let script = format!(
         "{prefix}{server} >{dir}/server.log 2>&1 & server=$!; \
          while [ -d /proc/{pid} ] && kill -0 $server 2>/dev/null; do sleep 0.5; done; \
@@ -302,16 +244,11 @@ fn start_cluster() -> Result<Cluster, String> {
 fn migrate_template(cluster: &Cluster) -> Result<(), String> {
     let url = cluster.url("archive_template");
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            let options = DbOptions {
-                database_url: Some(url),
-                sqlite_path: PathBuf::new(),
-                max_connections: 2,
-            };
+            let options =
+                DbOptions { database_url: Some(url), sqlite_path: PathBuf::new(), max_connections: 2 };
             let db = Db::connect(&options).await.map_err(|e| e.to_string())?;
             db.migrate().await.map_err(|e| e.to_string())?;
             db.close().await;

@@ -94,13 +94,9 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 fn environment_help() -> String {
-    let mut help =
-        String::from("Environment variables (they override settings stored in the database):\n");
+    let mut help = String::from("Environment variables (they override settings stored in the database):\n");
     for s in SETTINGS {
-        let default = s
-            .default
-            .map(|d| format!(" [default: {d}]"))
-            .unwrap_or_default();
+        let default = s.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
         help.push_str(&format!("  {:<24} {}{default}\n", s.var, s.help));
     }
     help.push_str("  ARCHIVE_PASSWORD         Password for `archive user create`\n");
@@ -123,10 +119,8 @@ pub fn main() -> ExitCode {
     if let Command::Serve { bind: Some(bind) } = &cli.command {
         flags.insert("ARCHIVE_BIND", bind.clone());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("start the runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start the runtime");
     match runtime.block_on(run(cli.command, flags)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -150,9 +144,7 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
 }
 
 async fn db_command(command: DbCommand, config: &Config) -> anyhow::Result<()> {
-    let db = Db::connect(&config.db_options())
-        .await
-        .context("cannot open the database")?;
+    let db = Db::connect(&config.db_options()).await.context("cannot open the database")?;
     match command {
         DbCommand::Migrate => {
             db.migrate().await?;
@@ -176,10 +168,7 @@ async fn db_command(command: DbCommand, config: &Config) -> anyhow::Result<()> {
 
 /// PostgreSQL backups are pg_dump's job: run it if it is installed.
 fn pg_dump(file: &std::path::Path, config: &Config, command: &str) -> anyhow::Result<()> {
-    let url = config
-        .database_url
-        .as_deref()
-        .expect("PostgreSQL has a URL");
+    let url = config.database_url.as_deref().expect("PostgreSQL has a URL");
     match std::process::Command::new("pg_dump")
         .arg("--format=custom")
         .arg("--file")
@@ -188,16 +177,13 @@ fn pg_dump(file: &std::path::Path, config: &Config, command: &str) -> anyhow::Re
         .status()
     {
         Ok(status) if status.success() => {
-            println!(
-                "backup written to {} by pg_dump (restore with pg_restore)",
-                file.display()
-            );
+            println!("backup written to {} by pg_dump (restore with pg_restore)", file.display());
             Ok(())
         }
         Ok(status) => bail!("pg_dump failed ({status})"),
-        Err(_) => bail!(
-            "PostgreSQL is backed up with pg_dump, which is not installed here; run:\n  {command}"
-        ),
+        Err(_) => {
+            bail!("PostgreSQL is backed up with pg_dump, which is not installed here; run:\n  {command}")
+        }
     }
 }
 
@@ -208,44 +194,24 @@ async fn user_command(command: UserCommand, db: &Db) -> anyhow::Result<()> {
             check_password_rules(&password).map_err(anyhow::Error::msg)?;
             let password_hash = hash_password(password).await?;
             let mut tx = db.begin().await?;
-            let user = tx
-                .insert_user(NewUser {
-                    email,
-                    name,
-                    role,
-                    password_hash,
-                })
-                .await
-                .map_err(|e| match e {
+            let user =
+                tx.insert_user(NewUser { email, name, role, password_hash }).await.map_err(|e| match e {
                     archive_db::DbError::Duplicate(_) => {
                         anyhow::anyhow!("a user with this email already exists")
                     }
                     other => other.into(),
                 })?;
             tx.commit().await?;
-            println!(
-                "created {} <{}> as {} (id {})",
-                user.name, user.email, user.role, user.id
-            );
+            println!("created {} <{}> as {} (id {})", user.name, user.email, user.role, user.id);
         }
         UserCommand::List => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<36}  {:<9}  {:<30}  name", "id", "role", "email")?;
-            let mut page = PageRequest {
-                limit: Some(500),
-                ..Default::default()
-            };
+            let mut page = PageRequest { limit: Some(500), ..Default::default() };
             loop {
                 let users = db.users(&page).await?;
                 for u in &users.items {
-                    writeln!(
-                        out,
-                        "{:<36}  {:<9}  {:<30}  {}",
-                        u.id,
-                        u.role.as_str(),
-                        u.email,
-                        u.name
-                    )?;
+                    writeln!(out, "{:<36}  {:<9}  {:<30}  {}", u.id, u.role.as_str(), u.email, u.name)?;
                 }
                 match users.next_cursor {
                     Some(cursor) => page.cursor = Some(cursor),

@@ -19,11 +19,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("{var} is invalid: {reason} (got {value:?})")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        reason: String,
-    },
+    Invalid { var: &'static str, value: String, reason: String },
     #[error("{0}")]
     Inconsistent(String),
 }
@@ -172,10 +168,7 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         var: "SYNC_CIRCUIT_TIMEOUT",
-        kind: Kind::Seconds {
-            min: 10,
-            max: 86_400,
-        },
+        kind: Kind::Seconds { min: 10, max: 86_400 },
         default: Some("300"),
         stored: true,
         help: "Seconds the circuit stays open before one probe",
@@ -197,20 +190,14 @@ pub const SETTINGS: &[Setting] = &[
 ];
 
 pub fn setting(var: &str) -> &'static Setting {
-    SETTINGS
-        .iter()
-        .find(|s| s.var == var)
-        .unwrap_or_else(|| panic!("unknown setting {var}"))
+    SETTINGS.iter().find(|s| s.var == var).unwrap_or_else(|| panic!("unknown setting {var}"))
 }
 
 impl Setting {
     /// Checks a value and returns it in canonical form.
     pub fn check(&self, value: &str) -> Result<String, ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid {
-            var: self.var,
-            value: value.to_owned(),
-            reason,
-        };
+        let invalid =
+            |reason: String| ConfigError::Invalid { var: self.var, value: value.to_owned(), reason };
         let v = value.trim();
         match self.kind {
             Kind::OneOf(words) => {
@@ -227,25 +214,19 @@ impl Setting {
                 _ => Err(invalid("must be true or false".into())),
             },
             Kind::Seconds { min, max } | Kind::Count { min, max } => {
-                let unit = if matches!(self.kind, Kind::Seconds { .. }) {
-                    " seconds"
-                } else {
-                    ""
-                };
+                let unit = if matches!(self.kind, Kind::Seconds { .. }) { " seconds" } else { "" };
                 match v.parse::<u64>() {
                     Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
-                    _ => Err(invalid(format!(
-                        "must be a whole number from {min} to {max}{unit}"
-                    ))),
+                    _ => Err(invalid(format!("must be a whole number from {min} to {max}{unit}"))),
                 }
             }
             Kind::Url => {
-                if (v.starts_with("https://") || v.starts_with("http://"))
-                    && v.len() > "https://".len()
-                {
+                if (v.starts_with("https://") || v.starts_with("http://")) && v.len() > "https://".len() {
                     Ok(v.trim_end_matches('/').to_owned())
                 } else {
-                    Err(invalid("must be a URL starting with https:// (or http:// with SYNC_ALLOW_INSECURE)".into()))
+                    Err(invalid(
+                        "must be a URL starting with https:// (or http:// with SYNC_ALLOW_INSECURE)".into(),
+                    ))
                 }
             }
             Kind::Text => {
@@ -294,17 +275,8 @@ impl Resolved {
             let given = flags
                 .get(s.var)
                 .map(|v| (v.clone(), Source::Flag))
-                .or_else(|| {
-                    env(s.var)
-                        .filter(|v| !v.is_empty())
-                        .map(|v| (v, Source::Environment))
-                })
-                .or_else(|| {
-                    stored
-                        .get(s.var)
-                        .filter(|_| s.stored)
-                        .map(|v| (v.clone(), Source::Database))
-                });
+                .or_else(|| env(s.var).filter(|v| !v.is_empty()).map(|v| (v, Source::Environment)))
+                .or_else(|| stored.get(s.var).filter(|_| s.stored).map(|v| (v.clone(), Source::Database)));
             match given {
                 Some((raw, source)) => {
                     let checked = s.check(&raw).map_err(|e| match (e, source) {
@@ -336,11 +308,7 @@ impl Resolved {
     }
 
     fn seconds(&self, var: &str) -> Duration {
-        Duration::from_secs(
-            self.get(var)
-                .and_then(|v| v.parse().ok())
-                .expect("checked number"),
-        )
+        Duration::from_secs(self.get(var).and_then(|v| v.parse().ok()).expect("checked number"))
     }
 
     fn flag(&self, var: &str) -> bool {
@@ -497,14 +465,9 @@ mod tests {
     use super::*;
 
     fn resolve(env: &[(&str, &str)], stored: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: BTreeMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let stored: BTreeMap<String, String> = stored
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let stored: BTreeMap<String, String> =
+            stored.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |var: &str| env.get(var).cloned();
         Config::from_resolved(Resolved::resolve(&BTreeMap::new(), &lookup, &stored)?)
     }
@@ -534,46 +497,28 @@ mod tests {
             ("SYNC_OPERATION_TIMEOUT", "abc", "from 10 to 300"),
             ("ARCHIVE_ROLE", "leader", "standalone, master, slave"),
             ("SYNC_ENABLED", "maybe", "true or false"),
-            (
-                "ARCHIVE_LOG_LEVEL",
-                "loud",
-                "error, warn, info, debug, trace",
-            ),
+            ("ARCHIVE_LOG_LEVEL", "loud", "error, warn, info, debug, trace"),
             ("ARCHIVE_BIND", "localhost", "address and port"),
         ] {
             let err = resolve(&[(var, value)], &[]).unwrap_err().to_string();
-            assert!(
-                err.contains(var) && err.contains(expected),
-                "{var}={value}: {err}"
-            );
+            assert!(err.contains(var) && err.contains(expected), "{var}={value}: {err}");
         }
     }
 
     #[test]
     fn the_environment_overrides_stored_settings_and_is_marked() {
-        let c = resolve(
-            &[("SYNC_INTERVAL", "600")],
-            &[("SYNC_INTERVAL", "900"), ("ARCHIVE_ROLE", "master")],
-        )
-        .unwrap();
+        let c = resolve(&[("SYNC_INTERVAL", "600")], &[("SYNC_INTERVAL", "900"), ("ARCHIVE_ROLE", "master")])
+            .unwrap();
         assert_eq!(c.sync.interval, Duration::from_secs(600));
-        assert_eq!(
-            c.resolved.source("SYNC_INTERVAL"),
-            Some(Source::Environment)
-        );
+        assert_eq!(c.resolved.source("SYNC_INTERVAL"), Some(Source::Environment));
         assert_eq!(c.role, NodeRole::Master);
         assert_eq!(c.resolved.source("ARCHIVE_ROLE"), Some(Source::Database));
     }
 
     #[test]
     fn a_bad_stored_value_says_how_to_override_it() {
-        let err = resolve(&[], &[("SYNC_INTERVAL", "5")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("SYNC_INTERVAL") && err.contains("stored in the database"),
-            "{err}"
-        );
+        let err = resolve(&[], &[("SYNC_INTERVAL", "5")]).unwrap_err().to_string();
+        assert!(err.contains("SYNC_INTERVAL") && err.contains("stored in the database"), "{err}");
     }
 
     #[test]
@@ -584,18 +529,10 @@ mod tests {
 
     #[test]
     fn an_http_master_needs_the_insecure_switch() {
-        let err = resolve(&[("MASTER_ARCHIVE_URL", "http://master.example")], &[])
-            .unwrap_err()
-            .to_string();
+        let err = resolve(&[("MASTER_ARCHIVE_URL", "http://master.example")], &[]).unwrap_err().to_string();
         assert!(err.contains("SYNC_ALLOW_INSECURE"), "{err}");
-        let c = resolve(
-            &[
-                ("MASTER_ARCHIVE_URL", "http://m.example/"),
-                ("SYNC_ALLOW_INSECURE", "1"),
-            ],
-            &[],
-        )
-        .unwrap();
+        let c = resolve(&[("MASTER_ARCHIVE_URL", "http://m.example/"), ("SYNC_ALLOW_INSECURE", "1")], &[])
+            .unwrap();
         assert_eq!(c.sync.master_url.as_deref(), Some("http://m.example"));
     }
 }

@@ -9,9 +9,7 @@ pub fn init(level: &str) {
     let filter = if level == "trace" {
         EnvFilter::new("trace")
     } else {
-        EnvFilter::new(format!(
-            "warn,archive={level},archive_db={level},sync={level},tower_http={level}"
-        ))
+        EnvFilter::new(format!("warn,archive={level},archive_db={level},sync={level},tower_http={level}"))
     };
     // A second init (tests start several servers) is harmless and ignored.
     let _ = tracing_subscriber::fmt()

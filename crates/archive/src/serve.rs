@@ -16,33 +16,18 @@ use crate::config::{Config, SETTINGS};
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db =
-        Db::connect(&config.db_options())
-            .await
-            .with_context(|| match &config.database_url {
-                Some(_) => "cannot connect to the database at DATABASE_URL".to_owned(),
-                None => format!(
-                    "cannot open the SQLite database in {}",
-                    config.data_dir.display()
-                ),
-            })?;
+    let db = Db::connect(&config.db_options()).await.with_context(|| match &config.database_url {
+        Some(_) => "cannot connect to the database at DATABASE_URL".to_owned(),
+        None => format!("cannot open the SQLite database in {}", config.data_dir.display()),
+    })?;
     db.migrate().await.context("applying database migrations")?;
     Ok(db)
 }
 
 /// The settings stored in the database (keys are the variable names).
 pub async fn stored_settings(db: &Db) -> anyhow::Result<BTreeMap<String, String>> {
-    let known: Vec<&str> = SETTINGS
-        .iter()
-        .filter(|s| s.stored)
-        .map(|s| s.var)
-        .collect();
-    Ok(db
-        .node_settings()
-        .await?
-        .into_iter()
-        .filter(|(k, _)| known.contains(&k.as_str()))
-        .collect())
+    let known: Vec<&str> = SETTINGS.iter().filter(|s| s.stored).map(|s| s.var).collect();
+    Ok(db.node_settings().await?.into_iter().filter(|(k, _)| known.contains(&k.as_str())).collect())
 }
 
 /// Flags and environment first, then the database, then the full configuration.
@@ -67,20 +52,13 @@ impl Server {
         let app = api::router(AppState::new(db, config));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
         });
-        Ok(Server {
-            addr,
-            shutdown,
-            task,
-        })
+        Ok(Server { addr, shutdown, task })
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -125,9 +103,8 @@ async fn wait_for_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install the SIGTERM handler");
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
         tokio::select! {
             _ = interrupt => {},
             _ = terminate.recv() => {},

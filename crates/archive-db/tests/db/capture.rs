@@ -14,11 +14,7 @@ async fn all_changes(db: &Db) -> Vec<ChangeRecord> {
 }
 
 fn of_row(changes: &[ChangeRecord], table: &str, row: Uuid) -> Vec<ChangeRecord> {
-    changes
-        .iter()
-        .filter(|c| c.table_name == table && c.row_id == row)
-        .cloned()
-        .collect()
+    changes.iter().filter(|c| c.table_name == table && c.row_id == row).cloned().collect()
 }
 
 #[tokio::test]
@@ -34,12 +30,8 @@ async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
                 .expect("setting insert recorded")
                 .row_id
         };
-        let listening_id = all_changes(db)
-            .await
-            .iter()
-            .find(|c| c.table_name == "listening_data")
-            .expect("recorded")
-            .row_id;
+        let listening_id =
+            all_changes(db).await.iter().find(|c| c.table_name == "listening_data").expect("recorded").row_id;
         let rows: Vec<(&str, Uuid)> = vec![
             ("users", f.user),
             ("artists", f.artist),
@@ -52,11 +44,7 @@ async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
             ("plays", f.play),
             ("shared_settings", settings_id),
         ];
-        assert_eq!(
-            rows.len(),
-            SYNCED_TABLES.len(),
-            "the test covers every synced table"
-        );
+        assert_eq!(rows.len(), SYNCED_TABLES.len(), "the test covers every synced table");
 
         let changes = all_changes(db).await;
         for (table, id) in &rows {
@@ -74,27 +62,20 @@ async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
         for (table, id) in &rows {
             let before = of_row(&all_changes(db).await, table, *id).len();
             let mut tx = db.begin().await.unwrap();
-            tx.execute_unchecked(&format!("UPDATE {table} SET id = id"))
-                .await
-                .unwrap();
+            tx.execute_unchecked(&format!("UPDATE {table} SET id = id")).await.unwrap();
             tx.commit().await.unwrap();
             let after = of_row(&all_changes(db).await, table, *id);
             assert_eq!(after.len(), before + 1, "{table}: one change per update");
             let update = after.last().unwrap();
             assert_eq!(update.op, ChangeOp::Update, "{table}");
-            assert!(
-                update.version > update.base_version.unwrap(),
-                "{table}: version moves forward"
-            );
+            assert!(update.version > update.base_version.unwrap(), "{table}: version moves forward");
         }
 
         // Children first, so that no cascade deletes a row before its own turn.
         for (table, id) in rows.iter().rev() {
             let before = of_row(&all_changes(db).await, table, *id).len();
             let mut tx = db.begin().await.unwrap();
-            tx.execute_unchecked(&format!("DELETE FROM {table}"))
-                .await
-                .unwrap();
+            tx.execute_unchecked(&format!("DELETE FROM {table}")).await.unwrap();
             tx.commit().await.unwrap();
             let after = of_row(&all_changes(db).await, table, *id);
             assert_eq!(after.len(), before + 1, "{table}: one change per delete");
@@ -112,13 +93,7 @@ async fn updates_through_the_library_record_one_change_and_bump_the_version() {
         let before = db.song(f.song).await.unwrap().unwrap();
         let mut tx = db.begin().await.unwrap();
         let after = tx
-            .update_song(
-                f.song,
-                SongPatch {
-                    title: Some("Sinnerman (live)".into()),
-                    ..Default::default()
-                },
-            )
+            .update_song(f.song, SongPatch { title: Some("Sinnerman (live)".into()), ..Default::default() })
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -136,22 +111,11 @@ async fn a_rolled_back_transaction_records_nothing() {
     on_each_backend(|t| async move {
         let db = &t.db;
         let mut tx = db.begin().await.unwrap();
-        let artist = tx
-            .insert_artist(NewArtist {
-                name: "Ghost".into(),
-                ..Default::default()
-            })
+        let artist =
+            tx.insert_artist(NewArtist { name: "Ghost".into(), ..Default::default() }).await.unwrap();
+        tx.update_artist(artist.id, ArtistPatch { name: Some("Ghost 2".into()), ..Default::default() })
             .await
             .unwrap();
-        tx.update_artist(
-            artist.id,
-            ArtistPatch {
-                name: Some("Ghost 2".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
         tx.rollback().await.unwrap();
         assert_eq!(db.change_count().await.unwrap(), 0);
         assert!(db.artist(artist.id).await.unwrap().is_none());
@@ -159,12 +123,7 @@ async fn a_rolled_back_transaction_records_nothing() {
         // Dropped without commit is a rollback too.
         {
             let mut tx = db.begin().await.unwrap();
-            tx.insert_artist(NewArtist {
-                name: "Ghost 3".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+            tx.insert_artist(NewArtist { name: "Ghost 3".into(), ..Default::default() }).await.unwrap();
         }
         assert_eq!(db.change_count().await.unwrap(), 0);
     })
@@ -180,18 +139,12 @@ async fn cascaded_deletes_are_recorded_on_the_child_tables() {
         tx.delete_song(f.song).await.unwrap();
         tx.commit().await.unwrap();
         let changes = all_changes(db).await;
-        for (table, id) in [
-            ("songs", f.song),
-            ("playlist_entries", f.entry),
-            ("plays", f.play),
-        ] {
+        for (table, id) in [("songs", f.song), ("playlist_entries", f.entry), ("plays", f.play)] {
             let last = of_row(&changes, table, id).pop().unwrap();
             assert_eq!(last.op, ChangeOp::Delete, "{table}");
         }
-        let favourites = changes
-            .iter()
-            .filter(|c| c.table_name == "listening_data" && c.op == ChangeOp::Delete)
-            .count();
+        let favourites =
+            changes.iter().filter(|c| c.table_name == "listening_data" && c.op == ChangeOp::Delete).count();
         assert_eq!(favourites, 1);
     })
     .await;
@@ -239,15 +192,9 @@ async fn setting_a_version_by_hand_while_capturing_is_refused() {
         let db = &t.db;
         let f = fixture(db).await;
         let mut tx = db.begin().await.unwrap();
-        let err = tx
-            .execute_unchecked("UPDATE artists SET version = 123456")
-            .await
-            .unwrap_err();
+        let err = tx.execute_unchecked("UPDATE artists SET version = 123456").await.unwrap_err();
         assert!(matches!(err, DbError::Sqlx(_)), "{err:?}");
-        assert!(
-            err.to_string().contains("assigned by change capture"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("assigned by change capture"), "{err}");
         drop(tx);
         assert_ne!(db.artist(f.artist).await.unwrap().unwrap().version, 123456);
     })

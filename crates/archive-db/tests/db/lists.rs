@@ -14,17 +14,8 @@ async fn keyset_pages_return_every_row_once_in_order() {
         let mut tx = db.begin().await.unwrap();
         for i in 0..23 {
             // Upper and lower case mixed: sorting is by the normalised name.
-            let name = if i % 2 == 0 {
-                format!("artist {i:02}")
-            } else {
-                format!("ARTIST {i:02}")
-            };
-            tx.insert_artist(NewArtist {
-                name,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+            let name = if i % 2 == 0 { format!("artist {i:02}") } else { format!("ARTIST {i:02}") };
+            tx.insert_artist(NewArtist { name, ..Default::default() }).await.unwrap();
         }
         tx.commit().await.unwrap();
         for order in [SortOrder::Asc, SortOrder::Desc] {
@@ -33,12 +24,7 @@ async fn keyset_pages_return_every_row_once_in_order() {
             let mut pages = 0;
             loop {
                 let page = db
-                    .artists(&PageRequest {
-                        limit: Some(5),
-                        cursor,
-                        order,
-                        ..Default::default()
-                    })
+                    .artists(&PageRequest { limit: Some(5), cursor, order, ..Default::default() })
                     .await
                     .unwrap();
                 pages += 1;
@@ -68,40 +54,20 @@ async fn paging_edges_are_checked() {
         assert!(empty.items.is_empty());
         assert_eq!(empty.next_cursor, None);
         for limit in [0, -1, 501] {
-            let err = db
-                .artists(&PageRequest {
-                    limit: Some(limit),
-                    ..Default::default()
-                })
-                .await
-                .unwrap_err();
+            let err =
+                db.artists(&PageRequest { limit: Some(limit), ..Default::default() }).await.unwrap_err();
             assert!(matches!(err, DbError::Invalid(_)), "limit {limit}: {err:?}");
         }
-        let err = db
-            .artists(&PageRequest {
-                offset: Some(-1),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
+        let err = db.artists(&PageRequest { offset: Some(-1), ..Default::default() }).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)));
         let err = db
-            .artists(&PageRequest {
-                sort: Some("password".into()),
-                ..Default::default()
-            })
+            .artists(&PageRequest { sort: Some("password".into()), ..Default::default() })
             .await
             .unwrap_err();
-        assert!(
-            err.to_string().contains("name, created_at, updated_at"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("name, created_at, updated_at"), "{err}");
         for cursor in ["zz", "00", "7b7d"] {
             let err = db
-                .artists(&PageRequest {
-                    cursor: Some(cursor.into()),
-                    ..Default::default()
-                })
+                .artists(&PageRequest { cursor: Some(cursor.into()), ..Default::default() })
                 .await
                 .unwrap_err();
             assert!(matches!(err, DbError::Invalid(_)), "{cursor}: {err:?}");
@@ -116,21 +82,10 @@ async fn a_cursor_from_one_sort_is_refused_for_another() {
         let db = &t.db;
         let mut tx = db.begin().await.unwrap();
         for i in 0..3 {
-            tx.insert_artist(NewArtist {
-                name: format!("A{i}"),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+            tx.insert_artist(NewArtist { name: format!("A{i}"), ..Default::default() }).await.unwrap();
         }
         tx.commit().await.unwrap();
-        let page = db
-            .artists(&PageRequest {
-                limit: Some(1),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let page = db.artists(&PageRequest { limit: Some(1), ..Default::default() }).await.unwrap();
         let cursor = page.next_cursor.unwrap();
         let err = db
             .artists(&PageRequest {
@@ -151,48 +106,22 @@ async fn songs_filter_by_artist_album_genre_and_year() {
         let db = &t.db;
         let f = fixture(db).await;
         let mut tx = db.begin().await.unwrap();
-        tx.insert_song(NewSong {
-            title: "Other".into(),
-            year: Some(1999),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        let all = db
-            .songs(&SongFilter::default(), &PageRequest::default())
+        tx.insert_song(NewSong { title: "Other".into(), year: Some(1999), ..Default::default() })
             .await
             .unwrap();
+        tx.commit().await.unwrap();
+        let all = db.songs(&SongFilter::default(), &PageRequest::default()).await.unwrap();
         assert_eq!(all.items.len(), 2);
         for filter in [
-            SongFilter {
-                artist_id: Some(f.artist),
-                ..Default::default()
-            },
-            SongFilter {
-                album_id: Some(f.album),
-                ..Default::default()
-            },
-            SongFilter {
-                genre_id: Some(f.genre),
-                ..Default::default()
-            },
+            SongFilter { artist_id: Some(f.artist), ..Default::default() },
+            SongFilter { album_id: Some(f.album), ..Default::default() },
+            SongFilter { genre_id: Some(f.genre), ..Default::default() },
         ] {
             let page = db.songs(&filter, &PageRequest::default()).await.unwrap();
-            assert_eq!(
-                page.items.iter().map(|s| s.id).collect::<Vec<_>>(),
-                vec![f.song],
-                "{filter:?}"
-            );
+            assert_eq!(page.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![f.song], "{filter:?}");
         }
         let by_year = db
-            .songs(
-                &SongFilter {
-                    year: Some(1999),
-                    ..Default::default()
-                },
-                &PageRequest::default(),
-            )
+            .songs(&SongFilter { year: Some(1999), ..Default::default() }, &PageRequest::default())
             .await
             .unwrap();
         assert_eq!(by_year.items.len(), 1);
@@ -209,34 +138,20 @@ async fn playlist_positions_stay_dense_through_add_move_and_remove() {
         let mut tx = db.begin().await.unwrap();
         let mut entries = vec![f.entry];
         for _ in 0..4 {
-            entries.push(
-                tx.add_playlist_entry(f.playlist, f.song, None)
-                    .await
-                    .unwrap()
-                    .id,
-            );
+            entries.push(tx.add_playlist_entry(f.playlist, f.song, None).await.unwrap().id);
         }
         // Insert at the front, move the last to position 1, remove the third.
-        let front = tx
-            .add_playlist_entry(f.playlist, f.song, Some(0))
-            .await
-            .unwrap()
-            .id;
+        let front = tx.add_playlist_entry(f.playlist, f.song, Some(0)).await.unwrap().id;
         entries.insert(0, front);
         let last = *entries.last().unwrap();
         tx.move_playlist_entry(f.playlist, last, 1).await.unwrap();
         entries.pop();
         entries.insert(1, last);
-        tx.remove_playlist_entry(f.playlist, entries[2])
-            .await
-            .unwrap();
+        tx.remove_playlist_entry(f.playlist, entries[2]).await.unwrap();
         entries.remove(2);
         tx.commit().await.unwrap();
 
-        let page = db
-            .playlist_entries(f.playlist, &PageRequest::default())
-            .await
-            .unwrap();
+        let page = db.playlist_entries(f.playlist, &PageRequest::default()).await.unwrap();
         assert_eq!(page.items.iter().map(|e| e.id).collect::<Vec<_>>(), entries);
         assert_eq!(
             page.items.iter().map(|e| e.position).collect::<Vec<_>>(),
@@ -255,30 +170,19 @@ async fn listening_data_counts_plays_and_keeps_favourite_and_rating() {
         let f = fixture(db).await;
         let mut tx = db.begin().await.unwrap();
         tx.set_rating(f.user, f.song, Some(4)).await.unwrap();
-        tx.record_play(f.user, f.song, archive_db::now())
-            .await
-            .unwrap();
-        assert!(matches!(
-            tx.set_rating(f.user, f.song, Some(6)).await,
-            Err(DbError::Invalid(_))
-        ));
+        tx.record_play(f.user, f.song, archive_db::now()).await.unwrap();
+        assert!(matches!(tx.set_rating(f.user, f.song, Some(6)).await, Err(DbError::Invalid(_))));
         tx.commit().await.unwrap();
         let data = db.listening(f.user, f.song).await.unwrap();
         assert!(data.favourite);
         assert_eq!(data.rating, Some(4));
         assert_eq!(data.play_count, 2);
         assert!(data.last_played_at.is_some());
-        let favourites = db
-            .favourite_songs(f.user, &PageRequest::default())
-            .await
-            .unwrap();
+        let favourites = db.favourite_songs(f.user, &PageRequest::default()).await.unwrap();
         assert_eq!(favourites.items.len(), 1);
         let most = db.most_played(f.user, 10, 0).await.unwrap();
         assert_eq!(most[0].play_count, 2);
-        let recent = db
-            .recent_plays(f.user, &PageRequest::default())
-            .await
-            .unwrap();
+        let recent = db.recent_plays(f.user, &PageRequest::default()).await.unwrap();
         assert_eq!(recent.items.len(), 2);
         assert!(recent.items[0].played_at >= recent.items[1].played_at);
     })

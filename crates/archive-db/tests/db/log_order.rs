@@ -22,14 +22,7 @@ async fn follow(db: &Db, from: LogPosition, page: i64) -> (Vec<Uuid>, LogPositio
 
 async fn insert_artist(db: &Db, name: &str) -> Uuid {
     let mut tx = db.begin().await.unwrap();
-    let id = tx
-        .insert_artist(NewArtist {
-            name: name.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .id;
+    let id = tx.insert_artist(NewArtist { name: name.into(), ..Default::default() }).await.unwrap().id;
     tx.commit().await.unwrap();
     id
 }
@@ -60,10 +53,7 @@ async fn transactions_committing_in_the_opposite_order_of_their_start_are_both_r
     let db = &t.db;
     let mut first = db.begin().await.unwrap();
     let early = first
-        .insert_artist(NewArtist {
-            name: "Started first".into(),
-            ..Default::default()
-        })
+        .insert_artist(NewArtist { name: "Started first".into(), ..Default::default() })
         .await
         .unwrap()
         .id;
@@ -72,10 +62,7 @@ async fn transactions_committing_in_the_opposite_order_of_their_start_are_both_r
 
     // While the first transaction is open, a reader must not pass its position.
     let (seen_while_open, position) = follow(db, LogPosition::START, 100).await;
-    assert!(
-        !seen_while_open.contains(&late),
-        "read past a transaction that had not committed yet"
-    );
+    assert!(!seen_while_open.contains(&late), "read past a transaction that had not committed yet");
 
     first.commit().await.unwrap();
     // Other tests' open transactions may hold the reader back for a while.
@@ -88,10 +75,7 @@ async fn transactions_committing_in_the_opposite_order_of_their_start_are_both_r
         position = next;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let all: BTreeSet<Uuid> = seen_while_open
-        .into_iter()
-        .chain(seen_after.iter().copied())
-        .collect();
+    let all: BTreeSet<Uuid> = seen_while_open.into_iter().chain(seen_after.iter().copied()).collect();
     assert_eq!(all, BTreeSet::from([early, late]), "no change is skipped");
     assert_eq!(seen_after, vec![early, late], "read in position order");
 }

@@ -21,36 +21,18 @@ pub struct Fixture {
 }
 
 pub async fn user(tx: &mut Tx, email: &str, role: Role) -> Uuid {
-    tx.insert_user(NewUser {
-        email: email.into(),
-        name: "Test".into(),
-        role,
-        password_hash: "x".into(),
-    })
-    .await
-    .unwrap()
-    .id
+    tx.insert_user(NewUser { email: email.into(), name: "Test".into(), role, password_hash: "x".into() })
+        .await
+        .unwrap()
+        .id
 }
 
 pub async fn fixture(db: &Db) -> Fixture {
     let mut tx = db.begin().await.unwrap();
     let user = user(&mut tx, "owner@example.org", Role::User).await;
-    let artist = tx
-        .insert_artist(NewArtist {
-            name: "Nina Simone".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .id;
-    let genre = tx
-        .insert_genre(NewGenre {
-            name: "Jazz".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .id;
+    let artist =
+        tx.insert_artist(NewArtist { name: "Nina Simone".into(), ..Default::default() }).await.unwrap().id;
+    let genre = tx.insert_genre(NewGenre { name: "Jazz".into(), ..Default::default() }).await.unwrap().id;
     let album = tx
         .insert_album(NewAlbum {
             title: "Pastel Blues".into(),
@@ -82,31 +64,12 @@ pub async fn fixture(db: &Db) -> Fixture {
         .await
         .unwrap()
         .id;
-    let entry = tx
-        .add_playlist_entry(playlist, song, None)
-        .await
-        .unwrap()
-        .id;
+    let entry = tx.add_playlist_entry(playlist, song, None).await.unwrap().id;
     tx.set_favourite(user, song, true).await.unwrap();
-    let play = tx
-        .record_play(user, song, archive_db::now())
-        .await
-        .unwrap()
-        .id;
-    tx.set_shared_setting("site_name", "\"Archive\"")
-        .await
-        .unwrap();
+    let play = tx.record_play(user, song, archive_db::now()).await.unwrap().id;
+    tx.set_shared_setting("site_name", "\"Archive\"").await.unwrap();
     tx.commit().await.unwrap();
-    Fixture {
-        user,
-        artist,
-        genre,
-        album,
-        song,
-        playlist,
-        entry,
-        play,
-    }
+    Fixture { user, artist, genre, album, song, playlist, entry, play }
 }
 
 /// The whole change log as a reader sees it once every committed change is
@@ -117,17 +80,11 @@ pub async fn settled_changes(db: &Db) -> Vec<archive_db::ChangeRecord> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let committed = db.change_count().await.unwrap();
-        let changes = db
-            .changes_after(archive_db::LogPosition::START, 1_000_000)
-            .await
-            .unwrap();
+        let changes = db.changes_after(archive_db::LogPosition::START, 1_000_000).await.unwrap();
         if changes.len() as i64 == committed {
             return changes;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the change log did not settle"
-        );
+        assert!(std::time::Instant::now() < deadline, "the change log did not settle");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

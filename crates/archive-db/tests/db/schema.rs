@@ -35,19 +35,12 @@ async fn both_dialects_build_the_same_schema() {
     for name in SQLITE_ONLY_TABLES {
         assert!(lite.remove(*name).is_some());
     }
-    assert_eq!(
-        lite.keys().collect::<Vec<_>>(),
-        pg.keys().collect::<Vec<_>>(),
-        "same tables"
-    );
+    assert_eq!(lite.keys().collect::<Vec<_>>(), pg.keys().collect::<Vec<_>>(), "same tables");
     for (name, l) in &lite {
         let p = &pg[name];
         let l_cols: Vec<_> = l.columns.iter().map(|c| (&c.name, c.not_null)).collect();
         let p_cols: Vec<_> = p.columns.iter().map(|c| (&c.name, c.not_null)).collect();
-        assert_eq!(
-            l_cols, p_cols,
-            "{name}: same columns, order and nullability"
-        );
+        assert_eq!(l_cols, p_cols, "{name}: same columns, order and nullability");
         for (lc, pc) in l.columns.iter().zip(&p.columns) {
             assert!(
                 compatible(&lc.sql_type, &pc.sql_type),
@@ -57,16 +50,9 @@ async fn both_dialects_build_the_same_schema() {
                 pc.sql_type
             );
         }
-        let p_indexes: Vec<_> = p
-            .indexes
-            .iter()
-            .filter(|i| !POSTGRES_ONLY_INDEXES.contains(&i.as_str()))
-            .collect();
-        assert_eq!(
-            l.indexes.iter().collect::<Vec<_>>(),
-            p_indexes,
-            "{name}: same indexes"
-        );
+        let p_indexes: Vec<_> =
+            p.indexes.iter().filter(|i| !POSTGRES_ONLY_INDEXES.contains(&i.as_str())).collect();
+        assert_eq!(l.indexes.iter().collect::<Vec<_>>(), p_indexes, "{name}: same indexes");
     }
 }
 
@@ -89,12 +75,7 @@ async fn backup_copies_sqlite_and_points_postgres_at_pg_dump() {
     on_each_backend(|t| async move {
         let db = &t.db;
         let mut tx = db.begin().await.unwrap();
-        tx.insert_artist(NewArtist {
-            name: "Backed up".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        tx.insert_artist(NewArtist { name: "Backed up".into(), ..Default::default() }).await.unwrap();
         tx.commit().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("backup.db");
@@ -108,10 +89,7 @@ async fn backup_copies_sqlite_and_points_postgres_at_pg_dump() {
                 .await
                 .unwrap();
                 assert!(copy.artist_by_name("backed up").await.unwrap().is_some());
-                assert!(
-                    db.backup(&target).await.is_err(),
-                    "an existing file is never overwritten"
-                );
+                assert!(db.backup(&target).await.is_err(), "an existing file is never overwritten");
             }
             BackupOutcome::UsePgDump { command } => {
                 assert_eq!(db.backend(), Backend::Postgres);

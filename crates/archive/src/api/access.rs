@@ -67,9 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
     let value = parts.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// How stale `last_used_at` may get before a request refreshes it.
@@ -77,18 +75,10 @@ const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Checks the caller against the route's access rule.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(path) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-    else {
+    let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
         return ApiError::internal("access check without a matched route").into_response();
     };
-    let Some(access) = state
-        .access
-        .get(&(req.method().clone(), path.as_str()))
-        .copied()
-    else {
+    let Some(access) = state.access.get(&(req.method().clone(), path.as_str())).copied() else {
         return ApiError::internal(format!("route {} {path} has no access rule", req.method()))
             .into_response();
     };
@@ -96,14 +86,12 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         return next.run(req).await;
     }
     let Some(token) = bearer_token(req.headers()) else {
-        return ApiError::unauthorized("log in first: send Authorization: Bearer <token>")
-            .into_response();
+        return ApiError::unauthorized("log in first: send Authorization: Bearer <token>").into_response();
     };
     let (token, user) = match state.db.api_token(&hash_token(token)).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return ApiError::unauthorized("the token is invalid, expired or revoked")
-                .into_response();
+            return ApiError::unauthorized("the token is invalid, expired or revoked").into_response();
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -114,11 +102,9 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         };
         return ApiError::forbidden(&format!("this needs the {needed} role")).into_response();
     }
-    let stale = token.last_used_at.is_none_or(|t| {
-        (archive_db::now() - t)
-            .to_std()
-            .is_ok_and(|age| age > TOUCH_INTERVAL)
-    });
+    let stale = token
+        .last_used_at
+        .is_none_or(|t| (archive_db::now() - t).to_std().is_ok_and(|age| age > TOUCH_INTERVAL));
     if stale {
         let db = state.db.clone();
         let id = token.id;
@@ -134,9 +120,6 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
             }
         });
     }
-    req.extensions_mut().insert(CurrentUser {
-        user,
-        token_id: token.id,
-    });
+    req.extensions_mut().insert(CurrentUser { user, token_id: token.id });
     next.run(req).await
 }

@@ -35,9 +35,7 @@ pub struct TokenResponse {
 /// a wrong email takes as long as a wrong password.
 async fn dummy_hash() -> ApiResult<String> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    let hash = DUMMY
-        .get_or_try_init(|| hash_password("no account has this password".into()))
-        .await?;
+    let hash = DUMMY.get_or_try_init(|| hash_password("no account has this password".into())).await?;
     Ok(hash.clone())
 }
 
@@ -49,10 +47,9 @@ pub async fn login(
     let account = body.email.trim().to_lowercase();
     let address = peer.ip().to_string();
     let now = Instant::now();
-    for (throttle, key) in [
-        (&state.login_failures_by_account, &account),
-        (&state.login_failures_by_address, &address),
-    ] {
+    for (throttle, key) in
+        [(&state.login_failures_by_account, &account), (&state.login_failures_by_address, &address)]
+    {
         if let Err(wait) = throttle.check(key, now) {
             tracing::warn!(%address, "login refused: too many failures");
             return Err(ApiError::too_many(wait.as_secs()));
@@ -78,14 +75,9 @@ pub(super) async fn issue_token(state: &AppState, user: User) -> ApiResult<Token
     let token = new_token();
     let expires_at = archive_db::now() + chrono::Duration::from_std(TOKEN_LIFETIME).expect("fits");
     let mut tx = state.db.begin().await?;
-    tx.insert_api_token(user.id, &hash_token(&token), expires_at)
-        .await?;
+    tx.insert_api_token(user.id, &hash_token(&token), expires_at).await?;
     tx.commit().await?;
-    Ok(TokenResponse {
-        token,
-        expires_at,
-        user,
-    })
+    Ok(TokenResponse { token, expires_at, user })
 }
 
 pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<StatusCode> {
@@ -96,10 +88,7 @@ pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> ApiRe
 }
 
 /// A new token for the caller; the one used to ask is revoked.
-pub async fn refresh(
-    State(state): State<AppState>,
-    caller: CurrentUser,
-) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<TokenResponse>> {
     let response = issue_token(&state, caller.user).await?;
     let mut tx = state.db.begin().await?;
     tx.revoke_api_token(caller.token_id).await?;

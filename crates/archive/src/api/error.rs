@@ -21,21 +21,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after_secs: None,
-        }
+        ApiError { status, code, message: message.into(), field: None, retry_after_secs: None }
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 
     pub fn unauthorized(message: &str) -> Self {
@@ -78,11 +68,7 @@ impl ApiError {
     /// 500. The cause goes to the log, not to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
     }
 }
 
@@ -90,12 +76,8 @@ impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         match err {
             DbError::NotFound => ApiError::not_found("record"),
-            DbError::Duplicate(_) => {
-                ApiError::conflict("a record with the same unique value already exists")
-            }
-            DbError::MissingReference(_) => {
-                ApiError::invalid(None, "a referenced record does not exist")
-            }
+            DbError::Duplicate(_) => ApiError::conflict("a record with the same unique value already exists"),
+            DbError::MissingReference(_) => ApiError::invalid(None, "a referenced record does not exist"),
             DbError::Invalid(message) => {
                 let field = message
                     .split_whitespace()
@@ -125,9 +107,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(secs) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

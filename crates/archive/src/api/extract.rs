@@ -22,15 +22,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
+        let is_json = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -38,33 +32,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as application/json",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_large",
-                        "the request body is too large",
-                    )
-                } else {
-                    ApiError::bad_request(format!("could not read the body: {e}"))
-                }
-            })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large")
+            } else {
+                ApiError::bad_request(format!("could not read the body: {e}"))
+            }
+        })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Ok(value) => Ok(ApiJson(value)),
             Err(err) => {
                 let message = err.inner().to_string();
                 if err.inner().is_syntax() || err.inner().is_eof() {
-                    return Err(ApiError::bad_request(format!(
-                        "the body is not valid JSON: {message}"
-                    )));
+                    return Err(ApiError::bad_request(format!("the body is not valid JSON: {message}")));
                 }
-                Err(ApiError::invalid(
-                    Some(&field_of(&err.path().to_string(), &message)),
-                    message,
-                ))
+                Err(ApiError::invalid(Some(&field_of(&err.path().to_string(), &message)), message))
             }
         }
     }
@@ -97,12 +80,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
-            .map_err(|e| {
-                ApiError::invalid(
-                    Some("id"),
-                    format!("the path is not valid: {}", e.body_text()),
-                )
-            })
+            .map_err(|e| ApiError::invalid(Some("id"), format!("the path is not valid: {}", e.body_text())))
     }
 }
 
@@ -119,10 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         let mut values = BTreeMap::new();
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             if values.insert(key.to_string(), value.to_string()).is_some() {
-                return Err(ApiError::invalid(
-                    Some(&key),
-                    format!("{key} is given twice"),
-                ));
+                return Err(ApiError::invalid(Some(&key), format!("{key} is given twice")));
             }
         }
         Ok(Params { values })
@@ -140,9 +115,7 @@ impl Params {
         self.values
             .get(name)
             .map(|v| {
-                v.parse().map_err(|_| {
-                    ApiError::invalid(Some(name), format!("{name} must be a whole number"))
-                })
+                v.parse().map_err(|_| ApiError::invalid(Some(name), format!("{name} must be a whole number")))
             })
             .transpose()
     }
@@ -150,10 +123,7 @@ impl Params {
     pub fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
         self.values
             .get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| ApiError::invalid(Some(name), format!("{name} must be a UUID")))
-            })
+            .map(|v| v.parse().map_err(|_| ApiError::invalid(Some(name), format!("{name} must be a UUID"))))
             .transpose()
     }
 
@@ -163,10 +133,7 @@ impl Params {
             None | Some("asc") => SortOrder::Asc,
             Some("desc") => SortOrder::Desc,
             Some(_) => {
-                return Err(ApiError::invalid(
-                    Some("order"),
-                    "order must be asc or desc",
-                ));
+                return Err(ApiError::invalid(Some("order"), "order must be asc or desc"));
             }
         };
         Ok(PageRequest {
@@ -196,18 +163,9 @@ mod tests {
 
     #[test]
     fn unknown_and_missing_fields_are_named() {
-        assert_eq!(
-            field_of(".", "unknown field `colour`, expected one of `name`"),
-            "colour"
-        );
+        assert_eq!(field_of(".", "unknown field `colour`, expected one of `name`"), "colour");
         assert_eq!(field_of(".", "missing field `name`"), "name");
-        assert_eq!(
-            field_of("colour", "unknown field `colour`, expected `name`"),
-            "colour"
-        );
-        assert_eq!(
-            field_of("name", "invalid type: integer `5`, expected a string"),
-            "name"
-        );
+        assert_eq!(field_of("colour", "unknown field `colour`, expected `name`"), "colour");
+        assert_eq!(field_of("name", "invalid type: integer `5`, expected a string"), "name");
     }
 }

@@ -19,10 +19,6 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "node_id": state.config.node_id,
         "checks": { "database": database },
     });
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use archive_db::{
-    Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist,
-    NewGenre, NewSong, Page, Song, SongFilter, SongPatch,
+    Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
+    NewSong, Page, Song, SongFilter, SongPatch,
 };
 
 use super::AppState;
@@ -60,10 +60,7 @@ pub struct ArtistPatchBody {
     biography: Option<Option<String>>,
 }
 
-pub async fn list_artists(
-    State(state): State<AppState>,
-    params: Params,
-) -> ApiResult<Json<Page<Artist>>> {
+pub async fn list_artists(State(state): State<AppState>, params: Params) -> ApiResult<Json<Page<Artist>>> {
     params.finish(PAGE_PARAMS)?;
     Ok(Json(state.db.artists(&params.page()?).await?))
 }
@@ -79,11 +76,7 @@ pub async fn create_artist(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ArtistBody>,
 ) -> ApiResult<(StatusCode, Json<Artist>)> {
-    let new = NewArtist {
-        id: None,
-        name: body.name,
-        biography: body.biography,
-    };
+    let new = NewArtist { id: None, name: body.name, biography: body.biography };
     Ok(created(write!(state, |tx| tx.insert_artist(new))))
 }
 
@@ -92,10 +85,7 @@ pub async fn update_artist(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ArtistPatchBody>,
 ) -> ApiResult<Json<Artist>> {
-    let patch = ArtistPatch {
-        name: body.name,
-        biography: body.biography,
-    };
+    let patch = ArtistPatch { name: body.name, biography: body.biography };
     Ok(Json(write!(state, |tx| tx.update_artist(id, patch))))
 }
 
@@ -121,18 +111,12 @@ pub struct GenrePatchBody {
     name: Option<String>,
 }
 
-pub async fn list_genres(
-    State(state): State<AppState>,
-    params: Params,
-) -> ApiResult<Json<Page<Genre>>> {
+pub async fn list_genres(State(state): State<AppState>, params: Params) -> ApiResult<Json<Page<Genre>>> {
     params.finish(PAGE_PARAMS)?;
     Ok(Json(state.db.genres(&params.page()?).await?))
 }
 
-pub async fn get_genre(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Genre>> {
+pub async fn get_genre(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Genre>> {
     found(state.db.genre(id).await?, "genre")
 }
 
@@ -140,10 +124,7 @@ pub async fn create_genre(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<GenreBody>,
 ) -> ApiResult<(StatusCode, Json<Genre>)> {
-    Ok(created(write!(state, |tx| tx.insert_genre(NewGenre {
-        id: None,
-        name: body.name
-    }))))
+    Ok(created(write!(state, |tx| tx.insert_genre(NewGenre { id: None, name: body.name }))))
 }
 
 pub async fn update_genre(
@@ -151,8 +132,7 @@ pub async fn update_genre(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<GenrePatchBody>,
 ) -> ApiResult<Json<Genre>> {
-    Ok(Json(write!(state, |tx| tx
-        .update_genre(id, GenrePatch { name: body.name }))))
+    Ok(Json(write!(state, |tx| tx.update_genre(id, GenrePatch { name: body.name }))))
 }
 
 pub async fn delete_genre(
@@ -193,15 +173,9 @@ pub struct AlbumWithSongs {
     songs: Vec<Song>,
 }
 
-pub async fn list_albums(
-    State(state): State<AppState>,
-    params: Params,
-) -> ApiResult<Json<Page<Album>>> {
+pub async fn list_albums(State(state): State<AppState>, params: Params) -> ApiResult<Json<Page<Album>>> {
     params.finish(&[PAGE_PARAMS, &["artist_id", "year"]].concat())?;
-    let filter = AlbumFilter {
-        artist_id: params.uuid("artist_id")?,
-        year: params.int("year")?,
-    };
+    let filter = AlbumFilter { artist_id: params.uuid("artist_id")?, year: params.int("year")? };
     Ok(Json(state.db.albums(&filter, &params.page()?).await?))
 }
 
@@ -209,11 +183,7 @@ pub async fn get_album(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AlbumWithSongs>> {
-    let album = state
-        .db
-        .album(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("album"))?;
+    let album = state.db.album(id).await?.ok_or_else(|| ApiError::not_found("album"))?;
     let songs = state.db.album_songs(id).await?;
     Ok(Json(AlbumWithSongs { album, songs }))
 }
@@ -222,12 +192,7 @@ pub async fn create_album(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AlbumBody>,
 ) -> ApiResult<(StatusCode, Json<Album>)> {
-    let new = NewAlbum {
-        id: None,
-        title: body.title,
-        artist_id: body.artist_id,
-        year: body.year,
-    };
+    let new = NewAlbum { id: None, title: body.title, artist_id: body.artist_id, year: body.year };
     Ok(created(write!(state, |tx| tx.insert_album(new))))
 }
 
@@ -236,11 +201,7 @@ pub async fn update_album(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AlbumPatchBody>,
 ) -> ApiResult<Json<Album>> {
-    let patch = AlbumPatch {
-        title: body.title,
-        artist_id: body.artist_id,
-        year: body.year,
-    };
+    let patch = AlbumPatch { title: body.title, artist_id: body.artist_id, year: body.year };
     Ok(Json(write!(state, |tx| tx.update_album(id, patch))))
 }
 
@@ -294,10 +255,7 @@ pub struct SongPatchBody {
     year: Option<Option<i64>>,
 }
 
-pub async fn list_songs(
-    State(state): State<AppState>,
-    params: Params,
-) -> ApiResult<Json<Page<Song>>> {
+pub async fn list_songs(State(state): State<AppState>, params: Params) -> ApiResult<Json<Page<Song>>> {
     params.finish(&[PAGE_PARAMS, &["artist_id", "album_id", "genre_id", "year"]].concat())?;
     let filter = SongFilter {
         artist_id: params.uuid("artist_id")?,
@@ -308,10 +266,7 @@ pub async fn list_songs(
     Ok(Json(state.db.songs(&filter, &params.page()?).await?))
 }
 
-pub async fn get_song(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Song>> {
+pub async fn get_song(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Song>> {
     found(state.db.song(id).await?, "song")
 }
 
@@ -350,10 +305,7 @@ pub async fn update_song(
     Ok(Json(write!(state, |tx| tx.update_song(id, patch))))
 }
 
-pub async fn delete_song(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_song(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
     write!(state, |tx| tx.delete_song(id));
     Ok(StatusCode::NO_CONTENT)
 }

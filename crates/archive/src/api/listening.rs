@@ -36,11 +36,7 @@ pub async fn play(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RecentPlay>)> {
     existing_song(&state, id).await?;
-    Ok(created(write!(state, |tx| tx.record_play(
-        caller.user.id,
-        id,
-        archive_db::now()
-    ))))
+    Ok(created(write!(state, |tx| tx.record_play(caller.user.id, id, archive_db::now()))))
 }
 
 pub async fn favourite(
@@ -87,12 +83,7 @@ pub async fn favourites(
     params: Params,
 ) -> ApiResult<Json<Page<Song>>> {
     params.finish(PAGE_PARAMS)?;
-    Ok(Json(
-        state
-            .db
-            .favourite_songs(caller.user.id, &params.page()?)
-            .await?,
-    ))
+    Ok(Json(state.db.favourite_songs(caller.user.id, &params.page()?).await?))
 }
 
 pub async fn recently_played(
@@ -101,12 +92,7 @@ pub async fn recently_played(
     params: Params,
 ) -> ApiResult<Json<Page<RecentPlay>>> {
     params.finish(&["limit", "cursor"])?;
-    Ok(Json(
-        state
-            .db
-            .recent_plays(caller.user.id, &params.page()?)
-            .await?,
-    ))
+    Ok(Json(state.db.recent_plays(caller.user.id, &params.page()?).await?))
 }
 
 #[derive(Serialize)]
@@ -125,9 +111,5 @@ pub async fn most_played(
     let limit = params.int("limit")?.unwrap_or(50);
     let offset = params.int("offset")?.unwrap_or(0);
     let items = state.db.most_played(caller.user.id, limit, offset).await?;
-    Ok(Json(MostPlayed {
-        items,
-        limit,
-        offset,
-    }))
+    Ok(Json(MostPlayed { items, limit, offset }))
 }

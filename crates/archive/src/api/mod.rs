@@ -42,21 +42,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: archive_db::Db, config: Config) -> Self {
-        let access = routes()
-            .into_iter()
-            .map(|r| ((r.method, r.path), r.access))
-            .collect();
+        let access = routes().into_iter().map(|r| ((r.method, r.path), r.access)).collect();
         AppState {
             db,
             config: Arc::new(config),
-            login_failures_by_account: Arc::new(FailureThrottle::new(
-                5,
-                Duration::from_secs(15 * 60),
-            )),
-            login_failures_by_address: Arc::new(FailureThrottle::new(
-                20,
-                Duration::from_secs(15 * 60),
-            )),
+            login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
+            login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
             access: Arc::new(access),
         }
     }
@@ -70,18 +61,8 @@ pub struct Route {
     handler: MethodRouter<AppState>,
 }
 
-fn route(
-    method: Method,
-    path: &'static str,
-    access: Access,
-    handler: MethodRouter<AppState>,
-) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        handler,
-    }
+fn route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+    Route { method, path, access, handler }
 }
 
 /// Every route of the API.
@@ -98,192 +79,52 @@ pub fn routes() -> Vec<Route> {
         // The caller's own account and listening data
         route(M::GET, "/api/v1/me", User, get(users::me)),
         route(M::PATCH, "/api/v1/me", User, patch(users::update_me)),
-        route(
-            M::GET,
-            "/api/v1/me/favourites",
-            User,
-            get(listening::favourites),
-        ),
-        route(
-            M::GET,
-            "/api/v1/me/recently-played",
-            User,
-            get(listening::recently_played),
-        ),
-        route(
-            M::GET,
-            "/api/v1/me/most-played",
-            User,
-            get(listening::most_played),
-        ),
+        route(M::GET, "/api/v1/me/favourites", User, get(listening::favourites)),
+        route(M::GET, "/api/v1/me/recently-played", User, get(listening::recently_played)),
+        route(M::GET, "/api/v1/me/most-played", User, get(listening::most_played)),
         // Library
         route(M::GET, "/api/v1/artists", User, get(library::list_artists)),
-        route(
-            M::POST,
-            "/api/v1/artists",
-            Moderator,
-            post(library::create_artist),
-        ),
-        route(
-            M::GET,
-            "/api/v1/artists/{id}",
-            User,
-            get(library::get_artist),
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/artists/{id}",
-            Moderator,
-            patch(library::update_artist),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/artists/{id}",
-            Admin,
-            delete(library::delete_artist),
-        ),
+        route(M::POST, "/api/v1/artists", Moderator, post(library::create_artist)),
+        route(M::GET, "/api/v1/artists/{id}", User, get(library::get_artist)),
+        route(M::PATCH, "/api/v1/artists/{id}", Moderator, patch(library::update_artist)),
+        route(M::DELETE, "/api/v1/artists/{id}", Admin, delete(library::delete_artist)),
         route(M::GET, "/api/v1/genres", User, get(library::list_genres)),
-        route(
-            M::POST,
-            "/api/v1/genres",
-            Moderator,
-            post(library::create_genre),
-        ),
+        route(M::POST, "/api/v1/genres", Moderator, post(library::create_genre)),
         route(M::GET, "/api/v1/genres/{id}", User, get(library::get_genre)),
-        route(
-            M::PATCH,
-            "/api/v1/genres/{id}",
-            Moderator,
-            patch(library::update_genre),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/genres/{id}",
-            Admin,
-            delete(library::delete_genre),
-        ),
+        route(M::PATCH, "/api/v1/genres/{id}", Moderator, patch(library::update_genre)),
+        route(M::DELETE, "/api/v1/genres/{id}", Admin, delete(library::delete_genre)),
         route(M::GET, "/api/v1/albums", User, get(library::list_albums)),
-        route(
-            M::POST,
-            "/api/v1/albums",
-            Moderator,
-            post(library::create_album),
-        ),
+        route(M::POST, "/api/v1/albums", Moderator, post(library::create_album)),
         route(M::GET, "/api/v1/albums/{id}", User, get(library::get_album)),
-        route(
-            M::PATCH,
-            "/api/v1/albums/{id}",
-            Moderator,
-            patch(library::update_album),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/albums/{id}",
-            Admin,
-            delete(library::delete_album),
-        ),
+        route(M::PATCH, "/api/v1/albums/{id}", Moderator, patch(library::update_album)),
+        route(M::DELETE, "/api/v1/albums/{id}", Admin, delete(library::delete_album)),
         route(M::GET, "/api/v1/songs", User, get(library::list_songs)),
-        route(
-            M::POST,
-            "/api/v1/songs",
-            Moderator,
-            post(library::create_song),
-        ),
+        route(M::POST, "/api/v1/songs", Moderator, post(library::create_song)),
         route(M::GET, "/api/v1/songs/{id}", User, get(library::get_song)),
-        route(
-            M::PATCH,
-            "/api/v1/songs/{id}",
-            Moderator,
-            patch(library::update_song),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/songs/{id}",
-            Admin,
-            delete(library::delete_song),
-        ),
+        route(M::PATCH, "/api/v1/songs/{id}", Moderator, patch(library::update_song)),
+        route(M::DELETE, "/api/v1/songs/{id}", Admin, delete(library::delete_song)),
         // Listening data
-        route(
-            M::GET,
-            "/api/v1/songs/{id}/listening",
-            User,
-            get(listening::get),
-        ),
-        route(
-            M::POST,
-            "/api/v1/songs/{id}/play",
-            User,
-            post(listening::play),
-        ),
-        route(
-            M::PUT,
-            "/api/v1/songs/{id}/favourite",
-            User,
-            put(listening::favourite),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/songs/{id}/favourite",
-            User,
-            delete(listening::unfavourite),
-        ),
-        route(
-            M::PUT,
-            "/api/v1/songs/{id}/rating",
-            User,
-            put(listening::rate),
-        ),
+        route(M::GET, "/api/v1/songs/{id}/listening", User, get(listening::get)),
+        route(M::POST, "/api/v1/songs/{id}/play", User, post(listening::play)),
+        route(M::PUT, "/api/v1/songs/{id}/favourite", User, put(listening::favourite)),
+        route(M::DELETE, "/api/v1/songs/{id}/favourite", User, delete(listening::unfavourite)),
+        route(M::PUT, "/api/v1/songs/{id}/rating", User, put(listening::rate)),
         // Playlists (owners edit their own; admins any)
         route(M::GET, "/api/v1/playlists", User, get(playlists::list)),
         route(M::POST, "/api/v1/playlists", User, post(playlists::create)),
         route(M::GET, "/api/v1/playlists/{id}", User, get(playlists::get)),
-        route(
-            M::PATCH,
-            "/api/v1/playlists/{id}",
-            User,
-            patch(playlists::update),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/playlists/{id}",
-            User,
-            delete(playlists::remove),
-        ),
-        route(
-            M::GET,
-            "/api/v1/playlists/{id}/entries",
-            User,
-            get(playlists::entries),
-        ),
-        route(
-            M::POST,
-            "/api/v1/playlists/{id}/entries",
-            User,
-            post(playlists::add_entry),
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/playlists/{id}/entries/{entry_id}",
-            User,
-            patch(playlists::move_entry),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/playlists/{id}/entries/{entry_id}",
-            User,
-            delete(playlists::remove_entry),
-        ),
+        route(M::PATCH, "/api/v1/playlists/{id}", User, patch(playlists::update)),
+        route(M::DELETE, "/api/v1/playlists/{id}", User, delete(playlists::remove)),
+        route(M::GET, "/api/v1/playlists/{id}/entries", User, get(playlists::entries)),
+        route(M::POST, "/api/v1/playlists/{id}/entries", User, post(playlists::add_entry)),
+        route(M::PATCH, "/api/v1/playlists/{id}/entries/{entry_id}", User, patch(playlists::move_entry)),
+        route(M::DELETE, "/api/v1/playlists/{id}/entries/{entry_id}", User, delete(playlists::remove_entry)),
         // Users (admin)
         route(M::GET, "/api/v1/users", Admin, get(users::list)),
         route(M::POST, "/api/v1/users", Admin, post(users::create)),
         route(M::GET, "/api/v1/users/{id}", Admin, get(users::get)),
         route(M::PATCH, "/api/v1/users/{id}", Admin, patch(users::update)),
-        route(
-            M::DELETE,
-            "/api/v1/users/{id}",
-            Admin,
-            delete(users::remove),
-        ),
+        route(M::DELETE, "/api/v1/users/{id}", Admin, delete(users::remove)),
     ]
 }
 
@@ -294,10 +135,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(r.path, r.handler);
     }
     router
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::enforce,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::enforce))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

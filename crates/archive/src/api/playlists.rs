@@ -28,9 +28,7 @@ async fn editable(state: &AppState, caller: &CurrentUser, id: Uuid) -> ApiResult
     if playlist.owner_id == caller.user.id || caller.is_admin() {
         Ok(playlist)
     } else {
-        Err(ApiError::forbidden(
-            "only the owner or an admin can change this playlist",
-        ))
+        Err(ApiError::forbidden("only the owner or an admin can change this playlist"))
     }
 }
 
@@ -95,11 +93,7 @@ pub async fn update(
     ApiJson(body): ApiJson<PlaylistPatchBody>,
 ) -> ApiResult<Json<Playlist>> {
     editable(&state, &caller, id).await?;
-    let patch = PlaylistPatch {
-        name: body.name,
-        description: body.description,
-        is_public: body.is_public,
-    };
+    let patch = PlaylistPatch { name: body.name, description: body.description, is_public: body.is_public };
     Ok(Json(write!(state, |tx| tx.update_playlist(id, patch))))
 }
 
@@ -143,11 +137,7 @@ pub async fn add_entry(
     if state.db.song(body.song_id).await?.is_none() {
         return Err(ApiError::invalid(Some("song_id"), "no song has this id"));
     }
-    Ok(created(write!(state, |tx| tx.add_playlist_entry(
-        id,
-        body.song_id,
-        body.position
-    ))))
+    Ok(created(write!(state, |tx| tx.add_playlist_entry(id, body.song_id, body.position))))
 }
 
 #[derive(Deserialize)]
@@ -163,11 +153,7 @@ pub async fn move_entry(
     ApiJson(body): ApiJson<MoveEntryBody>,
 ) -> ApiResult<Json<PlaylistEntry>> {
     editable(&state, &caller, id).await?;
-    Ok(Json(write!(state, |tx| tx.move_playlist_entry(
-        id,
-        entry_id,
-        body.position
-    ))))
+    Ok(Json(write!(state, |tx| tx.move_playlist_entry(id, entry_id, body.position))))
 }
 
 pub async fn remove_entry(

@@ -31,16 +31,8 @@ pub async fn list(State(state): State<AppState>, params: Params) -> ApiResult<Js
     Ok(Json(state.db.users(&params.page()?).await?))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<User>> {
-    state
-        .db
-        .user(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("user"))
+pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<User>> {
+    state.db.user(id).await?.map(Json).ok_or_else(|| ApiError::not_found("user"))
 }
 
 #[derive(Deserialize)]
@@ -57,12 +49,7 @@ pub async fn create(
     ApiJson(body): ApiJson<UserBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let password_hash = hashed(Some(body.password)).await?.expect("given");
-    let new = NewUser {
-        email: body.email,
-        name: body.name,
-        role: body.role,
-        password_hash,
-    };
+    let new = NewUser { email: body.email, name: body.name, role: body.role, password_hash };
     let mut tx = state.db.begin().await?;
     let user = tx.insert_user(new).await.map_err(|e| match e {
         archive_db::DbError::Duplicate(_) => ApiError::conflict("a user with this email exists"),
@@ -106,10 +93,7 @@ pub async fn update(
     Ok(Json(user))
 }
 
-pub async fn remove(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
+pub async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     tx.delete_user(id).await?;
     if tx.count_admins().await? == 0 {
@@ -148,18 +132,12 @@ pub async fn update_me(
     if body.password.is_some() {
         let current = body.current_password.clone().unwrap_or_default();
         if !verify_password(current, caller.user.password_hash.clone()).await {
-            return Err(ApiError::invalid(
-                Some("current_password"),
-                "the current password is wrong",
-            ));
+            return Err(ApiError::invalid(Some("current_password"), "the current password is wrong"));
         }
     }
     let changes_password = body.password.is_some();
-    let patch = UserPatch {
-        name: body.name,
-        password_hash: hashed(body.password).await?,
-        ..Default::default()
-    };
+    let patch =
+        UserPatch { name: body.name, password_hash: hashed(body.password).await?, ..Default::default() };
     let mut tx = state.db.begin().await?;
     let user = tx.update_user(caller.user.id, patch).await?;
     if changes_password {

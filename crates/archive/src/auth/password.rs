@@ -9,14 +9,10 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Refuses passwords that are too short or absurdly long.
 pub fn check_password_rules(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
+        return Err(format!("password must have at least {MIN_PASSWORD_CHARS} characters"));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "password must be at most {MAX_PASSWORD_BYTES} bytes"
-        ));
+        return Err(format!("password must be at most {MAX_PASSWORD_BYTES} bytes"));
     }
     Ok(())
 }
@@ -35,9 +31,7 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// Whether `password` matches `hash`. A malformed hash never matches.
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
+        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
     })
     .await
     .unwrap_or(false)

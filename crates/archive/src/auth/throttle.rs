@@ -18,12 +18,7 @@ pub struct FailureThrottle {
 
 impl FailureThrottle {
     pub fn new(limit: usize, window: Duration) -> Self {
-        FailureThrottle {
-            limit,
-            window,
-            max_keys: 100_000,
-            failures: Mutex::new(HashMap::new()),
-        }
+        FailureThrottle { limit, window, max_keys: 100_000, failures: Mutex::new(HashMap::new()) }
     }
 
     /// `Err(wait)` if `key` has used up its failures: retry after `wait`.
@@ -32,20 +27,14 @@ impl FailureThrottle {
         let Some(times) = map.get_mut(key) else {
             return Ok(());
         };
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
+        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             times.pop_front();
         }
         if times.len() < self.limit {
             return Ok(());
         }
         let oldest = *times.front().expect("at limit, so not empty");
-        Err(self
-            .window
-            .saturating_sub(now.duration_since(oldest))
-            .max(Duration::from_secs(1)))
+        Err(self.window.saturating_sub(now.duration_since(oldest)).max(Duration::from_secs(1)))
     }
 
     /// Records a failed attempt for `key`.
@@ -53,16 +42,9 @@ impl FailureThrottle {
         let mut map = self.failures.lock().expect("throttle lock");
         if map.len() >= self.max_keys && !map.contains_key(key) {
             let window = self.window;
-            map.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < window)
-            });
+            map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
             if map.len() >= self.max_keys {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, t)| t.back().copied())
-                    .map(|(k, _)| k.clone());
+                let oldest = map.iter().min_by_key(|(_, t)| t.back().copied()).map(|(k, _)| k.clone());
                 if let Some(k) = oldest {
                     map.remove(&k);
                 }

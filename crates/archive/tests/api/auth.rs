@@ -22,18 +22,13 @@ async fn login_returns_a_token_that_works_until_logout() {
         let token = body["token"].as_str().unwrap().to_owned();
         assert!(body["expires_at"].is_string());
         assert_eq!(body["user"]["email"], user.email.as_str());
-        assert!(
-            body["user"].get("password_hash").is_none(),
-            "the hash never leaves the server"
-        );
+        assert!(body["user"].get("password_hash").is_none(), "the hash never leaves the server");
 
         let (status, body) = app.get("/api/v1/auth/verify", &token).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["user"]["id"], user.id.to_string());
 
-        let (status, _) = app
-            .call(Method::POST, "/api/v1/auth/logout", Some(&token), None)
-            .await;
+        let (status, _) = app.call(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, body) = app.get("/api/v1/auth/verify", &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -46,25 +41,12 @@ async fn login_returns_a_token_that_works_until_logout() {
 async fn refresh_swaps_the_token_for_a_new_one() {
     on_each_backend(|app| async move {
         let user = app.user(Role::User).await;
-        let (status, body) = app
-            .call(
-                Method::POST,
-                "/api/v1/auth/refresh",
-                Some(&user.token),
-                None,
-            )
-            .await;
+        let (status, body) = app.call(Method::POST, "/api/v1/auth/refresh", Some(&user.token), None).await;
         assert_eq!(status, StatusCode::OK);
         let new_token = body["token"].as_str().unwrap();
         assert_ne!(new_token, user.token);
-        assert_eq!(
-            app.get("/api/v1/auth/verify", new_token).await.0,
-            StatusCode::OK
-        );
-        assert_eq!(
-            app.get("/api/v1/auth/verify", &user.token).await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.get("/api/v1/auth/verify", new_token).await.0, StatusCode::OK);
+        assert_eq!(app.get("/api/v1/auth/verify", &user.token).await.0, StatusCode::UNAUTHORIZED);
     })
     .await;
 }
@@ -77,9 +59,7 @@ async fn wrong_credentials_and_bad_tokens_are_refused() {
             json!({"email": user.email, "password": "wrong password"}),
             json!({"email": "nobody@example.org", "password": PASSWORD}),
         ] {
-            let (status, body) = app
-                .call(Method::POST, "/api/v1/auth/login", None, Some(body))
-                .await;
+            let (status, body) = app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED);
             assert_eq!(body["error"]["message"], "wrong email or password");
         }
@@ -93,14 +73,8 @@ async fn wrong_credentials_and_bad_tokens_are_refused() {
                 .unwrap();
             assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{header:?}");
         }
-        let (status, body) = app
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": "x"})),
-            )
-            .await;
+        let (status, body) =
+            app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "x"}))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["field"], "password");
     })
@@ -121,10 +95,7 @@ async fn an_expired_token_is_refused() {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(
-            app.get("/api/v1/me", &token).await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.get("/api/v1/me", &token).await.0, StatusCode::UNAUTHORIZED);
     })
     .await;
 }
@@ -151,16 +122,8 @@ async fn repeated_failed_logins_for_one_account_are_rate_limited() {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            resp.status(),
-            StatusCode::TOO_MANY_REQUESTS,
-            "even the right password waits"
-        );
-        let retry_after: u64 = resp.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+        let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(retry_after > 0 && retry_after <= 15 * 60);
         let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(code(&body), "rate_limited");
@@ -174,10 +137,7 @@ async fn many_failed_logins_from_one_address_are_rate_limited_across_accounts() 
         let mut last = StatusCode::OK;
         for i in 0..21 {
             let body = json!({"email": format!("nobody{i}@example.org"), "password": "guess"});
-            last = app
-                .call(Method::POST, "/api/v1/auth/login", None, Some(body))
-                .await
-                .0;
+            last = app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await.0;
         }
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     })

@@ -1,7 +1,6 @@
 //! The `archive` command line, run as a real process.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,7 @@ fn targets() -> Vec<Target> {
         .into_iter()
         .map(|backend| {
             let dir = tempfile::tempdir().unwrap();
-            let mut args = vec![
-                "--data-dir".to_owned(),
-                dir.path().join("data").display().to_string(),
-            ];
+            let mut args = vec!["--data-dir".to_owned(), dir.path().join("data").display().to_string()];
             if backend == Backend::Postgres {
                 args.push("--database-url".into());
                 args.push(archive_testkit::postgres_database(false).unwrap());
@@ -35,16 +31,11 @@ fn targets() -> Vec<Target> {
 
 fn archive(target: &Target, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(&target.args)
-        .args(args)
-        .env_remove("ARCHIVE_PASSWORD")
-        .env("ARCHIVE_LOG_LEVEL", "warn");
+    cmd.args(&target.args).args(args).env_remove("ARCHIVE_PASSWORD").env("ARCHIVE_LOG_LEVEL", "warn");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
@@ -63,22 +54,12 @@ fn help_covers_every_command_and_the_environment() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for word in [
-        "serve",
-        "db",
-        "user",
-        "SYNC_INTERVAL",
-        "ARCHIVE_DATA_DIR",
-        "DATABASE_URL",
-        "ARCHIVE_PASSWORD",
-    ] {
+    for word in
+        ["serve", "db", "user", "SYNC_INTERVAL", "ARCHIVE_DATA_DIR", "DATABASE_URL", "ARCHIVE_PASSWORD"]
+    {
         assert!(help.contains(word), "--help mentions {word}");
     }
-    for sub in [
-        &["serve", "--help"][..],
-        &["db", "backup", "--help"],
-        &["user", "create", "--help"],
-    ] {
+    for sub in [&["serve", "--help"][..], &["db", "backup", "--help"], &["user", "create", "--help"]] {
         let out = Command::new(BIN).args(sub).output().unwrap();
         assert!(out.status.success(), "{sub:?}");
         assert!(!text(&out.stdout).trim().is_empty());
@@ -90,16 +71,7 @@ fn users_are_created_from_the_environment_or_standard_input_and_listed() {
     for target in targets() {
         let out = archive(
             &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "Ada@Example.org",
-                "--name",
-                "Ada",
-                "--role",
-                "admin",
-            ],
+            &["user", "create", "--email", "Ada@Example.org", "--name", "Ada", "--role", "admin"],
             &[("ARCHIVE_PASSWORD", "analytical engine")],
             None,
         );
@@ -107,16 +79,7 @@ fn users_are_created_from_the_environment_or_standard_input_and_listed() {
         assert!(text(&out.stdout).contains("ada@example.org"));
         let out = archive(
             &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "bob@example.org",
-                "--name",
-                "Bob",
-                "--role",
-                "user",
-            ],
+            &["user", "create", "--email", "bob@example.org", "--name", "Bob", "--role", "user"],
             &[],
             Some("bobs password\n"),
         );
@@ -124,46 +87,21 @@ fn users_are_created_from_the_environment_or_standard_input_and_listed() {
 
         let out = archive(&target, &["user", "list"], &[], None);
         let list = text(&out.stdout);
-        assert!(
-            list.contains("ada@example.org") && list.contains("admin"),
-            "{list}"
-        );
+        assert!(list.contains("ada@example.org") && list.contains("admin"), "{list}");
         assert!(list.contains("bob@example.org"), "{list}");
 
         let out = archive(
             &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "ada@example.org",
-                "--name",
-                "Ada",
-                "--role",
-                "user",
-            ],
+            &["user", "create", "--email", "ada@example.org", "--name", "Ada", "--role", "user"],
             &[("ARCHIVE_PASSWORD", "analytical engine")],
             None,
         );
         assert_eq!(out.status.code(), Some(1));
-        assert!(
-            text(&out.stderr).contains("already exists"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
 
         let out = archive(
             &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "c@example.org",
-                "--name",
-                "C",
-                "--role",
-                "user",
-            ],
+            &["user", "create", "--email", "c@example.org", "--name", "C", "--role", "user"],
             &[],
             Some("short\n"),
         );
@@ -171,16 +109,7 @@ fn users_are_created_from_the_environment_or_standard_input_and_listed() {
         assert!(text(&out.stderr).contains("at least 8"));
         let out = archive(
             &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "d@example.org",
-                "--name",
-                "D",
-                "--role",
-                "owner",
-            ],
+            &["user", "create", "--email", "d@example.org", "--name", "D", "--role", "owner"],
             &[],
             Some("long enough\n"),
         );
@@ -193,11 +122,7 @@ fn db_status_migrate_and_backup_work() {
     for target in targets() {
         let out = archive(&target, &["db", "status"], &[], None);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(
-            text(&out.stdout).contains("pending"),
-            "{}",
-            text(&out.stdout)
-        );
+        assert!(text(&out.stdout).contains("pending"), "{}", text(&out.stdout));
         let out = archive(&target, &["db", "migrate"], &[], None);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let status = text(&archive(&target, &["db", "status"], &[], None).stdout);
@@ -207,25 +132,11 @@ fn db_status_migrate_and_backup_work() {
         );
 
         let backup = target._dir.path().join("backup.db");
-        let out = archive(
-            &target,
-            &["db", "backup", backup.to_str().unwrap()],
-            &[],
-            None,
-        );
+        let out = archive(&target, &["db", "backup", backup.to_str().unwrap()], &[], None);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(backup.exists() && std::fs::metadata(&backup).unwrap().len() > 0);
-        let out = archive(
-            &target,
-            &["db", "backup", backup.to_str().unwrap()],
-            &[],
-            None,
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "an existing file is never overwritten"
-        );
+        let out = archive(&target, &["db", "backup", backup.to_str().unwrap()], &[], None);
+        assert_eq!(out.status.code(), Some(1), "an existing file is never overwritten");
     }
 }
 
@@ -247,9 +158,25 @@ fn a_bad_setting_stops_start_up_naming_the_variable_and_range() {
     assert!(text(&out.stderr).contains("ARCHIVE_BIND"));
 }
 
-/// Starts `archive serve` on a free port and returns it with its address.
-fn serve(target: &Target) -> (std::process::Child, String, Vec<String>) {
-    let mut child = Command::new(BIN)
+/// A running `archive serve`; killed if the test fails before stopping it.
+struct Serving {
+    child: std::process::Child,
+    base: String,
+    lines: Vec<String>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts `archive serve` on a free port and reads its address from stderr.
+fn serve(target: &Target) -> Serving {
+    let child = Command::new(BIN)
         .args(&target.args)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("ARCHIVE_LOG_LEVEL", "warn")
@@ -257,33 +184,28 @@ fn serve(target: &Target) -> (std::process::Child, String, Vec<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = Vec::new();
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut serving = Serving { child, base: String::new(), lines: Vec::new() };
+    let mut reader = BufReader::new(serving.child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "serve exited early: {lines:?}"
-        );
-        if let Some(addr) = line.trim().strip_prefix("listening on ") {
-            let addr = addr.to_owned();
-            lines.push(line);
-            return (child, addr, lines);
+        assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited early: {:?}", serving.lines);
+        let address = line.trim().strip_prefix("listening on ").map(str::to_owned);
+        serving.lines.push(line);
+        if let Some(address) = address {
+            serving.base = address;
+            return serving;
         }
-        lines.push(line);
         assert!(Instant::now() < deadline, "serve did not start");
     }
 }
 
-fn stop(mut child: std::process::Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+/// Sends SIGTERM and expects a clean exit.
+fn stop(mut serving: Serving) {
+    Command::new("kill").args(["-TERM", &serving.child.id().to_string()]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = serving.child.try_wait().unwrap() {
             assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
             return;
         }
@@ -295,43 +217,20 @@ fn stop(mut child: std::process::Child) {
 #[tokio::test]
 async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
     for target in targets() {
-        let (child, base, lines) = serve(&target);
-        let hints = lines
-            .iter()
-            .filter(|l| l.contains("archive user create"))
-            .count();
-        assert_eq!(hints, 1, "{lines:?}");
-        let health: serde_json::Value = reqwest::get(format!("{base}/api/v1/health"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let serving = serve(&target);
+        let hints = serving.lines.iter().filter(|l| l.contains("archive user create")).count();
+        assert_eq!(hints, 1, "{:?}", serving.lines);
+        let url = format!("{}/api/v1/health", serving.base);
+        let health: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
         assert_eq!(health["status"], "ok");
-        stop(child);
+        stop(serving);
 
-        let out = archive(
-            &target,
-            &[
-                "user",
-                "create",
-                "--email",
-                "a@example.org",
-                "--name",
-                "A",
-                "--role",
-                "admin",
-            ],
-            &[("ARCHIVE_PASSWORD", "long enough")],
-            None,
-        );
+        let create = ["user", "create", "--email", "a@example.org", "--name", "A", "--role", "admin"];
+        let out = archive(&target, &create, &[("ARCHIVE_PASSWORD", "long enough")], None);
         assert!(out.status.success());
-        let (child, _, lines) = serve(&target);
-        assert!(
-            !lines.iter().any(|l| l.contains("archive user create")),
-            "no hint once an admin exists"
-        );
-        stop(child);
-        assert!(Path::new(&target.args[1]).exists() || target.args.len() > 2);
+        let serving = serve(&target);
+        let hinted = serving.lines.iter().any(|l| l.contains("archive user create"));
+        assert!(!hinted, "no hint once an admin exists");
+        stop(serving);
     }
 }

@@ -17,33 +17,14 @@ async fn plays_favourites_and_ratings_are_kept_per_user() {
         let (one, two) = (id(&one), id(&two));
 
         for _ in 0..3 {
-            let (status, play) = app
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/songs/{one}/play"),
-                    Some(&alice),
-                    None,
-                )
-                .await;
+            let (status, play) =
+                app.call(Method::POST, &format!("/api/v1/songs/{one}/play"), Some(&alice), None).await;
             assert_eq!(status, StatusCode::CREATED);
             assert_eq!(play["song_id"], one.as_str());
         }
-        app.call(
-            Method::POST,
-            &format!("/api/v1/songs/{two}/play"),
-            Some(&alice),
-            None,
-        )
-        .await;
+        app.call(Method::POST, &format!("/api/v1/songs/{two}/play"), Some(&alice), None).await;
         assert_eq!(
-            app.call(
-                Method::PUT,
-                &format!("/api/v1/songs/{one}/favourite"),
-                Some(&alice),
-                None
-            )
-            .await
-            .0,
+            app.call(Method::PUT, &format!("/api/v1/songs/{one}/favourite"), Some(&alice), None).await.0,
             StatusCode::NO_CONTENT
         );
         assert_eq!(
@@ -58,18 +39,14 @@ async fn plays_favourites_and_ratings_are_kept_per_user() {
             StatusCode::NO_CONTENT
         );
 
-        let (status, data) = app
-            .get(&format!("/api/v1/songs/{one}/listening"), &alice)
-            .await;
+        let (status, data) = app.get(&format!("/api/v1/songs/{one}/listening"), &alice).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(data["play_count"], 3);
         assert_eq!(data["favourite"], true);
         assert_eq!(data["rating"], 5);
         assert!(data["last_played_at"].is_string());
 
-        let (_, theirs) = app
-            .get(&format!("/api/v1/songs/{one}/listening"), &bob)
-            .await;
+        let (_, theirs) = app.get(&format!("/api/v1/songs/{one}/listening"), &bob).await;
         assert_eq!(theirs["play_count"], 0);
         assert_eq!(theirs["favourite"], false);
         assert!(theirs["rating"].is_null());
@@ -83,13 +60,7 @@ async fn plays_favourites_and_ratings_are_kept_per_user() {
         assert_eq!(recent["items"][0]["song_id"], two.as_str());
         assert!(recent["next_cursor"].is_string());
 
-        app.call(
-            Method::DELETE,
-            &format!("/api/v1/songs/{one}/favourite"),
-            Some(&alice),
-            None,
-        )
-        .await;
+        app.call(Method::DELETE, &format!("/api/v1/songs/{one}/favourite"), Some(&alice), None).await;
         app.call(
             Method::PUT,
             &format!("/api/v1/songs/{one}/rating"),
@@ -97,9 +68,7 @@ async fn plays_favourites_and_ratings_are_kept_per_user() {
             Some(json!({"rating": null})),
         )
         .await;
-        let (_, data) = app
-            .get(&format!("/api/v1/songs/{one}/listening"), &alice)
-            .await;
+        let (_, data) = app.get(&format!("/api/v1/songs/{one}/listening"), &alice).await;
         assert_eq!(data["favourite"], false);
         assert!(data["rating"].is_null());
 
@@ -115,14 +84,7 @@ async fn plays_favourites_and_ratings_are_kept_per_user() {
         assert_eq!(body["error"]["field"], "rating");
         let missing = uuid::Uuid::new_v4();
         assert_eq!(
-            app.call(
-                Method::POST,
-                &format!("/api/v1/songs/{missing}/play"),
-                Some(&alice),
-                None
-            )
-            .await
-            .0,
+            app.call(Method::POST, &format!("/api/v1/songs/{missing}/play"), Some(&alice), None).await.0,
             StatusCode::NOT_FOUND
         );
     })

@@ -67,16 +67,14 @@ const EXPECTED: &[(&str, &str, Access)] = {
 
 #[test]
 fn every_route_has_an_expected_access_rule_and_no_other_exists() {
-    let actual: Vec<(String, &str, Access)> = routes()
-        .iter()
-        .map(|r| (r.method.to_string(), r.path, r.access))
-        .collect();
+    let actual: Vec<(String, &str, Access)> =
+        routes().iter().map(|r| (r.method.to_string(), r.path, r.access)).collect();
     for (method, path, access) in &actual {
         let expected = EXPECTED.iter().find(|(m, p, _)| m == method && p == path);
         match expected {
-            None => panic!(
-                "{method} {path} is not in the role matrix: add it to EXPECTED with who may call it"
-            ),
+            None => {
+                panic!("{method} {path} is not in the role matrix: add it to EXPECTED with who may call it")
+            }
             Some((_, _, want)) => assert_eq!(access, want, "{method} {path}"),
         }
     }
@@ -103,38 +101,26 @@ async fn every_route_answers_every_role_as_its_rule_says() {
                 .replace("{entry_id}", &uuid::Uuid::new_v4().to_string());
             let method: Method = method.parse().unwrap();
             let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
-            let (status, _) = app
-                .call(method.clone(), &concrete, None, body.clone())
-                .await;
+            let (status, _) = app.call(method.clone(), &concrete, None, body.clone()).await;
             if *access == Access::Public {
                 assert!(
                     status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                     "{method} {path}: {status}"
                 );
             } else {
-                assert_eq!(
-                    status,
-                    StatusCode::UNAUTHORIZED,
-                    "{method} {path} without a token"
-                );
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a token");
             }
             for (role, user_id) in &users {
                 // A fresh token per call: logout and refresh revoke the one they get.
                 let token = app.token_for(*user_id).await;
-                let (status, body) = app
-                    .call(method.clone(), &concrete, Some(&token), body.clone())
-                    .await;
+                let (status, body) = app.call(method.clone(), &concrete, Some(&token), body.clone()).await;
                 if access.allows(*role) {
                     assert!(
                         status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                         "{method} {path} as {role:?}: {status} {body}"
                     );
                 } else {
-                    assert_eq!(
-                        status,
-                        StatusCode::FORBIDDEN,
-                        "{method} {path} as {role:?}: {body}"
-                    );
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role:?}: {body}");
                 }
             }
         }

@@ -29,21 +29,13 @@ impl App {
         if let Some(url) = &test_db.options.database_url {
             flags.insert("DATABASE_URL", url.clone());
         }
-        flags.insert(
-            "ARCHIVE_DATA_DIR",
-            std::env::temp_dir().display().to_string(),
-        );
+        flags.insert("ARCHIVE_DATA_DIR", std::env::temp_dir().display().to_string());
         flags.insert("ARCHIVE_BIND", "127.0.0.1:0".into());
         let config = Config::load(&flags, &BTreeMap::new()).expect("test configuration");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, test_db.db.clone(), config).unwrap();
         let base = format!("http://{}", server.addr);
-        App {
-            base,
-            client: reqwest::Client::new(),
-            test_db: Arc::new(test_db),
-            server: Some(server),
-        }
+        App { base, client: reqwest::Client::new(), test_db: Arc::new(test_db), server: Some(server) }
     }
 
     pub fn db(&self) -> &archive_db::Db {
@@ -56,21 +48,12 @@ impl App {
         let password_hash = archive::auth::hash_password(PASSWORD.into()).await.unwrap();
         let mut tx = self.db().begin().await.unwrap();
         let user = tx
-            .insert_user(NewUser {
-                email: email.clone(),
-                name: format!("Test {role}"),
-                role,
-                password_hash,
-            })
+            .insert_user(NewUser { email: email.clone(), name: format!("Test {role}"), role, password_hash })
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let token = self.token_for(user.id).await;
-        TestUser {
-            id: user.id,
-            email,
-            token,
-        }
+        TestUser { id: user.id, email, token }
     }
 
     /// A fresh token for a user, minted in the database (no login needed).
@@ -78,9 +61,7 @@ impl App {
         let token = archive::auth::new_token();
         let expires = archive_db::now() + chrono::Duration::days(1);
         let mut tx = self.db().begin().await.unwrap();
-        tx.insert_api_token(user_id, &archive::auth::hash_token(&token), expires)
-            .await
-            .unwrap();
+        tx.insert_api_token(user_id, &archive::auth::hash_token(&token), expires).await.unwrap();
         tx.commit().await.unwrap();
         token
     }
@@ -120,8 +101,7 @@ impl App {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {

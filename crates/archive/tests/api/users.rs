@@ -51,23 +51,13 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted() {
     on_each_backend(|app| async move {
         let admin = app.user(Role::Admin).await;
         let path = format!("/api/v1/users/{}", admin.id);
-        let (status, body) = app
-            .patch(&path, &admin.token, json!({"role": "user"}))
-            .await;
+        let (status, body) = app.patch(&path, &admin.token, json!({"role": "user"})).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(code(&body), "conflict");
-        assert_eq!(
-            app.delete(&path, &admin.token).await.0,
-            StatusCode::CONFLICT
-        );
+        assert_eq!(app.delete(&path, &admin.token).await.0, StatusCode::CONFLICT);
         assert_eq!(app.get("/api/v1/me", &admin.token).await.1["role"], "admin");
         let second = app.user(Role::Admin).await;
-        assert_eq!(
-            app.patch(&path, &second.token, json!({"role": "user"}))
-                .await
-                .0,
-            StatusCode::OK
-        );
+        assert_eq!(app.patch(&path, &second.token, json!({"role": "user"})).await.0, StatusCode::OK);
     })
     .await;
 }
@@ -78,24 +68,12 @@ async fn an_admin_password_reset_ends_the_users_sessions() {
         let admin = app.user(Role::Admin).await;
         let user = app.user(Role::User).await;
         let (status, _) = app
-            .patch(
-                &format!("/api/v1/users/{}", user.id),
-                &admin.token,
-                json!({"password": "a new password"}),
-            )
+            .patch(&format!("/api/v1/users/{}", user.id), &admin.token, json!({"password": "a new password"}))
             .await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            app.get("/api/v1/me", &user.token).await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.get("/api/v1/me", &user.token).await.0, StatusCode::UNAUTHORIZED);
         let login = json!({"email": user.email, "password": "a new password"});
-        assert_eq!(
-            app.call(Method::POST, "/api/v1/auth/login", None, Some(login))
-                .await
-                .0,
-            StatusCode::OK
-        );
+        assert_eq!(app.call(Method::POST, "/api/v1/auth/login", None, Some(login)).await.0, StatusCode::OK);
     })
     .await;
 }
@@ -104,9 +82,7 @@ async fn an_admin_password_reset_ends_the_users_sessions() {
 async fn users_edit_their_own_name_and_password() {
     on_each_backend(|app| async move {
         let user = app.user(Role::User).await;
-        let (status, me) = app
-            .patch("/api/v1/me", &user.token, json!({"name": "Me"}))
-            .await;
+        let (status, me) = app.patch("/api/v1/me", &user.token, json!({"name": "Me"})).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(me["name"], "Me");
         let (status, body) = app
@@ -126,22 +102,11 @@ async fn users_edit_their_own_name_and_password() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let new_token = body["token"]
-            .as_str()
-            .expect("a new token after a password change");
-        assert_eq!(
-            app.get("/api/v1/me", &user.token).await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        let new_token = body["token"].as_str().expect("a new token after a password change");
+        assert_eq!(app.get("/api/v1/me", &user.token).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(app.get("/api/v1/me", new_token).await.0, StatusCode::OK);
-        let (status, _) = app
-            .patch("/api/v1/me", new_token, json!({"role": "admin"}))
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no one promotes themselves"
-        );
+        let (status, _) = app.patch("/api/v1/me", new_token, json!({"role": "admin"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no one promotes themselves");
     })
     .await;
 }

@@ -1,0 +1,316 @@
+//! `archive-bench`: fills a database with a large library and measures the
+//! API over real HTTP on loopback, on SQLite and on PostgreSQL.
+//!
+//! Run it from a release build (see docs/PERFORMANCE.md):
+//!
+//! ```text
+//! cargo build --release
+//! target/release/archive-bench [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
+//! ```
+//!
+//! It prints one Markdown table row per measurement.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use archive::config::Config;
+use archive::serve::Server;
+use archive_db::{Backend, Db, DbOptions, NewAlbum, NewArtist, NewGenre, NewSong, NewUser, Role};
+use uuid::Uuid;
+
+struct Args {
+    songs: usize,
+    albums: usize,
+    artists: usize,
+    requests: usize,
+    backends: Vec<Backend>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        songs: 100_000,
+        albums: 10_000,
+        artists: 5_000,
+        requests: 1_000,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--songs" => args.songs = value()?.parse()?,
+            "--albums" => args.albums = value()?.parse()?,
+            "--artists" => args.artists = value()?.parse()?,
+            "--requests" => args.requests = value()?.parse()?,
+            "--backend" => {
+                args.backends = match value()?.as_str() {
+                    "sqlite" => vec![Backend::Sqlite],
+                    "postgres" => vec![Backend::Postgres],
+                    "both" => vec![Backend::Sqlite, Backend::Postgres],
+                    other => bail!("--backend must be sqlite, postgres or both, not {other}"),
+                }
+            }
+            "--help" | "-h" => {
+                println!(
+                    "archive-bench [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    println!(
+        "library: {} songs, {} albums, {} artists; {} requests per endpoint",
+        args.songs, args.albums, args.artists, args.requests
+    );
+    println!("| database | measurement | p50 | p95 | p99 | max |");
+    println!("|---|---|---|---|---|---|");
+    for backend in &args.backends {
+        run_backend(*backend, &args).await?;
+    }
+    Ok(())
+}
+
+/// Where the database of one run lives.
+struct Place {
+    options: DbOptions,
+    data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn place(backend: Backend) -> anyhow::Result<Place> {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("data");
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            Some(archive_testkit::postgres_database(false).context("PostgreSQL is not available here")?)
+        }
+    };
+    let options = DbOptions { database_url, sqlite_path: data_dir.join("archive.db"), max_connections: 8 };
+    Ok(Place { options, data_dir, _dir: dir })
+}
+
+async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
+    let place = place(backend)?;
+    let db = Db::connect(&place.options).await?;
+    db.migrate().await?;
+    let started = Instant::now();
+    let fill = fill(&db, args).await?;
+    let name = backend.name();
+    eprintln!("{name}: filled in {:.1} s", started.elapsed().as_secs_f64());
+    println!("| {name} | fill ({} rows, one change each) | {:.1} s total | | | |", fill.rows, started.elapsed().as_secs_f64());
+
+    let mut flags = BTreeMap::new();
+    flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
+    if let Some(url) = &place.options.database_url {
+        flags.insert("DATABASE_URL", url.clone());
+    }
+    let config = Config::load(&flags, &BTreeMap::new())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = Server::start(listener, db.clone(), config)?;
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let token = admin_token(&db).await?;
+
+    // Cursors spread through the song list, to measure deep pages too.
+    let mut cursors = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            Some(c) => format!("{base}/api/v1/songs?limit=500&cursor={c}"),
+            None => format!("{base}/api/v1/songs?limit=500"),
+        };
+        let body: serde_json::Value = client.get(url).bearer_auth(&token).send().await?.json().await?;
+        match body["next_cursor"].as_str() {
+            Some(c) => {
+                cursors.push(c.to_owned());
+                next = Some(c.to_owned());
+            }
+            None => break,
+        }
+    }
+
+    let n = args.requests;
+    let pick = |i: usize, len: usize| (i.wrapping_mul(7919)) % len.max(1);
+    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        ("GET /songs (first page of 50)", Box::new(|_| "/api/v1/songs?limit=50".into())),
+        (
+            "GET /songs (page of 50 at a cursor anywhere in the list)",
+            Box::new(|i| format!("/api/v1/songs?limit=50&cursor={}", cursors[pick(i, cursors.len())])),
+        ),
+        ("GET /songs?offset=5000 (offset page)", Box::new(|_| "/api/v1/songs?limit=50&offset=5000".into())),
+        (
+            "GET /songs?artist_id= (one artist's songs)",
+            Box::new(|i| format!("/api/v1/songs?limit=50&artist_id={}", fill.artists[pick(i, fill.artists.len())])),
+        ),
+        ("GET /artists (first page of 50)", Box::new(|_| "/api/v1/artists?limit=50".into())),
+        ("GET /albums (first page of 50)", Box::new(|_| "/api/v1/albums?limit=50".into())),
+        ("GET /genres (first page of 50)", Box::new(|_| "/api/v1/genres?limit=50".into())),
+        (
+            "GET /albums/{id} (album with its songs)",
+            Box::new(|i| format!("/api/v1/albums/{}", fill.albums[pick(i, fill.albums.len())])),
+        ),
+    ];
+    for (label, path) in cases {
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n + n / 10 {
+            let url = format!("{base}{}", path(i));
+            let t = Instant::now();
+            let resp = client.get(url).bearer_auth(&token).send().await?;
+            let status = resp.status();
+            resp.bytes().await?;
+            let elapsed = t.elapsed();
+            if !status.is_success() {
+                bail!("{label}: {status}");
+            }
+            if i >= n / 10 {
+                times.push(elapsed); // the first tenth warms caches
+            }
+        }
+        report(name, label, &mut times);
+    }
+    server.stop().await?;
+    db.close().await;
+
+    let bin = archive_binary()?;
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        starts.push(time_to_first_answer(&bin, &place).await?);
+    }
+    report(name, "`archive serve` start to first answered request", &mut starts);
+    Ok(())
+}
+
+struct Filled {
+    rows: usize,
+    artists: Vec<Uuid>,
+    albums: Vec<Uuid>,
+}
+
+/// Fills the library through the normal write path (every row records its change).
+async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
+    const BATCH: usize = 2_000;
+    let mut genres = Vec::new();
+    let mut tx = db.begin().await?;
+    for i in 0..50 {
+        genres.push(tx.insert_genre(NewGenre { id: None, name: format!("Genre {i:02}") }).await?.id);
+    }
+    tx.commit().await?;
+    let mut artists = Vec::with_capacity(args.artists);
+    for chunk in (0..args.artists).collect::<Vec<_>>().chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        for i in chunk {
+            let new = NewArtist { name: format!("Artist {i:05}"), ..Default::default() };
+            artists.push(tx.insert_artist(new).await?.id);
+        }
+        tx.commit().await?;
+    }
+    let mut albums = Vec::with_capacity(args.albums);
+    for chunk in (0..args.albums).collect::<Vec<_>>().chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        for i in chunk {
+            let new = NewAlbum {
+                title: format!("Album {i:05}"),
+                artist_id: Some(artists[i % artists.len()]),
+                year: Some(1950 + (*i as i64 % 70)),
+                ..Default::default()
+            };
+            albums.push(tx.insert_album(new).await?.id);
+        }
+        tx.commit().await?;
+    }
+    for chunk in (0..args.songs).collect::<Vec<_>>().chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        for i in chunk {
+            let album = i % albums.len();
+            let new = NewSong {
+                title: format!("Song {i:06}"),
+                artist_id: Some(artists[album % artists.len()]),
+                album_id: Some(albums[album]),
+                genre_id: Some(genres[i % genres.len()]),
+                track_number: Some((i / albums.len()) as i64 + 1),
+                duration_ms: Some(180_000 + (*i as i64 % 120_000)),
+                format: Some("flac".into()),
+                ..Default::default()
+            };
+            tx.insert_song(new).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(Filled { rows: 50 + args.artists + args.albums + args.songs, artists, albums })
+}
+
+async fn admin_token(db: &Db) -> anyhow::Result<String> {
+    let password_hash = archive::auth::hash_password("benchmark password".into()).await?;
+    let mut tx = db.begin().await?;
+    let email = format!("bench-{}@example.org", Uuid::new_v4().simple());
+    let user = tx.insert_user(NewUser { email, name: "Bench".into(), role: Role::Admin, password_hash }).await?;
+    let token = archive::auth::new_token();
+    let expires = archive_db::now() + chrono::Duration::hours(1);
+    tx.insert_api_token(user.id, &archive::auth::hash_token(&token), expires).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The `archive` binary next to this one (same build profile).
+fn archive_binary() -> anyhow::Result<PathBuf> {
+    let bin = std::env::current_exe()?.with_file_name("archive");
+    if !bin.exists() {
+        bail!("{} not found: build the workspace first (cargo build --release)", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Starts `archive serve` on the filled database and times until /health answers.
+async fn time_to_first_answer(bin: &Path, place: &Place) -> anyhow::Result<Duration> {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        probe.local_addr()?.port()
+    };
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(&place.data_dir).args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    if let Some(url) = &place.options.database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let started = Instant::now();
+    let mut child = cmd.env("ARCHIVE_LOG_LEVEL", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/v1/health");
+    let result = loop {
+        if let Ok(resp) = client.get(&url).send().await
+            && resp.status().is_success()
+        {
+            break Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            break Err(anyhow::anyhow!("archive serve did not answer within 30 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+fn report(database: &str, label: &str, times: &mut [Duration]) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "| {database} | {label} | {} | {} | {} | {} |",
+        ms(at(0.5)),
+        ms(at(0.95)),
+        ms(at(0.99)),
+        ms(*times.last().expect("measured"))
+    );
+}

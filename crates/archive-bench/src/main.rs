@@ -108,7 +108,11 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
     let fill = fill(&db, args).await?;
     let name = backend.name();
     eprintln!("{name}: filled in {:.1} s", started.elapsed().as_secs_f64());
-    println!("| {name} | fill ({} rows, one change each) | {:.1} s total | | | |", fill.rows, started.elapsed().as_secs_f64());
+    println!(
+        "| {name} | fill ({} rows, one change each) | {:.1} s total | | | |",
+        fill.rows,
+        started.elapsed().as_secs_f64()
+    );
 
     let mut flags = BTreeMap::new();
     flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
@@ -151,7 +155,9 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
         ("GET /songs?offset=5000 (offset page)", Box::new(|_| "/api/v1/songs?limit=50&offset=5000".into())),
         (
             "GET /songs?artist_id= (one artist's songs)",
-            Box::new(|i| format!("/api/v1/songs?limit=50&artist_id={}", fill.artists[pick(i, fill.artists.len())])),
+            Box::new(|i| {
+                format!("/api/v1/songs?limit=50&artist_id={}", fill.artists[pick(i, fill.artists.len())])
+            }),
         ),
         ("GET /artists (first page of 50)", Box::new(|_| "/api/v1/artists?limit=50".into())),
         ("GET /albums (first page of 50)", Box::new(|_| "/api/v1/albums?limit=50".into())),
@@ -254,7 +260,8 @@ async fn admin_token(db: &Db) -> anyhow::Result<String> {
     let password_hash = archive::auth::hash_password("benchmark password".into()).await?;
     let mut tx = db.begin().await?;
     let email = format!("bench-{}@example.org", Uuid::new_v4().simple());
-    let user = tx.insert_user(NewUser { email, name: "Bench".into(), role: Role::Admin, password_hash }).await?;
+    let user =
+        tx.insert_user(NewUser { email, name: "Bench".into(), role: Role::Admin, password_hash }).await?;
     let token = archive::auth::new_token();
     let expires = archive_db::now() + chrono::Duration::hours(1);
     tx.insert_api_token(user.id, &archive::auth::hash_token(&token), expires).await?;
@@ -283,7 +290,8 @@ async fn time_to_first_answer(bin: &Path, place: &Place) -> anyhow::Result<Durat
         cmd.arg("--database-url").arg(url);
     }
     let started = Instant::now();
-    let mut child = cmd.env("ARCHIVE_LOG_LEVEL", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let mut child =
+        cmd.env("ARCHIVE_LOG_LEVEL", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/health");
     let result = loop {

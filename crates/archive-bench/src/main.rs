@@ -146,7 +146,7 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
 
     let n = args.requests;
     let pick = |i: usize, len: usize| (i.wrapping_mul(7919)) % len.max(1);
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let cases: Vec<(&str, PathFor)> = vec![
         ("GET /songs (first page of 50)", Box::new(|_| "/api/v1/songs?limit=50".into())),
         (
             "GET /songs (page of 50 at a cursor anywhere in the list)",
@@ -196,6 +196,9 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
     report(name, "`archive serve` start to first answered request", &mut starts);
     Ok(())
 }
+
+/// The request path of the i-th request of a series.
+type PathFor<'a> = Box<dyn Fn(usize) -> String + 'a>;
 
 struct Filled {
     rows: usize,

@@ -71,6 +71,8 @@ impl Server {
 
 /// Runs `archive serve` until a termination signal.
 pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
+    // Handlers first: a signal that arrives once we say we listen must stop us cleanly.
+    let shutdown = ShutdownSignals::install()?;
     let (config, db) = configure(flags).await?;
     if db.count_admins().await? == 0 {
         let hint = "No admin account exists yet. Create one with:\n  \
@@ -92,26 +94,32 @@ pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
         "Archive is serving"
     );
     let server = Server::start(listener, db.clone(), config)?;
-    wait_for_signal().await;
+    shutdown.wait().await;
     tracing::info!("shutting down");
     server.stop().await?;
     db.close().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate.recv() => {},
-        }
+/// SIGINT and SIGTERM, registered as soon as they are created.
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
     }
 }

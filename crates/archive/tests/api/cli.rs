@@ -39,7 +39,8 @@ fn archive(target: &Target, args: &[&str], env: &[(&str, &str)], stdin: Option<&
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
+        // The process may exit before reading (a usage error): a broken pipe is fine.
+        let _ = input.write_all(text.as_bytes());
     }
     drop(input);
     child.wait_with_output().unwrap()

@@ -13,6 +13,7 @@ mod changes;
 mod error;
 mod library;
 mod listening;
+mod media;
 mod migrations;
 pub mod normalize;
 mod page;
@@ -33,6 +34,7 @@ pub use library::{
     NewSong, Song, SongFilter, SongPatch,
 };
 pub use listening::{ListeningData, RecentPlay, SongPlayCount};
+pub use media::{FileLocation, NewFileLocation};
 pub use migrations::MigrationStatus;
 pub use page::{Page, PageRequest, SortOrder};
 pub use playlists::{NewPlaylist, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};

@@ -255,7 +255,7 @@ pub struct Album {
 const ALBUM_COLUMNS: &str = "id, title, title_key, artist_id, year, created_at, updated_at, version";
 
 /// An album's natural key: its artist and its normalised title.
-fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {
+pub(crate) fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {
     let artist = artist_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
     format!("{artist}/{}", normalize::key(title))
 }
@@ -383,7 +383,7 @@ pub struct Song {
     pub version: i64,
 }
 
-const SONG_COLUMNS: &str = "id, title, title_key, artist_id, album_id, genre_id, track_number, \
+pub(crate) const SONG_COLUMNS: &str = "id, title, title_key, artist_id, album_id, genre_id, track_number, \
     disc_number, year, duration_ms, format, file_size, bitrate, sample_rate, channels, content_hash, \
     created_at, updated_at, version";
 
@@ -487,39 +487,44 @@ fn song_numbers(
     ])
 }
 
+/// The checked column values of a song's metadata.
+fn song_values(new: NewSong) -> Result<Vec<(&'static str, Option<Param>)>> {
+    let title = required_text("title", &new.title)?;
+    let [track, disc, year] = song_numbers(new.track_number, new.disc_number, new.year)?;
+    Ok(vec![
+        ("title_key", Some(Param::Text(normalize::key(&title)))),
+        ("title", Some(Param::Text(title))),
+        ("artist_id", uuid_param(new.artist_id)),
+        ("album_id", uuid_param(new.album_id)),
+        ("genre_id", uuid_param(new.genre_id)),
+        ("track_number", track),
+        ("disc_number", disc),
+        ("year", year),
+        ("duration_ms", check_range("duration_ms", new.duration_ms, 0, i64::MAX)?),
+        ("format", text_param(optional_text("format", new.format.as_deref(), 32)?)),
+        ("file_size", check_range("file_size", new.file_size, 0, i64::MAX)?),
+        ("bitrate", check_range("bitrate", new.bitrate, 0, 100_000)?),
+        ("sample_rate", check_range("sample_rate", new.sample_rate, 0, 10_000_000)?),
+        ("channels", check_range("channels", new.channels, 0, 64)?),
+        ("content_hash", text_param(optional_text("content_hash", new.content_hash.as_deref(), 128)?)),
+    ])
+}
+
 impl Tx {
     pub async fn insert_song(&mut self, new: NewSong) -> Result<Song> {
-        let title = required_text("title", &new.title)?;
-        let [track, disc, year] = song_numbers(new.track_number, new.disc_number, new.year)?;
         let id = new.id.unwrap_or_else(Uuid::now_v7);
         let now = crate::now();
-        self.insert_row(
-            "songs",
-            vec![
-                ("id", Some(Param::Uuid(id))),
-                ("title_key", Some(Param::Text(normalize::key(&title)))),
-                ("title", Some(Param::Text(title))),
-                ("artist_id", uuid_param(new.artist_id)),
-                ("album_id", uuid_param(new.album_id)),
-                ("genre_id", uuid_param(new.genre_id)),
-                ("track_number", track),
-                ("disc_number", disc),
-                ("year", year),
-                ("duration_ms", check_range("duration_ms", new.duration_ms, 0, i64::MAX)?),
-                ("format", text_param(optional_text("format", new.format.as_deref(), 32)?)),
-                ("file_size", check_range("file_size", new.file_size, 0, i64::MAX)?),
-                ("bitrate", check_range("bitrate", new.bitrate, 0, 100_000)?),
-                ("sample_rate", check_range("sample_rate", new.sample_rate, 0, 10_000_000)?),
-                ("channels", check_range("channels", new.channels, 0, 64)?),
-                (
-                    "content_hash",
-                    text_param(optional_text("content_hash", new.content_hash.as_deref(), 128)?),
-                ),
-                ("created_at", Some(Param::Time(now))),
-                ("updated_at", Some(Param::Time(now))),
-            ],
-        )
-        .await?;
+        let mut values = song_values(new)?;
+        values.push(("id", Some(Param::Uuid(id))));
+        values.push(("created_at", Some(Param::Time(now))));
+        values.push(("updated_at", Some(Param::Time(now))));
+        self.insert_row("songs", values).await?;
+        self.reload("songs", SONG_COLUMNS, id).await
+    }
+
+    /// Overwrites every metadata field of song `id` with `new`'s.
+    pub(crate) async fn replace_song(&mut self, id: Uuid, new: NewSong) -> Result<Song> {
+        self.update_row("songs", id, song_values(new)?).await?;
         self.reload("songs", SONG_COLUMNS, id).await
     }
 

@@ -177,6 +177,18 @@ impl crate::Tx {
         }
     }
 
+    /// Reads a row inside this transaction, if it exists.
+    pub(crate) async fn reload_optional<T: AnyRow>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        id: uuid::Uuid,
+    ) -> crate::Result<Option<T>> {
+        let mut sql = Sql::new(&format!("SELECT {columns} FROM {table} WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        self.fetch_optional_sql(sql).await
+    }
+
     /// Reads back a row this transaction wrote (RETURNING would not show the
     /// version that SQLite's AFTER triggers assign).
     pub(crate) async fn reload<T: AnyRow>(

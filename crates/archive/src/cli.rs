@@ -51,6 +51,14 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Import folders of audio files into the library. Files stay where they
+    /// are; running it again skips unchanged files, updates changed ones and
+    /// marks removed ones as missing. Unreadable files are listed and skipped.
+    Import {
+        /// Folders to import (searched recursively).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -136,6 +144,10 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
     match command {
         Command::Serve { .. } => serve::run(&flags).await,
         Command::Db { command } => db_command(command, &boot).await,
+        Command::Import { dirs } => {
+            let db = serve::open_database(&boot).await?;
+            import_command(&db, &dirs).await
+        }
         Command::User { command } => {
             let db = serve::open_database(&boot).await?;
             user_command(command, &db).await
@@ -219,6 +231,47 @@ async fn user_command(command: UserCommand, db: &Db) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Imports folders with a progress line on the terminal, then a summary
+/// and every file that failed.
+async fn import_command(db: &Db, dirs: &[PathBuf]) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let progress = Arc::new(archive_media::Progress::default());
+    let bar = indicatif::ProgressBar::new_spinner();
+    let ticker = {
+        let (progress, bar) = (progress.clone(), bar.clone());
+        tokio::spawn(async move {
+            loop {
+                let p = progress.snapshot();
+                bar.set_message(format!(
+                    "{} found, {} imported, {} unchanged, {} failed ({:.0} files/s)",
+                    p.seen, p.imported, p.skipped, p.failed, p.files_per_second
+                ));
+                bar.tick();
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let result = archive_media::import(db, dirs, progress).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = result?;
+    let secs = report.elapsed.as_secs_f64();
+    let handled = report.imported + report.skipped + report.failed.len() as u64;
+    println!(
+        "imported {}, unchanged {}, failed {}, missing {} ({} files in {secs:.1} s, {:.0} files/s)",
+        report.imported,
+        report.skipped,
+        report.failed.len(),
+        report.missing,
+        report.seen,
+        handled as f64 / secs.max(1e-3)
+    );
+    for failure in &report.failed {
+        println!("failed: {}: {}", failure.path, failure.error);
     }
     Ok(())
 }

@@ -235,3 +235,38 @@ async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
         stop(serving);
     }
 }
+
+#[test]
+fn import_reads_folders_reports_failures_and_skips_unchanged_files_next_time() {
+    let ffmpeg = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
+    if !ffmpeg {
+        assert_ne!(std::env::var("ARCHIVE_TEST_REQUIRE_FFMPEG").as_deref(), Ok("1"), "ffmpeg is required");
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for target in targets() {
+        let music = target._dir.path().join("music/Artist/Album");
+        std::fs::create_dir_all(&music).unwrap();
+        for (name, freq) in [("01 - One.flac", 440), ("02 - Two.flac", 550)] {
+            let out = Command::new("ffmpeg")
+                .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+                .arg(format!("sine=frequency={freq}:duration=0.5"))
+                .arg(music.join(name))
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+        std::fs::write(music.join("03 - Broken.mp3"), b"not audio at all").unwrap();
+        let root = target._dir.path().join("music");
+        let out = archive(&target, &["import", root.to_str().unwrap()], &[], None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("imported 2, unchanged 0, failed 1"), "{stdout}");
+        assert!(stdout.contains("03 - Broken.mp3"), "{stdout}");
+        let again = text(&archive(&target, &["import", root.to_str().unwrap()], &[], None).stdout);
+        assert!(again.contains("imported 0, unchanged 2, failed 1"), "{again}");
+        let out = archive(&target, &["import", "/no/such/folder"], &[], None);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("/no/such/folder"));
+    }
+}

@@ -1,0 +1,174 @@
+//! What the importer needs from the database: where this node keeps each
+//! audio file (node-local, never synced), and find-or-create of the library
+//! records a file names, by natural key.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::library::{NewAlbum, NewArtist, NewGenre, NewSong, Song, album_natural_key};
+use crate::normalize;
+use crate::sql::{Param, Sql};
+use crate::{Db, Tx};
+
+/// Where a song's audio file is on this node.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FileLocation {
+    pub song_id: Uuid,
+    pub path: String,
+    pub file_size: i64,
+    pub modified_at: Option<DateTime<Utc>>,
+    /// `library` (referenced in place) or `upload` (in the content store).
+    pub source: String,
+    /// `present` or `missing` (gone from disk at the last import).
+    pub status: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+const LOCATION_COLUMNS: &str = "song_id, path, file_size, modified_at, source, status, updated_at";
+
+/// A location to record.
+#[derive(Debug, Clone)]
+pub struct NewFileLocation {
+    pub song_id: Uuid,
+    pub path: String,
+    pub file_size: i64,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub source: &'static str,
+}
+
+impl Db {
+    pub async fn file_location(&self, song_id: Uuid) -> Result<Option<FileLocation>> {
+        let mut sql = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM file_locations WHERE song_id = "));
+        sql.bind(Param::Uuid(song_id));
+        self.fetch_optional_sql(sql).await
+    }
+
+    /// Every location whose path starts with `prefix` (a directory path ending in `/`).
+    pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
+        // A range on the path instead of LIKE: no escaping, and the unique index serves it.
+        let mut sql = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM file_locations WHERE path >= "));
+        sql.bind(Param::Text(prefix.to_owned()));
+        sql.push(" AND path < ");
+        sql.bind(Param::Text(format!("{prefix}\u{10FFFF}")));
+        self.fetch_all_sql(sql).await
+    }
+}
+
+impl Tx {
+    /// Finds the artist with this name's natural key, or creates it with `id`.
+    pub async fn ensure_artist(&mut self, name: &str, id: Uuid) -> Result<Uuid> {
+        if let Some(existing) = self.id_by_key("artists", "name_key", normalize::key(name)).await? {
+            return Ok(existing);
+        }
+        Ok(self.insert_artist(NewArtist { id: Some(id), name: name.to_owned(), biography: None }).await?.id)
+    }
+
+    /// Finds the genre with this name's natural key, or creates it with `id`.
+    pub async fn ensure_genre(&mut self, name: &str, id: Uuid) -> Result<Uuid> {
+        if let Some(existing) = self.id_by_key("genres", "name_key", normalize::key(name)).await? {
+            return Ok(existing);
+        }
+        Ok(self.insert_genre(NewGenre { id: Some(id), name: name.to_owned() }).await?.id)
+    }
+
+    /// Finds the album with this artist and title, or creates it with `id`.
+    pub async fn ensure_album(
+        &mut self,
+        title: &str,
+        artist_id: Option<Uuid>,
+        year: Option<i64>,
+        id: Uuid,
+    ) -> Result<Uuid> {
+        let key = album_natural_key(artist_id, &normalize::clean(title));
+        if let Some(existing) = self.id_by_key("albums", "natural_key", key).await? {
+            return Ok(existing);
+        }
+        let new = NewAlbum { id: Some(id), title: title.to_owned(), artist_id, year };
+        Ok(self.insert_album(new).await?.id)
+    }
+
+    async fn id_by_key(&mut self, table: &str, column: &str, key: String) -> Result<Option<Uuid>> {
+        #[derive(sqlx::FromRow)]
+        struct Id {
+            id: Uuid,
+        }
+        let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE {column} = "));
+        sql.bind(Param::Text(key));
+        Ok(self.fetch_optional_sql::<Id>(sql).await?.map(|r| r.id))
+    }
+
+    /// Creates the song `new.id`, or brings an existing one up to date. An
+    /// unchanged song is not written (and records no change).
+    pub async fn upsert_song(&mut self, new: NewSong) -> Result<Song> {
+        let id = new.id.expect("upsert_song needs an id");
+        let existing: Option<Song> = self.reload_optional("songs", crate::library::SONG_COLUMNS, id).await?;
+        let Some(current) = existing else {
+            return self.insert_song(new).await;
+        };
+        let title = crate::library::required_text("title", &new.title)?;
+        let same = current.title == title
+            && current.artist_id == new.artist_id
+            && current.album_id == new.album_id
+            && current.genre_id == new.genre_id
+            && current.track_number == new.track_number
+            && current.disc_number == new.disc_number
+            && current.year == new.year
+            && current.duration_ms == new.duration_ms
+            && current.format == new.format
+            && current.file_size == new.file_size
+            && current.bitrate == new.bitrate
+            && current.sample_rate == new.sample_rate
+            && current.channels == new.channels
+            && current.content_hash == new.content_hash;
+        if same {
+            return Ok(current);
+        }
+        self.replace_song(id, new).await
+    }
+
+    /// Records where a song's file is. A path that pointed at another song
+    /// (the file was replaced) now points at this one.
+    pub async fn upsert_file_location(&mut self, location: NewFileLocation) -> Result<()> {
+        crate::backend::on_tx!(self, conn => {
+            sqlx::query("DELETE FROM file_locations WHERE path = $1 AND song_id <> $2")
+                .bind(&location.path)
+                .bind(location.song_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO file_locations (song_id, path, file_size, modified_at, source, status, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'present', $6) \
+                 ON CONFLICT (song_id) DO UPDATE SET path = excluded.path, file_size = excluded.file_size, \
+                 modified_at = excluded.modified_at, source = excluded.source, status = 'present', \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(location.song_id)
+            .bind(&location.path)
+            .bind(location.file_size)
+            .bind(location.modified_at)
+            .bind(location.source)
+            .bind(crate::now())
+            .execute(conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Marks the locations at these paths as missing from disk.
+    pub async fn mark_files_missing(&mut self, paths: &[String]) -> Result<u64> {
+        let mut marked = 0;
+        for path in paths {
+            marked += crate::backend::on_tx!(self, conn => {
+                sqlx::query("UPDATE file_locations SET status = 'missing', updated_at = $1 WHERE path = $2 AND status <> 'missing'")
+                    .bind(crate::now())
+                    .bind(path)
+                    .execute(conn)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        Ok(marked)
+    }
+}

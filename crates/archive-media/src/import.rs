@@ -1,0 +1,432 @@
+//! Importing folders of audio files, in place.
+//!
+//! 1. Walk each root and list the files with an audio extension.
+//! 2. Skip those this node already has with the same size and modification
+//!    time (re-importing an unchanged library is a walk and a lookup).
+//! 3. Read tags and hash the content of the rest on every core.
+//! 4. Write them in batches, each in one transaction through the database
+//!    layer's write path (every row records its change). If a batch fails,
+//!    its files are written one by one, so one bad file costs only itself.
+//! 5. Mark the files that disappeared as missing.
+//!
+//! A file that cannot be read is reported with its error and skipped; nothing
+//! is written for it, and the import goes on.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use archive_db::{Db, DbError, FileLocation, NewFileLocation, NewSong, Tx};
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::identity;
+use crate::tags::{MediaError, TrackInfo, content_hash, read_track};
+
+/// Extensions of the files an import looks at (the format itself is then
+/// detected from the content).
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "flac", "ogg", "oga", "opus", "spx", "m4a", "m4b", "mp4", "aac", "wav", "wave", "aif", "aiff",
+    "aifc", "ape", "mpc", "wv",
+];
+
+/// Files written per transaction.
+const BATCH: usize = 500;
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("{path} is not a readable folder: {reason}")]
+    Root { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// One file that could not be imported, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileError {
+    pub path: String,
+    pub error: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Audio files found.
+    pub seen: u64,
+    /// Files new or changed since the last import, now in the library.
+    pub imported: u64,
+    /// Files unchanged since the last import (or duplicates of another file).
+    pub skipped: u64,
+    pub failed: Vec<FileError>,
+    /// Files known from an earlier import that are gone from disk.
+    pub missing: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Live counters of a running import (for a progress bar or the web UI).
+#[derive(Debug)]
+pub struct Progress {
+    seen: AtomicU64,
+    imported: AtomicU64,
+    skipped: AtomicU64,
+    failed: AtomicU64,
+    started: Instant,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProgressSnapshot {
+    pub seen: u64,
+    pub imported: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    /// Files handled (imported, skipped or failed) per second so far.
+    pub files_per_second: f64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            seen: AtomicU64::new(0),
+            imported: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Progress {
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let (imported, skipped, failed) = (
+            self.imported.load(Ordering::Relaxed),
+            self.skipped.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        );
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        ProgressSnapshot {
+            seen: self.seen.load(Ordering::Relaxed),
+            imported,
+            skipped,
+            failed,
+            files_per_second: (imported + skipped + failed) as f64 / secs,
+        }
+    }
+}
+
+/// A file found on disk.
+struct Candidate {
+    path: PathBuf,
+    path_text: String,
+    size: u64,
+    modified: Option<DateTime<Utc>>,
+}
+
+/// A file read and hashed, ready to write.
+struct Scanned {
+    candidate: Candidate,
+    info: TrackInfo,
+    hash: String,
+}
+
+/// Imports the audio files under `roots` into the library.
+pub async fn import(
+    db: &Db,
+    roots: &[PathBuf],
+    progress: Arc<Progress>,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let mut report = ImportReport::default();
+    for root in roots {
+        import_root(db, root, &progress, &mut report).await?;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+async fn import_root(
+    db: &Db,
+    root: &Path,
+    progress: &Arc<Progress>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let root_error = |reason: String| ImportError::Root { path: root.to_owned(), reason };
+    let root = std::fs::canonicalize(root).map_err(|e| root_error(e.to_string()))?;
+    if !root.is_dir() {
+        return Err(root_error("not a folder".into()));
+    }
+    let prefix = format!("{}/", root.to_str().ok_or_else(|| root_error("the path is not UTF-8".into()))?);
+    let known: HashMap<String, FileLocation> =
+        db.file_locations_under(&prefix).await?.into_iter().map(|l| (l.path.clone(), l)).collect();
+
+    let walk_root = root.clone();
+    let (candidates, walk_errors) =
+        tokio::task::spawn_blocking(move || walk(&walk_root)).await.expect("the folder walk does not panic");
+    progress.seen.fetch_add(candidates.len() as u64 + walk_errors.len() as u64, Ordering::Relaxed);
+    report.seen += candidates.len() as u64 + walk_errors.len() as u64;
+    for error in walk_errors {
+        fail(progress, report, error);
+    }
+
+    let on_disk: HashSet<String> = candidates.iter().map(|c| c.path_text.clone()).collect();
+    let mut to_read = VecDeque::new();
+    for candidate in candidates {
+        let unchanged = known.get(&candidate.path_text).is_some_and(|l| {
+            l.status == "present"
+                && l.file_size == candidate.size as i64
+                && l.modified_at == candidate.modified
+        });
+        if unchanged {
+            progress.skipped.fetch_add(1, Ordering::Relaxed);
+            report.skipped += 1;
+        } else {
+            to_read.push_back(candidate);
+        }
+    }
+
+    let mut scanned = read_all(to_read);
+    let mut written_songs = HashSet::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some((candidate, result)) = scanned.recv().await {
+        match result {
+            Ok((info, hash)) => batch.push(Scanned { candidate, info, hash }),
+            Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
+        }
+        if batch.len() >= BATCH {
+            write_batch(db, std::mem::take(&mut batch), &known, &mut written_songs, progress, report).await?;
+        }
+    }
+    write_batch(db, batch, &known, &mut written_songs, progress, report).await?;
+
+    let gone: Vec<String> = known
+        .values()
+        .filter(|l| l.status == "present" && !on_disk.contains(&l.path))
+        .map(|l| l.path.clone())
+        .collect();
+    if !gone.is_empty() {
+        let mut tx = db.begin().await?;
+        report.missing += tx.mark_files_missing(&gone).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn fail(progress: &Progress, report: &mut ImportReport, error: FileError) {
+    tracing::warn!(path = %error.path, error = %error.error, "skipped a file that cannot be imported");
+    progress.failed.fetch_add(1, Ordering::Relaxed);
+    report.failed.push(error);
+}
+
+/// Lists the audio files under `root` (by extension), and what could not be listed.
+fn walk(root: &Path) -> (Vec<Candidate>, Vec<FileError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                errors.push(FileError { path, error: e.to_string() });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let audio = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if !audio {
+            continue;
+        }
+        let Some(path_text) = path.to_str().map(str::to_owned) else {
+            errors
+                .push(FileError { path: path.display().to_string(), error: "the path is not UTF-8".into() });
+            continue;
+        };
+        match entry.metadata() {
+            Ok(meta) => files.push(Candidate {
+                path: path.to_owned(),
+                path_text,
+                size: meta.len(),
+                modified: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
+            }),
+            Err(e) => errors.push(FileError { path: path_text, error: e.to_string() }),
+        }
+    }
+    (files, errors)
+}
+
+type ReadResult = (Candidate, Result<(TrackInfo, String), MediaError>);
+
+/// Reads and hashes the files on one thread per core; results arrive in any order.
+fn read_all(queue: VecDeque<Candidate>) -> mpsc::Receiver<ReadResult> {
+    let (sender, receiver) = mpsc::channel(2 * BATCH);
+    let queue = Arc::new(Mutex::new(queue));
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for _ in 0..workers {
+        let queue = queue.clone();
+        let sender = sender.clone();
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let Some(candidate) = queue.lock().expect("queue lock").pop_front() else { break };
+                let result =
+                    read_track(&candidate.path).and_then(|info| Ok((info, content_hash(&candidate.path)?)));
+                if sender.blocking_send((candidate, result)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    receiver
+}
+
+/// Writes a batch in one transaction; if that fails, file by file.
+async fn write_batch(
+    db: &Db,
+    batch: Vec<Scanned>,
+    known: &HashMap<String, FileLocation>,
+    written: &mut HashSet<Uuid>,
+    progress: &Progress,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut batch_written = HashSet::new();
+    let attempt: Result<(u64, u64), DbError> = async {
+        let mut tx = db.begin().await?;
+        let (mut imported, mut duplicates) = (0, 0);
+        for file in &batch {
+            match write_file(&mut tx, file, known, written, &mut batch_written).await? {
+                Written::Imported => imported += 1,
+                Written::Duplicate => duplicates += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok((imported, duplicates))
+    }
+    .await;
+    match attempt {
+        Ok((imported, duplicates)) => {
+            written.extend(batch_written);
+            count(progress, report, imported, duplicates);
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "a batch failed; writing its files one by one");
+            for file in &batch {
+                let mut one_written = HashSet::new();
+                let one: Result<Written, DbError> = async {
+                    let mut tx = db.begin().await?;
+                    let written = write_file(&mut tx, file, known, written, &mut one_written).await?;
+                    tx.commit().await?;
+                    Ok(written)
+                }
+                .await;
+                match one {
+                    Ok(Written::Imported) => count(progress, report, 1, 0),
+                    Ok(Written::Duplicate) => count(progress, report, 0, 1),
+                    Err(e) => {
+                        let error =
+                            FileError { path: file.candidate.path_text.clone(), error: e.to_string() };
+                        fail(progress, report, error);
+                    }
+                }
+                written.extend(one_written);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn count(progress: &Progress, report: &mut ImportReport, imported: u64, skipped: u64) {
+    progress.imported.fetch_add(imported, Ordering::Relaxed);
+    progress.skipped.fetch_add(skipped, Ordering::Relaxed);
+    report.imported += imported;
+    report.skipped += skipped;
+}
+
+enum Written {
+    Imported,
+    /// The same content as a file already imported in this run: skipped.
+    Duplicate,
+}
+
+/// Writes one file's records: artists, genre, album, song, location.
+async fn write_file(
+    tx: &mut Tx,
+    file: &Scanned,
+    known: &HashMap<String, FileLocation>,
+    written_before: &HashSet<Uuid>,
+    written_now: &mut HashSet<Uuid>,
+) -> Result<Written, DbError> {
+    let info = &file.info;
+    // A path seen before keeps its song, even if the file was re-tagged;
+    // a new path takes the id its content gives.
+    let song_id = known
+        .get(&file.candidate.path_text)
+        .map(|l| l.song_id)
+        .unwrap_or_else(|| identity::song_id(&file.hash));
+    if written_before.contains(&song_id) || written_now.contains(&song_id) {
+        tracing::info!(path = %file.candidate.path_text, "same content as another file of this import; skipped");
+        return Ok(Written::Duplicate);
+    }
+    let artist_id = match &info.artist {
+        Some(name) => Some(tx.ensure_artist(name, identity::artist_id(name)).await?),
+        None => None,
+    };
+    let album_artist = info.album_artist.as_ref().or(info.artist.as_ref());
+    let album_artist_id = match album_artist {
+        Some(name) if Some(name) != info.artist.as_ref() => {
+            Some(tx.ensure_artist(name, identity::artist_id(name)).await?)
+        }
+        _ => artist_id,
+    };
+    let album_id = match &info.album {
+        Some(title) => {
+            let id = identity::album_id(album_artist.map(String::as_str), title);
+            Some(tx.ensure_album(title, album_artist_id, info.year, id).await?)
+        }
+        None => None,
+    };
+    let genre_id = match &info.genre {
+        Some(name) => Some(tx.ensure_genre(name, identity::genre_id(name)).await?),
+        None => None,
+    };
+    let size = i64::try_from(file.candidate.size).unwrap_or(i64::MAX);
+    tx.upsert_song(NewSong {
+        id: Some(song_id),
+        title: info.title.clone(),
+        artist_id,
+        album_id,
+        genre_id,
+        track_number: info.track_number,
+        disc_number: info.disc_number,
+        year: info.year,
+        duration_ms: info.duration_ms,
+        format: Some(info.format.name().to_owned()),
+        file_size: Some(size),
+        bitrate: info.bitrate,
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        content_hash: Some(file.hash.clone()),
+    })
+    .await?;
+    tx.upsert_file_location(NewFileLocation {
+        song_id,
+        path: file.candidate.path_text.clone(),
+        file_size: size,
+        modified_at: file.candidate.modified,
+        source: "library",
+    })
+    .await?;
+    written_now.insert(song_id);
+    Ok(Written::Imported)
+}

@@ -1,0 +1,269 @@
+//! Reading one audio file: its format (from the content, never the
+//! extension), its tags, its technical properties and its embedded cover,
+//! with the folder and file name as the fallback for missing tags.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use lofty::config::{ParseOptions, ParsingMode};
+use lofty::file::FileType;
+use lofty::picture::PictureType;
+use lofty::prelude::*;
+use lofty::probe::Probe;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// Why a file could not be read as audio.
+#[derive(Debug, Error)]
+pub enum MediaError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the file is empty")]
+    Empty,
+    #[error("not a recognised audio format")]
+    NotAudio,
+    #[error("the audio file is damaged: {0}")]
+    Damaged(String),
+}
+
+/// The formats Archive reads, as detected from the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioFormat {
+    Mp3,
+    Flac,
+    Vorbis,
+    Opus,
+    Speex,
+    /// AAC in an MP4 container (.m4a)
+    Aac,
+    /// ALAC in an MP4 container (.m4a)
+    Alac,
+    /// Raw AAC (ADTS)
+    AacAdts,
+    Wav,
+    Aiff,
+    Ape,
+    Musepack,
+    WavPack,
+}
+
+impl AudioFormat {
+    /// The name stored in `songs.format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioFormat::Mp3 => "mp3",
+            AudioFormat::Flac => "flac",
+            AudioFormat::Vorbis => "vorbis",
+            AudioFormat::Opus => "opus",
+            AudioFormat::Speex => "speex",
+            AudioFormat::Aac => "aac",
+            AudioFormat::Alac => "alac",
+            AudioFormat::AacAdts => "aac-adts",
+            AudioFormat::Wav => "wav",
+            AudioFormat::Aiff => "aiff",
+            AudioFormat::Ape => "ape",
+            AudioFormat::Musepack => "musepack",
+            AudioFormat::WavPack => "wavpack",
+        }
+    }
+
+    /// The Content-Type to serve it with.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            AudioFormat::Mp3 => "audio/mpeg",
+            AudioFormat::Flac => "audio/flac",
+            AudioFormat::Vorbis | AudioFormat::Speex => "audio/ogg",
+            AudioFormat::Opus => "audio/ogg; codecs=opus",
+            AudioFormat::Aac | AudioFormat::Alac => "audio/mp4",
+            AudioFormat::AacAdts => "audio/aac",
+            AudioFormat::Wav => "audio/wav",
+            AudioFormat::Aiff => "audio/aiff",
+            AudioFormat::Ape => "audio/x-ape",
+            AudioFormat::Musepack => "audio/x-musepack",
+            AudioFormat::WavPack => "audio/x-wavpack",
+        }
+    }
+
+    fn from_lofty(file_type: FileType, bit_depth: Option<u8>) -> Option<AudioFormat> {
+        Some(match file_type {
+            FileType::Mpeg => AudioFormat::Mp3,
+            FileType::Flac => AudioFormat::Flac,
+            FileType::Vorbis => AudioFormat::Vorbis,
+            FileType::Opus => AudioFormat::Opus,
+            FileType::Speex => AudioFormat::Speex,
+            // lofty reports a bit depth for lossless ALAC only.
+            FileType::Mp4 if bit_depth.is_some() => AudioFormat::Alac,
+            FileType::Mp4 => AudioFormat::Aac,
+            FileType::Aac => AudioFormat::AacAdts,
+            FileType::Wav => AudioFormat::Wav,
+            FileType::Aiff => AudioFormat::Aiff,
+            FileType::Ape => AudioFormat::Ape,
+            FileType::Mpc => AudioFormat::Musepack,
+            FileType::WavPack => AudioFormat::WavPack,
+            _ => return None,
+        })
+    }
+}
+
+/// An embedded picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cover {
+    pub mime_type: String,
+    pub data: Vec<u8>,
+}
+
+/// What a file says about itself, with gaps filled from its path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackInfo {
+    /// Never empty: tags, else the file name.
+    pub title: String,
+    pub artist: Option<String>,
+    pub album_artist: Option<String>,
+    pub album: Option<String>,
+    pub track_number: Option<i64>,
+    pub disc_number: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// Kilobits per second.
+    pub bitrate: Option<i64>,
+    pub sample_rate: Option<i64>,
+    pub channels: Option<i64>,
+    pub format: AudioFormat,
+    pub cover: Option<Cover>,
+}
+
+/// Reads a file's format, tags and properties. Never panics: a parser panic
+/// on a hostile file is reported as a damaged file.
+pub fn read_track(path: &Path) -> Result<TrackInfo, MediaError> {
+    let size = std::fs::metadata(path)?.len();
+    if size == 0 {
+        return Err(MediaError::Empty);
+    }
+    let path_owned = path.to_owned();
+    std::panic::catch_unwind(move || read_track_inner(&path_owned))
+        .unwrap_or_else(|_| Err(MediaError::Damaged("the tag reader failed on this file".into())))
+}
+
+fn read_track_inner(path: &Path) -> Result<TrackInfo, MediaError> {
+    let reader = BufReader::new(File::open(path)?);
+    let options = ParseOptions::new().parsing_mode(ParsingMode::BestAttempt);
+    let probe = Probe::new(reader).options(options).guess_file_type()?;
+    if probe.file_type().is_none() {
+        return Err(MediaError::NotAudio);
+    }
+    let tagged = probe.read().map_err(|e| MediaError::Damaged(e.to_string()))?;
+    let properties = tagged.properties();
+    let format =
+        AudioFormat::from_lofty(tagged.file_type(), properties.bit_depth()).ok_or(MediaError::NotAudio)?;
+    let duration = properties.duration();
+    if duration.is_zero() && properties.sample_rate().is_none() {
+        return Err(MediaError::Damaged("no audio stream found".into()));
+    }
+    let tag = tagged.primary_tag().or_else(|| tagged.first_tag());
+    let text = |value: Option<std::borrow::Cow<'_, str>>| {
+        value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    };
+    let fallback = PathFallback::of(path);
+    let info = TrackInfo {
+        title: tag.and_then(|t| text(t.title())).unwrap_or(fallback.title),
+        artist: tag.and_then(|t| text(t.artist())).or(fallback.artist.clone()),
+        album_artist: tag.and_then(|t| text(t.get_string(ItemKey::AlbumArtist).map(Into::into))),
+        album: tag.and_then(|t| text(t.album())).or(fallback.album),
+        track_number: tag.and_then(|t| t.track()).map(i64::from).or(fallback.track_number),
+        disc_number: tag.and_then(|t| t.disk()).map(i64::from),
+        year: tag.and_then(year_of),
+        genre: tag.and_then(|t| text(t.genre())),
+        duration_ms: Some(duration.as_millis() as i64),
+        bitrate: properties.audio_bitrate().or(properties.overall_bitrate()).map(i64::from),
+        sample_rate: properties.sample_rate().map(i64::from),
+        channels: properties.channels().map(i64::from),
+        format,
+        cover: tag.and_then(cover_of),
+    };
+    Ok(info)
+}
+
+fn year_of(tag: &lofty::tag::Tag) -> Option<i64> {
+    if let Some(date) = tag.date() {
+        return Some(i64::from(date.year));
+    }
+    let text = tag.get_string(ItemKey::RecordingDate).or_else(|| tag.get_string(ItemKey::ReleaseDate))?;
+    let digits: String = text.trim().chars().take(4).collect();
+    digits.parse().ok().filter(|y| (1..=9999).contains(y))
+}
+
+fn cover_of(tag: &lofty::tag::Tag) -> Option<Cover> {
+    let pictures = tag.pictures();
+    let picture = pictures.iter().find(|p| p.pic_type() == PictureType::CoverFront).or(pictures.first())?;
+    let mime_type = picture.mime_type().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "image/jpeg".into());
+    Some(Cover { mime_type, data: picture.data().to_vec() })
+}
+
+/// `Artist/Album/01 - Title.ext`: what a path says when tags are missing.
+struct PathFallback {
+    title: String,
+    artist: Option<String>,
+    album: Option<String>,
+    track_number: Option<i64>,
+}
+
+impl PathFallback {
+    fn of(path: &Path) -> PathFallback {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
+        let rest = stem[digits.len()..].trim_start_matches(|c: char| c.is_whitespace() || "-._".contains(c));
+        let (track_number, title) = match (digits.parse::<i64>(), rest.is_empty()) {
+            (Ok(n), false) if digits.len() <= 3 => (Some(n), rest.to_owned()),
+            _ => (None, stem.clone()),
+        };
+        let name = |p: Option<&Path>| {
+            p.and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().trim().to_owned())
+                .filter(|n| !n.is_empty())
+        };
+        let album_dir = path.parent();
+        let artist_dir = album_dir.and_then(Path::parent);
+        let title = if title.trim().is_empty() { "Untitled".to_owned() } else { title.trim().to_owned() };
+        PathFallback { title, artist: name(artist_dir), album: name(album_dir), track_number }
+    }
+}
+
+/// SHA-256 of the file's bytes, as lower-case hex, read in blocks.
+pub fn content_hash(path: &Path) -> Result<String, MediaError> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_fills_in_artist_album_track_and_title() {
+        let f = PathFallback::of(Path::new("/music/Nina Simone/Pastel Blues/05 - Sinnerman.flac"));
+        assert_eq!(f.title, "Sinnerman");
+        assert_eq!(f.artist.as_deref(), Some("Nina Simone"));
+        assert_eq!(f.album.as_deref(), Some("Pastel Blues"));
+        assert_eq!(f.track_number, Some(5));
+    }
+
+    #[test]
+    fn a_title_that_is_only_a_number_stays_the_title() {
+        let f = PathFallback::of(Path::new("/x/y/1999.mp3"));
+        assert_eq!(f.title, "1999");
+        assert_eq!(f.track_number, None);
+        let f = PathFallback::of(Path::new("/x/y/07.mp3"));
+        assert_eq!(f.title, "07");
+    }
+}

@@ -1,0 +1,190 @@
+//! Importing folders: the library it builds, bad files, re-imports, identity.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use archive_db::{Db, PageRequest, SongFilter};
+use archive_media::{ImportReport, Progress, import};
+use archive_testkit::{TestDb, on_each_backend};
+
+use crate::audio::{ffmpeg_available, format, full_tags, make};
+
+async fn run(db: &Db, root: &Path) -> ImportReport {
+    import(db, &[root.to_owned()], Arc::new(Progress::default())).await.unwrap()
+}
+
+async fn all_songs(db: &Db) -> Vec<archive_db::Song> {
+    db.songs(&SongFilter::default(), &PageRequest { limit: Some(500), ..Default::default() })
+        .await
+        .unwrap()
+        .items
+}
+
+/// A small library: two albums by one artist, one by another.
+fn library(root: &Path) {
+    for (artist, album, titles) in [
+        ("Nina Simone", "Pastel Blues", &["Be My Husband", "Sinnerman"][..]),
+        ("Nina Simone", "Wild Is the Wind", &["Four Women"][..]),
+        ("Miles Davis", "Kind of Blue", &["So What", "Blue in Green"][..]),
+    ] {
+        for (i, title) in titles.iter().enumerate() {
+            let path = root.join(artist).join(album).join(format!("{:02} - {title}.flac", i + 1));
+            let mut tags = full_tags(title, artist, album);
+            tags.retain(|(k, _)| *k != "track");
+            let track = (i + 1).to_string();
+            tags.push(("track", &track));
+            make(&path, format("flac"), &tags, 0.5, 300 + 100 * i as u32 + title.len() as u32);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_folder_becomes_artists_albums_genres_and_songs() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    library(dir.path());
+    on_each_backend(|t| {
+        let root = dir.path().to_owned();
+        async move {
+            let db = &t.db;
+            let report = run(db, &root).await;
+            assert_eq!((report.seen, report.imported, report.skipped), (5, 5, 0), "{report:?}");
+            assert!(report.failed.is_empty(), "{:?}", report.failed);
+            let songs = all_songs(db).await;
+            assert_eq!(songs.len(), 5);
+            let nina = db.artist_by_name("nina simone").await.unwrap().expect("the artist exists");
+            assert_eq!(nina.name, "Nina Simone");
+            let albums = db
+                .albums(
+                    &archive_db::AlbumFilter { artist_id: Some(nina.id), year: None },
+                    &PageRequest::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(albums.items.len(), 2);
+            let sinnerman = songs.iter().find(|s| s.title == "Sinnerman").unwrap();
+            assert_eq!(sinnerman.track_number, Some(2));
+            assert_eq!(sinnerman.year, Some(1965));
+            assert_eq!(sinnerman.format.as_deref(), Some("flac"));
+            assert!(sinnerman.content_hash.as_ref().is_some_and(|h| h.len() == 64));
+            assert_eq!(db.genres(&PageRequest::default()).await.unwrap().items.len(), 1);
+            let location = db.file_location(sinnerman.id).await.unwrap().unwrap();
+            assert!(location.path.ends_with("Nina Simone/Pastel Blues/02 - Sinnerman.flac"));
+            assert_eq!(location.status, "present");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_files_are_reported_and_skipped_while_the_import_goes_on() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make(&root.join("good/01 - Fine.mp3"), format("mp3"), &[("title", "Fine")], 0.5, 440);
+    make(&root.join("good/disguised.flac"), format("flac"), &[("title", "Disguised")], 0.5, 550);
+    std::fs::rename(root.join("good/disguised.flac"), root.join("good/actually flac.mp3")).unwrap();
+    std::fs::create_dir_all(root.join("bad")).unwrap();
+    std::fs::write(root.join("bad/zero.mp3"), b"").unwrap();
+    std::fs::write(root.join("bad/letter.ogg"), "Dear Archive,\n".repeat(100)).unwrap();
+    let noise: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    std::fs::write(root.join("bad/noise.flac"), noise).unwrap();
+    let flac = root.join("bad/whole.flac");
+    make(&flac, format("flac"), &[("title", "Cut short")], 0.5, 660);
+    let bytes = std::fs::read(&flac).unwrap();
+    std::fs::write(root.join("bad/truncated.flac"), &bytes[..60]).unwrap();
+    std::fs::remove_file(&flac).unwrap();
+    std::fs::write(root.join("bad/cover.jpg"), b"not audio, and not looked at").unwrap();
+
+    on_each_backend(|t| {
+        let root = root.to_owned();
+        async move {
+            let db = &t.db;
+            let report = run(db, &root).await;
+            let mut failed: Vec<&str> =
+                report.failed.iter().map(|f| f.path.rsplit('/').next().unwrap()).collect();
+            failed.sort();
+            assert_eq!(failed, ["letter.ogg", "noise.flac", "truncated.flac", "zero.mp3"], "{report:?}");
+            assert!(report.failed.iter().all(|f| !f.error.is_empty()));
+            assert_eq!(report.imported, 2);
+            let titles: Vec<String> = all_songs(db).await.into_iter().map(|s| s.title).collect();
+            assert_eq!(titles.len(), 2, "nothing is written for a bad file: {titles:?}");
+            assert!(titles.contains(&"Disguised".to_owned()));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reimport_skips_unchanged_files_updates_changed_ones_and_marks_removed_ones() {
+    if !ffmpeg_available() {
+        return;
+    }
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let dir = tempfile::tempdir().unwrap();
+        library(dir.path());
+        let first = run(db, dir.path()).await;
+        assert_eq!(first.imported, 5);
+        let changes_after_first = db.change_count().await.unwrap();
+
+        let again = run(db, dir.path()).await;
+        assert_eq!((again.imported, again.skipped, again.missing), (0, 5, 0), "{again:?}");
+        assert_eq!(
+            db.change_count().await.unwrap(),
+            changes_after_first,
+            "an unchanged library writes nothing"
+        );
+
+        // Re-tag one file (new content, new modification time) and delete another.
+        let retagged = dir.path().join("Miles Davis/Kind of Blue/01 - So What.flac");
+        let before = all_songs(db).await.into_iter().find(|s| s.title == "So What").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        make(
+            &retagged,
+            format("flac"),
+            &full_tags("So What (Take 3)", "Miles Davis", "Kind of Blue"),
+            0.5,
+            777,
+        );
+        std::fs::remove_file(dir.path().join("Nina Simone/Wild Is the Wind/01 - Four Women.flac")).unwrap();
+
+        let third = run(db, dir.path()).await;
+        assert_eq!((third.imported, third.skipped, third.missing), (1, 3, 1), "{third:?}");
+        let after = db.song(before.id).await.unwrap().expect("a re-tagged file keeps its song");
+        assert_eq!(after.title, "So What (Take 3)");
+        assert_ne!(after.content_hash, before.content_hash);
+        let gone = all_songs(db).await.into_iter().find(|s| s.title == "Four Women").unwrap();
+        assert_eq!(db.file_location(gone.id).await.unwrap().unwrap().status, "missing");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_files_imported_on_two_nodes_get_the_same_ids() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    library(dir.path());
+    let mut nodes = Vec::new();
+    for backend in archive_testkit::backends().into_iter().chain([archive_db::Backend::Sqlite]) {
+        let node = TestDb::new(backend).await.unwrap();
+        run(&node.db, dir.path()).await;
+        nodes.push(node);
+    }
+    let ids = |songs: Vec<archive_db::Song>| {
+        let mut v: Vec<_> = songs.into_iter().map(|s| (s.id, s.artist_id, s.album_id, s.genre_id)).collect();
+        v.sort();
+        v
+    };
+    let first = ids(all_songs(&nodes[0].db).await);
+    assert_eq!(first.len(), 5);
+    for node in &nodes[1..] {
+        assert_eq!(ids(all_songs(&node.db).await), first);
+    }
+}

@@ -85,6 +85,11 @@ impl AudioFormat {
         }
     }
 
+    /// The format a `songs.format` value names.
+    pub fn from_name(name: &str) -> Option<AudioFormat> {
+        ALL_FORMATS.iter().copied().find(|f| f.name() == name)
+    }
+
     fn from_lofty(file_type: FileType, bit_depth: Option<u8>) -> Option<AudioFormat> {
         Some(match file_type {
             FileType::Mpeg => AudioFormat::Mp3,
@@ -105,6 +110,22 @@ impl AudioFormat {
         })
     }
 }
+
+const ALL_FORMATS: &[AudioFormat] = &[
+    AudioFormat::Mp3,
+    AudioFormat::Flac,
+    AudioFormat::Vorbis,
+    AudioFormat::Opus,
+    AudioFormat::Speex,
+    AudioFormat::Aac,
+    AudioFormat::Alac,
+    AudioFormat::AacAdts,
+    AudioFormat::Wav,
+    AudioFormat::Aiff,
+    AudioFormat::Ape,
+    AudioFormat::Musepack,
+    AudioFormat::WavPack,
+];
 
 /// An embedded picture.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@ mod health;
 mod library;
 mod listening;
 mod playlists;
+mod stream;
 mod users;
 
 use std::collections::HashMap;
@@ -103,6 +104,9 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/songs/{id}", User, get(library::get_song)),
         route(M::PATCH, "/api/v1/songs/{id}", Moderator, patch(library::update_song)),
         route(M::DELETE, "/api/v1/songs/{id}", Admin, delete(library::delete_song)),
+        // Audio files on this node
+        route(M::GET, "/api/v1/songs/{id}/stream", User, get(stream::stream)),
+        route(M::GET, "/api/v1/songs/{id}/download", User, get(stream::download)),
         // Listening data
         route(M::GET, "/api/v1/songs/{id}/listening", User, get(listening::get)),
         route(M::POST, "/api/v1/songs/{id}/play", User, post(listening::play)),

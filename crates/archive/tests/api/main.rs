@@ -7,5 +7,6 @@ mod library;
 mod listening;
 mod playlists;
 mod roles;
+mod stream;
 mod support;
 mod users;

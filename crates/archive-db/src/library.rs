@@ -65,7 +65,7 @@ pub struct Artist {
     pub version: i64,
 }
 
-const ARTIST_COLUMNS: &str = "id, name, name_key, biography, created_at, updated_at, version";
+pub(crate) const ARTIST_COLUMNS: &str = "id, name, name_key, biography, created_at, updated_at, version";
 
 #[derive(Debug, Clone, Default)]
 pub struct NewArtist {
@@ -252,7 +252,8 @@ pub struct Album {
     pub version: i64,
 }
 
-const ALBUM_COLUMNS: &str = "id, title, title_key, artist_id, year, created_at, updated_at, version";
+pub(crate) const ALBUM_COLUMNS: &str =
+    "id, title, title_key, artist_id, year, created_at, updated_at, version";
 
 /// An album's natural key: its artist and its normalised title.
 pub(crate) fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {

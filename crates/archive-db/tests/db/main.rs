@@ -4,6 +4,7 @@ mod capture;
 mod lists;
 mod log_order;
 mod schema;
+mod search;
 mod tidy;
 
 use archive_db::{Db, NewAlbum, NewArtist, NewGenre, NewPlaylist, NewSong, NewUser, Role, Tx};

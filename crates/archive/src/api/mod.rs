@@ -13,6 +13,7 @@ mod health;
 mod library;
 mod listening;
 mod playlists;
+mod search;
 mod stream;
 mod users;
 
@@ -104,6 +105,7 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/songs/{id}", User, get(library::get_song)),
         route(M::PATCH, "/api/v1/songs/{id}", Moderator, patch(library::update_song)),
         route(M::DELETE, "/api/v1/songs/{id}", Admin, delete(library::delete_song)),
+        route(M::GET, "/api/v1/search", User, get(search::search)),
         // Audio files on this node
         route(M::GET, "/api/v1/songs/{id}/stream", User, get(stream::stream)),
         route(M::GET, "/api/v1/songs/{id}/download", User, get(stream::download)),

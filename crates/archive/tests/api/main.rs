@@ -7,6 +7,7 @@ mod library;
 mod listening;
 mod playlists;
 mod roles;
+mod search;
 mod stream;
 mod support;
 mod users;

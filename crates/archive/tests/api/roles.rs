@@ -43,6 +43,7 @@ const EXPECTED: &[(&str, &str, Access)] = {
         ("GET", "/api/v1/songs/{id}", User),
         ("PATCH", "/api/v1/songs/{id}", Moderator),
         ("DELETE", "/api/v1/songs/{id}", Admin),
+        ("GET", "/api/v1/search", User),
         ("GET", "/api/v1/songs/{id}/stream", User),
         ("GET", "/api/v1/songs/{id}/download", User),
         ("GET", "/api/v1/songs/{id}/listening", User),

@@ -1,0 +1,181 @@
+//! Search: ranked, prefix, case and diacritics insensitive, paged, and always
+//! in step with the library.
+
+use archive_db::{ArtistPatch, Db, DbError, NewAlbum, NewArtist, NewSong, SearchRequest};
+use archive_testkit::on_each_backend;
+use uuid::Uuid;
+
+fn request(query: &str) -> SearchRequest {
+    SearchRequest { query: query.into(), limit: 20, offset: 0 }
+}
+
+async fn song_titles(db: &Db, query: &str) -> Vec<String> {
+    db.search_songs(&request(query)).await.unwrap().items.into_iter().map(|s| s.title).collect()
+}
+
+/// Beyoncé with one album, Nina Simone with one, and a few loose songs.
+async fn library(db: &Db) -> (Uuid, Uuid) {
+    let mut tx = db.begin().await.unwrap();
+    let beyonce =
+        tx.insert_artist(NewArtist { name: "Beyoncé".into(), ..Default::default() }).await.unwrap().id;
+    let nina =
+        tx.insert_artist(NewArtist { name: "Nina Simone".into(), ..Default::default() }).await.unwrap().id;
+    let four = tx
+        .insert_album(NewAlbum {
+            title: "I Am... Sasha Fierce".into(),
+            artist_id: Some(beyonce),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    let pastel = tx
+        .insert_album(NewAlbum { title: "Pastel Blues".into(), artist_id: Some(nina), ..Default::default() })
+        .await
+        .unwrap()
+        .id;
+    for (title, artist, album) in [
+        ("Halo", beyonce, four),
+        ("Single Ladies", beyonce, four),
+        ("Sinnerman", nina, pastel),
+        ("Be My Husband", nina, pastel),
+    ] {
+        let song = NewSong {
+            title: title.into(),
+            artist_id: Some(artist),
+            album_id: Some(album),
+            ..Default::default()
+        };
+        tx.insert_song(song).await.unwrap();
+    }
+    tx.insert_song(NewSong { title: "Halo Benders Live".into(), ..Default::default() }).await.unwrap();
+    tx.commit().await.unwrap();
+    (beyonce, nina)
+}
+
+#[tokio::test]
+async fn finds_names_whatever_their_case_and_diacritics() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        library(db).await;
+        for query in ["beyonce", "BEYONCÉ", "Beyoncé", "beyoncé"] {
+            let artists = db.search_artists(&request(query)).await.unwrap().items;
+            assert_eq!(artists.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Beyoncé"], "{query}");
+        }
+        let albums = db.search_albums(&request("sasha fierce")).await.unwrap().items;
+        assert_eq!(albums.len(), 1);
+        assert_eq!(albums[0].title, "I Am... Sasha Fierce");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_word_is_a_prefix_and_every_word_is_required() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        library(db).await;
+        let mut typed = song_titles(db, "sin").await;
+        typed.sort();
+        assert_eq!(typed, ["Single Ladies", "Sinnerman"]);
+        assert_eq!(song_titles(db, "sinner nina").await, ["Sinnerman"], "title and artist words together");
+        assert_eq!(song_titles(db, "sinnerman beyonce").await, Vec::<String>::new());
+        assert_eq!(song_titles(db, "pastel husb").await, ["Be My Husband"], "album words count as context");
+        assert_eq!(song_titles(db, " ...!? ").await, Vec::<String>::new(), "no words, no results");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_match_in_the_title_ranks_above_a_match_in_the_artist_or_album() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let halo = tx
+            .insert_artist(NewArtist { name: "Halo Benders".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .id;
+        for title in ["Canned Oceans", "Virginia Reel Around the Fountain"] {
+            let song = NewSong { title: title.into(), artist_id: Some(halo), ..Default::default() };
+            tx.insert_song(song).await.unwrap();
+        }
+        tx.insert_song(NewSong { title: "Halo".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let titles = song_titles(db, "halo").await;
+        assert_eq!(titles.len(), 3);
+        assert_eq!(titles[0], "Halo");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn renames_and_deletes_are_searchable_at_once() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let (beyonce, _) = library(db).await;
+        let mut tx = db.begin().await.unwrap();
+        tx.update_artist(beyonce, ArtistPatch { name: Some("Queen Bey".into()), ..Default::default() })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(db.search_artists(&request("beyonce")).await.unwrap().items.is_empty());
+        assert_eq!(db.search_artists(&request("queen")).await.unwrap().items.len(), 1);
+        let mut by_new_name = song_titles(db, "queen bey").await;
+        by_new_name.sort();
+        assert_eq!(by_new_name, ["Halo", "Single Ladies"], "songs follow their artist's new name");
+        assert_eq!(db.search_albums(&request("queen fierce")).await.unwrap().items.len(), 1);
+
+        let halo = db.search_songs(&request("halo queen")).await.unwrap().items.remove(0);
+        let mut tx = db.begin().await.unwrap();
+        tx.delete_song(halo.id).await.unwrap();
+        tx.delete_artist(beyonce).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(song_titles(db, "halo").await, ["Halo Benders Live"]);
+        assert!(db.search_artists(&request("queen")).await.unwrap().items.is_empty());
+        assert_eq!(song_titles(db, "single").await, ["Single Ladies"], "a song outlives its deleted artist");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn results_are_paged_without_gaps_or_repeats() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        for i in 0..25 {
+            tx.insert_song(NewSong { title: format!("Variation {i:02}"), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut seen = Vec::new();
+        let mut offset = 0;
+        for _ in 0..5 {
+            let page = db
+                .search_songs(&SearchRequest { query: "variation".into(), limit: 10, offset })
+                .await
+                .unwrap();
+            seen.extend(page.items.into_iter().map(|s| s.title));
+            match page.next_offset {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        seen.sort();
+        let expected: Vec<String> = (0..25).map(|i| format!("Variation {i:02}")).collect();
+        assert_eq!(seen, expected);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn out_of_range_pages_are_invalid() {
+    on_each_backend(|t| async move {
+        for (limit, offset) in [(0, 0), (101, 0), (10, -1), (10, 10_001)] {
+            let err =
+                t.db.search_songs(&SearchRequest { query: "x".into(), limit, offset }).await.unwrap_err();
+            assert!(matches!(err, DbError::Invalid(_)), "limit {limit} offset {offset}: {err:?}");
+        }
+    })
+    .await;
+}

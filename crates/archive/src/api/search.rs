@@ -1,0 +1,58 @@
+//! `GET /api/v1/search?q=`: songs, artists and albums matching a query.
+//!
+//! Every word of `q` is matched as a prefix, case and accents aside, and all
+//! words must match; results are ranked best first. `type` picks the kinds
+//! (`song`, `artist`, `album`, comma-separated; all by default); `limit` (1 to
+//! 100, default 20) and `offset` page each kind separately, and each kind
+//! says the `next_offset` of its next page.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use archive_db::{Album, Artist, SearchPage, SearchRequest, Song};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::Params;
+
+#[derive(Serialize)]
+pub struct SearchResults {
+    query: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    songs: Option<SearchPage<Song>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    artists: Option<SearchPage<Artist>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    albums: Option<SearchPage<Album>>,
+}
+
+const KINDS: &[&str] = &["song", "artist", "album"];
+
+pub async fn search(State(state): State<AppState>, params: Params) -> ApiResult<Json<SearchResults>> {
+    params.finish(&["q", "type", "limit", "offset"])?;
+    let query = params.text("q").ok_or_else(|| ApiError::invalid(Some("q"), "q is required"))?;
+    let kinds: Vec<String> = match params.text("type") {
+        None => KINDS.iter().map(|k| k.to_string()).collect(),
+        Some(list) => list.split(',').map(|k| k.trim().to_owned()).collect(),
+    };
+    if let Some(unknown) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            Some("type"),
+            format!("unknown type {unknown:?}; known: {}", KINDS.join(", ")),
+        ));
+    }
+    let request = SearchRequest {
+        query: query.clone(),
+        limit: params.int("limit")?.unwrap_or(20),
+        offset: params.int("offset")?.unwrap_or(0),
+    };
+    let wants = |kind: &str| kinds.iter().any(|k| k == kind);
+    let db = &state.db;
+    Ok(Json(SearchResults {
+        songs: if wants("song") { Some(db.search_songs(&request).await?) } else { None },
+        artists: if wants("artist") { Some(db.search_artists(&request).await?) } else { None },
+        albums: if wants("album") { Some(db.search_albums(&request).await?) } else { None },
+        query,
+    }))
+}

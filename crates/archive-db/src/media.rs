@@ -45,6 +45,26 @@ impl Db {
         self.fetch_optional_sql(sql).await
     }
 
+    pub async fn file_location_by_path(&self, path: &str) -> Result<Option<FileLocation>> {
+        let mut sql = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM file_locations WHERE path = "));
+        sql.bind(Param::Text(path.to_owned()));
+        self.fetch_optional_sql(sql).await
+    }
+
+    /// Where this node has the files of an album's songs (present ones, in
+    /// disc and track order, at most `limit`).
+    pub async fn album_file_paths(&self, album_id: Uuid, limit: i64) -> Result<Vec<String>> {
+        let mut sql = Sql::new(
+            "SELECT l.path FROM songs s JOIN file_locations l ON l.song_id = s.id \
+             WHERE l.status = 'present' AND s.album_id = ",
+        );
+        sql.bind(Param::Uuid(album_id));
+        sql.push(" ORDER BY s.disc_number, s.track_number, l.path LIMIT ");
+        sql.bind(Param::Int(limit));
+        let rows: Vec<(String,)> = self.fetch_all_sql(sql).await?;
+        Ok(rows.into_iter().map(|(path,)| path).collect())
+    }
+
     /// Every location whose path starts with `prefix` (a directory path ending in `/`).
     pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
         // A range on the path instead of LIKE: no escaping, and the unique index serves it.

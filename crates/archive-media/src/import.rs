@@ -149,6 +149,77 @@ pub async fn import(
     Ok(report)
 }
 
+/// Where an imported file lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSource {
+    /// In a library folder, referenced in place.
+    Library,
+    /// In the upload store under the data directory.
+    Upload,
+}
+
+impl FileSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileSource::Library => "library",
+            FileSource::Upload => "upload",
+        }
+    }
+}
+
+/// Imports the given files (uploads): read, hashed and written like files of
+/// a folder, without walking anything or marking anything missing.
+pub async fn import_files(
+    db: &Db,
+    paths: &[PathBuf],
+    source: FileSource,
+    progress: Arc<Progress>,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let mut report = ImportReport::default();
+    let mut known = HashMap::new();
+    let mut to_read = VecDeque::new();
+    for path in paths {
+        progress.seen.fetch_add(1, Ordering::Relaxed);
+        report.seen += 1;
+        let candidate = match candidate(path) {
+            Ok(candidate) => candidate,
+            Err(error) => {
+                fail(&progress, &mut report, error);
+                continue;
+            }
+        };
+        if let Some(location) = db.file_location_by_path(&candidate.path_text).await? {
+            known.insert(location.path.clone(), location);
+        }
+        if unchanged(&known, &candidate) {
+            count(&progress, &mut report, 0, 1);
+        } else {
+            to_read.push_back(candidate);
+        }
+    }
+    read_and_write(db, to_read, &known, source, &progress, &mut report).await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// A file to import, with the size and modification time that tell later
+/// imports whether it changed.
+fn candidate(path: &Path) -> Result<Candidate, FileError> {
+    let path_text = path.to_str().map(str::to_owned).ok_or_else(|| FileError {
+        path: path.display().to_string(),
+        error: "the path is not UTF-8".into(),
+    })?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| FileError { path: path_text.clone(), error: e.to_string() })?;
+    Ok(Candidate {
+        path: path.to_owned(),
+        path_text,
+        size: meta.len(),
+        modified: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
+    })
+}
+
 async fn import_root(
     db: &Db,
     root: &Path,
@@ -176,32 +247,14 @@ async fn import_root(
     let on_disk: HashSet<String> = candidates.iter().map(|c| c.path_text.clone()).collect();
     let mut to_read = VecDeque::new();
     for candidate in candidates {
-        let unchanged = known.get(&candidate.path_text).is_some_and(|l| {
-            l.status == "present"
-                && l.file_size == candidate.size as i64
-                && l.modified_at == candidate.modified
-        });
-        if unchanged {
-            progress.skipped.fetch_add(1, Ordering::Relaxed);
-            report.skipped += 1;
+        if unchanged(&known, &candidate) {
+            count(progress, report, 0, 1);
         } else {
             to_read.push_back(candidate);
         }
     }
 
-    let mut scanned = read_all(to_read);
-    let mut written_songs = HashSet::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    while let Some((candidate, result)) = scanned.recv().await {
-        match result {
-            Ok((info, hash)) => batch.push(Scanned { candidate, info, hash }),
-            Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
-        }
-        if batch.len() >= BATCH {
-            write_batch(db, std::mem::take(&mut batch), &known, &mut written_songs, progress, report).await?;
-        }
-    }
-    write_batch(db, batch, &known, &mut written_songs, progress, report).await?;
+    read_and_write(db, to_read, &known, FileSource::Library, progress, report).await?;
 
     let gone: Vec<String> = known
         .values()
@@ -214,6 +267,40 @@ async fn import_root(
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Reads the candidates on every core and writes them in batches.
+async fn read_and_write(
+    db: &Db,
+    to_read: VecDeque<Candidate>,
+    known: &HashMap<String, FileLocation>,
+    source: FileSource,
+    progress: &Arc<Progress>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let mut scanned = read_all(to_read);
+    let mut written_songs = HashSet::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some((candidate, result)) = scanned.recv().await {
+        match result {
+            Ok((info, hash)) => batch.push(Scanned { candidate, info, hash }),
+            Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
+        }
+        if batch.len() >= BATCH {
+            write_batch(db, std::mem::take(&mut batch), known, source, &mut written_songs, progress, report)
+                .await?;
+        }
+    }
+    write_batch(db, batch, known, source, &mut written_songs, progress, report).await?;
+
+    Ok(())
+}
+
+/// Whether this node has the file already, with the same size and modification time.
+fn unchanged(known: &HashMap<String, FileLocation>, candidate: &Candidate) -> bool {
+    known.get(&candidate.path_text).is_some_and(|l| {
+        l.status == "present" && l.file_size == candidate.size as i64 && l.modified_at == candidate.modified
+    })
 }
 
 fn fail(progress: &Progress, report: &mut ImportReport, error: FileError) {
@@ -246,19 +333,9 @@ fn walk(root: &Path) -> (Vec<Candidate>, Vec<FileError>) {
         if !audio {
             continue;
         }
-        let Some(path_text) = path.to_str().map(str::to_owned) else {
-            errors
-                .push(FileError { path: path.display().to_string(), error: "the path is not UTF-8".into() });
-            continue;
-        };
-        match entry.metadata() {
-            Ok(meta) => files.push(Candidate {
-                path: path.to_owned(),
-                path_text,
-                size: meta.len(),
-                modified: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
-            }),
-            Err(e) => errors.push(FileError { path: path_text, error: e.to_string() }),
+        match candidate(path) {
+            Ok(candidate) => files.push(candidate),
+            Err(error) => errors.push(error),
         }
     }
     (files, errors)
@@ -293,6 +370,7 @@ async fn write_batch(
     db: &Db,
     batch: Vec<Scanned>,
     known: &HashMap<String, FileLocation>,
+    source: FileSource,
     written: &mut HashSet<Uuid>,
     progress: &Progress,
     report: &mut ImportReport,
@@ -305,7 +383,7 @@ async fn write_batch(
         let mut tx = db.begin().await?;
         let (mut imported, mut duplicates) = (0, 0);
         for file in &batch {
-            match write_file(&mut tx, file, known, written, &mut batch_written).await? {
+            match write_file(&mut tx, file, known, source, written, &mut batch_written).await? {
                 Written::Imported => imported += 1,
                 Written::Duplicate => duplicates += 1,
             }
@@ -325,7 +403,7 @@ async fn write_batch(
                 let mut one_written = HashSet::new();
                 let one: Result<Written, DbError> = async {
                     let mut tx = db.begin().await?;
-                    let written = write_file(&mut tx, file, known, written, &mut one_written).await?;
+                    let written = write_file(&mut tx, file, known, source, written, &mut one_written).await?;
                     tx.commit().await?;
                     Ok(written)
                 }
@@ -364,6 +442,7 @@ async fn write_file(
     tx: &mut Tx,
     file: &Scanned,
     known: &HashMap<String, FileLocation>,
+    source: FileSource,
     written_before: &HashSet<Uuid>,
     written_now: &mut HashSet<Uuid>,
 ) -> Result<Written, DbError> {
@@ -424,7 +503,7 @@ async fn write_file(
         path: file.candidate.path_text.clone(),
         file_size: size,
         modified_at: file.candidate.modified,
-        source: "library",
+        source: source.as_str(),
     })
     .await?;
     written_now.insert(song_id);

@@ -1,10 +1,16 @@
 //! Archive's media side: reading audio files (format from the content, tags,
 //! technical properties, embedded cover), the deterministic identity of what
-//! an import creates, and the importer itself.
+//! an import creates, the importer, and the upload store.
 
+pub mod cover;
 pub mod identity;
 pub mod import;
+pub mod store;
 pub mod tags;
 
-pub use import::{FileError, ImportError, ImportReport, Progress, ProgressSnapshot, import};
+pub use cover::{CoverImage, find_cover, image_type};
+pub use import::{
+    FileError, FileSource, ImportError, ImportReport, Progress, ProgressSnapshot, import, import_files,
+};
+pub use store::{Checked, Incoming, MediaStore, StoreError, StoredFile};
 pub use tags::{AudioFormat, Cover, MediaError, TrackInfo, content_hash, read_track};

@@ -85,6 +85,24 @@ impl AudioFormat {
         }
     }
 
+    /// The usual file extension, for files Archive names itself (uploads).
+    pub fn extension(self) -> &'static str {
+        match self {
+            AudioFormat::Mp3 => "mp3",
+            AudioFormat::Flac => "flac",
+            AudioFormat::Vorbis => "ogg",
+            AudioFormat::Opus => "opus",
+            AudioFormat::Speex => "spx",
+            AudioFormat::Aac | AudioFormat::Alac => "m4a",
+            AudioFormat::AacAdts => "aac",
+            AudioFormat::Wav => "wav",
+            AudioFormat::Aiff => "aiff",
+            AudioFormat::Ape => "ape",
+            AudioFormat::Musepack => "mpc",
+            AudioFormat::WavPack => "wv",
+        }
+    }
+
     /// The format a `songs.format` value names.
     pub fn from_name(name: &str) -> Option<AudioFormat> {
         ALL_FORMATS.iter().copied().find(|f| f.name() == name)

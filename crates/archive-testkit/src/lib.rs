@@ -10,6 +10,8 @@
 //! Where PostgreSQL is not installed, PostgreSQL tests print that they are
 //! skipped, unless `ARCHIVE_TEST_REQUIRE_PG=1`, which makes that a failure.
 
+pub mod audio;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

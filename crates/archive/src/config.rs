@@ -41,6 +41,8 @@ pub enum Kind {
     Text,
     /// A path to an existing file.
     File,
+    /// Existing folders, separated by `:`.
+    Folders,
 }
 
 /// One setting, described once.
@@ -102,6 +104,20 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         stored: false,
         help: "PEM private key to serve HTTPS with",
+    },
+    Setting {
+        var: "ARCHIVE_LIBRARY_ROOTS",
+        kind: Kind::Folders,
+        default: None,
+        stored: false,
+        help: "Folders (separated by :) that imports started from the API or web UI may read",
+    },
+    Setting {
+        var: "ARCHIVE_MAX_UPLOAD_MB",
+        kind: Kind::Count { min: 1, max: 65_536 },
+        default: Some("1024"),
+        stored: true,
+        help: "Largest upload accepted, in MiB (all files of one request together)",
     },
     Setting {
         var: "ARCHIVE_ROLE",
@@ -243,6 +259,24 @@ impl Setting {
                     Err(invalid("must name a readable file".into()))
                 }
             }
+            Kind::Folders => {
+                let mut folders = Vec::new();
+                for part in v.split(':').filter(|p| !p.trim().is_empty()) {
+                    let folder = std::fs::canonicalize(part.trim())
+                        .ok()
+                        .filter(|f| f.is_dir())
+                        .ok_or_else(|| invalid(format!("{part} is not an existing folder")))?;
+                    let folder = folder
+                        .to_str()
+                        .ok_or_else(|| invalid(format!("{part} is not a UTF-8 path")))?
+                        .to_owned();
+                    folders.push(folder);
+                }
+                if folders.is_empty() {
+                    return Err(invalid("must name at least one folder".into()));
+                }
+                Ok(folders.join(":"))
+            }
         }
     }
 }
@@ -359,6 +393,10 @@ pub struct Config {
     pub role: NodeRole,
     pub node_id: String,
     pub sync: SyncConfig,
+    /// Folders that imports started through the API may read (canonical paths).
+    pub library_roots: Vec<PathBuf>,
+    /// The largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
     /// Every setting's value and source, for the settings page.
     pub resolved: Resolved,
 }
@@ -419,6 +457,14 @@ impl Config {
             role,
             node_id: get("ARCHIVE_NODE_ID").unwrap_or_else(host_name),
             sync,
+            library_roots: get("ARCHIVE_LIBRARY_ROOTS")
+                .map(|roots| roots.split(':').map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            max_upload_bytes: get("ARCHIVE_MAX_UPLOAD_MB")
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("checked number")
+                * 1024
+                * 1024,
             resolved,
         })
     }
@@ -499,6 +545,8 @@ mod tests {
             ("SYNC_ENABLED", "maybe", "true or false"),
             ("ARCHIVE_LOG_LEVEL", "loud", "error, warn, info, debug, trace"),
             ("ARCHIVE_BIND", "localhost", "address and port"),
+            ("ARCHIVE_MAX_UPLOAD_MB", "0", "from 1 to 65536"),
+            ("ARCHIVE_LIBRARY_ROOTS", "/no/such/folder", "not an existing folder"),
         ] {
             let err = resolve(&[(var, value)], &[]).unwrap_err().to_string();
             assert!(err.contains(var) && err.contains(expected), "{var}={value}: {err}");

@@ -2,13 +2,15 @@
 //!
 //! The binary's pieces: [`cli`] parses the command line, [`config`] turns
 //! flags, environment and stored settings into one `Config`, [`serve`] starts
-//! the HTTP server whose [`api`] is the JSON API, and [`auth`] holds password
-//! hashing, tokens and the login throttle. The database is `archive-db`.
+//! the HTTP server whose [`api`] is the JSON API, [`auth`] holds password
+//! hashing, tokens and the login throttle, and [`imports`] runs imports
+//! started through the API. The database is `archive-db`.
 //! `docs/ARCHITECTURE.md` is the map.
 
 pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod imports;
 pub mod logging;
 pub mod serve;

@@ -1,5 +1,5 @@
 //! Reading and importing real audio files, generated at test time with ffmpeg.
 
-mod audio;
+use archive_testkit::audio;
 mod import;
 mod read;

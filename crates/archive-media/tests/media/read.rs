@@ -2,7 +2,7 @@
 
 use archive_media::{AudioFormat, MediaError, read_track};
 
-use crate::audio::{FORMATS, ffmpeg_available, format, full_tags, make};
+use crate::audio::{FORMATS, ffmpeg_available, format, full_tags, make, make_mp3_with_cover, make_png};
 
 #[test]
 fn every_format_is_read_with_its_tags_and_properties() {
@@ -74,44 +74,9 @@ fn embedded_covers_are_read() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cover = dir.path().join("cover.png");
-    let out = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=red:s=32x32",
-            "-frames:v",
-            "1",
-        ])
-        .arg(&cover)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    make_png(&cover, "red");
     let song = dir.path().join("with-cover.mp3");
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-i"])
-        .arg(&cover)
-        .args([
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-c:a",
-            "libmp3lame",
-            "-c:v",
-            "png",
-            "-disposition:v",
-            "attached_pic",
-        ])
-        .args(["-metadata", "title=Covered"])
-        .arg(&song)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    make_mp3_with_cover(&song, &cover, "Covered");
     let info = read_track(&song).unwrap();
     let picture = info.cover.expect("the cover is read");
     assert_eq!(picture.mime_type, "image/png");

@@ -7,14 +7,17 @@
 
 mod access;
 mod auth;
+mod cover;
 pub mod error;
 mod extract;
 mod health;
+mod imports;
 mod library;
 mod listening;
 mod playlists;
 mod search;
 mod stream;
+mod upload;
 mod users;
 
 use std::collections::HashMap;
@@ -30,6 +33,7 @@ pub use access::{Access, CurrentUser};
 
 use crate::auth::FailureThrottle;
 use crate::config::Config;
+use crate::imports::ImportJobs;
 use error::ApiError;
 
 /// Shared by every request.
@@ -39,6 +43,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_failures_by_account: Arc<FailureThrottle>,
     pub login_failures_by_address: Arc<FailureThrottle>,
+    pub imports: Arc<ImportJobs>,
+    pub store: archive_media::MediaStore,
     access: Arc<HashMap<(Method, &'static str), Access>>,
 }
 
@@ -47,6 +53,8 @@ impl AppState {
         let access = routes().into_iter().map(|r| ((r.method, r.path), r.access)).collect();
         AppState {
             db,
+            store: archive_media::MediaStore::new(&config.data_dir),
+            imports: Arc::new(ImportJobs::default()),
             config: Arc::new(config),
             login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
             login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
@@ -98,10 +106,16 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/albums", User, get(library::list_albums)),
         route(M::POST, "/api/v1/albums", Moderator, post(library::create_album)),
         route(M::GET, "/api/v1/albums/{id}", User, get(library::get_album)),
+        route(M::GET, "/api/v1/albums/{id}/cover", User, get(cover::cover)),
         route(M::PATCH, "/api/v1/albums/{id}", Moderator, patch(library::update_album)),
         route(M::DELETE, "/api/v1/albums/{id}", Admin, delete(library::delete_album)),
         route(M::GET, "/api/v1/songs", User, get(library::list_songs)),
-        route(M::POST, "/api/v1/songs", Moderator, post(library::create_song)),
+        route(
+            M::POST,
+            "/api/v1/songs",
+            Moderator,
+            post(upload::create_or_upload).layer(DefaultBodyLimit::disable()),
+        ),
         route(M::GET, "/api/v1/songs/{id}", User, get(library::get_song)),
         route(M::PATCH, "/api/v1/songs/{id}", Moderator, patch(library::update_song)),
         route(M::DELETE, "/api/v1/songs/{id}", Admin, delete(library::delete_song)),
@@ -109,6 +123,10 @@ pub fn routes() -> Vec<Route> {
         // Audio files on this node
         route(M::GET, "/api/v1/songs/{id}/stream", User, get(stream::stream)),
         route(M::GET, "/api/v1/songs/{id}/download", User, get(stream::download)),
+        // Imports of server-side folders
+        route(M::GET, "/api/v1/imports", Moderator, get(imports::list)),
+        route(M::POST, "/api/v1/imports", Moderator, post(imports::start)),
+        route(M::GET, "/api/v1/imports/{id}", Moderator, get(imports::get)),
         // Listening data
         route(M::GET, "/api/v1/songs/{id}/listening", User, get(listening::get)),
         route(M::POST, "/api/v1/songs/{id}/play", User, post(listening::play)),

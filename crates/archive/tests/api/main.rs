@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod library;
 mod listening;
+mod media;
 mod playlists;
 mod roles;
 mod search;

@@ -9,21 +9,17 @@ use reqwest::header::{
 };
 use serde_json::json;
 
+use archive_testkit::audio;
+
 use crate::support::{App, code, on_each_backend};
 
 /// Makes a FLAC file with ffmpeg and imports it; `None` without ffmpeg.
 async fn imported_song(app: &App, dir: &std::path::Path) -> Option<(String, std::path::PathBuf)> {
-    let path = dir.join("Artist/Album/01 - Tone.flac");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1"])
-        .arg(&path)
-        .output();
-    if !made.is_ok_and(|o| o.status.success()) {
-        assert_ne!(std::env::var("ARCHIVE_TEST_REQUIRE_FFMPEG").as_deref(), Ok("1"), "ffmpeg is required");
-        eprintln!("skipped: ffmpeg is not installed");
+    if !audio::ffmpeg_available() {
         return None;
     }
+    let path = dir.join("Artist/Album/01 - Tone.flac");
+    audio::make(&path, audio::format("flac"), &[], 1.0, 440);
     let progress = Arc::new(archive_media::Progress::default());
     let report = archive_media::import(app.db(), &[dir.to_owned()], progress).await.unwrap();
     assert_eq!(report.imported, 1);

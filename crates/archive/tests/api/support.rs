@@ -16,6 +16,8 @@ pub struct App {
     pub base: String,
     pub client: reqwest::Client,
     pub test_db: Arc<TestDb>,
+    /// This server's own data directory (uploads land here).
+    pub data_dir: Arc<tempfile::TempDir>,
     server: Option<Server>,
 }
 
@@ -23,19 +25,30 @@ pub struct App {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl App {
-    pub async fn start(backend: Backend) -> App {
+    /// A server with `settings` (variable, value) on top of the defaults.
+    pub async fn start(backend: Backend, settings: &[(&'static str, String)]) -> App {
         let test_db = TestDb::new(backend).await.expect("backend available");
+        let data_dir = tempfile::tempdir().unwrap();
         let mut flags = BTreeMap::new();
         if let Some(url) = &test_db.options.database_url {
             flags.insert("DATABASE_URL", url.clone());
         }
-        flags.insert("ARCHIVE_DATA_DIR", std::env::temp_dir().display().to_string());
+        flags.insert("ARCHIVE_DATA_DIR", data_dir.path().display().to_string());
         flags.insert("ARCHIVE_BIND", "127.0.0.1:0".into());
+        for (var, value) in settings {
+            flags.insert(var, value.clone());
+        }
         let config = Config::load(&flags, &BTreeMap::new()).expect("test configuration");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, test_db.db.clone(), config).unwrap();
         let base = format!("http://{}", server.addr);
-        App { base, client: reqwest::Client::new(), test_db: Arc::new(test_db), server: Some(server) }
+        App {
+            base,
+            client: reqwest::Client::new(),
+            test_db: Arc::new(test_db),
+            data_dir: Arc::new(data_dir),
+            server: Some(server),
+        }
     }
 
     pub fn db(&self) -> &archive_db::Db {
@@ -121,17 +134,26 @@ where
     F: Fn(App) -> Fut,
     Fut: Future<Output = ()>,
 {
+    on_each_backend_with(&[], test).await;
+}
+
+/// Like [`on_each_backend`], with `settings` (variable, value) for the server.
+pub async fn on_each_backend_with<F, Fut>(settings: &[(&'static str, String)], test: F)
+where
+    F: Fn(App) -> Fut,
+    Fut: Future<Output = ()>,
+{
     for backend in archive_testkit::backends() {
         eprintln!("-- on {}", backend.name());
-        let mut app = App::start(backend).await;
+        let mut app = App::start(backend, settings).await;
         // The test closure may capture only some fields of the app (closures
         // capture fields, not whole values), so the server and the database
         // are held here until the test is done.
         let server = app.server.take().expect("started");
-        let keep_db = app.test_db.clone();
+        let keep = (app.test_db.clone(), app.data_dir.clone());
         test(app).await;
         server.stop().await.unwrap();
-        drop(keep_db);
+        drop(keep);
     }
 }
 

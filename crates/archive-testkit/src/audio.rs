@@ -1,4 +1,4 @@
-//! Test audio: real files made by ffmpeg, tagged.
+//! Test audio: real files made by ffmpeg at test time, tagged.
 
 use std::path::Path;
 use std::process::Command;
@@ -71,4 +71,44 @@ pub fn full_tags<'a>(title: &'a str, artist: &'a str, album: &'a str) -> Vec<(&'
         ("date", "1965"),
         ("genre", "Jazz"),
     ]
+}
+
+/// Writes a small PNG image (a solid colour, made by ffmpeg) to `path`.
+pub fn make_png(path: &Path, colour: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("color=c={colour}:s=64x64"))
+        .args(["-frames:v", "1"])
+        .arg(path)
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Writes one second of MP3 to `path` with `cover` (an image file) embedded
+/// as its front cover, and the title `title`.
+pub fn make_mp3_with_cover(path: &Path, cover: &Path, title: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-i"])
+        .arg(cover)
+        .args([
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-c:v",
+            "png",
+            "-disposition:v",
+            "attached_pic",
+        ])
+        .arg("-metadata")
+        .arg(format!("title={title}"))
+        .arg(path)
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
 }

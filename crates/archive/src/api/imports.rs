@@ -1,0 +1,67 @@
+//! Imports of server-side folders, started through the API (moderators and
+//! admins): `POST /api/v1/imports` with `{"path"}` starts one in the
+//! background (202), `GET /api/v1/imports` lists recent ones, and
+//! `GET /api/v1/imports/{id}` is the progress endpoint: files seen, imported,
+//! skipped and failed, the rate, and when done the per-file failures.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::imports::{ImportJobView, ImportRequestError, resolve_under_roots};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, Params};
+use super::{AppState, CurrentUser};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    /// A folder under a library root: absolute, or relative to a root.
+    path: String,
+}
+
+#[derive(Serialize)]
+pub struct ImportList {
+    items: Vec<ImportJobView>,
+    /// The folders imports may read.
+    library_roots: Vec<String>,
+}
+
+impl From<ImportRequestError> for ApiError {
+    fn from(e: ImportRequestError) -> Self {
+        match e {
+            ImportRequestError::Busy => ApiError::conflict(e.to_string()),
+            ImportRequestError::NoRoots | ImportRequestError::OutsideRoots(_) => {
+                ApiError::invalid(Some("path"), e.to_string())
+            }
+        }
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> ApiResult<(StatusCode, Json<ImportJobView>)> {
+    let folder = resolve_under_roots(&body.path, &state.config.library_roots)?;
+    let job = state.imports.start(state.db.clone(), folder, caller.user.id)?;
+    Ok((StatusCode::ACCEPTED, Json(job.view())))
+}
+
+pub async fn list(State(state): State<AppState>, params: Params) -> ApiResult<Json<ImportList>> {
+    params.finish(&[])?;
+    Ok(Json(ImportList {
+        items: state.imports.list().iter().map(|j| j.view()).collect(),
+        library_roots: state.config.library_roots.iter().map(|r| r.display().to_string()).collect(),
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ImportJobView>> {
+    state.imports.get(id).map(|j| Json(j.view())).ok_or_else(|| ApiError::not_found("import"))
+}

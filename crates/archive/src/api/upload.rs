@@ -1,0 +1,140 @@
+//! `POST /api/v1/songs`: JSON creates a song's metadata (see `library`);
+//! `multipart/form-data` uploads one or more audio files.
+//!
+//! An upload is all or nothing: every file is received into the store's
+//! temporary area while it is counted against `ARCHIVE_MAX_UPLOAD_MB` (413
+//! past it) and checked to be audio from its content (415 otherwise, naming
+//! the file); only when every file passed are they kept in the store and
+//! imported through the same path as a folder import.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use archive_db::Song;
+use archive_media::{FileError, FileSource, Progress, StoreError};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::ApiJson;
+
+/// JSON bodies on this route are limited like everywhere else; only uploads are large.
+const JSON_LIMIT: usize = 1024 * 1024;
+
+pub async fn create_or_upload(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+    let multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if multipart {
+        return Ok(upload(state, req).await?.into_response());
+    }
+    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, JSON_LIMIT)));
+    let body = ApiJson::from_request(req, &state).await?;
+    Ok(super::library::create_song(State(state), body).await?.into_response())
+}
+
+#[derive(Serialize)]
+pub struct UploadResult {
+    /// The songs of the uploaded files, in upload order.
+    songs: Vec<Song>,
+    imported: u64,
+    /// Files whose content was already in the library.
+    skipped: u64,
+    failed: Vec<FileError>,
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the upload is larger than the limit of {} MiB (ARCHIVE_MAX_UPLOAD_MB)",
+            limit / (1024 * 1024)
+        ),
+    )
+}
+
+fn store_error(limit: u64) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::TooLarge { .. } => too_large(limit),
+        StoreError::NotAudio { .. } => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.to_string())
+        }
+        StoreError::Damaged { .. } => ApiError::invalid(Some("file"), e.to_string()),
+        StoreError::Io(e) => ApiError::internal(e),
+    }
+}
+
+fn multipart_error(limit: u64) -> impl Fn(MultipartError) -> ApiError {
+    move |e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+        _ => ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())),
+    }
+}
+
+async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<UploadResult>)> {
+    let limit = state.config.max_upload_bytes;
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let mut multipart = Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())))?;
+    let mut received = Vec::new();
+    let mut total = 0;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error(limit))? {
+        let Some(name) = field.file_name().map(str::to_owned) else {
+            let field_name = field.name().unwrap_or("").to_owned();
+            return Err(ApiError::invalid(
+                Some(&field_name),
+                format!("{field_name:?} is not a file; an upload takes files only"),
+            ));
+        };
+        let mut incoming = state.store.receive(&name, limit - total).await.map_err(store_error(limit))?;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error(limit))? {
+            incoming.write(&chunk).await.map_err(store_error(limit))?;
+        }
+        total += incoming.size();
+        received.push(incoming);
+    }
+    if received.is_empty() {
+        return Err(ApiError::invalid(Some("file"), "the upload has no files"));
+    }
+    let mut checked = Vec::with_capacity(received.len());
+    for incoming in received {
+        checked.push(incoming.check().await.map_err(store_error(limit))?);
+    }
+    let mut stored = Vec::with_capacity(checked.len());
+    for file in checked {
+        stored.push(file.keep(&state.store).await.map_err(store_error(limit))?);
+    }
+    let paths: Vec<_> = stored.iter().map(|f| f.path.clone()).collect();
+    let report =
+        archive_media::import_files(&state.db, &paths, FileSource::Upload, Arc::new(Progress::default()))
+            .await
+            .map_err(ApiError::internal)?;
+    let mut songs = Vec::new();
+    for file in &stored {
+        let song_id = state.db.file_location_by_path(file.path.to_str().unwrap_or_default()).await?;
+        if let Some(song) = match song_id {
+            Some(location) => state.db.song(location.song_id).await?,
+            None => None,
+        } {
+            songs.push(song);
+        }
+    }
+    tracing::info!(files = stored.len(), bytes = total, imported = report.imported, "upload stored");
+    let result =
+        UploadResult { songs, imported: report.imported, skipped: report.skipped, failed: report.failed };
+    Ok((StatusCode::CREATED, Json(result)))
+}

@@ -1,0 +1,309 @@
+//! Uploads, imports started through the API, and album covers.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use archive_db::Role;
+use archive_testkit::audio;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::support::{App, code, on_each_backend, on_each_backend_with};
+
+fn file_part(path: &Path) -> Part {
+    let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+    Part::bytes(std::fs::read(path).unwrap()).file_name(name)
+}
+
+async fn upload(app: &App, token: &str, form: Form) -> (StatusCode, Value) {
+    let url = format!("{}/api/v1/songs", app.base);
+    let resp = app.client.post(url).bearer_auth(token).multipart(form).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap())
+}
+
+/// The files in the upload store, temporary ones included.
+fn stored_files(app: &App) -> Vec<std::path::PathBuf> {
+    walk(&app.data_dir.path().join("media"))
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files = Vec::new();
+    for entry in entries.map(Result::unwrap) {
+        if entry.file_type().unwrap().is_dir() {
+            files.extend(walk(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn uploaded_files_are_stored_by_content_and_imported() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = dir.path().join("a.mp3");
+    let flac = dir.path().join("untagged name.flac");
+    audio::make(&mp3, audio::format("mp3"), &audio::full_tags("Upload One", "Uploader", "Sent"), 1.0, 440);
+    audio::make(&flac, audio::format("flac"), &[], 1.0, 550);
+    on_each_backend(|app| {
+        let (mp3, flac) = (mp3.clone(), flac.clone());
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let form = Form::new().part("file", file_part(&mp3)).part("file", file_part(&flac));
+            let (status, body) = upload(&app, &token, form).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            assert_eq!(body["imported"], 2);
+            let titles: Vec<&str> =
+                body["songs"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+            assert_eq!(titles.len(), 2);
+            assert!(titles.contains(&"Upload One"));
+            let stored = stored_files(&app);
+            assert_eq!(stored.len(), 2, "{stored:?}");
+            for path in &stored {
+                let name = path.file_stem().unwrap().to_str().unwrap();
+                assert_eq!(name.len(), 64, "named by its SHA-256: {}", path.display());
+                assert_eq!(path.parent().unwrap().file_name().unwrap().to_str().unwrap(), &name[..2]);
+            }
+
+            let id = body["songs"][0]["id"].as_str().unwrap().to_owned();
+            let streamed = app
+                .client
+                .get(format!("{}/api/v1/songs/{id}/stream", app.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(streamed.status(), StatusCode::OK);
+
+            let (status, again) = upload(&app, &token, Form::new().part("file", file_part(&mp3))).await;
+            assert_eq!(status, StatusCode::CREATED, "{again}");
+            assert_eq!(again["imported"], 0);
+            assert_eq!(again["skipped"], 1);
+            assert_eq!(again["songs"][0]["id"], body["songs"][0]["id"], "the same content is the same song");
+            assert_eq!(stored_files(&app).len(), 2, "stored once");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_with_a_file_that_is_not_audio_is_refused_whole() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.mp3");
+    audio::make(&good, audio::format("mp3"), &[], 1.0, 440);
+    on_each_backend(|app| {
+        let good = good.clone();
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let noise: Vec<u8> =
+                (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+            for (name, bytes) in [("noise.mp3", noise), ("notes.mp3", b"just some text, not a song".to_vec())]
+            {
+                let form = Form::new()
+                    .part("file", file_part(&good))
+                    .part("file", Part::bytes(bytes).file_name(name));
+                let (status, body) = upload(&app, &token, form).await;
+                assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{name}: {body}");
+                assert_eq!(code(&body), "unsupported_media_type");
+                assert!(body["error"]["message"].as_str().unwrap().contains(name), "{body}");
+            }
+            assert!(stored_files(&app).is_empty(), "nothing is kept: {:?}", stored_files(&app));
+            let songs = app.db().songs(&Default::default(), &Default::default()).await.unwrap();
+            assert!(songs.items.is_empty());
+
+            let (status, body) = upload(&app, &token, Form::new().text("title", "no file")).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["error"]["field"], "title");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_over_the_size_limit_is_413_and_leaves_nothing() {
+    on_each_backend_with(&[("ARCHIVE_MAX_UPLOAD_MB", "1".into())], |app| async move {
+        let token = app.user(Role::Moderator).await.token;
+        let big = vec![0u8; 1024 * 1024 + 1];
+        let (status, body) =
+            upload(&app, &token, Form::new().part("file", Part::bytes(big.clone()).file_name("big.wav")))
+                .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(code(&body), "too_large");
+
+        // Without a declared length the limit still holds, counted as it streams.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            big.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+        let stream = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+        let form = Form::new().part("file", Part::stream(stream).file_name("big.wav"));
+        let (status, body) = upload(&app, &token, form).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
+
+        let (status, _) = app.post("/api/v1/songs", &token, json!({"title": "Metadata still works"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    })
+    .await;
+}
+
+/// Polls an import until it is no longer running (at most 60 s).
+async fn finished_import(app: &App, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, job) = app.get(&format!("/api/v1/imports/{id}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        if job["state"] != "running" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the import did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_import_started_through_the_api_reports_progress_and_failures() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("music");
+    let private = base.path().join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    for (i, title) in ["One", "Two", "Three"].iter().enumerate() {
+        let path = root.join(format!("Band/Record/0{} - {title}.mp3", i + 1));
+        audio::make(
+            &path,
+            audio::format("mp3"),
+            &audio::full_tags(title, "Band", "Record"),
+            0.5,
+            440 + i as u32,
+        );
+    }
+    std::fs::write(root.join("Band/Record/04 - Broken.mp3"), b"not audio at all").unwrap();
+    let roots = std::fs::canonicalize(&root).unwrap().display().to_string();
+    on_each_backend_with(&[("ARCHIVE_LIBRARY_ROOTS", roots.clone())], |app| {
+        let (root, private) = (root.clone(), private.clone());
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let (status, job) = app.post("/api/v1/imports", &token, json!({"path": "Band"})).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+            let id = job["id"].as_str().unwrap().to_owned();
+            let done = finished_import(&app, &token, &id).await;
+            assert_eq!(done["state"], "done", "{done}");
+            assert_eq!(done["progress"]["seen"], 4);
+            assert_eq!(done["progress"]["imported"], 3);
+            assert_eq!(done["progress"]["failed"], 1);
+            assert!(done["progress"]["files_per_second"].as_f64().unwrap() > 0.0);
+            let failures = done["failures"].as_array().unwrap();
+            assert_eq!(failures.len(), 1);
+            assert!(failures[0]["path"].as_str().unwrap().ends_with("04 - Broken.mp3"));
+
+            let (_, list) = app.get("/api/v1/imports", &token).await;
+            assert_eq!(list["items"][0]["id"], done["id"]);
+            assert_eq!(list["library_roots"][0], std::fs::canonicalize(&root).unwrap().display().to_string());
+
+            let (_, again) =
+                app.post("/api/v1/imports", &token, json!({"path": root.display().to_string()})).await;
+            let again = finished_import(&app, &token, again["id"].as_str().unwrap()).await;
+            assert_eq!(again["progress"]["skipped"], 3, "unchanged files are skipped: {again}");
+
+            for outside in
+                [private.display().to_string(), "../private".into(), format!("{}/..", root.display())]
+            {
+                let (status, body) = app.post("/api/v1/imports", &token, json!({"path": outside})).await;
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outside}: {body}");
+                assert_eq!(body["error"]["field"], "path");
+            }
+            let (status, _) = app.get(&format!("/api/v1/imports/{}", uuid::Uuid::new_v4()), &token).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_library_roots_the_import_endpoint_says_what_to_set() {
+    on_each_backend(|app| async move {
+        let token = app.user(Role::Admin).await.token;
+        let (status, body) = app.post("/api/v1/imports", &token, json!({"path": "/"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"]["message"].as_str().unwrap().contains("ARCHIVE_LIBRARY_ROOTS"), "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn album_covers_come_from_beside_the_files_or_from_inside_them() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let beside = root.path().join("Painter/Gallery");
+    audio::make(
+        &beside.join("01 - Oil.mp3"),
+        audio::format("mp3"),
+        &audio::full_tags("Oil", "Painter", "Gallery"),
+        0.5,
+        440,
+    );
+    audio::make_png(&beside.join("Folder.PNG"), "blue");
+    audio::make_png(&beside.join("cover.png"), "green");
+    let inside = root.path().join("Sculptor/Studio");
+    audio::make_png(&root.path().join("embedded.png"), "red");
+    let song = inside.join("01 - Clay.mp3");
+    audio::make_mp3_with_cover(&song, &root.path().join("embedded.png"), "Clay");
+    let bare = root.path().join("Nobody/Nothing/01 - Plain.mp3");
+    audio::make(&bare, audio::format("mp3"), &[], 0.5, 440);
+    let cover_png = std::fs::read(beside.join("cover.png")).unwrap();
+    on_each_backend(|app| {
+        let (root, cover_png) = (root.path().to_owned(), cover_png.clone());
+        async move {
+            let progress = std::sync::Arc::new(archive_media::Progress::default());
+            archive_media::import(app.db(), &[root], progress).await.unwrap();
+            let token = app.user(Role::User).await.token;
+            let album = |title: &'static str| {
+                let app = &app;
+                async move {
+                    let albums =
+                        app.db().albums(&Default::default(), &Default::default()).await.unwrap().items;
+                    albums.into_iter().find(|a| a.title == title).unwrap().id
+                }
+            };
+            let cover = |id: uuid::Uuid, etag: Option<String>| {
+                let mut req =
+                    app.client.get(format!("{}/api/v1/albums/{id}/cover", app.base)).bearer_auth(&token);
+                if let Some(etag) = etag {
+                    req = req.header("if-none-match", etag);
+                }
+                req.send()
+            };
+
+            let resp = cover(album("Gallery").await, None).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(resp.headers()["content-type"], "image/png");
+            assert!(resp.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+            let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+            assert_eq!(resp.bytes().await.unwrap().as_ref(), &cover_png[..], "cover.* wins over folder.*");
+            let again = cover(album("Gallery").await, Some(etag)).await.unwrap();
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+            let resp = cover(album("Studio").await, None).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert!(resp.bytes().await.unwrap().starts_with(b"\x89PNG"), "the embedded picture");
+
+            let resp = cover(album("Nothing").await, None).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(code(&body), "no_cover");
+        }
+    })
+    .await;
+}

@@ -1,14 +1,22 @@
-//! `archive-bench`: fills a database with a large library and measures the
-//! API over real HTTP on loopback, on SQLite and on PostgreSQL.
+//! `archive-bench`: Archive's benchmarks, on SQLite and on PostgreSQL.
+//!
+//! - `archive-bench [api]` fills a database with a large library and measures
+//!   the API over real HTTP on loopback.
+//! - `archive-bench media` generates a library of real tagged audio files and
+//!   measures import, re-import, search and streaming (see `media.rs`).
 //!
 //! Run it from a release build (see docs/PERFORMANCE.md):
 //!
 //! ```text
 //! cargo build --release
-//! target/release/archive-bench [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
+//! target/release/archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
+//! target/release/archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
 //! ```
 //!
 //! It prints one Markdown table row per measurement.
+
+mod library;
+mod media;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +37,39 @@ struct Args {
     backends: Vec<Backend>,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
+fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
+    Ok(match value {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        "both" => vec![Backend::Sqlite, Backend::Postgres],
+        other => bail!("--backend must be sqlite, postgres or both, not {other}"),
+    })
+}
+
+const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
+archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]";
+
+fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
+    let mut args = media::MediaArgs {
+        files: 20_000,
+        requests: 1_000,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+        library: None,
+    };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--files" => args.files = value()?.parse()?,
+            "--requests" => args.requests = value()?.parse()?,
+            "--library" => args.library = Some(PathBuf::from(value()?)),
+            "--backend" => args.backends = parse_backends(&value()?)?,
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    Ok(args)
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<Args> {
     let mut args = Args {
         songs: 100_000,
         albums: 10_000,
@@ -37,7 +77,6 @@ fn parse_args() -> anyhow::Result<Args> {
         requests: 1_000,
         backends: vec![Backend::Sqlite, Backend::Postgres],
     };
-    let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -45,21 +84,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--albums" => args.albums = value()?.parse()?,
             "--artists" => args.artists = value()?.parse()?,
             "--requests" => args.requests = value()?.parse()?,
-            "--backend" => {
-                args.backends = match value()?.as_str() {
-                    "sqlite" => vec![Backend::Sqlite],
-                    "postgres" => vec![Backend::Postgres],
-                    "both" => vec![Backend::Sqlite, Backend::Postgres],
-                    other => bail!("--backend must be sqlite, postgres or both, not {other}"),
-                }
-            }
-            "--help" | "-h" => {
-                println!(
-                    "archive-bench [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]"
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other}"),
+            "--backend" => args.backends = parse_backends(&value()?)?,
+            other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
     Ok(args)
@@ -67,7 +93,22 @@ fn parse_args() -> anyhow::Result<Args> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let mut argv = std::env::args().skip(1).peekable();
+    match argv.peek().map(String::as_str) {
+        Some("--help" | "-h") => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Some("media") => {
+            argv.next();
+            return media::run(&parse_media_args(argv)?).await;
+        }
+        Some("api") => {
+            argv.next();
+        }
+        _ => {}
+    }
+    let args = parse_args(argv)?;
     println!(
         "library: {} songs, {} albums, {} artists; {} requests per endpoint",
         args.songs, args.albums, args.artists, args.requests
@@ -78,6 +119,28 @@ async fn main() -> anyhow::Result<()> {
         run_backend(*backend, &args).await?;
     }
     Ok(())
+}
+
+/// A server on a benchmark's database, a client, and an admin's token.
+struct Running {
+    server: Server,
+    base: String,
+    client: reqwest::Client,
+    token: String,
+}
+
+async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
+    let mut flags = BTreeMap::new();
+    flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
+    if let Some(url) = &place.options.database_url {
+        flags.insert("DATABASE_URL", url.clone());
+    }
+    let config = Config::load(&flags, &BTreeMap::new())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = Server::start(listener, db.clone(), config)?;
+    let base = format!("http://{}", server.addr);
+    let token = admin_token(db).await?;
+    Ok(Running { server, base, client: reqwest::Client::new(), token })
 }
 
 /// Where the database of one run lives.
@@ -114,17 +177,7 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let mut flags = BTreeMap::new();
-    flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
-    if let Some(url) = &place.options.database_url {
-        flags.insert("DATABASE_URL", url.clone());
-    }
-    let config = Config::load(&flags, &BTreeMap::new())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let server = Server::start(listener, db.clone(), config)?;
-    let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::new();
-    let token = admin_token(&db).await?;
+    let Running { server, base, client, token } = start_server(&db, &place).await?;
 
     // Cursors spread through the song list, to measure deep pages too.
     let mut cursors = Vec::new();

@@ -31,3 +31,13 @@ impl Db {
         }
     }
 }
+
+impl Db {
+    /// The database's size on disk, in bytes (for `db status` and benchmarks).
+    pub async fn size_bytes(&self) -> Result<i64> {
+        match self.pool_ref() {
+            crate::backend::PoolRef::Sqlite(pool) => crate::sqlite::size_bytes(pool).await,
+            crate::backend::PoolRef::Postgres(pool) => crate::postgres::size_bytes(pool).await,
+        }
+    }
+}

@@ -489,7 +489,7 @@ fn song_numbers(
 }
 
 /// The checked column values of a song's metadata.
-fn song_values(new: NewSong) -> Result<Vec<(&'static str, Option<Param>)>> {
+pub(crate) fn song_values(new: NewSong) -> Result<Vec<(&'static str, Option<Param>)>> {
     let title = required_text("title", &new.title)?;
     let [track, disc, year] = song_numbers(new.track_number, new.disc_number, new.year)?;
     Ok(vec![

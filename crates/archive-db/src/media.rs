@@ -12,6 +12,24 @@ use crate::normalize;
 use crate::sql::{Param, Sql};
 use crate::{Db, Tx};
 
+/// Whether `new` would leave song `current` as it is.
+fn same_song(current: &Song, new: &NewSong) -> bool {
+    current.title == normalize::clean(&new.title)
+        && current.artist_id == new.artist_id
+        && current.album_id == new.album_id
+        && current.genre_id == new.genre_id
+        && current.track_number == new.track_number
+        && current.disc_number == new.disc_number
+        && current.year == new.year
+        && current.duration_ms == new.duration_ms
+        && current.format == new.format
+        && current.file_size == new.file_size
+        && current.bitrate == new.bitrate
+        && current.sample_rate == new.sample_rate
+        && current.channels == new.channels
+        && current.content_hash == new.content_hash
+}
+
 /// Where a song's audio file is on this node.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct FileLocation {
@@ -119,60 +137,89 @@ impl Tx {
         Ok(self.fetch_optional_sql::<Id>(sql).await?.map(|r| r.id))
     }
 
-    /// Creates the song `new.id`, or brings an existing one up to date. An
-    /// unchanged song is not written (and records no change).
-    pub async fn upsert_song(&mut self, new: NewSong) -> Result<Song> {
-        let id = new.id.expect("upsert_song needs an id");
-        let existing: Option<Song> = self.reload_optional("songs", crate::library::SONG_COLUMNS, id).await?;
-        let Some(current) = existing else {
-            return self.insert_song(new).await;
-        };
-        let title = crate::library::required_text("title", &new.title)?;
-        let same = current.title == title
-            && current.artist_id == new.artist_id
-            && current.album_id == new.album_id
-            && current.genre_id == new.genre_id
-            && current.track_number == new.track_number
-            && current.disc_number == new.disc_number
-            && current.year == new.year
-            && current.duration_ms == new.duration_ms
-            && current.format == new.format
-            && current.file_size == new.file_size
-            && current.bitrate == new.bitrate
-            && current.sample_rate == new.sample_rate
-            && current.channels == new.channels
-            && current.content_hash == new.content_hash;
-        if same {
-            return Ok(current);
+    /// Creates or brings up to date many songs (each `NewSong` has its id):
+    /// the new ones in multi-row statements, the changed ones one by one, the
+    /// unchanged ones not at all. Every row written records its change.
+    pub async fn upsert_songs(&mut self, songs: Vec<NewSong>) -> Result<()> {
+        let ids: Vec<Uuid> = songs.iter().map(|s| s.id.expect("upsert_songs needs ids")).collect();
+        let existing: std::collections::HashMap<Uuid, Song> =
+            self.songs_by_ids(&ids).await?.into_iter().map(|s| (s.id, s)).collect();
+        let now = crate::now();
+        let mut new_rows = Vec::new();
+        for song in songs {
+            let id = song.id.expect("checked above");
+            match existing.get(&id) {
+                None => {
+                    let mut values = crate::library::song_values(song)?;
+                    values.push(("id", Some(Param::Uuid(id))));
+                    values.push(("created_at", Some(Param::Time(now))));
+                    values.push(("updated_at", Some(Param::Time(now))));
+                    new_rows.push(values);
+                }
+                Some(current) if same_song(current, &song) => {}
+                Some(_) => {
+                    self.replace_song(id, song).await?;
+                }
+            }
         }
-        self.replace_song(id, new).await
+        self.insert_rows("songs", new_rows).await
     }
 
-    /// Records where a song's file is. A path that pointed at another song
-    /// (the file was replaced) now points at this one.
-    pub async fn upsert_file_location(&mut self, location: NewFileLocation) -> Result<()> {
-        crate::backend::on_tx!(self, conn => {
-            sqlx::query("DELETE FROM file_locations WHERE path = $1 AND song_id <> $2")
-                .bind(&location.path)
-                .bind(location.song_id)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(
-                "INSERT INTO file_locations (song_id, path, file_size, modified_at, source, status, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'present', $6) \
-                 ON CONFLICT (song_id) DO UPDATE SET path = excluded.path, file_size = excluded.file_size, \
+    async fn songs_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<Song>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql =
+                Sql::new(&format!("SELECT {} FROM songs WHERE id IN (", crate::library::SONG_COLUMNS));
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Param::Uuid(*id));
+            }
+            sql.push(")");
+            found.extend(self.fetch_all_sql::<Song>(sql).await?);
+        }
+        Ok(found)
+    }
+
+    /// Records where songs' files are, many per statement. A path that
+    /// pointed at another song (the file was replaced) now points at the new one.
+    pub async fn upsert_file_locations(&mut self, locations: &[NewFileLocation]) -> Result<()> {
+        let now = crate::now();
+        for chunk in locations.chunks(crate::sql::MAX_PARAMS / 6) {
+            let mut delete = Sql::new("DELETE FROM file_locations WHERE path IN (");
+            let mut insert = Sql::new(
+                "INSERT INTO file_locations (song_id, path, file_size, modified_at, source, status, updated_at) VALUES ",
+            );
+            for (i, l) in chunk.iter().enumerate() {
+                if i > 0 {
+                    delete.push(", ");
+                    insert.push(", ");
+                }
+                delete.bind(Param::Text(l.path.clone()));
+                insert
+                    .push("(")
+                    .bind(Param::Uuid(l.song_id))
+                    .push(", ")
+                    .bind(Param::Text(l.path.clone()))
+                    .push(", ");
+                insert.bind(Param::Int(l.file_size)).push(", ");
+                match l.modified_at {
+                    Some(t) => insert.bind(Param::Time(t)),
+                    None => insert.push("NULL"),
+                };
+                insert.push(", ").bind(Param::Text(l.source.to_owned())).push(", 'present', ");
+                insert.bind(Param::Time(now)).push(")");
+            }
+            delete.push(")");
+            insert.push(
+                " ON CONFLICT (song_id) DO UPDATE SET path = excluded.path, file_size = excluded.file_size, \
                  modified_at = excluded.modified_at, source = excluded.source, status = 'present', \
                  updated_at = excluded.updated_at",
-            )
-            .bind(location.song_id)
-            .bind(&location.path)
-            .bind(location.file_size)
-            .bind(location.modified_at)
-            .bind(location.source)
-            .bind(crate::now())
-            .execute(conn)
-            .await?;
-        });
+            );
+            self.execute_sql(delete).await?;
+            self.execute_sql(insert).await?;
+        }
         Ok(())
     }
 

@@ -23,6 +23,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_search.sql"),
         include_str!("../migrations/postgres/0002_search.sql"),
     ),
+    (
+        3,
+        "search vector column",
+        include_str!("../migrations/sqlite/0003_search_vector.sql"),
+        include_str!("../migrations/postgres/0003_search_vector.sql"),
+    ),
+    (
+        4,
+        "search index per kind",
+        include_str!("../migrations/sqlite/0004_search_by_kind.sql"),
+        include_str!("../migrations/postgres/0004_search_by_kind.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -79,8 +79,14 @@ pub(crate) async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>> {
 
 /// Ranked matches of one kind: `$1` the query text, `$2` the kind, `$3` limit,
 /// `$4` offset. The score is the negated `ts_rank`, so lower is better as on
-/// SQLite; names weigh A, context B (see the `0002_search` migration).
-pub(crate) const SEARCH_RANKED: &str = "SELECT d.ref_id, -ts_rank(archive_search_vector(d.name, d.context), q) AS score \
+/// SQLite; names weigh A, context B (see the `0002_search` and
+/// `0003_search_vector` migrations).
+pub(crate) const SEARCH_RANKED: &str = "SELECT d.ref_id, -ts_rank(d.vector, q) AS score \
      FROM search_documents d, archive_search_query($1) q \
-     WHERE d.kind = $2 AND archive_search_vector(d.name, d.context) @@ q \
+     WHERE d.kind = $2 AND d.vector @@ q \
      ORDER BY score, d.ref_id LIMIT $3 OFFSET $4";
+
+/// The database's size on disk, in bytes.
+pub(crate) async fn size_bytes(pool: &PgPool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?)
+}

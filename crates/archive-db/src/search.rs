@@ -82,8 +82,8 @@ impl Db {
             return Ok(SearchPage { items: Vec::new(), next_offset: None });
         }
         let (ranked, query) = match self.backend() {
-            Backend::Sqlite => (crate::sqlite::SEARCH_RANKED, crate::sqlite::search_match(&words)),
-            Backend::Postgres => (crate::postgres::SEARCH_RANKED, request.query.clone()),
+            Backend::Sqlite => (crate::sqlite::search_ranked(kind), crate::sqlite::search_match(&words)),
+            Backend::Postgres => (crate::postgres::SEARCH_RANKED.to_owned(), request.query.clone()),
         };
         // The ranked subquery takes $1 query, $2 kind, $3 limit, $4 offset.
         let mut sql = Sql::new("");

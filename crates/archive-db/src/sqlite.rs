@@ -81,15 +81,30 @@ pub(crate) async fn schema(pool: &SqlitePool) -> Result<Vec<TableInfo>> {
     Ok(tables)
 }
 
-/// Ranked matches of one kind: `$1` the FTS5 query, `$2` the kind, `$3` limit,
+/// Ranked matches of one kind (`song`, `artist` or `album`, from our code,
+/// never from a request): `$1` the FTS5 query, `$2` the kind, `$3` limit,
 /// `$4` offset. bm25 is lower for better matches; a match in the name weighs
-/// ten times one in the context.
-pub(crate) const SEARCH_RANKED: &str = "SELECT d.ref_id, bm25(search_fts, 10.0, 1.0) AS score \
-     FROM search_fts JOIN search_documents d ON d.doc_id = search_fts.rowid \
-     WHERE search_fts MATCH $1 AND d.kind = $2 ORDER BY score, d.ref_id LIMIT $3 OFFSET $4";
+/// ten times one in the context. Each kind has its own index (migration
+/// 0004). `CROSS JOIN` keeps the full-text index as the outer loop
+/// (otherwise the planner may walk every document and test the match per row).
+pub(crate) fn search_ranked(kind: &str) -> String {
+    let fts = format!("search_{kind}_fts");
+    format!(
+        "SELECT d.ref_id, bm25({fts}, 10.0, 1.0) AS score \
+         FROM {fts} CROSS JOIN search_documents d ON d.doc_id = {fts}.rowid \
+         WHERE {fts} MATCH $1 AND d.kind = $2 ORDER BY score, d.ref_id LIMIT $3 OFFSET $4"
+    )
+}
 
 /// An FTS5 query that requires every word, each as a prefix: `"beyon"* "hal"*`.
 /// Words are letters and digits only, so quoting them is enough.
 pub(crate) fn search_match(words: &[&str]) -> String {
     words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+}
+
+/// The database's size on disk, in bytes (pages in use, WAL not counted).
+pub(crate) async fn size_bytes(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+        .fetch_one(pool)
+        .await?)
 }

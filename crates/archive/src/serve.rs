@@ -51,6 +51,13 @@ impl Server {
         let addr = listener.local_addr()?;
         let app = api::router(AppState::new(db, config));
         let (shutdown, stopped) = oneshot::channel::<()>();
+        // No Nagle delay: a response written in pieces (headers, then a file's
+        // first block) must not wait for the client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let task = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async {

@@ -1,0 +1,253 @@
+//! `archive-bench media`: import, re-import, search and streaming on a
+//! generated library of real (tiny) tagged MP3 files.
+//!
+//! The import runs the real `archive import` binary as a child process, so
+//! its time includes start-up and migrations and its peak memory (the kernel's
+//! high-water mark of resident memory) is the whole program's. Search and streaming
+//! are measured over HTTP on loopback against a server on the imported
+//! database, like the API benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use archive_db::{Backend, Db};
+
+use crate::library::{self, mix};
+use crate::{Place, Running, archive_binary, place, report, start_server};
+
+pub struct MediaArgs {
+    pub files: usize,
+    pub requests: usize,
+    pub backends: Vec<Backend>,
+    /// Where to keep the generated library (kept between runs); a temporary
+    /// folder otherwise.
+    pub library: Option<PathBuf>,
+}
+
+pub async fn run(args: &MediaArgs) -> anyhow::Result<()> {
+    let temp;
+    let root = match &args.library {
+        Some(dir) => dir.join(format!("library-{}", args.files)),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().join("library")
+        }
+    };
+    if !root.join(".complete").exists() {
+        let started = Instant::now();
+        library::generate(&root, args.files)?;
+        std::fs::write(root.join(".complete"), b"")?;
+        eprintln!("generated {} files in {:.1} s", args.files, started.elapsed().as_secs_f64());
+    }
+    // A warm page cache, as the goal says: read every file once.
+    let warmed = walk_and_read(&root)?;
+    eprintln!("library: {} files, {:.1} MB", args.files, warmed as f64 / 1e6);
+    println!("| database | measurement | p50 | p95 | p99 | max |");
+    println!("|---|---|---|---|---|---|");
+    for backend in &args.backends {
+        run_backend(*backend, &root, args).await?;
+    }
+    Ok(())
+}
+
+fn walk_and_read(dir: &Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            total += walk_and_read(&entry.path())?;
+        } else {
+            total += std::fs::read(entry.path())?.len() as u64;
+        }
+    }
+    Ok(total)
+}
+
+async fn run_backend(backend: Backend, root: &Path, args: &MediaArgs) -> anyhow::Result<()> {
+    let name = backend.name();
+    let place = place(backend)?;
+    let bin = archive_binary()?;
+    let files = args.files;
+
+    let first = import(&bin, &place, root)?;
+    println!(
+        "| {name} | import {files} files (`archive import`, fresh database) | {:.1} s, **{:.0} files/s**, peak memory {:.0} MB | | | |",
+        first.elapsed.as_secs_f64(),
+        files as f64 / first.elapsed.as_secs_f64(),
+        first.peak_rss_bytes as f64 / 1e6
+    );
+    let again = import(&bin, &place, root)?;
+    println!(
+        "| {name} | re-import {files} unchanged files | **{:.2} s**, peak memory {:.0} MB | | | |",
+        again.elapsed.as_secs_f64(),
+        again.peak_rss_bytes as f64 / 1e6
+    );
+
+    let db = Db::connect(&place.options).await?;
+    let songs = db.songs(&Default::default(), &Default::default()).await?;
+    if songs.items.is_empty() {
+        bail!("the import wrote no songs");
+    }
+    println!("| {name} | database size after import | {:.1} MB | | | |", db.size_bytes().await? as f64 / 1e6);
+
+    let Running { server, base, client, token } = start_server(&db, &place).await?;
+
+    search(&client, &base, &token, name, files, args.requests).await?;
+    stream(&client, &base, &token, &db, name, args.requests).await?;
+
+    server.stop().await?;
+    db.close().await;
+    Ok(())
+}
+
+struct ImportRun {
+    elapsed: Duration,
+    peak_rss_bytes: u64,
+}
+
+/// Runs `archive import root` and measures its time and peak memory.
+fn import(bin: &Path, place: &Place, root: &Path) -> anyhow::Result<ImportRun> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(&place.data_dir).arg("import").arg(root);
+    if let Some(url) = &place.options.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let started = Instant::now();
+    let child = cmd
+        .env("ARCHIVE_LOG_LEVEL", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting archive import")?;
+    let (status, peak_rss_bytes) = wait_with_peak_memory(child)?;
+    let elapsed = started.elapsed();
+    if !status {
+        bail!("archive import failed");
+    }
+    Ok(ImportRun { elapsed, peak_rss_bytes })
+}
+
+/// Waits for a child and returns whether it succeeded and its peak resident
+/// memory: the kernel's high-water mark (`VmHWM`), read every 10 ms while it
+/// runs (the last reading before it exits).
+fn wait_with_peak_memory(mut child: std::process::Child) -> anyhow::Result<(bool, u64)> {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok((status.success(), peak));
+        }
+        if Instant::now() > deadline {
+            child.kill()?;
+            bail!("archive import ran for more than an hour");
+        }
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb * 1024);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Search as one types: the first letters of a word of some song's title,
+/// then a whole word and the start of the next, over songs, artists and albums.
+async fn search(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    files: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let title_of = move |i: usize| library::file_tags(mix(i as u64, 99) as usize % files).title;
+    type QueryFor = Box<dyn Fn(usize) -> String>;
+    let cases: Vec<(&str, QueryFor)> = vec![
+        ("GET /search (3 letters typed)", Box::new(move |i| title_of(i).chars().take(3).collect::<String>())),
+        (
+            "GET /search (a word and the start of the next)",
+            Box::new(move |i| {
+                let title = title_of(i);
+                let mut words = title.split(' ');
+                let first = words.next().unwrap_or_default().to_owned();
+                let second: String = words.next().unwrap_or_default().chars().take(4).collect();
+                format!("{first} {second}")
+            }),
+        ),
+        (
+            "GET /search (a whole title, lower case, no accents)",
+            Box::new(move |i| title_of(i).to_lowercase().replace('é', "e")),
+        ),
+    ];
+    for (label, query) in cases {
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests + requests / 10 {
+            let q = query(i);
+            let url = format!("{base}/api/v1/search?q={}&limit=20", q.replace(' ', "%20"));
+            let started = Instant::now();
+            let resp = client.get(url).bearer_auth(token).send().await?;
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await?;
+            let elapsed = started.elapsed();
+            if !status.is_success() {
+                bail!("{label}: {status} {body}");
+            }
+            if body["songs"]["items"].as_array().is_none_or(|a| a.is_empty()) {
+                bail!("{label}: {q:?} found no song");
+            }
+            if i >= requests / 10 {
+                times.push(elapsed);
+            }
+        }
+        report(name, label, &mut times);
+    }
+    Ok(())
+}
+
+/// Time to the first byte of a stream, from the start and from the middle.
+async fn stream(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    db: &Db,
+    name: &str,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let page = archive_db::PageRequest { limit: Some(500), ..Default::default() };
+    let songs = db.songs(&Default::default(), &page).await?.items;
+    for (label, range) in [
+        ("GET /stream (first byte)", None),
+        ("GET /stream with Range from the middle (first byte)", Some(())),
+    ] {
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests + requests / 10 {
+            let song = &songs[mix(i as u64, 7) as usize % songs.len()];
+            let mut req = client.get(format!("{base}/api/v1/songs/{}/stream", song.id)).bearer_auth(token);
+            if range.is_some() {
+                let middle = song.file_size.unwrap_or(0) / 2;
+                req = req.header("range", format!("bytes={middle}-"));
+            }
+            let started = Instant::now();
+            let mut resp = req.send().await?;
+            let status = resp.status();
+            let first = resp.chunk().await?;
+            let elapsed = started.elapsed();
+            if !status.is_success() || first.is_none() {
+                bail!("{label}: {status}");
+            }
+            while resp.chunk().await?.is_some() {}
+            if i >= requests / 10 {
+                times.push(elapsed);
+            }
+        }
+        report(name, label, &mut times);
+    }
+    Ok(())
+}

@@ -93,6 +93,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    archive::sync::install_crypto_provider();
     let mut argv = std::env::args().skip(1).peekable();
     match argv.peek().map(String::as_str) {
         Some("--help" | "-h") => {

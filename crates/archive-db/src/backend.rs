@@ -189,6 +189,18 @@ impl Db {
         Ok(Tx { inner, capture_changed: false })
     }
 
+    /// Starts a read-only transaction that sees one snapshot of the whole
+    /// database (a sync page reads the log and the rows it names together).
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite { read, .. } => TxInner::Sqlite(read.begin().await?),
+            Pool::Postgres(pool) => {
+                TxInner::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+            }
+        };
+        Ok(Tx { inner, capture_changed: false })
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         on_pool!(self, pool => {

@@ -107,11 +107,46 @@ impl Db {
         rows.into_iter().map(ChangeRecord::try_from).collect()
     }
 
+    /// The newest settled position in the log (see [`LogPosition`]).
+    pub async fn log_head(&self) -> Result<LogPosition> {
+        match self.pool_ref() {
+            PoolRef::Sqlite(pool) => crate::sqlite::log_head(pool).await,
+            PoolRef::Postgres(pool) => crate::postgres::log_head(pool).await,
+        }
+    }
+
+    /// How many changes lie after `after` (a reader's lag).
+    pub async fn changes_count_after(&self, after: LogPosition) -> Result<i64> {
+        match self.pool_ref() {
+            PoolRef::Sqlite(pool) => crate::sqlite::count_after(pool, after).await,
+            PoolRef::Postgres(pool) => crate::postgres::count_after(pool, after).await,
+        }
+    }
+
     /// How many changes the log holds.
     pub async fn change_count(&self) -> Result<i64> {
         let count = crate::backend::on_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sync_changes").fetch_one(pool).await?
         });
         Ok(count)
+    }
+}
+
+impl crate::Tx {
+    /// As [`Db::changes_after`], inside this transaction's snapshot.
+    pub(crate) async fn changes_after(
+        &mut self,
+        after: LogPosition,
+        limit: i64,
+    ) -> Result<Vec<ChangeRecord>> {
+        let rows = match self.inner_mut() {
+            crate::backend::TxInner::Sqlite(t) => {
+                crate::sqlite::changes_after(&mut **t, after, limit).await?
+            }
+            crate::backend::TxInner::Postgres(t) => {
+                crate::postgres::changes_after(&mut **t, after, limit).await?
+            }
+        };
+        rows.into_iter().map(ChangeRecord::try_from).collect()
     }
 }

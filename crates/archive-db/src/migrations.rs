@@ -35,6 +35,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_search_by_kind.sql"),
         include_str!("../migrations/postgres/0004_search_by_kind.sql"),
     ),
+    (
+        5,
+        "sync engine state",
+        include_str!("../migrations/sqlite/0005_sync_engine.sql"),
+        include_str!("../migrations/postgres/0005_sync_engine.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -22,7 +22,11 @@ pub(crate) async fn set_capture(
 /// Changes after `after`, never past the oldest running transaction: a
 /// transaction still open may commit changes at positions below those of
 /// transactions that already committed, and they must not be passed over.
-pub(crate) async fn changes_after(pool: &PgPool, after: LogPosition, limit: i64) -> Result<Vec<ChangeRow>> {
+pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>>(
+    conn: E,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<ChangeRow>> {
     Ok(sqlx::query_as(
         "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
                 origin, changed_at \
@@ -34,8 +38,32 @@ pub(crate) async fn changes_after(pool: &PgPool, after: LogPosition, limit: i64)
     .bind(after.xid)
     .bind(after.id)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?)
+}
+
+/// The newest settled position: the last change below the oldest running
+/// transaction. Everything up to it is committed and visible.
+pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(conn: E) -> Result<LogPosition> {
+    let head: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT xid::text::bigint, id FROM sync_changes \
+         WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(head.map_or(LogPosition::START, |(xid, id)| LogPosition { xid, id }))
+}
+
+/// How many changes lie after `after`.
+pub(crate) async fn count_after<'e, E: sqlx::Executor<'e, Database = Postgres>>(
+    conn: E,
+    after: LogPosition,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM sync_changes WHERE (xid, id) > ($1::bigint::text::xid8, $2)")
+        .bind(after.xid)
+        .bind(after.id)
+        .fetch_one(conn)
+        .await?)
 }
 
 pub(crate) async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>> {

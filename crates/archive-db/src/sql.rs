@@ -63,6 +63,7 @@ macro_rules! bind_params {
         query
     }};
 }
+pub(crate) use bind_params;
 
 /// A row type that decodes from both backends.
 pub(crate) trait AnyRow:
@@ -237,7 +238,7 @@ impl crate::Db {
     }
 }
 
-fn push_value(sql: &mut Sql, value: Value) {
+pub(crate) fn push_value(sql: &mut Sql, value: Value) {
     match value {
         Some(param) => {
             sql.bind(param);

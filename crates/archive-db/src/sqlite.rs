@@ -21,8 +21,8 @@ pub(crate) async fn set_capture(
     Ok(())
 }
 
-pub(crate) async fn changes_after(
-    pool: &SqlitePool,
+pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    conn: E,
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<ChangeRow>> {
@@ -32,8 +32,25 @@ pub(crate) async fn changes_after(
     )
     .bind(after.id)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?)
+}
+
+/// The newest position in the log (one writer: every change is settled).
+pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Sqlite>>(conn: E) -> Result<LogPosition> {
+    let id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM sync_changes").fetch_one(conn).await?;
+    Ok(LogPosition { xid: 0, id })
+}
+
+/// How many changes lie after `after`.
+pub(crate) async fn count_after<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    conn: E,
+    after: LogPosition,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM sync_changes WHERE id > $1")
+        .bind(after.id)
+        .fetch_one(conn)
+        .await?)
 }
 
 /// A consistent copy of the whole database into a new file.

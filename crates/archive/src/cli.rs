@@ -1,4 +1,5 @@
-//! The command line: `archive serve`, `archive db …`, `archive user …`.
+//! The command line: `archive serve`, `archive db …`, `archive user …`,
+//! `archive import`, `archive sync …`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -64,6 +65,53 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Master-slave sync: keys (master), the slave key, status, a cycle now.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Slave keys (on the master).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Store this slave's key, read from standard input, encrypted at rest.
+    SetKey,
+    /// This node's sync status, read locally (never from the master).
+    Status,
+    /// Run one sync cycle now (slave): push local changes, pull the master's.
+    Now,
+    /// Per synced table: row count and checksum over (id, version). Equal on
+    /// two nodes exactly when their data agree.
+    Digest,
+    /// Start a new epoch of this master's change log: every slave copies
+    /// the data again at its next cycle. Run it after restoring a master
+    /// from a backup.
+    NewEpoch,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a key for a slave; it is printed once and stored only as a hash.
+    Generate {
+        /// A name to recognise the key by (e.g. "home").
+        #[arg(long)]
+        name: String,
+        /// The slave's node id (its ARCHIVE_NODE_ID); the key works for that node only.
+        #[arg(long)]
+        node_id: String,
+        /// Rotation: the node's other keys stay valid this many hours more, then expire.
+        #[arg(long, value_name = "HOURS")]
+        overlap_hours: Option<u32>,
+    },
+    /// List the slave keys (never the secrets).
+    List,
+    /// Revoke a key by its id; the slave using it is refused from now on.
+    Revoke { id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]
@@ -114,6 +162,7 @@ fn environment_help() -> String {
 /// Runs the command line; the exit code is 0 on success, 1 on error.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::sync::install_crypto_provider();
     let mut flags = BTreeMap::new();
     for (var, value) in [
         ("ARCHIVE_DATA_DIR", &cli.data_dir),
@@ -152,7 +201,92 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
             let db = serve::open_database(&boot).await?;
             user_command(command, &db).await
         }
+        Command::Sync { command } => {
+            let (config, db) = serve::configure(&flags).await?;
+            sync_command(command, &config, &db).await
+        }
     }
+}
+
+async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
+    use crate::sync::{engine, keys, status};
+    match command {
+        SyncCommand::Key { command: KeyCommand::Generate { name, node_id, overlap_hours } } => {
+            let issued = keys::create(db, &name, &node_id, overlap_hours).await?;
+            if config.role != crate::config::NodeRole::Master {
+                eprintln!("note: this node is not a master (ARCHIVE_ROLE); the key works once it is");
+            }
+            eprintln!(
+                "Slave key for node {} (id {}). It is shown only now; store it on the slave with `archive sync set-key`:",
+                issued.record.node_id, issued.record.id
+            );
+            println!("{}", issued.secret);
+        }
+        SyncCommand::Key { command: KeyCommand::List } => {
+            let now = archive_db::now();
+            println!(
+                "{:<36}  {:<12}  {:<20}  {:<10}  {:<20}  name",
+                "id", "prefix", "node", "state", "last used"
+            );
+            for key in db.slave_keys().await? {
+                let state = if key.revoked_at.is_some() {
+                    "revoked"
+                } else if key.is_live(now) {
+                    "live"
+                } else {
+                    "expired"
+                };
+                let used = key
+                    .last_used_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or("never".into());
+                println!(
+                    "{:<36}  {:<12}  {:<20}  {:<10}  {:<20}  {}",
+                    key.id, key.key_prefix, key.node_id, state, used, key.name
+                );
+            }
+        }
+        SyncCommand::Key { command: KeyCommand::Revoke { id } } => {
+            let mut tx = db.begin().await?;
+            tx.revoke_slave_key(id).await.map_err(|e| match e {
+                archive_db::DbError::NotFound => anyhow::anyhow!("no slave key with id {id}"),
+                other => other.into(),
+            })?;
+            tx.commit().await?;
+            println!("revoked slave key {id}");
+        }
+        SyncCommand::SetKey => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the key from standard input")?;
+            let kek = keys::Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
+            keys::store_on_slave(db, &kek, line.trim()).await?;
+            println!("slave key stored (encrypted)");
+        }
+        SyncCommand::Status => {
+            let report = status::report(db, config).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        SyncCommand::Now => {
+            let report = engine::run_cycle_now(db, config).await?;
+            println!(
+                "sync done: pushed {} ({} not applied), pulled {}{}",
+                report.pushed,
+                report.not_applied,
+                report.pulled,
+                if report.bootstrapped { ", after a bootstrap" } else { "" }
+            );
+        }
+        SyncCommand::NewEpoch => {
+            let epoch = db.renew_sync_epoch().await?;
+            println!("new epoch {epoch}: every slave bootstraps at its next cycle");
+        }
+        SyncCommand::Digest => {
+            for table in db.sync_digest().await? {
+                println!("{:<18} {:>9}  {}", table.table, table.rows, table.checksum);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn db_command(command: DbCommand, config: &Config) -> anyhow::Result<()> {

@@ -43,6 +43,8 @@ pub enum Kind {
     File,
     /// Existing folders, separated by `:`.
     Folders,
+    /// A 256-bit key as 64 hex digits; never shown.
+    SecretKey,
 }
 
 /// One setting, described once.
@@ -203,6 +205,13 @@ pub const SETTINGS: &[Setting] = &[
         stored: false,
         help: "Allow an http:// master (tests and development only)",
     },
+    Setting {
+        var: "ARCHIVE_SYNC_KEK",
+        kind: Kind::SecretKey,
+        default: None,
+        stored: false,
+        help: "Key that encrypts the slave key at rest (64 hex digits); default: the file sync-kek under the data directory, created mode 0600",
+    },
 ];
 
 pub fn setting(var: &str) -> &'static Setting {
@@ -257,6 +266,17 @@ impl Setting {
                     Ok(v.to_owned())
                 } else {
                     Err(invalid("must name a readable file".into()))
+                }
+            }
+            Kind::SecretKey => {
+                if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    Ok(v.to_ascii_lowercase())
+                } else {
+                    Err(ConfigError::Invalid {
+                        var: self.var,
+                        value: "(hidden)".into(),
+                        reason: "must be 64 hexadecimal digits (a 256-bit key)".into(),
+                    })
                 }
             }
             Kind::Folders => {
@@ -381,6 +401,8 @@ pub struct SyncConfig {
     pub circuit_timeout: Duration,
     pub master_ca_cert: Option<PathBuf>,
     pub allow_insecure: bool,
+    /// The key-encryption key from the environment (hex), if given there.
+    pub kek_hex: Option<String>,
 }
 
 /// Everything Archive is configured with.
@@ -448,6 +470,7 @@ impl Config {
             circuit_timeout: resolved.seconds("SYNC_CIRCUIT_TIMEOUT"),
             master_ca_cert: get("MASTER_CA_CERT").map(PathBuf::from),
             allow_insecure,
+            kek_hex: get("ARCHIVE_SYNC_KEK"),
         };
         Ok(Config {
             data_dir: PathBuf::from(get("ARCHIVE_DATA_DIR").expect("has a default")),

@@ -14,3 +14,4 @@ pub mod config;
 pub mod imports;
 pub mod logging;
 pub mod serve;
+pub mod sync;

@@ -128,3 +128,23 @@ async fn backup_copies_sqlite_and_points_postgres_at_pg_dump() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sync_row_images_carry_every_column_of_every_synced_table() {
+    on_each_backend(|t| async move {
+        let schema = t.db.schema().await.unwrap();
+        for table in archive_db::SYNCED_TABLES {
+            let live: Vec<String> = schema
+                .iter()
+                .find(|t| t.name == *table)
+                .unwrap()
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .filter(|c| c != "version")
+                .collect();
+            assert_eq!(archive_db::sync::row_columns(table), live, "{table}");
+        }
+    })
+    .await;
+}

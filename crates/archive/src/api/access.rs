@@ -25,6 +25,8 @@ pub enum Access {
     User,
     Moderator,
     Admin,
+    /// A sync slave, by its slave key (never a user's token).
+    Slave,
 }
 
 impl Access {
@@ -35,6 +37,7 @@ impl Access {
             (Access::User, Some(_)) => true,
             (Access::Moderator, Some(r)) => r >= Role::Moderator,
             (Access::Admin, Some(r)) => r >= Role::Admin,
+            (Access::Slave, Some(_)) => false,
         }
     }
 }
@@ -64,6 +67,22 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
+/// The sync slave calling a slave-key route.
+#[derive(Debug, Clone)]
+pub struct SlavePeer {
+    pub key: archive_db::sync::state::SlaveKey,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SlavePeer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<SlavePeer>().cloned().ok_or_else(|| {
+            ApiError::internal("a handler needs a slave key but its route is not a sync route")
+        })
+    }
+}
+
 fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
     let value = parts.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -84,6 +103,21 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     };
     if access == Access::Public {
         return next.run(req).await;
+    }
+    if access == Access::Slave {
+        let address = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        let presented = bearer_token(req.headers()).unwrap_or("").to_owned();
+        return match authenticate_slave(&state, address, presented).await {
+            Ok(peer) => {
+                req.extensions_mut().insert(peer);
+                next.run(req).await
+            }
+            Err(e) => e.into_response(),
+        };
     }
     let Some(token) = bearer_token(req.headers()) else {
         return ApiError::unauthorized("log in first: send Authorization: Bearer <token>").into_response();
@@ -122,4 +156,50 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     }
     req.extensions_mut().insert(CurrentUser { user, token_id: token.id });
     next.run(req).await
+}
+
+/// Checks a slave key: well-formed, known, matching (in constant time), not
+/// revoked or expired. Failures count per client address, and past the
+/// limit the address is refused for a while without looking keys up.
+async fn authenticate_slave(
+    state: &AppState,
+    address: String,
+    presented: String,
+) -> Result<SlavePeer, ApiError> {
+    let presented = presented.as_str();
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.key_failures_by_address.check(&address, now) {
+        tracing::warn!(target: "sync", %address, "slave key refused: too many failures");
+        return Err(ApiError::too_many(wait.as_secs()));
+    }
+    let found = match crate::sync::keys::prefix_of(presented) {
+        Some(prefix) => state.db.slave_key_by_prefix(prefix).await?,
+        None => None,
+    };
+    match found {
+        Some(key) if crate::sync::keys::matches(&key, presented) && key.is_live(archive_db::now()) => {
+            let db = state.db.clone();
+            let id = key.id;
+            tokio::spawn(async move {
+                if let Err(e) = db.touch_slave_key(id).await {
+                    tracing::warn!(target: "sync", error = %e, "could not record slave key use");
+                }
+            });
+            Ok(SlavePeer { key })
+        }
+        found => {
+            // Only what looks like a slave key counts as an attempt: a user's
+            // token sent here by mistake is refused without costing the address.
+            if crate::sync::keys::prefix_of(presented).is_some() {
+                state.key_failures_by_address.fail(&address, now);
+            }
+            let why = match found {
+                Some(key) if key.revoked_at.is_some() => "the slave key was revoked",
+                Some(key) if crate::sync::keys::matches(&key, presented) => "the slave key has expired",
+                _ => "the slave key is not valid",
+            };
+            tracing::warn!(target: "sync", %address, why, "slave key refused");
+            Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_slave_key", why))
+        }
+    }
 }

@@ -17,6 +17,7 @@ mod listening;
 mod playlists;
 mod search;
 mod stream;
+mod sync;
 mod upload;
 mod users;
 
@@ -29,7 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
-pub use access::{Access, CurrentUser};
+pub use access::{Access, CurrentUser, SlavePeer};
 
 use crate::auth::FailureThrottle;
 use crate::config::Config;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_failures_by_account: Arc<FailureThrottle>,
     pub login_failures_by_address: Arc<FailureThrottle>,
+    /// Failed slave-key attempts per client address.
+    pub key_failures_by_address: Arc<FailureThrottle>,
     pub imports: Arc<ImportJobs>,
     pub store: archive_media::MediaStore,
     access: Arc<HashMap<(Method, &'static str), Access>>,
@@ -58,6 +61,7 @@ impl AppState {
             config: Arc::new(config),
             login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
             login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
+            key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             access: Arc::new(access),
         }
     }
@@ -77,7 +81,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
-    use Access::{Admin, Moderator, Public, User};
+    use Access::{Admin, Moderator, Public, Slave, User};
     use Method as M;
     vec![
         route(M::GET, "/api/v1/health", Public, get(health::health)),
@@ -149,7 +153,34 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/users/{id}", Admin, get(users::get)),
         route(M::PATCH, "/api/v1/users/{id}", Admin, patch(users::update)),
         route(M::DELETE, "/api/v1/users/{id}", Admin, delete(users::remove)),
+        // Sync protocol: slave to master, by slave key
+        route(M::GET, "/api/v1/sync/ping", Slave, get(sync::ping)),
+        route(M::GET, "/api/v1/sync/changes", Slave, get(sync::changes).layer(gzip())),
+        route(
+            M::POST,
+            "/api/v1/sync/apply",
+            Slave,
+            post(sync::apply)
+                .layer::<_, std::convert::Infallible>(gzip())
+                .layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
+        ),
+        route(M::POST, "/api/v1/sync/bootstrap", Slave, post(sync::bootstrap_start)),
+        route(M::GET, "/api/v1/sync/bootstrap/{table}", Slave, get(sync::bootstrap_page).layer(gzip())),
+        // Sync administration
+        route(M::GET, "/api/v1/sync/status", Admin, get(sync::status)),
+        route(M::POST, "/api/v1/sync/now", Admin, post(sync::sync_now)),
+        route(M::GET, "/api/v1/sync/digest", Admin, get(sync::digest)),
+        route(M::GET, "/api/v1/sync/keys", Admin, get(sync::list_keys)),
+        route(M::POST, "/api/v1/sync/keys", Admin, post(sync::create_key)),
+        route(M::DELETE, "/api/v1/sync/keys/{id}", Admin, delete(sync::revoke_key)),
+        route(M::GET, "/api/v1/sync/slaves", Admin, get(sync::slaves)),
+        route(M::GET, "/api/v1/sync/conflicts", Admin, get(sync::conflicts)),
     ]
+}
+
+/// Gzip for the sync pages, which are large and compress well.
+fn gzip() -> tower_http::compression::CompressionLayer {
+    tower_http::compression::CompressionLayer::new().gzip(true)
 }
 
 /// The API router, with access checks and JSON errors for unknown paths.

@@ -222,7 +222,15 @@ async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
         let hints = serving.lines.iter().filter(|l| l.contains("archive user create")).count();
         assert_eq!(hints, 1, "{:?}", serving.lines);
         let url = format!("{}/api/v1/health", serving.base);
-        let health: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        let health: serde_json::Value = {
+            archive::sync::install_crypto_provider();
+            reqwest::get(url)
+        }
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         assert_eq!(health["status"], "ok");
         stop(serving);
 

@@ -11,4 +11,5 @@ mod roles;
 mod search;
 mod stream;
 mod support;
+mod sync;
 mod users;

@@ -11,7 +11,7 @@ use crate::support::on_each_backend;
 
 /// Every route and who may call it.
 const EXPECTED: &[(&str, &str, Access)] = {
-    use Access::{Admin, Moderator, Public, User};
+    use Access::{Admin, Moderator, Public, Slave, User};
     &[
         ("GET", "/api/v1/health", Public),
         ("POST", "/api/v1/auth/login", Public),
@@ -69,6 +69,19 @@ const EXPECTED: &[(&str, &str, Access)] = {
         ("GET", "/api/v1/users/{id}", Admin),
         ("PATCH", "/api/v1/users/{id}", Admin),
         ("DELETE", "/api/v1/users/{id}", Admin),
+        ("GET", "/api/v1/sync/ping", Slave),
+        ("GET", "/api/v1/sync/changes", Slave),
+        ("POST", "/api/v1/sync/apply", Slave),
+        ("POST", "/api/v1/sync/bootstrap", Slave),
+        ("GET", "/api/v1/sync/bootstrap/{table}", Slave),
+        ("GET", "/api/v1/sync/status", Admin),
+        ("POST", "/api/v1/sync/now", Admin),
+        ("GET", "/api/v1/sync/digest", Admin),
+        ("GET", "/api/v1/sync/keys", Admin),
+        ("POST", "/api/v1/sync/keys", Admin),
+        ("DELETE", "/api/v1/sync/keys/{id}", Admin),
+        ("GET", "/api/v1/sync/slaves", Admin),
+        ("GET", "/api/v1/sync/conflicts", Admin),
     ]
 };
 
@@ -105,7 +118,8 @@ async fn every_route_answers_every_role_as_its_rule_says() {
             // find nothing (404) or a body that does not fit (422), never 401/403.
             let concrete = path
                 .replace("{id}", &uuid::Uuid::new_v4().to_string())
-                .replace("{entry_id}", &uuid::Uuid::new_v4().to_string());
+                .replace("{entry_id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{table}", "songs");
             let method: Method = method.parse().unwrap();
             let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
             let (status, _) = app.call(method.clone(), &concrete, None, body.clone()).await;
@@ -121,7 +135,10 @@ async fn every_route_answers_every_role_as_its_rule_says() {
                 // A fresh token per call: logout and refresh revoke the one they get.
                 let token = app.token_for(*user_id).await;
                 let (status, body) = app.call(method.clone(), &concrete, Some(&token), body.clone()).await;
-                if access.allows(*role) {
+                if *access == Access::Slave {
+                    // A user's token is not a slave key, whatever the role.
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} as {role:?}: {body}");
+                } else if access.allows(*role) {
                     assert!(
                         status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                         "{method} {path} as {role:?}: {status} {body}"

@@ -44,10 +44,20 @@ impl App {
         let base = format!("http://{}", server.addr);
         App {
             base,
-            client: reqwest::Client::new(),
+            client: {
+                archive::sync::install_crypto_provider();
+                reqwest::Client::new()
+            },
             test_db: Arc::new(test_db),
             data_dir: Arc::new(data_dir),
             server: Some(server),
+        }
+    }
+
+    /// Stops the server (in-flight requests finish first).
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
         }
     }
 

@@ -1,0 +1,405 @@
+//! The slave's side: its outbox of local changes, taking the master's answer
+//! to a push, and applying the master's pages with the cursor in the same
+//! transaction. All writes here run with capture off: what the master sent
+//! is never recorded as a new local change (no echo).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::tables::{self, RowImage, SyncTable};
+use super::{PushChange, PushOutcome, RowState};
+use crate::backend::on_tx;
+use crate::error::{DbError, Result};
+use crate::sql::{Param, Sql};
+use crate::{Capture, Db, Tx};
+
+/// Local changes to push, one per row (its present state), parents first,
+/// deletes after, children first.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    pub changes: Vec<PushChange>,
+    /// The log entries each pushed change stands for, by change id.
+    entries: HashMap<Uuid, Vec<i64>>,
+    /// Entries that need no push (a row created and deleted before any push).
+    settled: Vec<i64>,
+}
+
+impl Outbox {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.settled.is_empty()
+    }
+
+    /// How many log entries this outbox covers.
+    pub fn entry_count(&self) -> usize {
+        self.entries.values().map(Vec::len).sum::<usize>() + self.settled.len()
+    }
+}
+
+/// What applying a page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub written: u64,
+    pub deleted: u64,
+    /// Rows left alone because they have a local change not yet pushed (the
+    /// push decides them) or could not be written (logged).
+    pub skipped: u64,
+}
+
+/// One row's unpushed log entries.
+struct RowEntries {
+    base_version: Option<i64>,
+    change_id: Uuid,
+    entries: Vec<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingEntry {
+    id: i64,
+    change_id: Uuid,
+    table_name: String,
+    row_id: Uuid,
+    base_version: Option<i64>,
+}
+
+impl Db {
+    /// Up to `limit` unpushed log entries, as one change per row.
+    pub async fn sync_outbox(&self, limit: i64) -> Result<Outbox> {
+        let mut tx = self.begin_read().await?;
+        let mut sql = Sql::new(
+            "SELECT id, change_id, table_name, row_id, base_version FROM sync_changes \
+             WHERE pushed_at IS NULL ORDER BY id LIMIT ",
+        );
+        sql.bind(Param::Int(limit));
+        let pending: Vec<PendingEntry> = tx.fetch_all_sql(sql).await?;
+        // Per row: the first entry's base (the master version the local
+        // edits started from), the last entry's change id.
+        let mut rows: BTreeMap<(String, Uuid), RowEntries> = BTreeMap::new();
+        for entry in pending {
+            let slot = rows.entry((entry.table_name, entry.row_id)).or_insert(RowEntries {
+                base_version: entry.base_version,
+                change_id: entry.change_id,
+                entries: Vec::new(),
+            });
+            slot.change_id = entry.change_id;
+            slot.entries.push(entry.id);
+        }
+        let mut by_table: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for (table, id) in rows.keys() {
+            by_table.entry(table.clone()).or_default().push(*id);
+        }
+        let mut present: HashMap<(String, Uuid), RowImage> = HashMap::new();
+        for (name, ids) in &by_table {
+            let Ok(table) = tables::table(name) else { continue };
+            for row in tx.sync_rows(table, ids).await? {
+                present.insert((name.clone(), row.id), row.image);
+            }
+        }
+        tx.commit().await?;
+        let mut outbox = Outbox::default();
+        for ((table, id), RowEntries { base_version, change_id, entries }) in rows {
+            let row = present.remove(&(table.clone(), id));
+            if row.is_none() && base_version.is_none() {
+                outbox.settled.extend(entries);
+                continue;
+            }
+            outbox.entries.insert(change_id, entries);
+            outbox.changes.push(PushChange { change_id, table, id, base_version, row });
+        }
+        outbox.changes.sort_by_key(|c| match c.row {
+            Some(_) => (0, tables::rank(&c.table)),
+            None => (1, usize::MAX - tables::rank(&c.table)),
+        });
+        Ok(outbox)
+    }
+
+    /// How many local changes wait to be pushed.
+    pub async fn unpushed_count(&self) -> Result<i64> {
+        let count = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sync_changes WHERE pushed_at IS NULL")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    /// Takes the master's answers to a push: marks the entries pushed and
+    /// makes each row what the master says it is now, unless it was
+    /// changed again here meanwhile (then that newer change is pushed next,
+    /// based on the master's version).
+    pub async fn record_push_outcomes(&self, outbox: &Outbox, outcomes: &[PushOutcome]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.set_capture(Capture::Off).await?;
+        tx.mark_pushed(&outbox.settled).await?;
+        let changes: HashMap<Uuid, &PushChange> = outbox.changes.iter().map(|c| (c.change_id, c)).collect();
+        for outcome in outcomes {
+            let (Some(change), Some(entries)) =
+                (changes.get(&outcome.change_id), outbox.entries.get(&outcome.change_id))
+            else {
+                continue;
+            };
+            tx.mark_pushed(entries).await?;
+            let Ok(table) = tables::table(&change.table) else { continue };
+            if let Some(later) = tx.first_unpushed(table.name, change.id).await? {
+                let base = if outcome.state.row.is_some() { outcome.state.version } else { 0 };
+                on_tx!(tx, conn => {
+                    sqlx::query("UPDATE sync_changes SET base_version = $1 WHERE id = $2")
+                        .bind(base)
+                        .bind(later)
+                        .execute(conn)
+                        .await?;
+                });
+                continue;
+            }
+            if outcome.winner_id != change.id {
+                tx.merge_into(table, change.id, &outcome.state).await?;
+            } else {
+                tx.take_state(table, &outcome.state, true).await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Applies a page of the master's rows and saves `cursor` under
+    /// `cursor_key` in the same transaction.
+    pub async fn apply_master_rows(
+        &self,
+        rows: &[RowState],
+        cursor_key: &str,
+        cursor: &str,
+    ) -> Result<Applied> {
+        let mut tx = self.begin().await?;
+        tx.set_capture(Capture::Off).await?;
+        let applied = tx.apply_rows(rows).await?;
+        tx.set_sync_state(cursor_key, Some(cursor)).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Applies a bootstrap page of `table` (ids after `after`, up to the
+    /// page's last id, or to the end if it is the last page), removes the
+    /// local rows in that range that the master does not have, and saves
+    /// `progress` under `progress_key`, all in one transaction.
+    pub async fn apply_bootstrap_rows(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        page: &super::master::BootstrapPage,
+        progress_key: &str,
+        progress: &str,
+    ) -> Result<Applied> {
+        let table = tables::table(table)?;
+        let mut tx = self.begin().await?;
+        tx.set_capture(Capture::Off).await?;
+        let mut applied = tx.apply_rows(&page.rows).await?;
+        applied.deleted += tx.remove_absent(table, after, page).await?;
+        tx.set_sync_state(progress_key, Some(progress)).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+}
+
+impl Tx {
+    async fn mark_pushed(&mut self, entries: &[i64]) -> Result<()> {
+        let now = crate::now();
+        for chunk in entries.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new("UPDATE sync_changes SET pushed_at = ");
+            sql.bind(Param::Time(now));
+            sql.push(" WHERE id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Param::Int(*id));
+            }
+            sql.push(")");
+            self.execute_sql(sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn first_unpushed(&mut self, table: &str, id: Uuid) -> Result<Option<i64>> {
+        let first = on_tx!(self, conn => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT min(id) FROM sync_changes WHERE table_name = $1 AND row_id = $2 AND pushed_at IS NULL",
+            )
+            .bind(table)
+            .bind(id)
+            .fetch_one(conn)
+            .await?
+        });
+        Ok(first)
+    }
+
+    async fn unpushed_rows(&mut self) -> Result<HashSet<(String, Uuid)>> {
+        let rows: Vec<(String, Uuid)> = on_tx!(self, conn => {
+            sqlx::query_as("SELECT DISTINCT table_name, row_id FROM sync_changes WHERE pushed_at IS NULL")
+                .fetch_all(conn)
+                .await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Makes a row what `state` says: written (`force`: whatever the local
+    /// version) or deleted.
+    async fn take_state(&mut self, table: &SyncTable, state: &RowState, force: bool) -> Result<()> {
+        match &state.row {
+            Some(image) => self.store_row(table, state.id, state.version, image, force).await,
+            None => {
+                let version = if force { i64::MAX } else { state.version };
+                self.remove_row(table, state.id, version).await
+            }
+        }
+    }
+
+    /// Tombstones first (children first), then rows (parents first). Rows
+    /// with an unpushed local change are left for the push to decide.
+    async fn apply_rows(&mut self, rows: &[RowState]) -> Result<Applied> {
+        let unpushed = self.unpushed_rows().await?;
+        let mut applied = Applied::default();
+        for state in rows {
+            let Ok(table) = tables::table(&state.table) else {
+                applied.skipped += 1;
+                continue;
+            };
+            if unpushed.contains(&(table.name.to_owned(), state.id)) {
+                applied.skipped += 1;
+                continue;
+            }
+            if state.row.is_none() {
+                self.take_state(table, state, false).await?;
+                applied.deleted += 1;
+                continue;
+            }
+            match self.write_master_row(table, state, &unpushed).await? {
+                true => applied.written += 1,
+                false => applied.skipped += 1,
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Writes one row from the master. A local row holding the same natural
+    /// key (renamed on the master, arriving later) is moved aside first.
+    async fn write_master_row(
+        &mut self,
+        table: &SyncTable,
+        state: &RowState,
+        unpushed: &HashSet<(String, Uuid)>,
+    ) -> Result<bool> {
+        for attempt in 0..2 {
+            self.savepoint("SAVEPOINT").await?;
+            match self.take_state(table, state, false).await {
+                Ok(()) => {
+                    self.savepoint("RELEASE SAVEPOINT").await?;
+                    return Ok(true);
+                }
+                Err(err @ (DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid(_))) => {
+                    self.savepoint("ROLLBACK TO SAVEPOINT").await?;
+                    self.savepoint("RELEASE SAVEPOINT").await?;
+                    let holder = match (&err, attempt) {
+                        (DbError::Duplicate(_), 0) => self.natural_key_holder(table, state).await?,
+                        _ => None,
+                    };
+                    match holder {
+                        Some(holder) if !unpushed.contains(&(table.name.to_owned(), holder)) => {
+                            self.displace(table, holder).await?;
+                        }
+                        _ => {
+                            tracing::warn!(target: "sync", table = table.name, id = %state.id, error = %err,
+                                "a row from the master could not be written; left for the next bootstrap");
+                            return Ok(false);
+                        }
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(false)
+    }
+
+    async fn natural_key_holder(&mut self, table: &SyncTable, state: &RowState) -> Result<Option<Uuid>> {
+        let (Some(key), Some(image)) = (table.natural_key, &state.row) else { return Ok(None) };
+        let Some(value) = image.get(key).and_then(|v| v.as_str()) else { return Ok(None) };
+        let mut sql = Sql::new(&format!("SELECT id FROM {} WHERE {key} = ", table.name));
+        sql.bind(Param::Text(value.to_owned()));
+        sql.push(" AND id <> ");
+        sql.bind(Param::Uuid(state.id));
+        let found: Option<(Uuid,)> = self.fetch_optional_sql(sql).await?;
+        Ok(found.map(|(id,)| id))
+    }
+
+    /// Frees a row's natural key (its final state arrives later).
+    async fn displace(&mut self, table: &SyncTable, id: Uuid) -> Result<()> {
+        let Some(key) = table.natural_key else { return Ok(()) };
+        let mut sql = Sql::new(&format!("UPDATE {} SET {key} = {key} || ", table.name));
+        sql.bind(Param::Text(format!(" ~{}", id.simple())));
+        sql.push(" WHERE id = ");
+        sql.bind(Param::Uuid(id));
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+
+    /// The master merged the local row `loser` into `winner`: the winner is
+    /// written, whatever referred to the loser refers to the winner, and the
+    /// loser goes.
+    async fn merge_into(&mut self, table: &SyncTable, loser: Uuid, winner: &RowState) -> Result<()> {
+        if winner.row.is_some() {
+            self.displace(table, loser).await?;
+            self.take_state(table, winner, true).await?;
+            for (child, column) in table.children() {
+                let mut sql = Sql::new(&format!("UPDATE {} SET {} = ", child.name, column.name));
+                sql.bind(Param::Uuid(winner.id));
+                sql.push(&format!(" WHERE {} = ", column.name));
+                sql.bind(Param::Uuid(loser));
+                self.savepoint("SAVEPOINT").await?;
+                match self.execute_sql(sql).await {
+                    Ok(_) => self.savepoint("RELEASE SAVEPOINT").await?,
+                    // Both records had the same child (one rating of a song
+                    // per user): the winner's stays.
+                    Err(DbError::Duplicate(_)) => {
+                        self.savepoint("ROLLBACK TO SAVEPOINT").await?;
+                        self.savepoint("RELEASE SAVEPOINT").await?;
+                        let mut sql =
+                            Sql::new(&format!("DELETE FROM {} WHERE {} = ", child.name, column.name));
+                        sql.bind(Param::Uuid(loser));
+                        self.execute_sql(sql).await?;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        self.remove_row(table, loser, i64::MAX).await
+    }
+
+    /// Deletes local rows of `table` in the page's id range that the page
+    /// does not hold (the master has none of them), except unpushed ones.
+    async fn remove_absent(
+        &mut self,
+        table: &SyncTable,
+        after: Option<Uuid>,
+        page: &super::master::BootstrapPage,
+    ) -> Result<u64> {
+        let mut sql = Sql::new(&format!("SELECT id FROM {} WHERE 1 = 1", table.name));
+        if let Some(after) = after {
+            sql.push(" AND id > ");
+            sql.bind(Param::Uuid(after));
+        }
+        if let (true, Some(last)) = (page.has_more, page.last_id) {
+            sql.push(" AND id <= ");
+            sql.bind(Param::Uuid(last));
+        }
+        let local: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+        let on_master: HashSet<Uuid> = page.rows.iter().map(|r| r.id).collect();
+        let unpushed = self.unpushed_rows().await?;
+        let mut removed = 0;
+        for (id,) in local {
+            if !on_master.contains(&id) && !unpushed.contains(&(table.name.to_owned(), id)) {
+                self.remove_row(table, id, i64::MAX).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}

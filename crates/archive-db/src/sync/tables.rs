@@ -1,0 +1,358 @@
+//! The synced tables as data: their columns and how a row travels between
+//! nodes (a JSON object of column values; the version travels beside it).
+//!
+//! Sync is state-based: a change sends the row as it is, so one generic
+//! reader and writer over these descriptions serve every table. A test
+//! compares them with the live schema of both databases.
+
+use serde_json::{Map, Value as Json};
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::error::{DbError, Result};
+use crate::sql::{Param, Sql, Value, push_value};
+
+/// A column's type, the same on both databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Uuid,
+    Text,
+    Int,
+    Bool,
+    Time,
+}
+
+#[derive(Debug)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub nullable: bool,
+    /// The table this column refers to, for foreign keys.
+    pub references: Option<&'static str>,
+}
+
+/// A synced table: `id` first, `version` not listed (it travels beside the row).
+#[derive(Debug)]
+pub(crate) struct SyncTable {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// The unique natural key two nodes can both create (merged by sync).
+    pub natural_key: Option<&'static str>,
+}
+
+const fn col(name: &'static str, kind: Kind) -> Column {
+    Column { name, kind, nullable: false, references: None }
+}
+const fn opt(name: &'static str, kind: Kind) -> Column {
+    Column { name, kind, nullable: true, references: None }
+}
+const fn fk(name: &'static str, table: &'static str, nullable: bool) -> Column {
+    Column { name, kind: Kind::Uuid, nullable, references: Some(table) }
+}
+
+use Kind::{Bool, Int, Text, Time};
+
+const ID: Column = col("id", Kind::Uuid);
+const CREATED: Column = col("created_at", Time);
+const UPDATED: Column = col("updated_at", Time);
+
+/// Parents before children, as [`crate::SYNCED_TABLES`].
+pub(crate) const TABLES: &[SyncTable] = &[
+    SyncTable {
+        name: "users",
+        columns: &[
+            ID,
+            col("email", Text),
+            col("name", Text),
+            col("role", Text),
+            col("password_hash", Text),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: Some("email"),
+    },
+    SyncTable {
+        name: "artists",
+        columns: &[ID, col("name", Text), col("name_key", Text), opt("biography", Text), CREATED, UPDATED],
+        natural_key: Some("name_key"),
+    },
+    SyncTable {
+        name: "genres",
+        columns: &[ID, col("name", Text), col("name_key", Text), CREATED, UPDATED],
+        natural_key: Some("name_key"),
+    },
+    SyncTable {
+        name: "albums",
+        columns: &[
+            ID,
+            col("title", Text),
+            col("title_key", Text),
+            fk("artist_id", "artists", true),
+            opt("year", Int),
+            col("natural_key", Text),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: Some("natural_key"),
+    },
+    SyncTable {
+        name: "songs",
+        columns: &[
+            ID,
+            col("title", Text),
+            col("title_key", Text),
+            fk("artist_id", "artists", true),
+            fk("album_id", "albums", true),
+            fk("genre_id", "genres", true),
+            opt("track_number", Int),
+            opt("disc_number", Int),
+            opt("year", Int),
+            opt("duration_ms", Int),
+            opt("format", Text),
+            opt("file_size", Int),
+            opt("bitrate", Int),
+            opt("sample_rate", Int),
+            opt("channels", Int),
+            opt("content_hash", Text),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: None,
+    },
+    SyncTable {
+        name: "playlists",
+        columns: &[
+            ID,
+            fk("owner_id", "users", false),
+            col("name", Text),
+            opt("description", Text),
+            col("is_public", Bool),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: None,
+    },
+    SyncTable {
+        name: "playlist_entries",
+        columns: &[
+            ID,
+            fk("playlist_id", "playlists", false),
+            fk("song_id", "songs", false),
+            col("position", Int),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: None,
+    },
+    SyncTable {
+        name: "listening_data",
+        columns: &[
+            ID,
+            fk("user_id", "users", false),
+            fk("song_id", "songs", false),
+            col("favourite", Bool),
+            opt("rating", Int),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: None,
+    },
+    SyncTable {
+        name: "plays",
+        columns: &[ID, fk("user_id", "users", false), fk("song_id", "songs", false), col("played_at", Time)],
+        natural_key: None,
+    },
+    SyncTable {
+        name: "shared_settings",
+        columns: &[ID, col("key", Text), col("value", Text), CREATED, UPDATED],
+        natural_key: Some("key"),
+    },
+];
+
+/// A row's column values as they travel: `{column: value}`, without `version`.
+pub type RowImage = Map<String, Json>;
+
+pub(crate) fn table(name: &str) -> Result<&'static SyncTable> {
+    TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| DbError::Invalid(format!("table: {name:?} is not a synced table")))
+}
+
+/// The position of a table in parent-before-child order.
+pub(crate) fn rank(name: &str) -> usize {
+    TABLES.iter().position(|t| t.name == name).unwrap_or(usize::MAX)
+}
+
+impl SyncTable {
+    pub(crate) fn column_list(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+        format!("{}, version", names.join(", "))
+    }
+
+    /// The tables and columns that refer to this table.
+    pub(crate) fn children(&self) -> impl Iterator<Item = (&'static SyncTable, &'static Column)> + '_ {
+        TABLES.iter().flat_map(move |t| {
+            t.columns.iter().filter(move |c| c.references == Some(self.name)).map(move |c| (t, c))
+        })
+    }
+
+    /// Checks an incoming row image and turns it into values to bind, in
+    /// column order. Every column must be present with the right type; the
+    /// `id` must be the row's.
+    pub(crate) fn values(&self, id: Uuid, row: &RowImage) -> Result<Vec<(&'static str, Value)>> {
+        if let Some(unknown) = row.keys().find(|k| !self.columns.iter().any(|c| c.name == k.as_str())) {
+            return Err(DbError::Invalid(format!("{unknown}: not a column of {}", self.name)));
+        }
+        let mut values = Vec::with_capacity(self.columns.len());
+        for column in self.columns {
+            let json = row.get(column.name).unwrap_or(&Json::Null);
+            let value = to_param(column, json)?;
+            if column.name == "id" && value != Some(Param::Uuid(id)) {
+                return Err(DbError::Invalid(format!("id: the row's id is not {id}")));
+            }
+            values.push((column.name, value));
+        }
+        Ok(values)
+    }
+}
+
+fn to_param(column: &Column, json: &Json) -> Result<Value> {
+    let wrong = |what: &str| DbError::Invalid(format!("{}: expected {what}", column.name));
+    if json.is_null() {
+        return if column.nullable { Ok(None) } else { Err(wrong("a value, not null")) };
+    }
+    let param = match column.kind {
+        Kind::Uuid => Param::Uuid(json.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| wrong("a UUID"))?),
+        Kind::Text => Param::Text(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned()),
+        Kind::Int => Param::Int(json.as_i64().ok_or_else(|| wrong("an integer"))?),
+        Kind::Bool => Param::Bool(json.as_bool().ok_or_else(|| wrong("true or false"))?),
+        Kind::Time => Param::Time(
+            json.as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .ok_or_else(|| wrong("an RFC 3339 time"))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
+    Ok(Some(param))
+}
+
+/// A row read from the database: its image and version.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredRow {
+    pub id: Uuid,
+    pub version: i64,
+    pub image: RowImage,
+}
+
+/// Decodes one column of a database row into JSON.
+macro_rules! decode_column {
+    ($row:expr, $column:expr) => {{
+        let name = $column.name;
+        let value: Json = match $column.kind {
+            Kind::Uuid => $row.try_get::<Option<Uuid>, _>(name)?.map(|v| Json::String(v.to_string())).into(),
+            Kind::Text => $row.try_get::<Option<String>, _>(name)?.into(),
+            Kind::Int => $row.try_get::<Option<i64>, _>(name)?.into(),
+            Kind::Bool => $row.try_get::<Option<bool>, _>(name)?.into(),
+            Kind::Time => $row
+                .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(name)?
+                .map(|t| Json::String(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+                .into(),
+        };
+        value
+    }};
+}
+
+impl crate::Tx {
+    /// The rows of `table` with these ids (those that exist), in no order.
+    pub(crate) async fn sync_rows(&mut self, table: &SyncTable, ids: &[Uuid]) -> Result<Vec<StoredRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql =
+                Sql::new(&format!("SELECT {} FROM {} WHERE id IN (", table.column_list(), table.name));
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Param::Uuid(*id));
+            }
+            sql.push(")");
+            rows.extend(self.sync_rows_sql(table, sql).await?);
+        }
+        Ok(rows)
+    }
+
+    /// Rows of `table` by the SQL given (which selects `column_list()`).
+    pub(crate) async fn sync_rows_sql(&mut self, table: &SyncTable, sql: Sql) -> Result<Vec<StoredRow>> {
+        let rows = crate::backend::on_tx!(self, conn => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql.text.clone()));
+            let raw = crate::sql::bind_params!(query, sql.params.clone()).fetch_all(conn).await?;
+            let mut rows = Vec::with_capacity(raw.len());
+            for row in &raw {
+                let mut image = RowImage::new();
+                for column in table.columns {
+                    image.insert(column.name.to_owned(), decode_column!(row, column));
+                }
+                rows.push(StoredRow {
+                    id: row.try_get("id")?,
+                    version: row.try_get("version")?,
+                    image,
+                });
+            }
+            rows
+        });
+        Ok(rows)
+    }
+
+    /// One row of `table`, if it exists.
+    pub(crate) async fn sync_row(&mut self, table: &SyncTable, id: Uuid) -> Result<Option<StoredRow>> {
+        Ok(self.sync_rows(table, &[id]).await?.pop())
+    }
+
+    /// Writes a row as the master sent it, version included (capture must be
+    /// off). An existing row is only overwritten by a newer version, unless
+    /// `force` (the master's answer to a push, over a local version).
+    pub(crate) async fn store_row(
+        &mut self,
+        table: &SyncTable,
+        id: Uuid,
+        version: i64,
+        image: &RowImage,
+        force: bool,
+    ) -> Result<()> {
+        let values = table.values(id, image)?;
+        let mut sql = Sql::new(&format!("INSERT INTO {} ({}) VALUES (", table.name, table.column_list()));
+        for (_, value) in values {
+            push_value(&mut sql, value);
+            sql.push(", ");
+        }
+        sql.bind(Param::Int(version));
+        sql.push(") ON CONFLICT (id) DO UPDATE SET ");
+        for column in table.columns.iter().skip(1) {
+            sql.push(&format!("{0} = excluded.{0}, ", column.name));
+        }
+        sql.push("version = excluded.version");
+        if !force {
+            sql.push(&format!(" WHERE {}.version < excluded.version", table.name));
+        }
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+
+    /// Deletes a row if its version is not newer than `version` (capture off).
+    pub(crate) async fn remove_row(&mut self, table: &SyncTable, id: Uuid, version: i64) -> Result<()> {
+        let mut sql = Sql::new(&format!("DELETE FROM {} WHERE id = ", table.name));
+        sql.bind(Param::Uuid(id));
+        sql.push(" AND version <= ");
+        sql.bind(Param::Int(version));
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+
+    /// Runs `SAVEPOINT`, `RELEASE` or `ROLLBACK TO` (the same on both databases).
+    pub(crate) async fn savepoint(&mut self, statement: &str) -> Result<()> {
+        let sql = sqlx::AssertSqlSafe(format!("{statement} sync_change"));
+        crate::backend::on_tx!(self, conn => { sqlx::query(sql).execute(conn).await?; });
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! Sync over HTTP: the master's side of the protocol (slave-key routes) and
+//! sync administration (admin routes). The protocol's messages are in
+//! `crate::sync::protocol`; `docs/SYNC.md` describes them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use archive_db::SYNCED_TABLES;
+use archive_db::sync::digest::TableDigest;
+use archive_db::sync::state::{ConflictLog, PeerStatus, SlaveKey};
+
+use super::AppState;
+use super::access::SlavePeer;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, Params};
+use crate::config::NodeRole;
+use crate::sync::keys;
+use crate::sync::protocol::{
+    ApplyRequest, ApplyResponse, BOOTSTRAP_REQUIRED, BootstrapStart, ChangesResponse, Cursor,
+    MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH, PROTOCOL, Ping,
+};
+
+fn require_master(state: &AppState) -> ApiResult<()> {
+    match state.config.role {
+        NodeRole::Master => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_master",
+            "this node is not a sync master (ARCHIVE_ROLE)",
+        )),
+    }
+}
+
+fn bootstrap_required(why: &str) -> ApiError {
+    ApiError::new(StatusCode::GONE, BOOTSTRAP_REQUIRED, format!("{why}; copy the data again (bootstrap)"))
+}
+
+async fn head_cursor(state: &AppState) -> ApiResult<Cursor> {
+    Ok(Cursor { epoch: state.db.sync_epoch().await?, position: state.db.log_head().await? })
+}
+
+pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<Json<Ping>> {
+    require_master(&state)?;
+    let head = head_cursor(&state).await?;
+    note_seen(&state, &peer, |_| {});
+    Ok(Json(Ping {
+        protocol: PROTOCOL,
+        node_id: state.config.node_id.clone(),
+        epoch: head.epoch.clone(),
+        head: head.encode(),
+        your_node_id: peer.key.node_id.clone(),
+    }))
+}
+
+/// Checks a slave's cursor against this log: same epoch, not behind the
+/// retention floor, not ahead of the head (a master restored from an older
+/// backup).
+async fn check_cursor(state: &AppState, text: &str) -> ApiResult<Cursor> {
+    let cursor = Cursor::decode(text)
+        .ok_or_else(|| ApiError::invalid(Some("cursor"), "cursor is not one this master gave"))?;
+    let epoch = state.db.sync_epoch().await?;
+    if cursor.epoch != epoch {
+        return Err(bootstrap_required("the cursor is from another epoch of this master's log"));
+    }
+    if cursor.position < state.db.sync_retention_floor().await? {
+        return Err(bootstrap_required("the cursor is older than the changes this master keeps"));
+    }
+    if cursor.position > state.db.log_head().await? {
+        return Err(bootstrap_required(
+            "the cursor is ahead of this master's log (was it restored from a backup?)",
+        ));
+    }
+    Ok(cursor)
+}
+
+pub async fn changes(
+    State(state): State<AppState>,
+    peer: SlavePeer,
+    params: Params,
+) -> ApiResult<Json<ChangesResponse>> {
+    params.finish(&["cursor", "limit"])?;
+    require_master(&state)?;
+    let text = params.text("cursor").ok_or_else(|| {
+        ApiError::invalid(Some("cursor"), "cursor is required (from bootstrap or the last page)")
+    })?;
+    let limit = params.int("limit")?.unwrap_or(1000);
+    if !(1..=MAX_CHANGES_PAGE).contains(&limit) {
+        return Err(ApiError::invalid(Some("limit"), format!("limit must be from 1 to {MAX_CHANGES_PAGE}")));
+    }
+    let cursor = check_cursor(&state, &text).await?;
+    let page = state.db.changes_for_peer(cursor.position, limit, &peer.key.node_id).await?;
+    let next = Cursor { epoch: cursor.epoch, position: page.next };
+    let remaining = if page.has_more { state.db.changes_count_after(page.next).await? } else { 0 };
+    tracing::debug!(target: "sync", node = %peer.key.node_id, rows = page.rows.len(), has_more = page.has_more, "served changes");
+    let pulled = page.rows.len() as i64;
+    let cursor_text = next.encode();
+    let seen_cursor = cursor_text.clone();
+    note_seen(&state, &peer, move |status| {
+        status.changes_pulled += pulled;
+        status.cursor = Some(seen_cursor);
+        status.lag_changes = Some(remaining);
+    });
+    Ok(Json(ChangesResponse { rows: page.rows, cursor: cursor_text, has_more: page.has_more, remaining }))
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    peer: SlavePeer,
+    ApiJson(request): ApiJson<ApplyRequest>,
+) -> ApiResult<Json<ApplyResponse>> {
+    require_master(&state)?;
+    if request.changes.len() > MAX_PUSH {
+        return Err(ApiError::invalid(Some("changes"), format!("at most {MAX_PUSH} changes per push")));
+    }
+    let outcomes = state.db.apply_pushed(&peer.key.node_id, &request.changes).await?;
+    tracing::debug!(target: "sync", node = %peer.key.node_id, changes = outcomes.len(), "applied a push");
+    let pushed = outcomes.len() as i64;
+    note_seen(&state, &peer, move |status| status.changes_pushed += pushed);
+    Ok(Json(ApplyResponse { outcomes }))
+}
+
+pub async fn bootstrap_start(
+    State(state): State<AppState>,
+    peer: SlavePeer,
+) -> ApiResult<Json<BootstrapStart>> {
+    require_master(&state)?;
+    let cursor = head_cursor(&state).await?;
+    tracing::info!(target: "sync", node = %peer.key.node_id, "a slave starts a bootstrap");
+    note_seen(&state, &peer, |_| {});
+    Ok(Json(BootstrapStart {
+        cursor: cursor.encode(),
+        tables: SYNCED_TABLES.iter().map(|t| t.to_string()).collect(),
+    }))
+}
+
+pub async fn bootstrap_page(
+    State(state): State<AppState>,
+    _peer: SlavePeer,
+    ApiPath(table): ApiPath<String>,
+    params: Params,
+) -> ApiResult<Json<archive_db::sync::master::BootstrapPage>> {
+    params.finish(&["after", "limit"])?;
+    require_master(&state)?;
+    if !SYNCED_TABLES.contains(&table.as_str()) {
+        return Err(ApiError::not_found("synced table"));
+    }
+    let limit = params.int("limit")?.unwrap_or(2000);
+    if !(1..=MAX_BOOTSTRAP_PAGE).contains(&limit) {
+        return Err(ApiError::invalid(
+            Some("limit"),
+            format!("limit must be from 1 to {MAX_BOOTSTRAP_PAGE}"),
+        ));
+    }
+    Ok(Json(state.db.bootstrap_page(&table, params.uuid("after")?, limit).await?))
+}
+
+/// Updates the master's record of a slave off the request path.
+fn note_seen(state: &AppState, peer: &SlavePeer, update: impl FnOnce(&mut PeerStatus) + Send + 'static) {
+    let db = state.db.clone();
+    let node = peer.key.node_id.clone();
+    let key_id = peer.key.id;
+    tokio::spawn(async move {
+        let _guard = PEER_STATUS_LOCK.lock().await;
+        let result = async {
+            let mut status = db.peer_status(&node).await?.unwrap_or_else(|| PeerStatus {
+                node_id: node.clone(),
+                peer_role: "slave".into(),
+                breaker_state: "closed".into(),
+                ..PeerStatus::default()
+            });
+            status.last_seen_at = Some(archive_db::now());
+            status.key_id = Some(key_id);
+            update(&mut status);
+            db.save_peer_status(&status).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
+        }
+    });
+}
+
+/// Visits of slaves are recorded one at a time (read, change, write).
+static PEER_STATUS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+// Administration
+
+pub async fn digest(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let tables: Vec<TableDigest> = state.db.sync_digest().await?;
+    Ok(Json(json!({ "node_id": state.config.node_id, "tables": tables })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    node_id: String,
+    /// Rotation: the node's other keys stay valid this many hours, then expire.
+    #[serde(default)]
+    overlap_hours: Option<u32>,
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    ApiJson(new): ApiJson<NewKey>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_master(&state)?;
+    let issued = keys::create(&state.db, &new.name, &new.node_id, new.overlap_hours).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "key": issued.secret, "record": issued.record }))))
+}
+
+pub async fn list_keys(State(state): State<AppState>) -> ApiResult<Json<Vec<SlaveKey>>> {
+    Ok(Json(state.db.slave_keys().await?))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    tx.revoke_slave_key(id).await?;
+    tx.commit().await?;
+    tracing::info!(target: "sync", %id, "slave key revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn conflicts(State(state): State<AppState>, params: Params) -> ApiResult<Json<Vec<ConflictLog>>> {
+    params.finish(&["limit", "offset"])?;
+    let limit = params.int("limit")?.unwrap_or(50);
+    Ok(Json(state.db.conflict_logs(limit, params.int("offset")?.unwrap_or(0)).await?))
+}
+
+pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<PeerStatus>>> {
+    Ok(Json(state.db.peers("slave").await?))
+}
+
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let report = crate::sync::status::report(&state.db, &state.config).await?;
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+}
+
+/// `POST /api/v1/sync/now`: one sync cycle now (slave), answered when done.
+pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let report = crate::sync::engine::run_cycle_now(&state.db, &state.config)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", e.to_string()))?;
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+}

@@ -1,0 +1,151 @@
+//! The slave's HTTP client for its master: rustls, the configured connect
+//! and read timeouts, gzip, the slave key as a bearer token. Every failure
+//! becomes a [`SyncError`] that says whether to retry.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use archive_db::PushChange;
+use archive_db::sync::master::BootstrapPage;
+
+use super::engine::SyncError;
+use super::protocol::{ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, Ping};
+use crate::config::SyncConfig;
+
+pub struct MasterClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl MasterClient {
+    pub fn new(config: &SyncConfig, key: String) -> Result<MasterClient, SyncError> {
+        super::install_crypto_provider();
+        let base =
+            config.master_url.clone().ok_or(SyncError::NotConfigured("MASTER_ARCHIVE_URL is not set"))?;
+        if base.starts_with("http://") && !config.allow_insecure {
+            return Err(SyncError::NotConfigured(
+                "MASTER_ARCHIVE_URL is http:// but SYNC_ALLOW_INSECURE is not set",
+            ));
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .gzip(true)
+            .https_only(!config.allow_insecure)
+            .user_agent(concat!("archive/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.master_ca_cert {
+            let pem = std::fs::read(path)
+                .map_err(|e| SyncError::Tls(format!("cannot read MASTER_CA_CERT {}: {e}", path.display())))?;
+            let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                SyncError::Tls(format!("MASTER_CA_CERT {} is not a PEM certificate: {e}", path.display()))
+            })?;
+            builder = builder.tls_certs_only([ca]);
+        }
+        let http = builder.build().map_err(|e| SyncError::Tls(e.to_string()))?;
+        Ok(MasterClient { http, base, key })
+    }
+
+    pub async fn ping(&self) -> Result<Ping, SyncError> {
+        self.call(Method::GET, "/api/v1/sync/ping", &[], None::<&()>).await
+    }
+
+    pub async fn changes(&self, cursor: &str, limit: i64) -> Result<ChangesResponse, SyncError> {
+        let limit = limit.to_string();
+        self.call(Method::GET, "/api/v1/sync/changes", &[("cursor", cursor), ("limit", &limit)], None::<&()>)
+            .await
+    }
+
+    pub async fn apply(&self, changes: &[PushChange]) -> Result<ApplyResponse, SyncError> {
+        let body = ApplyRequest { changes: changes.to_vec() };
+        self.call(Method::POST, "/api/v1/sync/apply", &[], Some(&body)).await
+    }
+
+    pub async fn bootstrap_start(&self) -> Result<BootstrapStart, SyncError> {
+        self.call(Method::POST, "/api/v1/sync/bootstrap", &[], None::<&()>).await
+    }
+
+    pub async fn bootstrap_page(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<BootstrapPage, SyncError> {
+        let limit = limit.to_string();
+        let after = after.map(|a| a.to_string());
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(after) = &after {
+            query.push(("after", after));
+        }
+        self.call(Method::GET, &format!("/api/v1/sync/bootstrap/{table}"), &query, None::<&()>).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T, SyncError> {
+        let mut url = format!("{}{path}", self.base);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
+        }
+        let mut request = self.http.request(method, url).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        tracing::debug!(target: "sync", path, "request to the master");
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        if status.is_success() {
+            return response.json::<T>().await.map_err(|e| match e.is_timeout() {
+                true => SyncError::Timeout,
+                false => SyncError::Protocol(format!(
+                    "{path}: the master's answer is not what the protocol says: {e}"
+                )),
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let message = response
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| status.to_string());
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
+            StatusCode::GONE => SyncError::BootstrapRequired,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => {
+                SyncError::RetryAfter(retry_after.expect("checked"))
+            }
+            _ => SyncError::Status { status: status.as_u16(), message: format!("{path}: {message}") },
+        })
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> SyncError {
+    if e.is_timeout() {
+        SyncError::Timeout
+    } else {
+        // The chain says what failed: DNS, connect, TLS.
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        SyncError::Unreachable(text)
+    }
+}

@@ -1,0 +1,262 @@
+//! One sync cycle of a slave: push its local changes, then pull the
+//! master's (bootstrapping first when it has no usable cursor). Every page
+//! is applied in one local transaction together with the cursor or the
+//! bootstrap progress, so a cycle cut off anywhere resumes where it was.
+//! No local transaction is held across a network call.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use archive_db::sync::state::{PeerStatus, SyncAttempt};
+use archive_db::{Db, DbError};
+
+use super::client::MasterClient;
+use super::keys::{self, Kek, KeyStoreError};
+use crate::config::{Config, NodeRole};
+
+/// Why a cycle failed, and so what the worker does next.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("sync is not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error("no slave key is set on this node (archive sync set-key)")]
+    NoKey,
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    #[error("the master refused the slave key: {0}")]
+    Unauthorized(String),
+    #[error("the master cannot continue from this node's cursor; a bootstrap is needed")]
+    BootstrapRequired,
+    #[error("the master is not reachable: {0}")]
+    Unreachable(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the master did not answer in time")]
+    Timeout,
+    #[error("the master asks to retry after {} s", .0.as_secs())]
+    RetryAfter(Duration),
+    #[error("the master answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("local database: {0}")]
+    Db(#[from] DbError),
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CycleReport {
+    pub pushed: u64,
+    /// Pushed changes that lost to the master's state (conflicts, merges, rejections).
+    pub not_applied: u64,
+    pub pulled: u64,
+    pub bootstrapped: bool,
+}
+
+/// Local changes per push request.
+const PUSH_BATCH: i64 = 500;
+/// Changes per pulled page.
+const PULL_PAGE: i64 = 1000;
+/// Rows per bootstrap page.
+const BOOTSTRAP_PAGE: i64 = 5000;
+/// Bounds on one cycle's loops; whatever is left waits for the next cycle.
+const MAX_PUSH_BATCHES: usize = 200;
+const MAX_PULL_PAGES: usize = 1000;
+
+/// State keys (in `sync_state`).
+const CURSOR: &str = "slave.cursor";
+const BOOTSTRAP: &str = "slave.bootstrap";
+
+/// Where a bootstrap is: the cursor to follow afterwards, the table being
+/// copied (index in the master's list) and the last id copied of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BootstrapProgress {
+    cursor: String,
+    tables: Vec<String>,
+    table: usize,
+    after: Option<Uuid>,
+}
+
+/// One cycle against `client`.
+pub async fn run_cycle(db: &Db, client: &MasterClient) -> Result<CycleReport, SyncError> {
+    let mut report = CycleReport::default();
+    push(db, client, &mut report).await?;
+    if db.sync_state(CURSOR).await?.is_none() || db.sync_state(BOOTSTRAP).await?.is_some() {
+        bootstrap(db, client, &mut report).await?;
+    }
+    match pull(db, client, &mut report).await {
+        Err(SyncError::BootstrapRequired) => {
+            tracing::warn!(target: "sync", "the master asks for a new bootstrap");
+            db.set_sync_state(CURSOR, None).await?;
+            bootstrap(db, client, &mut report).await?;
+            pull(db, client, &mut report).await?;
+        }
+        other => other?,
+    }
+    Ok(report)
+}
+
+async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
+    for _ in 0..MAX_PUSH_BATCHES {
+        let outbox = db.sync_outbox(PUSH_BATCH).await?;
+        if outbox.is_empty() {
+            break;
+        }
+        let outcomes = if outbox.changes.is_empty() {
+            Vec::new()
+        } else {
+            client.apply(&outbox.changes).await?.outcomes
+        };
+        if outcomes.len() != outbox.changes.len() {
+            return Err(SyncError::Protocol(format!(
+                "pushed {} changes, the master answered for {}",
+                outbox.changes.len(),
+                outcomes.len()
+            )));
+        }
+        db.record_push_outcomes(&outbox, &outcomes).await?;
+        report.pushed += outcomes.len() as u64;
+        report.not_applied += outcomes
+            .iter()
+            .filter(|o| {
+                !matches!(o.status, archive_db::PushStatus::Applied | archive_db::PushStatus::Duplicate)
+            })
+            .count() as u64;
+        tracing::debug!(target: "sync", changes = outcomes.len(), "pushed");
+    }
+    Ok(())
+}
+
+async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
+    for _ in 0..MAX_PULL_PAGES {
+        let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
+        let page = client.changes(&cursor, PULL_PAGE).await?;
+        let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
+        report.pulled += page.rows.len() as u64;
+        tracing::debug!(target: "sync", rows = page.rows.len(), written = applied.written,
+            deleted = applied.deleted, skipped = applied.skipped, "pulled a page");
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn bootstrap(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
+    let mut progress = match db.sync_state(BOOTSTRAP).await?.and_then(|v| serde_json::from_str(&v).ok()) {
+        Some(progress) => progress,
+        None => {
+            let start = client.bootstrap_start().await?;
+            tracing::info!(target: "sync", "bootstrap: copying the master's data");
+            let progress =
+                BootstrapProgress { cursor: start.cursor, tables: start.tables, table: 0, after: None };
+            db.set_sync_state(BOOTSTRAP, Some(&to_json(&progress))).await?;
+            progress
+        }
+    };
+    while let Some(table) = progress.tables.get(progress.table).cloned() {
+        let page = client.bootstrap_page(&table, progress.after, BOOTSTRAP_PAGE).await?;
+        let after = progress.after;
+        if page.has_more {
+            progress.after = page.last_id;
+        } else {
+            progress.table += 1;
+            progress.after = None;
+        }
+        db.apply_bootstrap_rows(&table, after, &page, BOOTSTRAP, &to_json(&progress)).await?;
+        report.pulled += page.rows.len() as u64;
+    }
+    let mut tx = db.begin().await?;
+    tx.set_sync_state(CURSOR, Some(&progress.cursor)).await?;
+    tx.set_sync_state(BOOTSTRAP, None).await?;
+    tx.commit().await?;
+    report.bootstrapped = true;
+    tracing::info!(target: "sync", "bootstrap complete; following the master's log");
+    Ok(())
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
+}
+
+/// One cycle at a time per process (the worker, `sync now`, the API).
+static CYCLE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The peer name a slave records its master's status under.
+pub const MASTER_PEER: &str = "master";
+
+/// Runs one cycle now with this node's configuration and stored key, under
+/// the operation timeout, and records it (attempt, status).
+pub async fn run_cycle_now(db: &Db, config: &Config) -> Result<CycleReport, SyncError> {
+    if config.role != NodeRole::Slave {
+        return Err(SyncError::NotConfigured("this node is not a slave (ARCHIVE_ROLE=slave)"));
+    }
+    let _one_at_a_time = CYCLE_LOCK.lock().await;
+    let started = archive_db::now();
+    let result = async {
+        let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
+        let key = keys::load_on_slave(db, &kek).await.map_err(|e| match e.downcast::<KeyStoreError>() {
+            Ok(e) => SyncError::KeyStore(e),
+            Err(e) => SyncError::Protocol(e.to_string()),
+        })?;
+        let client = MasterClient::new(&config.sync, key.ok_or(SyncError::NoKey)?)?;
+        match tokio::time::timeout(config.sync.operation_timeout, run_cycle(db, &client)).await {
+            Ok(result) => result,
+            Err(_) => Err(SyncError::Timeout),
+        }
+    }
+    .await;
+    record(db, started, &result).await?;
+    result
+}
+
+/// Records a cycle's outcome in the attempts list and the master's status row.
+async fn record(
+    db: &Db,
+    started: chrono::DateTime<chrono::Utc>,
+    result: &Result<CycleReport, SyncError>,
+) -> Result<(), DbError> {
+    let now = archive_db::now();
+    let mut status = db.peer_status(MASTER_PEER).await?.unwrap_or_else(|| PeerStatus {
+        node_id: MASTER_PEER.into(),
+        peer_role: "master".into(),
+        breaker_state: "closed".into(),
+        ..PeerStatus::default()
+    });
+    status.attempts += 1;
+    status.last_attempt_at = Some(now);
+    let (outcome, pulled, pushed, error) = match result {
+        Ok(report) => {
+            status.successes += 1;
+            status.consecutive_failures = 0;
+            status.last_success_at = Some(now);
+            status.last_error = None;
+            status.changes_pulled += report.pulled as i64;
+            status.changes_pushed += report.pushed as i64;
+            ("success", report.pulled as i64, report.pushed as i64, None)
+        }
+        Err(e) => {
+            status.failures += 1;
+            status.consecutive_failures += 1;
+            status.last_failure_at = Some(now);
+            status.last_error = Some(e.to_string());
+            tracing::warn!(target: "sync", error = %e, "sync cycle failed");
+            ("failure", 0, 0, Some(e.to_string()))
+        }
+    };
+    status.cursor = db.sync_state(CURSOR).await?;
+    db.save_peer_status(&status).await?;
+    db.record_sync_attempt(&SyncAttempt {
+        id: Uuid::now_v7(),
+        node_id: MASTER_PEER.into(),
+        started_at: started,
+        finished_at: Some(now),
+        outcome: outcome.into(),
+        pulled,
+        pushed,
+        error,
+    })
+    .await
+}

@@ -1,0 +1,321 @@
+//! Master-slave sync between real servers over HTTP on loopback: a master
+//! and a slave each on its own database, on every pair of available
+//! backends. Cycles are started through the slave's API (`POST /sync/now`).
+
+use archive_db::{Backend, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{App, TestUser, code, id};
+
+struct Pair {
+    master: App,
+    slave: App,
+    master_admin: TestUser,
+    slave_admin: TestUser,
+    /// The slave key the master issued.
+    key: String,
+}
+
+impl Pair {
+    async fn start(master_backend: Backend, slave_backend: Backend) -> Pair {
+        let master = App::start(
+            master_backend,
+            &[("ARCHIVE_ROLE", "master".into()), ("ARCHIVE_NODE_ID", "main".into())],
+        )
+        .await;
+        let slave = App::start(
+            slave_backend,
+            &[
+                ("ARCHIVE_ROLE", "slave".into()),
+                ("ARCHIVE_NODE_ID", "home".into()),
+                ("SYNC_ENABLED", "true".into()),
+                ("MASTER_ARCHIVE_URL", master.base.clone()),
+                ("SYNC_ALLOW_INSECURE", "true".into()),
+            ],
+        )
+        .await;
+        let master_admin = master.user(Role::Admin).await;
+        let slave_admin = slave.user(Role::Admin).await;
+        let (status, issued) = master
+            .post("/api/v1/sync/keys", &master_admin.token, json!({"name": "home", "node_id": "home"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{issued}");
+        let key = issued["key"].as_str().unwrap().to_owned();
+        let kek = archive::sync::keys::Kek::load(slave.data_dir.path(), None).unwrap();
+        archive::sync::keys::store_on_slave(slave.db(), &kek, &key).await.unwrap();
+        Pair { master, slave, master_admin, slave_admin, key }
+    }
+
+    /// Runs one cycle on the slave and returns its report.
+    async fn sync(&self) -> Value {
+        let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "sync failed: {report}");
+        report
+    }
+
+    async fn assert_in_step(&self) {
+        let master = self.master.db().sync_digest().await.unwrap();
+        let slave = self.slave.db().sync_digest().await.unwrap();
+        assert_eq!(master, slave, "the two nodes' data differ");
+    }
+
+    async fn stop(self) {
+        self.slave.stop().await;
+        self.master.stop().await;
+    }
+}
+
+/// Every (master, slave) pair of available backends.
+fn pairs() -> Vec<(Backend, Backend)> {
+    let backends = archive_testkit::backends();
+    let mut pairs = Vec::new();
+    for m in &backends {
+        for s in &backends {
+            pairs.push((*m, *s));
+        }
+    }
+    pairs
+}
+
+async fn create(app: &App, token: &str, path: &str, body: Value) -> String {
+    let (status, created) = app.post(path, token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {created}");
+    id(&created)
+}
+
+#[tokio::test]
+async fn a_fresh_slave_copies_the_master_then_follows_its_changes() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        let token = &pair.master_admin.token;
+        let artist = create(&pair.master, token, "/api/v1/artists", json!({"name": "Nina Simone"})).await;
+        let mut songs = Vec::new();
+        for n in 0..30 {
+            songs.push(
+                create(
+                    &pair.master,
+                    token,
+                    "/api/v1/songs",
+                    json!({"title": format!("Song {n}"), "artist_id": artist}),
+                )
+                .await,
+            );
+        }
+        let first = pair.sync().await;
+        assert_eq!(first["bootstrapped"], true, "{first}");
+        pair.assert_in_step().await;
+        let (status, song) =
+            pair.slave.get(&format!("/api/v1/songs/{}", songs[3]), &pair.slave_admin.token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(song["title"], "Song 3");
+
+        // Updates and deletes on the master arrive; a second cycle is not a bootstrap.
+        pair.master.patch(&format!("/api/v1/songs/{}", songs[0]), token, json!({"title": "Renamed"})).await;
+        let (status, _) = pair.master.delete(&format!("/api/v1/songs/{}", songs[1]), token).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let second = pair.sync().await;
+        assert_eq!(second["bootstrapped"], false, "{second}");
+        pair.assert_in_step().await;
+        let (_, song) = pair.slave.get(&format!("/api/v1/songs/{}", songs[0]), &pair.slave_admin.token).await;
+        assert_eq!(song["title"], "Renamed");
+        let (status, _) =
+            pair.slave.get(&format!("/api/v1/songs/{}", songs[1]), &pair.slave_admin.token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Nothing new: the slave's own changes do not come back to it as new ones.
+        let third = pair.sync().await;
+        assert_eq!(third["pulled"], 0, "{third}");
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_slaves_changes_reach_the_master_without_echo() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        pair.sync().await;
+        let token = &pair.slave_admin.token;
+        let genre = create(&pair.slave, token, "/api/v1/genres", json!({"name": "Field recordings"})).await;
+        let song =
+            create(&pair.slave, token, "/api/v1/songs", json!({"title": "Rain", "genre_id": genre})).await;
+        pair.slave.patch(&format!("/api/v1/songs/{song}"), token, json!({"title": "Rain, later"})).await;
+        let report = pair.sync().await;
+        assert!(report["pushed"].as_u64().unwrap() >= 2, "{report}");
+        assert_eq!(report["not_applied"], 0, "{report}");
+        pair.assert_in_step().await;
+        let (status, on_master) =
+            pair.master.get(&format!("/api/v1/songs/{song}"), &pair.master_admin.token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(on_master["title"], "Rain, later");
+        assert_eq!(on_master["genre_id"], genre.as_str());
+        // A cycle with nothing new moves nothing either way.
+        let quiet = pair.sync().await;
+        assert_eq!((quiet["pushed"].as_u64(), quiet["pulled"].as_u64()), (Some(0), Some(0)), "{quiet}");
+        assert_eq!(pair.slave.db().unpushed_count().await.unwrap(), 0);
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn when_both_sides_edit_a_song_the_master_wins_and_the_conflict_is_logged() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        let song =
+            create(&pair.master, &pair.master_admin.token, "/api/v1/songs", json!({"title": "Original"}))
+                .await;
+        pair.sync().await;
+        pair.master
+            .patch(&format!("/api/v1/songs/{song}"), &pair.master_admin.token, json!({"title": "Master's"}))
+            .await;
+        pair.slave
+            .patch(&format!("/api/v1/songs/{song}"), &pair.slave_admin.token, json!({"title": "Slave's"}))
+            .await;
+        let report = pair.sync().await;
+        assert_eq!(report["not_applied"], 1, "{report}");
+        pair.assert_in_step().await;
+        for app in [&pair.master, &pair.slave] {
+            let token = if std::ptr::eq(app, &pair.master) {
+                &pair.master_admin.token
+            } else {
+                &pair.slave_admin.token
+            };
+            let (_, body) = app.get(&format!("/api/v1/songs/{song}"), token).await;
+            assert_eq!(body["title"], "Master's");
+        }
+        let (_, conflicts) = pair.master.get("/api/v1/sync/conflicts", &pair.master_admin.token).await;
+        let conflicts = conflicts.as_array().unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let entry = &conflicts[0];
+        assert_eq!(entry["node_id"], "home");
+        assert_eq!(entry["resolution"], "master_wins");
+        assert!(entry["slave_row"].as_str().unwrap().contains("Slave's"));
+        assert!(entry["master_row"].as_str().unwrap().contains("Master's"));
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_same_name_created_on_both_nodes_becomes_one_record() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        pair.sync().await;
+        let on_master =
+            create(&pair.master, &pair.master_admin.token, "/api/v1/artists", json!({"name": "Björk"})).await;
+        let on_slave =
+            create(&pair.slave, &pair.slave_admin.token, "/api/v1/artists", json!({"name": "björk"})).await;
+        let song = create(
+            &pair.slave,
+            &pair.slave_admin.token,
+            "/api/v1/songs",
+            json!({"title": "Joga", "artist_id": on_slave}),
+        )
+        .await;
+        pair.sync().await;
+        pair.assert_in_step().await;
+        for (app, token) in [(&pair.master, &pair.master_admin.token), (&pair.slave, &pair.slave_admin.token)]
+        {
+            let (_, body) = app.get(&format!("/api/v1/songs/{song}"), token).await;
+            assert_eq!(body["artist_id"], on_master.as_str(), "the song points at the master's artist");
+            let (status, _) = app.get(&format!("/api/v1/artists/{on_slave}"), token).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_push_is_applied_once() {
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    let change_id = uuid::Uuid::new_v4();
+    let artist_id = uuid::Uuid::new_v4();
+    let now = archive_db::now().to_rfc3339();
+    let body = json!({"changes": [{
+        "change_id": change_id, "table": "artists", "id": artist_id, "base_version": null,
+        "row": {"id": artist_id, "name": "Can", "name_key": "can", "biography": null, "created_at": now, "updated_at": now}
+    }]});
+    let mut versions = Vec::new();
+    for expected in ["applied", "duplicate", "duplicate"] {
+        let (status, answer) = pair
+            .master
+            .call(reqwest::Method::POST, "/api/v1/sync/apply", Some(&pair.key), Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let outcome = &answer["outcomes"][0];
+        assert_eq!(outcome["status"], expected, "{outcome}");
+        versions.push(outcome["state"]["version"].as_i64().unwrap());
+    }
+    assert!(versions.windows(2).all(|w| w[0] == w[1]), "{versions:?}");
+    let changes = pair.master.db().changes_after(archive_db::LogPosition::START, 10_000).await.unwrap();
+    assert_eq!(changes.iter().filter(|c| c.row_id == artist_id).count(), 1);
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_revoked_and_user_keys_are_refused_with_401() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    let ping = |key: String| {
+        let master = &pair.master;
+        async move { master.call(reqwest::Method::GET, "/api/v1/sync/ping", Some(&key), None).await }
+    };
+    let (status, body) = ping(pair.key.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["your_node_id"], "home");
+    let forged = format!("{}0", &pair.key[..pair.key.len() - 1]);
+    let forged = if forged == pair.key { format!("{}1", &pair.key[..pair.key.len() - 1]) } else { forged };
+    let (status, body) = ping(forged).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_slave_key"));
+    let (status, _) = ping(pair.master_admin.token.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (_, keys) = pair.master.get("/api/v1/sync/keys", &pair.master_admin.token).await;
+    let key_id = keys[0]["id"].as_str().unwrap().to_owned();
+    assert!(keys[0].get("key_hash").is_none(), "the hash is never shown");
+    let (status, _) =
+        pair.master.delete(&format!("/api/v1/sync/keys/{key_id}"), &pair.master_admin.token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = ping(pair.key.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"].as_str().unwrap().contains("revoked"));
+    // The slave's cycle fails and says why.
+    let (status, report) = pair.slave.post("/api/v1/sync/now", &pair.slave_admin.token, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(report["error"]["message"].as_str().unwrap().contains("refused the slave key"), "{report}");
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn a_slave_behind_a_new_epoch_bootstraps_again() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    let token = &pair.master_admin.token;
+    create(&pair.master, token, "/api/v1/genres", json!({"name": "Dub"})).await;
+    pair.sync().await;
+    pair.master.db().renew_sync_epoch().await.unwrap();
+    create(&pair.master, token, "/api/v1/genres", json!({"name": "Ska"})).await;
+    let report = pair.sync().await;
+    assert_eq!(report["bootstrapped"], true, "{report}");
+    pair.assert_in_step().await;
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn more_changes_than_a_page_holds_all_arrive() {
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    pair.sync().await;
+    // 2,500 changes: more than two pulled pages (1,000 each).
+    let mut tx = pair.master.db().begin().await.unwrap();
+    for n in 0..2500 {
+        tx.insert_genre(archive_db::NewGenre { id: None, name: format!("Genre {n}") }).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let report = pair.sync().await;
+    assert_eq!(report["pulled"], 2500, "{report}");
+    pair.assert_in_step().await;
+    pair.stop().await;
+}

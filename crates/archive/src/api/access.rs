@@ -92,6 +92,12 @@ fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
 /// How stale `last_used_at` may get before a request refreshes it.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Whether a recorded last use is old enough to record a new one (so a busy
+/// caller does not cost a write per request).
+fn is_stale(last_used_at: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    last_used_at.is_none_or(|t| (archive_db::now() - t).to_std().is_ok_and(|age| age > TOUCH_INTERVAL))
+}
+
 /// Checks the caller against the route's access rule.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
@@ -136,10 +142,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         };
         return ApiError::forbidden(&format!("this needs the {needed} role")).into_response();
     }
-    let stale = token
-        .last_used_at
-        .is_none_or(|t| (archive_db::now() - t).to_std().is_ok_and(|age| age > TOUCH_INTERVAL));
-    if stale {
+    if is_stale(token.last_used_at) {
         let db = state.db.clone();
         let id = token.id;
         tokio::spawn(async move {
@@ -178,13 +181,15 @@ async fn authenticate_slave(
     };
     match found {
         Some(key) if crate::sync::keys::matches(&key, presented) && key.is_live(archive_db::now()) => {
-            let db = state.db.clone();
-            let id = key.id;
-            tokio::spawn(async move {
-                if let Err(e) = db.touch_slave_key(id).await {
-                    tracing::warn!(target: "sync", error = %e, "could not record slave key use");
-                }
-            });
+            if is_stale(key.last_used_at) {
+                let db = state.db.clone();
+                let id = key.id;
+                tokio::spawn(async move {
+                    if let Err(e) = db.touch_slave_key(id).await {
+                        tracing::warn!(target: "sync", error = %e, "could not record slave key use");
+                    }
+                });
+            }
             Ok(SlavePeer { key })
         }
         found => {

@@ -237,15 +237,19 @@ pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<PeerSta
     Ok(Json(state.db.peers("slave").await?))
 }
 
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let report = crate::sync::status::report(&state.db, &state.config).await?;
-    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<crate::sync::status::SyncReport>> {
+    Ok(Json(crate::sync::status::report(&state.db, &state.config).await?))
 }
 
 /// `POST /api/v1/sync/now`: one sync cycle now (slave), answered when done.
-pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let report = crate::sync::engine::run_cycle_now(&state.db, &state.config)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", e.to_string()))?;
-    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sync::engine::CycleReport>> {
+    use crate::sync::engine::SyncError;
+    let report = crate::sync::engine::run_cycle_now(&state.db, &state.config).await.map_err(|e| match e {
+        // This node's own set-up, not the master, is what is missing.
+        SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
+            ApiError::new(StatusCode::CONFLICT, "sync_not_configured", e.to_string())
+        }
+        other => ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", other.to_string()),
+    })?;
+    Ok(Json(report))
 }

@@ -276,26 +276,53 @@ async fn wrong_revoked_and_user_keys_are_refused_with_401() {
     let (status, body) = ping(pair.key.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["your_node_id"], "home");
-    let forged = format!("{}0", &pair.key[..pair.key.len() - 1]);
-    let forged = if forged == pair.key { format!("{}1", &pair.key[..pair.key.len() - 1]) } else { forged };
-    let (status, body) = ping(forged).await;
+    let (status, body) = ping(forged_key(&pair.key)).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_slave_key"));
     let (status, _) = ping(pair.master_admin.token.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // Rotation without overlap: the new key works, the old one has expired.
+    let (status, rotated) = pair
+        .master
+        .post(
+            "/api/v1/sync/keys",
+            &pair.master_admin.token,
+            json!({"name": "home 2", "node_id": "home", "overlap_hours": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new_key = rotated["key"].as_str().unwrap().to_owned();
+    let (status, body) = ping(pair.key.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"].as_str().unwrap().contains("expired"), "{body}");
+    let (status, body) = ping(new_key.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     let (_, keys) = pair.master.get("/api/v1/sync/keys", &pair.master_admin.token).await;
-    let key_id = keys[0]["id"].as_str().unwrap().to_owned();
-    assert!(keys[0].get("key_hash").is_none(), "the hash is never shown");
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(keys.as_array().unwrap().iter().all(|k| k.get("key_hash").is_none()), "the hash is never shown");
+    let key_id = rotated["record"]["id"].as_str().unwrap().to_owned();
     let (status, _) =
         pair.master.delete(&format!("/api/v1/sync/keys/{key_id}"), &pair.master_admin.token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = ping(pair.key.clone()).await;
+    let (status, body) = ping(new_key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body["error"]["message"].as_str().unwrap().contains("revoked"));
     // The slave's cycle fails and says why.
     let (status, report) = pair.slave.post("/api/v1/sync/now", &pair.slave_admin.token, json!({})).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert!(report["error"]["message"].as_str().unwrap().contains("refused the slave key"), "{report}");
+
+    // Failed attempts with well-formed keys are limited per address (ten in
+    // 15 minutes; some failed above): refused with 401 until the limit, then 429.
+    let mut last = (StatusCode::OK, Value::Null);
+    for _ in 0..10 {
+        last = ping(forged_key(&pair.key)).await;
+        if last.0 != StatusCode::UNAUTHORIZED {
+            break;
+        }
+    }
+    assert_eq!((last.0, code(&last.1)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "{}", last.1);
     pair.stop().await;
 }
 
@@ -328,4 +355,10 @@ async fn more_changes_than_a_page_holds_all_arrive() {
     assert_eq!(report["pulled"], 2500, "{report}");
     pair.assert_in_step().await;
     pair.stop().await;
+}
+
+/// A well-formed key that is not `key`.
+fn forged_key(key: &str) -> String {
+    let last = if key.ends_with('0') { '1' } else { '0' };
+    format!("{}{last}", &key[..key.len() - 1])
 }

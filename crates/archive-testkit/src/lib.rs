@@ -11,6 +11,7 @@
 //! skipped, unless `ARCHIVE_TEST_REQUIRE_PG=1`, which makes that a failure.
 
 pub mod audio;
+pub mod tls;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::tls::TlsFiles;
+
 /// What went wrong with a setting. Always names the variable.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -411,6 +413,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub bind: SocketAddr,
+    /// Serve HTTPS with these files (else plain HTTP, e.g. behind a proxy).
+    pub tls: Option<TlsFiles>,
     pub log_level: String,
     pub role: NodeRole,
     pub node_id: String,
@@ -433,13 +437,16 @@ impl Config {
             value: bind_text.clone(),
             reason: "must be an address and port such as 127.0.0.1:3000 or [::]:3000".into(),
         })?;
-        if get("ARCHIVE_TLS_CERT").is_some() || get("ARCHIVE_TLS_KEY").is_some() {
-            return Err(ConfigError::Inconsistent(
-                "ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY are set, but this version of Archive does not serve HTTPS itself yet; \
-                 unset them and put a TLS reverse proxy in front (see docs/DEPLOYMENT.md)"
-                    .into(),
-            ));
-        }
+        let tls = match (get("ARCHIVE_TLS_CERT"), get("ARCHIVE_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into() }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Inconsistent(
+                    "ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY go together: set both to serve HTTPS, or neither"
+                        .into(),
+                ));
+            }
+        };
         let role = match get("ARCHIVE_ROLE").as_deref() {
             Some("master") => NodeRole::Master,
             Some("slave") => NodeRole::Slave,
@@ -476,6 +483,7 @@ impl Config {
             data_dir: PathBuf::from(get("ARCHIVE_DATA_DIR").expect("has a default")),
             database_url: get("DATABASE_URL"),
             bind,
+            tls,
             log_level: get("ARCHIVE_LOG_LEVEL").expect("has a default"),
             role,
             node_id: get("ARCHIVE_NODE_ID").unwrap_or_else(host_name),
@@ -605,5 +613,14 @@ mod tests {
         let c = resolve(&[("MASTER_ARCHIVE_URL", "http://m.example/"), ("SYNC_ALLOW_INSECURE", "1")], &[])
             .unwrap();
         assert_eq!(c.sync.master_url.as_deref(), Some("http://m.example"));
+    }
+
+    #[test]
+    fn tls_needs_both_the_certificate_and_the_key() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let err = resolve(&[("ARCHIVE_TLS_CERT", file)], &[]).unwrap_err().to_string();
+        assert!(err.contains("ARCHIVE_TLS_KEY"), "{err}");
+        let c = resolve(&[("ARCHIVE_TLS_CERT", file), ("ARCHIVE_TLS_KEY", file)], &[]).unwrap();
+        assert_eq!(c.tls.map(|t| t.key), Some(file.into()));
     }
 }

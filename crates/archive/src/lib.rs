@@ -15,3 +15,4 @@ pub mod imports;
 pub mod logging;
 pub mod serve;
 pub mod sync;
+pub mod tls;

@@ -4,15 +4,29 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
 use anyhow::Context;
-use tokio::net::TcpListener;
+use axum::serve::ListenerExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::server::TlsStream;
 
 use archive_db::Db;
 
 use crate::api::{self, AppState};
 use crate::config::{Config, SETTINGS};
+use crate::tls::{self, TlsListener};
+
+/// No Nagle delay: a response written in pieces (headers, then a file's
+/// first block) must not wait for the client's delayed ACK.
+fn no_delay(stream: &TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
+}
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
@@ -41,31 +55,45 @@ pub async fn configure(flags: &BTreeMap<&'static str, String>) -> anyhow::Result
 /// A running server (for `archive serve` and for tests).
 pub struct Server {
     pub addr: SocketAddr,
+    /// Whether it serves HTTPS (`ARCHIVE_TLS_CERT` and `ARCHIVE_TLS_KEY`).
+    pub https: bool,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
+type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
 impl Server {
-    /// Serves on `listener` until [`Server::stop`].
+    /// Serves on `listener` until [`Server::stop`]; over TLS when the
+    /// configuration names certificate files (read here, so a bad file stops start-up).
     pub fn start(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+        let https = tls.is_some();
         let app = api::router(AppState::new(db, config));
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
-        // No Nagle delay: a response written in pieces (headers, then a file's
-        // first block) must not wait for the client's delayed ACK.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let serving: Serving = match tls {
+            None => {
+                let listener = listener.tap_io(|stream: &mut TcpStream| no_delay(stream));
+                Box::pin(axum::serve(listener, service).with_graceful_shutdown(stopped).into_future())
             }
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Server { addr, shutdown, task })
+            Some(tls) => {
+                let listener = TlsListener::new(listener, tls)?
+                    .tap_io(|stream: &mut TlsStream<TcpStream>| no_delay(stream.get_ref().0));
+                Box::pin(axum::serve(listener, service).with_graceful_shutdown(stopped).into_future())
+            }
+        };
+        let task = tokio::spawn(serving);
+        Ok(Server { addr, https, shutdown, task })
+    }
+
+    /// The address clients use, such as `https://127.0.0.1:3000`.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", if self.https { "https" } else { "http" }, self.addr)
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -90,17 +118,16 @@ pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (ARCHIVE_BIND)", config.bind))?;
-    let address = listener.local_addr()?;
+    let server = Server::start(listener, db.clone(), config.clone())?;
     // Printed plainly too: scripts (and tests) started with port 0 read it here.
-    eprintln!("listening on http://{address}");
+    eprintln!("listening on {}", server.base_url());
     tracing::info!(
-        %address,
+        address = %server.base_url(),
         database = db.backend().name(),
         role = config.role.as_str(),
         node_id = %config.node_id,
         "Archive is serving"
     );
-    let server = Server::start(listener, db.clone(), config)?;
     shutdown.wait().await;
     tracing::info!("shutting down");
     server.stop().await?;

@@ -177,10 +177,15 @@ impl Drop for Serving {
 
 /// Starts `archive serve` on a free port and reads its address from stderr.
 fn serve(target: &Target) -> Serving {
+    serve_with(target, &[])
+}
+
+fn serve_with(target: &Target, env: &[(&str, &str)]) -> Serving {
     let child = Command::new(BIN)
         .args(&target.args)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("ARCHIVE_LOG_LEVEL", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -242,6 +247,34 @@ async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
         assert!(!hinted, "no hint once an admin exists");
         stop(serving);
     }
+}
+
+#[tokio::test]
+async fn serve_speaks_https_with_the_configured_certificate_and_refuses_a_bad_one() {
+    let certs = archive_testkit::tls::TestCertificates::new();
+    let target = &targets()[0];
+    let (cert, key) = (certs.server_cert.display().to_string(), certs.server_key.display().to_string());
+    let serving = serve_with(target, &[("ARCHIVE_TLS_CERT", &cert), ("ARCHIVE_TLS_KEY", &key)]);
+    assert!(serving.base.starts_with("https://127.0.0.1:"), "{}", serving.base);
+    archive::sync::install_crypto_provider();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&certs.ca_cert).unwrap()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    let health: serde_json::Value =
+        client.get(format!("{}/api/v1/health", serving.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let plain = serving.base.replace("https://", "http://");
+    assert!(reqwest::get(format!("{plain}/api/v1/health")).await.is_err(), "no plain HTTP on a TLS port");
+    stop(serving);
+
+    // A key file that is not a key stops start-up, naming the variable.
+    let out = Command::new(BIN)
+        .args(&target.args)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .envs([("ARCHIVE_TLS_CERT", cert.as_str()), ("ARCHIVE_TLS_KEY", cert.as_str())])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("ARCHIVE_TLS_KEY"), "{}", text(&out.stderr));
 }
 
 #[test]

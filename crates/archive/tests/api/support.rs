@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use archive::config::Config;
@@ -27,6 +28,16 @@ pub const PASSWORD: &str = "correct horse battery";
 impl App {
     /// A server with `settings` (variable, value) on top of the defaults.
     pub async fn start(backend: Backend, settings: &[(&'static str, String)]) -> App {
+        Self::start_trusting(backend, settings, None).await
+    }
+
+    /// A server whose test client trusts the CA certificate `ca` (a server
+    /// started with `ARCHIVE_TLS_CERT` and `ARCHIVE_TLS_KEY`).
+    pub async fn start_trusting(
+        backend: Backend,
+        settings: &[(&'static str, String)],
+        ca: Option<&Path>,
+    ) -> App {
         let test_db = TestDb::new(backend).await.expect("backend available");
         let data_dir = tempfile::tempdir().unwrap();
         let mut flags = BTreeMap::new();
@@ -41,13 +52,16 @@ impl App {
         let config = Config::load(&flags, &BTreeMap::new()).expect("test configuration");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, test_db.db.clone(), config).unwrap();
-        let base = format!("http://{}", server.addr);
+        let base = server.base_url();
+        archive::sync::install_crypto_provider();
+        let mut client = reqwest::Client::builder();
+        if let Some(ca) = ca {
+            let pem = std::fs::read(ca).unwrap();
+            client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()]);
+        }
         App {
             base,
-            client: {
-                archive::sync::install_crypto_provider();
-                reqwest::Client::new()
-            },
+            client: client.build().unwrap(),
             test_db: Arc::new(test_db),
             data_dir: Arc::new(data_dir),
             server: Some(server),

@@ -1,10 +1,12 @@
-//! Master-slave sync between real servers over HTTP on loopback: a master
-//! and a slave each on its own database, on every pair of available
-//! backends. Cycles are started through the slave's API (`POST /sync/now`).
+//! Master-slave sync between real servers on loopback: a master serving
+//! HTTPS with a certificate from a throwaway CA and a slave that trusts that
+//! CA, each on its own database, on every pair of available backends. Cycles are started through the slave's API (`POST /sync/now`).
 
 use archive_db::{Backend, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use archive_testkit::tls::TestCertificates;
 
 use crate::support::{App, TestUser, code, id};
 
@@ -15,15 +17,26 @@ struct Pair {
     slave_admin: TestUser,
     /// The slave key the master issued.
     key: String,
+    /// The master serves HTTPS with a certificate from this throwaway CA.
+    _certificates: TestCertificates,
 }
 
 impl Pair {
+    /// A master serving HTTPS and a slave that trusts its CA.
     async fn start(master_backend: Backend, slave_backend: Backend) -> Pair {
-        let master = App::start(
+        let certificates = TestCertificates::new();
+        let master = App::start_trusting(
             master_backend,
-            &[("ARCHIVE_ROLE", "master".into()), ("ARCHIVE_NODE_ID", "main".into())],
+            &[
+                ("ARCHIVE_ROLE", "master".into()),
+                ("ARCHIVE_NODE_ID", "main".into()),
+                ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
+                ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
+            ],
+            Some(&certificates.ca_cert),
         )
         .await;
+        assert!(master.base.starts_with("https://"), "{}", master.base);
         let slave = App::start(
             slave_backend,
             &[
@@ -31,7 +44,7 @@ impl Pair {
                 ("ARCHIVE_NODE_ID", "home".into()),
                 ("SYNC_ENABLED", "true".into()),
                 ("MASTER_ARCHIVE_URL", master.base.clone()),
-                ("SYNC_ALLOW_INSECURE", "true".into()),
+                ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
             ],
         )
         .await;
@@ -44,7 +57,7 @@ impl Pair {
         let key = issued["key"].as_str().unwrap().to_owned();
         let kek = archive::sync::keys::Kek::load(slave.data_dir.path(), None).unwrap();
         archive::sync::keys::store_on_slave(slave.db(), &kek, &key).await.unwrap();
-        Pair { master, slave, master_admin, slave_admin, key }
+        Pair { master, slave, master_admin, slave_admin, key, _certificates: certificates }
     }
 
     /// Runs one cycle on the slave and returns its report.
@@ -361,4 +374,37 @@ async fn more_changes_than_a_page_holds_all_arrive() {
 fn forged_key(key: &str) -> String {
     let last = if key.ends_with('0') { '1' } else { '0' };
     format!("{}{last}", &key[..key.len() - 1])
+}
+
+#[tokio::test]
+async fn a_slave_that_does_not_trust_the_masters_certificate_refuses_to_sync() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    // A second slave with the same key, but without MASTER_CA_CERT: the
+    // master's certificate comes from a CA it has never heard of.
+    let untrusting = App::start(
+        Backend::Sqlite,
+        &[
+            ("ARCHIVE_ROLE", "slave".into()),
+            ("ARCHIVE_NODE_ID", "home".into()),
+            ("SYNC_ENABLED", "true".into()),
+            ("MASTER_ARCHIVE_URL", pair.master.base.clone()),
+        ],
+    )
+    .await;
+    let admin = untrusting.user(Role::Admin).await;
+    let kek = archive::sync::keys::Kek::load(untrusting.data_dir.path(), None).unwrap();
+    archive::sync::keys::store_on_slave(untrusting.db(), &kek, &pair.key).await.unwrap();
+
+    let (status, body) = untrusting.post("/api/v1/sync/now", &admin.token, json!({})).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_GATEWAY, "sync_failed"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("certificate"), "the error names the certificate: {message}");
+    let (_, report) = untrusting.get("/api/v1/sync/status", &admin.token).await;
+    assert_eq!(report["master"]["failures"], 1, "{report}");
+    assert_eq!(report["master"]["successes"], 0, "{report}");
+
+    // The slave that trusts the CA syncs over the same HTTPS.
+    pair.sync().await;
+    untrusting.stop().await;
+    pair.stop().await;
 }

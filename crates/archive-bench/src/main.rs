@@ -138,7 +138,7 @@ async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
     }
     let config = Config::load(&flags, &BTreeMap::new())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let server = Server::start(listener, db.clone(), config)?;
+    let server = Server::start(listener, db.clone(), config).await?;
     let base = format!("http://{}", server.addr);
     let token = admin_token(db).await?;
     Ok(Running { server, base, client: reqwest::Client::new(), token })

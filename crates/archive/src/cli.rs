@@ -65,7 +65,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Master-slave sync: keys (master), the slave key, status, a cycle now.
+    /// Master-slave sync: keys (master), the slave key, status, a cycle now,
+    /// pause, resume and emergency stop.
     Sync {
         #[command(subcommand)]
         command: SyncCommand,
@@ -84,7 +85,21 @@ enum SyncCommand {
     /// This node's sync status, read locally (never from the master).
     Status,
     /// Run one sync cycle now (slave): push local changes, pull the master's.
+    /// Runs even when paused or with the circuit open; not during an emergency stop.
     Now,
+    /// Pause sync until `resume`, across restarts (yellow). A slave's worker
+    /// skips its cycles; a master asks its slaves to come back later.
+    Pause,
+    /// Lift a pause (and a "key refused" stop).
+    Resume,
+    /// Stop all sync until `clear-stop`, across restarts (red): a running
+    /// cycle is cancelled, forced cycles are refused, a master refuses slaves.
+    EmergencyStop,
+    /// Lift an emergency stop (and a "key refused" stop).
+    ClearStop,
+    /// Forget failed attempts: remove them from the list, reset the
+    /// consecutive-failure count and close the circuit breaker.
+    ClearFailed,
     /// Per synced table: row count and checksum over (id, version). Equal on
     /// two nodes exactly when their data agree.
     Digest,
@@ -209,7 +224,7 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
 }
 
 async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
-    use crate::sync::{engine, keys, status};
+    use crate::sync::{control, engine, keys, status};
     match command {
         SyncCommand::Key { command: KeyCommand::Generate { name, node_id, overlap_hours } } => {
             let issued = keys::create(db, &name, &node_id, overlap_hours).await?;
@@ -260,6 +275,7 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
             std::io::stdin().lock().read_line(&mut line).context("reading the key from standard input")?;
             let kek = keys::Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
             keys::store_on_slave(db, &kek, line.trim()).await?;
+            crate::sync::control::clear_key_refusal(db).await?;
             println!("slave key stored (encrypted)");
         }
         SyncCommand::Status => {
@@ -275,6 +291,26 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
                 report.pulled,
                 if report.bootstrapped { ", after a bootstrap" } else { "" }
             );
+        }
+        SyncCommand::Pause => {
+            control::pause(db, "command line").await?;
+            println!("sync paused until `archive sync resume`");
+        }
+        SyncCommand::Resume => {
+            control::resume(db).await?;
+            println!("sync resumed");
+        }
+        SyncCommand::EmergencyStop => {
+            control::emergency_stop(db, "command line").await?;
+            println!("sync emergency stop: nothing syncs until `archive sync clear-stop`");
+        }
+        SyncCommand::ClearStop => {
+            control::clear_stop(db).await?;
+            println!("emergency stop cleared");
+        }
+        SyncCommand::ClearFailed => {
+            let removed = control::clear_failed(db).await?;
+            println!("cleared {removed} failed attempts; the circuit breaker is closed");
         }
         SyncCommand::NewEpoch => {
             let epoch = db.renew_sync_epoch().await?;

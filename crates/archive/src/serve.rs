@@ -17,7 +17,8 @@ use tokio_rustls::server::TlsStream;
 use archive_db::Db;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, SETTINGS};
+use crate::config::{Config, NodeRole, SETTINGS};
+use crate::sync::worker;
 use crate::tls::{self, TlsListener};
 
 /// No Nagle delay: a response written in pieces (headers, then a file's
@@ -59,18 +60,27 @@ pub struct Server {
     pub https: bool,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The sync worker (a slave with `SYNC_ENABLED`).
+    worker: Option<JoinHandle<()>>,
 }
 
 type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
 impl Server {
     /// Serves on `listener` until [`Server::stop`]; over TLS when the
-    /// configuration names certificate files (read here, so a bad file stops start-up).
-    pub fn start(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
+    /// configuration names certificate files (read here, so a bad file stops
+    /// start-up). On a slave with `SYNC_ENABLED`, the sync worker runs too.
+    pub async fn start(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
-        let app = api::router(AppState::new(db, config));
+        let state = AppState::new(db, config);
+        let worker = if state.config.role == NodeRole::Slave && state.config.sync.enabled {
+            Some(worker::spawn(state.db.clone(), state.config.clone(), state.sync_signals.clone()).await?)
+        } else {
+            None
+        };
+        let app = api::router(state);
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let stopped = async {
@@ -88,7 +98,7 @@ impl Server {
             }
         };
         let task = tokio::spawn(serving);
-        Ok(Server { addr, https, shutdown, task })
+        Ok(Server { addr, https, shutdown, task, worker })
     }
 
     /// The address clients use, such as `https://127.0.0.1:3000`.
@@ -97,7 +107,13 @@ impl Server {
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
+    /// A sync cycle in progress is abandoned; its open transaction rolls
+    /// back, and the next cycle resumes from what was committed.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(worker) = self.worker {
+            worker.abort();
+            let _ = worker.await;
+        }
         let _ = self.shutdown.send(());
         self.task.await??;
         Ok(())
@@ -118,7 +134,7 @@ pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (ARCHIVE_BIND)", config.bind))?;
-    let server = Server::start(listener, db.clone(), config.clone())?;
+    let server = Server::start(listener, db.clone(), config.clone()).await?;
     // Printed plainly too: scripts (and tests) started with port 0 read it here.
     eprintln!("listening on {}", server.base_url());
     tracing::info!(

@@ -387,6 +387,16 @@ impl Db {
         tx.commit().await
     }
 
+    /// Removes the failed attempts from the list ("clear failed records").
+    pub async fn delete_failed_sync_attempts(&self) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let removed = on_tx!(tx, conn => {
+            sqlx::query("DELETE FROM sync_attempts WHERE outcome = 'failure'").execute(conn).await?.rows_affected()
+        });
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     /// The newest attempts first.
     pub async fn sync_attempts(&self, limit: i64) -> Result<Vec<SyncAttempt>> {
         let mut sql = crate::sql::Sql::new(

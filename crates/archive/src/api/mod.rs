@@ -48,6 +48,8 @@ pub struct AppState {
     pub key_failures_by_address: Arc<FailureThrottle>,
     pub imports: Arc<ImportJobs>,
     pub store: archive_media::MediaStore,
+    /// The sync worker's signals and the master's copy of the control state.
+    pub sync_signals: Arc<crate::sync::control::Signals>,
     access: Arc<HashMap<(Method, &'static str), Access>>,
 }
 
@@ -58,6 +60,7 @@ impl AppState {
             db,
             store: archive_media::MediaStore::new(&config.data_dir),
             imports: Arc::new(ImportJobs::default()),
+            sync_signals: Arc::default(),
             config: Arc::new(config),
             login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
             login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
@@ -173,6 +176,11 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/sync/keys", Admin, get(sync::list_keys)),
         route(M::POST, "/api/v1/sync/keys", Admin, post(sync::create_key)),
         route(M::DELETE, "/api/v1/sync/keys/{id}", Admin, delete(sync::revoke_key)),
+        route(M::POST, "/api/v1/sync/pause", Admin, post(sync::pause)),
+        route(M::POST, "/api/v1/sync/resume", Admin, post(sync::resume)),
+        route(M::POST, "/api/v1/sync/emergency-stop", Admin, post(sync::emergency_stop)),
+        route(M::POST, "/api/v1/sync/clear-stop", Admin, post(sync::clear_stop)),
+        route(M::POST, "/api/v1/sync/clear-failed", Admin, post(sync::clear_failed)),
         route(M::GET, "/api/v1/sync/slaves", Admin, get(sync::slaves)),
         route(M::GET, "/api/v1/sync/conflicts", Admin, get(sync::conflicts)),
     ]

@@ -13,25 +13,40 @@ use archive_db::sync::digest::TableDigest;
 use archive_db::sync::state::{ConflictLog, PeerStatus, SlaveKey};
 
 use super::AppState;
-use super::access::SlavePeer;
+use super::access::{CurrentUser, SlavePeer};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Params};
 use crate::config::NodeRole;
+use crate::sync::control::{self, Control};
 use crate::sync::keys;
 use crate::sync::protocol::{
     ApplyRequest, ApplyResponse, BOOTSTRAP_REQUIRED, BootstrapStart, ChangesResponse, Cursor,
     MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH, PROTOCOL, Ping,
 };
+use crate::sync::status::{SlaveView, SyncReport};
 
-fn require_master(state: &AppState) -> ApiResult<()> {
-    match state.config.role {
-        NodeRole::Master => Ok(()),
-        _ => Err(ApiError::new(
+/// The master's protocol routes serve slaves only on a master, and not
+/// while an operator has paused or stopped sync (the slave is asked to come
+/// back later, which its worker honours without counting a failure).
+async fn require_master(state: &AppState) -> ApiResult<()> {
+    if state.config.role != NodeRole::Master {
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_master",
             "this node is not a sync master (ARCHIVE_ROLE)",
-        )),
+        ));
     }
+    let control = state.sync_signals.control(&state.db).await?;
+    let (code, retry_after) = match (&control.emergency_stop, &control.paused) {
+        (Some(_), _) => ("sync_stopped", 300),
+        (None, Some(_)) => ("sync_paused", 60),
+        (None, None) => return Ok(()),
+    };
+    let reason = control.hold().unwrap_or_default();
+    let mut err =
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, format!("sync on the master: {reason}"));
+    err.retry_after_secs = Some(retry_after);
+    Err(err)
 }
 
 fn bootstrap_required(why: &str) -> ApiError {
@@ -43,7 +58,7 @@ async fn head_cursor(state: &AppState) -> ApiResult<Cursor> {
 }
 
 pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<Json<Ping>> {
-    require_master(&state)?;
+    require_master(&state).await?;
     let head = head_cursor(&state).await?;
     note_seen(&state, &peer, |_| {});
     Ok(Json(Ping {
@@ -82,7 +97,7 @@ pub async fn changes(
     params: Params,
 ) -> ApiResult<Json<ChangesResponse>> {
     params.finish(&["cursor", "limit"])?;
-    require_master(&state)?;
+    require_master(&state).await?;
     let text = params.text("cursor").ok_or_else(|| {
         ApiError::invalid(Some("cursor"), "cursor is required (from bootstrap or the last page)")
     })?;
@@ -111,7 +126,7 @@ pub async fn apply(
     peer: SlavePeer,
     ApiJson(request): ApiJson<ApplyRequest>,
 ) -> ApiResult<Json<ApplyResponse>> {
-    require_master(&state)?;
+    require_master(&state).await?;
     if request.changes.len() > MAX_PUSH {
         return Err(ApiError::invalid(Some("changes"), format!("at most {MAX_PUSH} changes per push")));
     }
@@ -126,7 +141,7 @@ pub async fn bootstrap_start(
     State(state): State<AppState>,
     peer: SlavePeer,
 ) -> ApiResult<Json<BootstrapStart>> {
-    require_master(&state)?;
+    require_master(&state).await?;
     let cursor = head_cursor(&state).await?;
     tracing::info!(target: "sync", node = %peer.key.node_id, "a slave starts a bootstrap");
     note_seen(&state, &peer, |_| {});
@@ -143,7 +158,7 @@ pub async fn bootstrap_page(
     params: Params,
 ) -> ApiResult<Json<archive_db::sync::master::BootstrapPage>> {
     params.finish(&["after", "limit"])?;
-    require_master(&state)?;
+    require_master(&state).await?;
     if !SYNCED_TABLES.contains(&table.as_str()) {
         return Err(ApiError::not_found("synced table"));
     }
@@ -207,7 +222,7 @@ pub async fn create_key(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_master(&state)?;
+    require_master(&state).await?;
     let issued = keys::create(&state.db, &new.name, &new.node_id, new.overlap_hours).await?;
     Ok((StatusCode::CREATED, Json(json!({ "key": issued.secret, "record": issued.record }))))
 }
@@ -233,15 +248,17 @@ pub async fn conflicts(State(state): State<AppState>, params: Params) -> ApiResu
     Ok(Json(state.db.conflict_logs(limit, params.int("offset")?.unwrap_or(0)).await?))
 }
 
-pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<PeerStatus>>> {
-    Ok(Json(state.db.peers("slave").await?))
+pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<SlaveView>>> {
+    Ok(Json(crate::sync::status::slave_views(&state.db, &state.config).await?))
 }
 
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<crate::sync::status::SyncReport>> {
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
     Ok(Json(crate::sync::status::report(&state.db, &state.config).await?))
 }
 
 /// `POST /api/v1/sync/now`: one sync cycle now (slave), answered when done.
+/// It runs even when paused or while the breaker is open (an operator asked);
+/// not during an emergency stop.
 pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sync::engine::CycleReport>> {
     use crate::sync::engine::SyncError;
     let report = crate::sync::engine::run_cycle_now(&state.db, &state.config).await.map_err(|e| match e {
@@ -249,7 +266,41 @@ pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sy
         SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
             ApiError::new(StatusCode::CONFLICT, "sync_not_configured", e.to_string())
         }
+        SyncError::Stopped(_) => ApiError::new(StatusCode::CONFLICT, "sync_stopped", e.to_string()),
         other => ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", other.to_string()),
     })?;
     Ok(Json(report))
+}
+
+/// The status after a control change made by `change`.
+async fn controlled(
+    state: &AppState,
+    changed: Result<Control, archive_db::DbError>,
+) -> ApiResult<Json<SyncReport>> {
+    state.sync_signals.changed(&changed?);
+    Ok(Json(crate::sync::status::report(&state.db, &state.config).await?))
+}
+
+pub async fn pause(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, control::pause(&state.db, &caller.user.email).await).await
+}
+
+pub async fn resume(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, control::resume(&state.db).await).await
+}
+
+pub async fn emergency_stop(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, control::emergency_stop(&state.db, &caller.user.email).await).await
+}
+
+pub async fn clear_stop(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, control::clear_stop(&state.db).await).await
+}
+
+pub async fn clear_failed(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
+    control::clear_failed(&state.db).await?;
+    controlled(&state, control::read(&state.db).await).await
 }

@@ -21,6 +21,8 @@ use crate::config::{Config, NodeRole};
 pub enum SyncError {
     #[error("sync is not configured: {0}")]
     NotConfigured(&'static str),
+    #[error("sync is stopped: {0}")]
+    Stopped(String),
     #[error("no slave key is set on this node (archive sync set-key)")]
     NoKey,
     #[error(transparent)]
@@ -193,6 +195,13 @@ pub async fn run_cycle_now(db: &Db, config: &Config) -> Result<CycleReport, Sync
     if config.role != NodeRole::Slave {
         return Err(SyncError::NotConfigured("this node is not a slave (ARCHIVE_ROLE=slave)"));
     }
+    if let Some(stop) = super::control::read(db).await?.emergency_stop {
+        return Err(SyncError::Stopped(format!(
+            "emergency stop since {} (by {}); clear it first",
+            stop.at.format("%F %T UTC"),
+            stop.by
+        )));
+    }
     let _one_at_a_time = CYCLE_LOCK.lock().await;
     let started = archive_db::now();
     let result = async {
@@ -209,6 +218,9 @@ pub async fn run_cycle_now(db: &Db, config: &Config) -> Result<CycleReport, Sync
     }
     .await;
     record(db, started, &result).await?;
+    if result.is_ok() {
+        super::control::clear_key_refusal(db).await?;
+    }
     result
 }
 

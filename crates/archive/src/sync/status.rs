@@ -5,8 +5,9 @@
 use serde::Serialize;
 
 use archive_db::Db;
-use archive_db::sync::state::{PeerStatus, SyncAttempt};
+use archive_db::sync::state::{PeerStatus, SlaveKey, SyncAttempt};
 
+use super::control::{self, Control};
 use super::engine::MASTER_PEER;
 use crate::config::{Config, NodeRole};
 
@@ -32,22 +33,35 @@ pub struct SyncReport {
     pub enabled: bool,
     pub master_url: Option<String>,
     pub health: Health,
-    /// A slave's record of its master.
+    /// Paused, emergency stop, key refused: who and since when.
+    pub control: Control,
+    /// A slave's record of its master (with the breaker's state and the next attempt).
     pub master: Option<PeerStatus>,
     /// Local changes not yet pushed (a slave).
     pub unpushed: i64,
     /// A master's slaves.
-    pub slaves: Vec<PeerStatus>,
+    pub slaves: Vec<SlaveView>,
     pub recent_attempts: Vec<SyncAttempt>,
 }
 
+/// A master's view of one slave.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaveView {
+    #[serde(flatten)]
+    pub status: PeerStatus,
+    /// The name of the key it last used.
+    pub key_name: Option<String>,
+    pub health: Health,
+}
+
 pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::DbError> {
+    let control = control::read(db).await?;
     let master = match config.role {
         NodeRole::Slave => db.peer_status(MASTER_PEER).await?,
         _ => None,
     };
     let slaves = match config.role {
-        NodeRole::Master => db.peers("slave").await?,
+        NodeRole::Master => slave_views(db, config).await?,
         _ => Vec::new(),
     };
     Ok(SyncReport {
@@ -55,7 +69,8 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
         node_id: config.node_id.clone(),
         enabled: config.sync.enabled,
         master_url: config.sync.master_url.clone(),
-        health: health(config, master.as_ref()),
+        health: health(config, &control, master.as_ref()),
+        control,
         unpushed: if config.role == NodeRole::Slave { db.unpushed_count().await? } else { 0 },
         master,
         slaves,
@@ -63,37 +78,103 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
     })
 }
 
-fn health(config: &Config, master: Option<&PeerStatus>) -> Health {
-    let say = |colour, reason: &str| Health { colour, reason: reason.to_owned() };
+pub async fn slave_views(db: &Db, config: &Config) -> Result<Vec<SlaveView>, archive_db::DbError> {
+    let keys = db.slave_keys().await?;
+    Ok(db
+        .peers("slave")
+        .await?
+        .into_iter()
+        .map(|status| {
+            let key = keys.iter().find(|k| Some(k.id) == status.key_id);
+            SlaveView {
+                key_name: key.map(|k| k.name.clone()),
+                health: slave_health(config, &status, key),
+                status,
+            }
+        })
+        .collect())
+}
+
+fn say(colour: Colour, reason: impl Into<String>) -> Health {
+    Health { colour, reason: reason.into() }
+}
+
+fn health(config: &Config, control: &Control, master: Option<&PeerStatus>) -> Health {
     match config.role {
-        NodeRole::Standalone => return say(Colour::Grey, "standalone: sync is off"),
-        NodeRole::Master => return say(Colour::Green, "master: serving slaves"),
-        NodeRole::Slave => {}
+        NodeRole::Standalone => say(Colour::Grey, "standalone: sync is off"),
+        NodeRole::Master => master_health(control),
+        NodeRole::Slave => slave_own_health(config, control, master),
+    }
+}
+
+fn master_health(control: &Control) -> Health {
+    if control.emergency_stop.is_some() {
+        return say(Colour::Red, format!("{}: slaves are refused", control.hold().unwrap_or_default()));
+    }
+    if control.paused.is_some() {
+        return say(
+            Colour::Yellow,
+            format!("{}: slaves are asked to come back later", control.hold().unwrap_or_default()),
+        );
+    }
+    say(Colour::Green, "master: serving slaves")
+}
+
+fn slave_own_health(config: &Config, control: &Control, master: Option<&PeerStatus>) -> Health {
+    // What an operator set (or a refused key) says more than "disabled".
+    if let Some(hold) = control.hold() {
+        let only_paused = control.emergency_stop.is_none() && control.key_refused.is_none();
+        return say(if only_paused { Colour::Yellow } else { Colour::Red }, hold);
     }
     if !config.sync.enabled {
         return say(Colour::Grey, "sync is disabled (SYNC_ENABLED)");
     }
     let Some(status) = master else { return say(Colour::Yellow, "no sync has run yet") };
+    let last_error = status.last_error.as_deref().unwrap_or("unknown error");
+    if status.breaker_state == "open" {
+        let until =
+            status.next_attempt_at.map(|at| format!(" until {}", at.format("%F %T UTC"))).unwrap_or_default();
+        return say(
+            Colour::Red,
+            format!("circuit open{until} after {} failures: {last_error}", status.consecutive_failures),
+        );
+    }
     if status.consecutive_failures >= i64::from(config.sync.failure_threshold) {
-        return Health {
-            colour: Colour::Red,
-            reason: format!("failing: {}", status.last_error.as_deref().unwrap_or("unknown error")),
-        };
+        return say(Colour::Red, format!("failing: {last_error}"));
     }
     if status.consecutive_failures > 0 {
-        return Health {
-            colour: Colour::Yellow,
-            reason: format!(
-                "the last attempt failed: {}",
-                status.last_error.as_deref().unwrap_or("unknown error")
-            ),
-        };
+        return say(Colour::Yellow, format!("the last attempt failed: {last_error}"));
     }
-    let fresh = config.sync.interval * 2 + config.sync.operation_timeout;
     match status.last_success_at {
-        Some(at) if (archive_db::now() - at).to_std().is_ok_and(|age| age <= fresh) => {
-            say(Colour::Green, "in step with the master")
-        }
+        Some(at) if is_recent(config, at) => say(Colour::Green, "in step with the master"),
         _ => say(Colour::Yellow, "delayed: no recent successful sync"),
     }
+}
+
+/// Within two intervals and a cycle's time: the worker is keeping up.
+fn is_recent(config: &Config, at: chrono::DateTime<chrono::Utc>) -> bool {
+    let fresh = config.sync.interval * 2 + config.sync.operation_timeout;
+    (archive_db::now() - at).to_std().is_ok_and(|age| age <= fresh)
+}
+
+/// A master's judgement of a slave, from its visits (this master's own
+/// `SYNC_INTERVAL` is taken as the slaves' too).
+fn slave_health(config: &Config, status: &PeerStatus, key: Option<&SlaveKey>) -> Health {
+    if let Some(key) = key
+        && !key.is_live(archive_db::now())
+    {
+        return say(Colour::Red, format!("its key \"{}\" is revoked or expired", key.name));
+    }
+    let Some(seen) = status.last_seen_at else { return say(Colour::Grey, "never seen") };
+    let since = format!("last seen {}", seen.format("%F %T UTC"));
+    if is_recent(config, seen) {
+        return match status.lag_changes {
+            Some(lag) if lag > 0 => say(Colour::Green, format!("catching up: {lag} changes behind")),
+            _ => say(Colour::Green, "in step"),
+        };
+    }
+    if (archive_db::now() - seen).num_hours() < 24 {
+        return say(Colour::Yellow, format!("delayed: {since}"));
+    }
+    say(Colour::Red, format!("silent: {since}"))
 }

@@ -220,6 +220,64 @@ fn stop(mut serving: Serving) {
     }
 }
 
+#[test]
+fn sync_commands_issue_keys_and_pause_stop_and_report_locally() {
+    for target in targets() {
+        let master = [("ARCHIVE_ROLE", "master")];
+        let out = archive(
+            &target,
+            &["sync", "key", "generate", "--name", "home", "--node-id", "home"],
+            &master,
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let key = text(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("arcsync_"))
+            .expect("the key is printed")
+            .to_owned();
+        let listed = archive(&target, &["sync", "key", "list"], &master, None);
+        assert!(
+            text(&listed.stdout).contains("home") && !text(&listed.stdout).contains(&key),
+            "shown only once"
+        );
+
+        // The same database as a slave (enough for the local commands).
+        let slave = [("ARCHIVE_ROLE", "slave"), ("MASTER_ARCHIVE_URL", "https://127.0.0.1:9")];
+        let stored = archive(&target, &["sync", "set-key"], &slave, Some(&key));
+        assert!(stored.status.success(), "{}", text(&stored.stderr));
+        let status = |target: &Target| -> serde_json::Value {
+            let out = archive(target, &["sync", "status"], &slave, None);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            serde_json::from_slice(&out.stdout).expect("status is JSON")
+        };
+        assert!(archive(&target, &["sync", "pause"], &slave, None).status.success());
+        let report = status(&target);
+        assert_eq!(report["control"]["paused"]["by"], "command line", "{report:#}");
+        assert_eq!(report["health"]["colour"], "yellow");
+
+        assert!(archive(&target, &["sync", "emergency-stop"], &slave, None).status.success());
+        assert_eq!(status(&target)["health"]["colour"], "red");
+        let refused = archive(&target, &["sync", "now"], &slave, None);
+        assert!(!refused.status.success());
+        assert!(text(&refused.stderr).contains("emergency stop"), "{}", text(&refused.stderr));
+
+        assert!(archive(&target, &["sync", "clear-stop"], &slave, None).status.success());
+        assert!(archive(&target, &["sync", "resume"], &slave, None).status.success());
+        assert_eq!(
+            status(&target)["control"],
+            serde_json::json!({"paused": null, "emergency_stop": null, "key_refused": null})
+        );
+        // Nothing listens on port 9: the cycle fails, and is recorded.
+        let failed = archive(&target, &["sync", "now"], &slave, None);
+        assert!(!failed.status.success());
+        assert_eq!(status(&target)["master"]["failures"], 1);
+        let cleared = archive(&target, &["sync", "clear-failed"], &slave, None);
+        assert!(text(&cleared.stdout).contains("cleared 1 failed attempts"), "{}", text(&cleared.stdout));
+        assert_eq!(status(&target)["master"]["consecutive_failures"], 0);
+    }
+}
+
 #[tokio::test]
 async fn serve_answers_says_once_how_to_create_an_admin_and_stops_on_sigterm() {
     for target in targets() {

@@ -12,4 +12,5 @@ mod search;
 mod stream;
 mod support;
 mod sync;
+mod sync_control;
 mod users;

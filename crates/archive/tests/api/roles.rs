@@ -80,6 +80,11 @@ const EXPECTED: &[(&str, &str, Access)] = {
         ("GET", "/api/v1/sync/keys", Admin),
         ("POST", "/api/v1/sync/keys", Admin),
         ("DELETE", "/api/v1/sync/keys/{id}", Admin),
+        ("POST", "/api/v1/sync/pause", Admin),
+        ("POST", "/api/v1/sync/resume", Admin),
+        ("POST", "/api/v1/sync/emergency-stop", Admin),
+        ("POST", "/api/v1/sync/clear-stop", Admin),
+        ("POST", "/api/v1/sync/clear-failed", Admin),
         ("GET", "/api/v1/sync/slaves", Admin),
         ("GET", "/api/v1/sync/conflicts", Admin),
     ]

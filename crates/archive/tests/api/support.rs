@@ -20,6 +20,7 @@ pub struct App {
     /// This server's own data directory (uploads land here).
     pub data_dir: Arc<tempfile::TempDir>,
     server: Option<Server>,
+    flags: BTreeMap<&'static str, String>,
 }
 
 /// A password every test user has.
@@ -49,23 +50,42 @@ impl App {
         for (var, value) in settings {
             flags.insert(var, value.clone());
         }
-        let config = Config::load(&flags, &BTreeMap::new()).expect("test configuration");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = Server::start(listener, test_db.db.clone(), config).unwrap();
-        let base = server.base_url();
         archive::sync::install_crypto_provider();
         let mut client = reqwest::Client::builder();
         if let Some(ca) = ca {
             let pem = std::fs::read(ca).unwrap();
             client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()]);
         }
-        App {
-            base,
+        let mut app = App {
+            base: String::new(),
             client: client.build().unwrap(),
             test_db: Arc::new(test_db),
             data_dir: Arc::new(data_dir),
-            server: Some(server),
+            server: None,
+            flags,
+        };
+        app.serve().await;
+        app
+    }
+
+    async fn serve(&mut self) {
+        let config = Config::load(&self.flags, &BTreeMap::new()).expect("test configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::start(listener, self.db().clone(), config).await.unwrap();
+        self.base = server.base_url();
+        self.server = Some(server);
+    }
+
+    /// Stops the server and starts it again on the same database and data
+    /// directory, with `settings` changed (on a new port).
+    pub async fn restart(&mut self, settings: &[(&'static str, String)]) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
         }
+        for (var, value) in settings {
+            self.flags.insert(var, value.clone());
+        }
+        self.serve().await;
     }
 
     /// Stops the server (in-flight requests finish first).

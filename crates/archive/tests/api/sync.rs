@@ -10,20 +10,30 @@ use archive_testkit::tls::TestCertificates;
 
 use crate::support::{App, TestUser, code, id};
 
-struct Pair {
-    master: App,
-    slave: App,
-    master_admin: TestUser,
-    slave_admin: TestUser,
+pub struct Pair {
+    pub master: App,
+    pub slave: App,
+    pub master_admin: TestUser,
+    pub slave_admin: TestUser,
     /// The slave key the master issued.
-    key: String,
+    pub key: String,
     /// The master serves HTTPS with a certificate from this throwaway CA.
     _certificates: TestCertificates,
 }
 
 impl Pair {
-    /// A master serving HTTPS and a slave that trusts its CA.
-    async fn start(master_backend: Backend, slave_backend: Backend) -> Pair {
+    /// A master serving HTTPS and a slave that trusts its CA. The slave's
+    /// background worker is off (`SYNC_ENABLED=false`): cycles run when a test asks.
+    pub async fn start(master_backend: Backend, slave_backend: Backend) -> Pair {
+        Self::start_with(master_backend, slave_backend, &[("SYNC_ENABLED", "false".into())]).await
+    }
+
+    /// As [`Pair::start`], with the slave's `settings` on top.
+    pub async fn start_with(
+        master_backend: Backend,
+        slave_backend: Backend,
+        slave_settings: &[(&'static str, String)],
+    ) -> Pair {
         let certificates = TestCertificates::new();
         let master = App::start_trusting(
             master_backend,
@@ -37,17 +47,14 @@ impl Pair {
         )
         .await;
         assert!(master.base.starts_with("https://"), "{}", master.base);
-        let slave = App::start(
-            slave_backend,
-            &[
-                ("ARCHIVE_ROLE", "slave".into()),
-                ("ARCHIVE_NODE_ID", "home".into()),
-                ("SYNC_ENABLED", "true".into()),
-                ("MASTER_ARCHIVE_URL", master.base.clone()),
-                ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
-            ],
-        )
-        .await;
+        let mut settings = vec![
+            ("ARCHIVE_ROLE", "slave".into()),
+            ("ARCHIVE_NODE_ID", "home".into()),
+            ("MASTER_ARCHIVE_URL", master.base.clone()),
+            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
+        ];
+        settings.extend(slave_settings.iter().cloned());
+        let slave = App::start(slave_backend, &settings).await;
         let master_admin = master.user(Role::Admin).await;
         let slave_admin = slave.user(Role::Admin).await;
         let (status, issued) = master
@@ -61,19 +68,19 @@ impl Pair {
     }
 
     /// Runs one cycle on the slave and returns its report.
-    async fn sync(&self) -> Value {
+    pub async fn sync(&self) -> Value {
         let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;
         assert_eq!(status, StatusCode::OK, "sync failed: {report}");
         report
     }
 
-    async fn assert_in_step(&self) {
+    pub async fn assert_in_step(&self) {
         let master = self.master.db().sync_digest().await.unwrap();
         let slave = self.slave.db().sync_digest().await.unwrap();
         assert_eq!(master, slave, "the two nodes' data differ");
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.slave.stop().await;
         self.master.stop().await;
     }
@@ -91,7 +98,7 @@ fn pairs() -> Vec<(Backend, Backend)> {
     pairs
 }
 
-async fn create(app: &App, token: &str, path: &str, body: Value) -> String {
+pub async fn create(app: &App, token: &str, path: &str, body: Value) -> String {
     let (status, created) = app.post(path, token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{path}: {created}");
     id(&created)
@@ -386,7 +393,7 @@ async fn a_slave_that_does_not_trust_the_masters_certificate_refuses_to_sync() {
         &[
             ("ARCHIVE_ROLE", "slave".into()),
             ("ARCHIVE_NODE_ID", "home".into()),
-            ("SYNC_ENABLED", "true".into()),
+            ("SYNC_ENABLED", "false".into()),
             ("MASTER_ARCHIVE_URL", pair.master.base.clone()),
         ],
     )

@@ -4,6 +4,8 @@
 //!   the API over real HTTP on loopback.
 //! - `archive-bench media` generates a library of real tagged audio files and
 //!   measures import, re-import, search and streaming (see `media.rs`).
+//! - `archive-bench sync` measures sync between a master serving HTTPS and
+//!   a SQLite slave (see `sync.rs`).
 //!
 //! Run it from a release build (see docs/PERFORMANCE.md):
 //!
@@ -11,12 +13,14 @@
 //! cargo build --release
 //! target/release/archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
+//! target/release/archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both]
 //! ```
 //!
 //! It prints one Markdown table row per measurement.
 
 mod library;
 mod media;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +51,8 @@ fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
 }
 
 const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
-archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]";
+archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
+archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
     let mut args = media::MediaArgs {
@@ -65,6 +70,31 @@ fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<medi
             "--backend" => args.backends = parse_backends(&value()?)?,
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
+    }
+    Ok(args)
+}
+
+fn parse_sync_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<sync::SyncArgs> {
+    let mut args = sync::SyncArgs {
+        songs: 100_000,
+        edits: 20_000,
+        polls: 20_000,
+        requests: 2_000,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+    };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--songs" => args.songs = value()?.parse()?,
+            "--edits" => args.edits = value()?.parse()?,
+            "--polls" => args.polls = value()?.parse()?,
+            "--requests" => args.requests = value()?.parse()?,
+            "--backend" => args.backends = parse_backends(&value()?)?,
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    if args.edits > args.songs {
+        bail!("--edits cannot exceed --songs");
     }
     Ok(args)
 }
@@ -103,6 +133,10 @@ async fn main() -> anyhow::Result<()> {
         Some("media") => {
             argv.next();
             return media::run(&parse_media_args(argv)?).await;
+        }
+        Some("sync") => {
+            argv.next();
+            return sync::run(&parse_sync_args(argv)?).await;
         }
         Some("api") => {
             argv.next();
@@ -258,6 +292,7 @@ struct Filled {
     rows: usize,
     artists: Vec<Uuid>,
     albums: Vec<Uuid>,
+    songs: Vec<Uuid>,
 }
 
 /// Fills the library through the normal write path (every row records its change).
@@ -292,6 +327,7 @@ async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
         }
         tx.commit().await?;
     }
+    let mut songs = Vec::with_capacity(args.songs);
     for chunk in (0..args.songs).collect::<Vec<_>>().chunks(BATCH) {
         let mut tx = db.begin().await?;
         for i in chunk {
@@ -306,11 +342,11 @@ async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
                 format: Some("flac".into()),
                 ..Default::default()
             };
-            tx.insert_song(new).await?;
+            songs.push(tx.insert_song(new).await?.id);
         }
         tx.commit().await?;
     }
-    Ok(Filled { rows: 50 + args.artists + args.albums + args.songs, artists, albums })
+    Ok(Filled { rows: 50 + args.artists + args.albums + args.songs, artists, albums, songs })
 }
 
 async fn admin_token(db: &Db) -> anyhow::Result<String> {

@@ -60,8 +60,9 @@ pub struct Server {
     pub https: bool,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
-    /// The sync worker (a slave with `SYNC_ENABLED`).
-    worker: Option<JoinHandle<()>>,
+    /// Sync in the background: the worker (a slave with `SYNC_ENABLED`) or
+    /// log compaction (a master).
+    background: Option<JoinHandle<()>>,
 }
 
 type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
@@ -69,16 +70,19 @@ type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 impl Server {
     /// Serves on `listener` until [`Server::stop`]; over TLS when the
     /// configuration names certificate files (read here, so a bad file stops
-    /// start-up). On a slave with `SYNC_ENABLED`, the sync worker runs too.
+    /// start-up). On a slave with `SYNC_ENABLED`, the sync worker runs too;
+    /// on a master, hourly compaction of the change log.
     pub async fn start(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
         let state = AppState::new(db, config);
-        let worker = if state.config.role == NodeRole::Slave && state.config.sync.enabled {
-            Some(worker::spawn(state.db.clone(), state.config.clone(), state.sync_signals.clone()).await?)
-        } else {
-            None
+        let background = match state.config.role {
+            NodeRole::Slave if state.config.sync.enabled => {
+                Some(worker::spawn(state.db.clone(), state.config.clone(), state.sync_signals.clone()).await?)
+            }
+            NodeRole::Master => Some(worker::spawn_compaction(state.db.clone())),
+            _ => None,
         };
         let app = api::router(state);
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -98,7 +102,7 @@ impl Server {
             }
         };
         let task = tokio::spawn(serving);
-        Ok(Server { addr, https, shutdown, task, worker })
+        Ok(Server { addr, https, shutdown, task, background })
     }
 
     /// The address clients use, such as `https://127.0.0.1:3000`.
@@ -110,9 +114,9 @@ impl Server {
     /// A sync cycle in progress is abandoned; its open transaction rolls
     /// back, and the next cycle resumes from what was committed.
     pub async fn stop(self) -> anyhow::Result<()> {
-        if let Some(worker) = self.worker {
-            worker.abort();
-            let _ = worker.await;
+        if let Some(background) = self.background {
+            background.abort();
+            let _ = background.await;
         }
         let _ = self.shutdown.send(());
         self.task.await??;

@@ -86,6 +86,13 @@ impl Db {
         Ok(self.sync_state(FLOOR).await?.and_then(|v| parse_position(&v)).unwrap_or(LogPosition::START))
     }
 
+    /// Where a new reader of this master's log starts, and the furthest a
+    /// reader can be: the log's head, or the retention floor when compaction
+    /// removed the newest entries (expired tombstones) so the head fell behind it.
+    pub async fn sync_head(&self) -> Result<LogPosition> {
+        Ok(self.log_head().await?.max(self.sync_retention_floor().await?))
+    }
+
     /// The next page of the log after `after` for the slave `peer`: up to
     /// `limit` log entries, each turned into its row's present state. Rows
     /// whose latest change came from `peer` itself are left out (no echo).

@@ -50,6 +50,8 @@ pub struct AppState {
     pub store: archive_media::MediaStore,
     /// The sync worker's signals and the master's copy of the control state.
     pub sync_signals: Arc<crate::sync::control::Signals>,
+    /// Slaves' visits waiting to be recorded (a master).
+    pub sync_visits: Arc<sync::Visits>,
     access: Arc<HashMap<(Method, &'static str), Access>>,
 }
 
@@ -61,6 +63,7 @@ impl AppState {
             store: archive_media::MediaStore::new(&config.data_dir),
             imports: Arc::new(ImportJobs::default()),
             sync_signals: Arc::default(),
+            sync_visits: Arc::default(),
             config: Arc::new(config),
             login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
             login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),

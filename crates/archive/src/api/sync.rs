@@ -2,6 +2,8 @@
 //! sync administration (admin routes). The protocol's messages are in
 //! `crate::sync::protocol`; `docs/SYNC.md` describes them.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,7 +56,7 @@ fn bootstrap_required(why: &str) -> ApiError {
 }
 
 async fn head_cursor(state: &AppState) -> ApiResult<Cursor> {
-    Ok(Cursor { epoch: state.db.sync_epoch().await?, position: state.db.log_head().await? })
+    Ok(Cursor { epoch: state.db.sync_epoch().await?, position: state.db.sync_head().await? })
 }
 
 pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<Json<Ping>> {
@@ -83,7 +85,7 @@ async fn check_cursor(state: &AppState, text: &str) -> ApiResult<Cursor> {
     if cursor.position < state.db.sync_retention_floor().await? {
         return Err(bootstrap_required("the cursor is older than the changes this master keeps"));
     }
-    if cursor.position > state.db.log_head().await? {
+    if cursor.position > state.db.sync_head().await? {
         return Err(bootstrap_required(
             "the cursor is ahead of this master's log (was it restored from a backup?)",
         ));
@@ -113,10 +115,10 @@ pub async fn changes(
     let pulled = page.rows.len() as i64;
     let cursor_text = next.encode();
     let seen_cursor = cursor_text.clone();
-    note_seen(&state, &peer, move |status| {
-        status.changes_pulled += pulled;
-        status.cursor = Some(seen_cursor);
-        status.lag_changes = Some(remaining);
+    note_seen(&state, &peer, move |visit| {
+        visit.pulled += pulled;
+        visit.cursor = Some(seen_cursor);
+        visit.lag = Some(remaining);
     });
     Ok(Json(ChangesResponse { rows: page.rows, cursor: cursor_text, has_more: page.has_more, remaining }))
 }
@@ -133,7 +135,7 @@ pub async fn apply(
     let outcomes = state.db.apply_pushed(&peer.key.node_id, &request.changes).await?;
     tracing::debug!(target: "sync", node = %peer.key.node_id, changes = outcomes.len(), "applied a push");
     let pushed = outcomes.len() as i64;
-    note_seen(&state, &peer, move |status| status.changes_pushed += pushed);
+    note_seen(&state, &peer, move |visit| visit.pushed += pushed);
     Ok(Json(ApplyResponse { outcomes }))
 }
 
@@ -172,30 +174,67 @@ pub async fn bootstrap_page(
     Ok(Json(state.db.bootstrap_page(&table, params.uuid("after")?, limit).await?))
 }
 
-/// Updates the master's record of a slave off the request path.
-fn note_seen(state: &AppState, peer: &SlavePeer, update: impl FnOnce(&mut PeerStatus) + Send + 'static) {
-    let db = state.db.clone();
+/// What a master learns from a slave's requests, gathered in memory and
+/// written at most once a second per slave, off the request path: a poll
+/// costs no write transaction of its own.
+#[derive(Debug, Default)]
+pub struct Visits {
+    pending: std::sync::Mutex<HashMap<String, Visit>>,
+}
+
+#[derive(Debug, Default)]
+struct Visit {
+    seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    key_id: Option<uuid::Uuid>,
+    pulled: i64,
+    pushed: i64,
+    cursor: Option<String>,
+    lag: Option<i64>,
+}
+
+/// How long visits gather before they are written.
+const VISIT_FLUSH_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn note_seen(state: &AppState, peer: &SlavePeer, update: impl FnOnce(&mut Visit)) {
     let node = peer.key.node_id.clone();
-    let key_id = peer.key.id;
-    tokio::spawn(async move {
-        let _guard = PEER_STATUS_LOCK.lock().await;
-        let result = async {
-            let mut status = db.peer_status(&node).await?.unwrap_or_else(|| PeerStatus {
-                node_id: node.clone(),
-                peer_role: "slave".into(),
-                breaker_state: "closed".into(),
-                ..PeerStatus::default()
-            });
-            status.last_seen_at = Some(archive_db::now());
-            status.key_id = Some(key_id);
-            update(&mut status);
-            db.save_peer_status(&status).await
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
-        }
+    let first = {
+        let mut pending = state.sync_visits.pending.lock().expect("not poisoned");
+        let first = !pending.contains_key(&node);
+        let visit = pending.entry(node.clone()).or_default();
+        visit.seen_at = Some(archive_db::now());
+        visit.key_id = Some(peer.key.id);
+        update(visit);
+        first
+    };
+    if first {
+        let (db, visits) = (state.db.clone(), state.sync_visits.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(VISIT_FLUSH_DELAY).await;
+            let visit = visits.pending.lock().expect("not poisoned").remove(&node);
+            if let Some(visit) = visit
+                && let Err(e) = record_visit(&db, &node, visit).await
+            {
+                tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
+            }
+        });
+    }
+}
+
+async fn record_visit(db: &archive_db::Db, node: &str, visit: Visit) -> Result<(), archive_db::DbError> {
+    let _one_at_a_time = PEER_STATUS_LOCK.lock().await;
+    let mut status = db.peer_status(node).await?.unwrap_or_else(|| PeerStatus {
+        node_id: node.to_owned(),
+        peer_role: "slave".into(),
+        breaker_state: "closed".into(),
+        ..PeerStatus::default()
     });
+    status.last_seen_at = visit.seen_at.or(status.last_seen_at);
+    status.key_id = visit.key_id.or(status.key_id);
+    status.changes_pulled += visit.pulled;
+    status.changes_pushed += visit.pushed;
+    status.cursor = visit.cursor.or(status.cursor);
+    status.lag_changes = visit.lag.or(status.lag_changes);
+    db.save_peer_status(&status).await
 }
 
 /// Visits of slaves are recorded one at a time (read, change, write).

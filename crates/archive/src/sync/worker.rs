@@ -247,6 +247,29 @@ pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> anyhow
     Ok(tokio::spawn(drive(cycles, timing, breaker, signals, random_jitter())))
 }
 
+/// How long a master keeps tombstones: a slave away longer bootstraps again.
+pub const TOMBSTONE_RETENTION_DAYS: i64 = 30;
+/// How often a master compacts its change log.
+const COMPACTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// A master's log compaction, hourly (the first a minute after start-up),
+/// so the log holds one entry per live row plus recent tombstones whatever
+/// a dead slave does.
+pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut next = Instant::now() + Duration::from_secs(60);
+        loop {
+            sleep_until(next).await;
+            next = Instant::now() + COMPACTION_EVERY;
+            match db.compact_change_log(chrono::Duration::days(TOMBSTONE_RETENTION_DAYS)).await {
+                Ok(done) => tracing::info!(target: "sync", superseded = done.superseded,
+                    tombstones = done.expired_tombstones, receipts = done.receipts, "change log compacted"),
+                Err(e) => tracing::warn!(target: "sync", error = %e, "change log compaction failed"),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;

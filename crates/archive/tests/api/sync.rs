@@ -415,3 +415,26 @@ async fn a_slave_that_does_not_trust_the_masters_certificate_refuses_to_sync() {
     untrusting.stop().await;
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_slave_behind_the_retention_horizon_bootstraps_again() {
+    for (m, s) in pairs() {
+        let pair = Pair::start(m, s).await;
+        let token = &pair.master_admin.token;
+        create(&pair.master, token, "/api/v1/artists", json!({"name": "Kept"})).await;
+        pair.sync().await;
+
+        // A delete the slave has not pulled, then compaction past it.
+        let gone = create(&pair.master, token, "/api/v1/artists", json!({"name": "Gone"})).await;
+        let (status, _) = pair.master.delete(&format!("/api/v1/artists/{gone}"), token).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let compaction = pair.master.db().compact_change_log(chrono::Duration::zero()).await.unwrap();
+        assert_eq!(compaction.expired_tombstones, 1);
+
+        let report = pair.sync().await;
+        assert_eq!(report["bootstrapped"], true, "{m:?}/{s:?}: {report}");
+        pair.assert_in_step().await;
+        pair.stop().await;
+    }
+}

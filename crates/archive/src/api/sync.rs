@@ -110,7 +110,9 @@ pub async fn changes(
     let cursor = check_cursor(&state, &text).await?;
     let page = state.db.changes_for_peer(cursor.position, limit, &peer.key.node_id).await?;
     let next = Cursor { epoch: cursor.epoch, position: page.next };
-    let remaining = if page.has_more { state.db.changes_count_after(page.next).await? } else { 0 };
+    // Also counts changes held back behind a transaction still open (see
+    // `protocol::ChangesResponse::remaining`).
+    let remaining = state.db.changes_count_after(page.next).await?;
     tracing::debug!(target: "sync", node = %peer.key.node_id, rows = page.rows.len(), has_more = page.has_more, "served changes");
     let pulled = page.rows.len() as i64;
     let cursor_text = next.encode();

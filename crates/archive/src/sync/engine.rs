@@ -66,6 +66,9 @@ const BOOTSTRAP_PAGE: i64 = 5000;
 /// Bounds on one cycle's loops; whatever is left waits for the next cycle.
 const MAX_PUSH_BATCHES: usize = 200;
 const MAX_PULL_PAGES: usize = 1000;
+/// Waits for changes held back on the master, per cycle: at most 2 s in all.
+const MAX_SETTLE_WAITS: u32 = 20;
+const SETTLE_WAIT: Duration = Duration::from_millis(100);
 
 /// State keys (in `sync_state`).
 const CURSOR: &str = "slave.cursor";
@@ -132,16 +135,27 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
 }
 
 async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
+    let mut settle_waits = 0;
     for _ in 0..MAX_PULL_PAGES {
         let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
         let page = client.changes(&cursor, PULL_PAGE).await?;
         let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
         report.pulled += page.rows.len() as u64;
         tracing::debug!(target: "sync", rows = page.rows.len(), written = applied.written,
-            deleted = applied.deleted, skipped = applied.skipped, "pulled a page");
-        if !page.has_more {
-            break;
+            deleted = applied.deleted, skipped = applied.skipped, remaining = page.remaining, "pulled a page");
+        if page.has_more {
+            continue;
         }
+        // Committed changes the master holds back behind a transaction still
+        // open there (PostgreSQL): wait briefly, so that a cycle brings what
+        // was committed before it started. Whatever is still held back waits
+        // for the next cycle.
+        if page.remaining > 0 && settle_waits < MAX_SETTLE_WAITS {
+            settle_waits += 1;
+            tokio::time::sleep(SETTLE_WAIT).await;
+            continue;
+        }
+        break;
     }
     Ok(())
 }

@@ -57,7 +57,10 @@ pub struct ChangesResponse {
     /// Where the next page starts; the slave saves it with the rows.
     pub cursor: String,
     pub has_more: bool,
-    /// Changes in the master's log after `cursor` (the slave's lag).
+    /// Changes in the master's log after `cursor` (the slave's lag). With
+    /// `has_more` false it can still be above zero: committed changes that
+    /// the master holds back until an older transaction, still open, ends
+    /// (PostgreSQL), so none is passed over.
     pub remaining: i64,
 }
 

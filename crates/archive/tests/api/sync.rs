@@ -438,3 +438,33 @@ async fn a_slave_behind_the_retention_horizon_bootstraps_again() {
         pair.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_cycle_waits_for_changes_held_back_behind_an_open_transaction_on_the_master() {
+    if !archive_testkit::backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: the read horizon is PostgreSQL's");
+        return;
+    }
+    let pair = Pair::start(Backend::Postgres, Backend::Sqlite).await;
+    let token = &pair.master_admin.token;
+    let song = create(&pair.master, token, "/api/v1/songs", json!({"title": "Doomed"})).await;
+    pair.sync().await;
+
+    // A transaction that started writing first and is still open holds the
+    // master's log horizon below the delete committed after it.
+    let mut holder = pair.master.db().begin().await.unwrap();
+    holder.set_sync_state("test.holder", Some("open")).await.unwrap();
+    let (status, _) = pair.master.delete(&format!("/api/v1/songs/{song}"), token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        holder.commit().await.unwrap();
+    });
+
+    // The cycle, started while the delete is held back, still brings it.
+    let report = pair.sync().await;
+    release.await.unwrap();
+    assert_eq!(report["pulled"], 1, "{report}");
+    pair.assert_in_step().await;
+    pair.stop().await;
+}

@@ -22,6 +22,10 @@ pub(crate) async fn set_capture(
 /// Changes after `after`, never past the oldest running transaction: a
 /// transaction still open may commit changes at positions below those of
 /// transactions that already committed, and they must not be passed over.
+///
+/// `ORDER BY` names the table's columns: a bare `xid` would mean the output
+/// column (the `bigint` cast), which no index serves, and every poll would
+/// sort the whole log. The same holds in [`log_head`].
 pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     conn: E,
     after: LogPosition,
@@ -33,7 +37,7 @@ pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>
          FROM sync_changes \
          WHERE (xid, id) > ($1::bigint::text::xid8, $2) \
            AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY xid, id LIMIT $3",
+         ORDER BY sync_changes.xid, sync_changes.id LIMIT $3",
     )
     .bind(after.xid)
     .bind(after.id)
@@ -47,7 +51,8 @@ pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>
 pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(conn: E) -> Result<LogPosition> {
     let head: Option<(i64, i64)> = sqlx::query_as(
         "SELECT xid::text::bigint, id FROM sync_changes \
-         WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1",
+         WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY sync_changes.xid DESC, sync_changes.id DESC LIMIT 1",
     )
     .fetch_optional(conn)
     .await?;

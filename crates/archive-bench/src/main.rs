@@ -164,13 +164,21 @@ struct Running {
     token: String,
 }
 
-async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
+/// The configuration of a server on `place`, with `settings` on top.
+fn place_config(place: &Place, settings: &[(&'static str, String)]) -> anyhow::Result<Config> {
     let mut flags = BTreeMap::new();
     flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
     if let Some(url) = &place.options.database_url {
         flags.insert("DATABASE_URL", url.clone());
     }
-    let config = Config::load(&flags, &BTreeMap::new())?;
+    for (var, value) in settings {
+        flags.insert(*var, value.clone());
+    }
+    Ok(Config::load(&flags, &BTreeMap::new())?)
+}
+
+async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
+    let config = place_config(place, &[])?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = Server::start(listener, db.clone(), config).await?;
     let base = format!("http://{}", server.addr);

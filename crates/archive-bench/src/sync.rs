@@ -8,7 +8,6 @@
 //! - the slave's API latency while its master is blackholed (accepts
 //!   connections, never answers) against no sync at all.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use archive::sync::engine;
 use archive_db::{Backend, Db, SongPatch};
 use archive_testkit::tls::TestCertificates;
 
-use super::{Args, Place, fill, place, report};
+use super::{Args, Place, fill, place, place_config, report};
 
 pub struct SyncArgs {
     pub songs: usize,
@@ -43,18 +42,6 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn config(place: &Place, settings: &[(&'static str, String)]) -> anyhow::Result<Config> {
-    let mut flags = BTreeMap::new();
-    flags.insert("ARCHIVE_DATA_DIR", place.data_dir.display().to_string());
-    if let Some(url) = &place.options.database_url {
-        flags.insert("DATABASE_URL", url.clone());
-    }
-    for (var, value) in settings {
-        flags.insert(*var, value.clone());
-    }
-    Ok(Config::load(&flags, &BTreeMap::new())?)
-}
-
 async fn open(place: &Place) -> anyhow::Result<Db> {
     let db = Db::connect(&place.options).await?;
     db.migrate().await?;
@@ -74,7 +61,7 @@ async fn run_master(backend: Backend, args: &SyncArgs) -> anyhow::Result<()> {
         backends: vec![],
     };
     let filled = fill(&master_db, &sizes).await?;
-    let master_config = config(
+    let master_config = place_config(
         &master_place,
         &[
             ("ARCHIVE_ROLE", "master".into()),
@@ -90,7 +77,7 @@ async fn run_master(backend: Backend, args: &SyncArgs) -> anyhow::Result<()> {
     // A fresh SQLite slave that trusts the run's CA.
     let slave_place = place(Backend::Sqlite)?;
     let slave_db = open(&slave_place).await?;
-    let slave_config = config(
+    let slave_config = place_config(
         &slave_place,
         &[
             ("ARCHIVE_ROLE", "slave".into()),
@@ -225,7 +212,7 @@ async fn slave_latency(
             held.push(stream);
         }
     });
-    let hole_config = config(
+    let hole_config = place_config(
         place,
         &[
             ("ARCHIVE_ROLE", "slave".into()),

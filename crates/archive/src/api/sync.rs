@@ -313,7 +313,8 @@ pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sy
     Ok(Json(report))
 }
 
-/// The status after a control change made by `change`.
+/// Tells this process (its worker, the master's copy of the control state)
+/// about a control change, and answers the new status.
 async fn controlled(
     state: &AppState,
     changed: Result<Control, archive_db::DbError>,

@@ -124,12 +124,12 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     archive::sync::install_crypto_provider();
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let mut argv = std::env::args().skip(1).peekable();
     match argv.peek().map(String::as_str) {
-        Some("--help" | "-h") => {
-            println!("{USAGE}");
-            return Ok(());
-        }
         Some("media") => {
             argv.next();
             return media::run(&parse_media_args(argv)?).await;

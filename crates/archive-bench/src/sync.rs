@@ -200,8 +200,6 @@ async fn slave_latency(
     let token = super::admin_token(db).await?;
     let client = reqwest::Client::new();
     let url = format!("{}/api/v1/songs?limit=50", slave.base_url());
-    let mut alone = measure(&client, &url, &token, requests).await?;
-    report("sqlite slave", "GET /songs, no sync running", &mut alone);
 
     // The blackhole: accepts, never reads, never answers.
     let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -225,23 +223,36 @@ async fn slave_latency(
         ],
     )?;
     archive::sync::keys::store_on_slave(db, kek, key).await?;
-    let stop = Arc::new(AtomicBool::new(false));
+    // Cycles run against the blackhole only while `syncing` is set.
+    let (syncing, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
     let cycles = {
-        let (db, stop) = (db.clone(), stop.clone());
+        let (db, syncing, stop) = (db.clone(), syncing.clone(), stop.clone());
         tokio::spawn(async move {
             let mut failures = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                if engine::run_cycle_now(&db, &hole_config).await.is_err() {
+                if !syncing.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                } else if engine::run_cycle_now(&db, &hole_config).await.is_err() {
                     failures += 1;
                 }
             }
             failures
         })
     };
-    let mut during = measure(&client, &url, &token, requests).await?;
+    // Alternating rounds, so that warming caches and background noise fall
+    // on both series alike.
+    const ROUNDS: usize = 5;
+    let (mut alone, mut during) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        syncing.store(false, Ordering::Relaxed);
+        alone.extend(measure(&client, &url, &token, requests / ROUNDS).await?);
+        syncing.store(true, Ordering::Relaxed);
+        during.extend(measure(&client, &url, &token, requests / ROUNDS).await?);
+    }
     stop.store(true, Ordering::Relaxed);
     let failures = cycles.await?;
     holding.abort();
+    report("sqlite slave", "GET /songs, no sync running", &mut alone);
     report("sqlite slave", "GET /songs, sync cycles failing against a blackholed master", &mut during);
     let p99 = |times: &[Duration]| times[((times.len() as f64 - 1.0) * 0.99).round() as usize];
     println!(

@@ -141,7 +141,10 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // The capture triggers rely on nested updates not firing them again.
-            .pragma("recursive_triggers", "OFF");
+            .pragma("recursive_triggers", "OFF")
+            // Savepoints (sync applies each batch under one) keep their
+            // statement journal in memory rather than in a temporary file.
+            .pragma("temp_store", "MEMORY");
         // The one writer gets a large page cache (64 MiB, against SQLite's 2 MiB
         // default): imports touch many index pages, and re-reading them from
         // the OS on every batch costs more than the memory.
@@ -225,9 +228,6 @@ impl Db {
 pub enum Capture {
     /// A local write: recorded with no origin, version assigned here (the default).
     Local,
-    /// A change pushed by another node (the master applying a slave's change):
-    /// recorded with that node as its origin, version assigned here.
-    Origin(String),
     /// Applying the master's state on a slave: not recorded, versions kept as given.
     Off,
 }
@@ -257,14 +257,10 @@ impl Tx {
 
     /// Sets how this transaction's writes are captured (see [`Capture`]).
     pub async fn set_capture(&mut self, capture: Capture) -> Result<()> {
-        let (enabled, origin) = match &capture {
-            Capture::Local => (true, None),
-            Capture::Origin(node) => (true, Some(node.clone())),
-            Capture::Off => (false, None),
-        };
+        let enabled = capture == Capture::Local;
         match &mut self.inner {
-            TxInner::Sqlite(t) => crate::sqlite::set_capture(t, enabled, origin).await?,
-            TxInner::Postgres(t) => crate::postgres::set_capture(t, enabled, origin).await?,
+            TxInner::Sqlite(t) => crate::sqlite::set_capture(t, enabled).await?,
+            TxInner::Postgres(t) => crate::postgres::set_capture(t, enabled).await?,
         }
         self.capture_changed = capture != Capture::Local;
         Ok(())

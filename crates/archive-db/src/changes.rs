@@ -4,13 +4,16 @@
 //! that remembers the position of the last change it saw and asks for the
 //! changes after it never skips a committed change (see [`LogPosition`]).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::Db;
 use crate::backend::PoolRef;
 use crate::error::{DbError, Result};
+use crate::sql::{MAX_PARAMS, Param, Sql};
+use crate::{Backend, Db};
 
 /// A position in the change log, ordered by `(xid, id)`.
 ///
@@ -148,5 +151,45 @@ impl crate::Tx {
             }
         };
         rows.into_iter().map(ChangeRecord::try_from).collect()
+    }
+}
+
+impl crate::Tx {
+    /// Of the rows `ids` of `table`, those a reader at `upto` already has:
+    /// every log entry for them lies at or before `upto`. A row with no
+    /// entry at all (it predates the log) is not among them.
+    pub(crate) async fn rows_settled_by(
+        &mut self,
+        table: &str,
+        ids: &[Uuid],
+        upto: LogPosition,
+    ) -> Result<HashSet<Uuid>> {
+        let mut settled = HashSet::new();
+        for chunk in ids.chunks(MAX_PARAMS - 3) {
+            let mut sql = Sql::new("SELECT row_id FROM sync_changes WHERE table_name = ");
+            sql.bind(Param::Text(table.to_owned()));
+            sql.push(" AND row_id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " });
+                sql.bind(Param::Uuid(*id));
+            }
+            match self.backend() {
+                Backend::Sqlite => {
+                    sql.push(") GROUP BY row_id HAVING max(id > ");
+                    sql.bind(Param::Int(upto.id));
+                    sql.push(") = 0");
+                }
+                Backend::Postgres => {
+                    sql.push(") GROUP BY row_id HAVING NOT bool_or((xid, id) > (");
+                    sql.bind(Param::Int(upto.xid));
+                    sql.push("::bigint::text::xid8, ");
+                    sql.bind(Param::Int(upto.id));
+                    sql.push("))");
+                }
+            }
+            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+            settled.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(settled)
     }
 }

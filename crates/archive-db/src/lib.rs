@@ -43,7 +43,7 @@ pub use playlists::{NewPlaylist, Playlist, PlaylistEntry, PlaylistFilter, Playli
 pub use schema::{ColumnInfo, SYNCED_TABLES, TableInfo};
 pub use search::{SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SearchPage, SearchRequest, query_words};
 pub use settings::SharedSetting;
-pub use sync::{PushChange, PushOutcome, PushStatus, RowImage, RowState};
+pub use sync::{PushAnswer, PushChange, PushOutcome, PushStatus, RowImage, RowState};
 pub use tokens::AuthToken;
 pub use users::{NewUser, Role, User, UserPatch};
 

@@ -6,14 +6,11 @@ use crate::changes::{ChangeRow, LogPosition};
 use crate::error::Result;
 use crate::schema::{ColumnInfo, TableInfo};
 
-pub(crate) async fn set_capture(
-    tx: &mut Transaction<'static, Postgres>,
-    enabled: bool,
-    origin: Option<String>,
-) -> Result<()> {
-    sqlx::query("SELECT set_config('archive.capture', $1, true), set_config('archive.origin', $2, true)")
+/// Turns capture on or off for the rest of the transaction. The context's
+/// origin stays empty: the master stamps a pushed row's entry itself.
+pub(crate) async fn set_capture(tx: &mut Transaction<'static, Postgres>, enabled: bool) -> Result<()> {
+    sqlx::query("SELECT set_config('archive.capture', $1, true), set_config('archive.origin', '', true)")
         .bind(if enabled { "on" } else { "off" })
-        .bind(origin.unwrap_or_default())
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -60,15 +57,25 @@ pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(con
 }
 
 /// How many changes lie after `after`.
+///
+/// Most calls come from idle polls where the answer is 0, so a first probe
+/// for the next entry (an ordered LIMIT 1, which the planner always serves
+/// from the position index) decides whether to count at all: a bare
+/// `count(*)` is planned as a scan of the whole log whenever the table's
+/// statistics are missing or stale, as they are after a bulk load.
 pub(crate) async fn count_after<'e, E: sqlx::Executor<'e, Database = Postgres>>(
     conn: E,
     after: LogPosition,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM sync_changes WHERE (xid, id) > ($1::bigint::text::xid8, $2)")
-        .bind(after.xid)
-        .bind(after.id)
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT CASE WHEN (SELECT id FROM sync_changes WHERE (xid, id) > ($1::bigint::text::xid8, $2) \
+                           ORDER BY xid, id LIMIT 1) IS NULL THEN 0 \
+                ELSE (SELECT count(*) FROM sync_changes WHERE (xid, id) > ($1::bigint::text::xid8, $2)) END",
+    )
+    .bind(after.xid)
+    .bind(after.id)
+    .fetch_one(conn)
+    .await?)
 }
 
 pub(crate) async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>> {

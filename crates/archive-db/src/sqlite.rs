@@ -8,14 +8,11 @@ use crate::changes::{ChangeRow, LogPosition};
 use crate::error::Result;
 use crate::schema::{ColumnInfo, TableInfo};
 
-pub(crate) async fn set_capture(
-    tx: &mut Transaction<'static, Sqlite>,
-    enabled: bool,
-    origin: Option<String>,
-) -> Result<()> {
-    sqlx::query("UPDATE sync_context SET capture = $1, origin = $2 WHERE id = 1")
+/// Turns capture on or off for the rest of the transaction. The context's
+/// origin stays empty: the master stamps a pushed row's entry itself.
+pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: bool) -> Result<()> {
+    sqlx::query("UPDATE sync_context SET capture = $1, origin = NULL WHERE id = 1")
         .bind(enabled)
-        .bind(origin)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::state::ConflictLog;
 use super::tables::{self, RowImage, StoredRow, SyncTable};
-use super::{PushChange, PushOutcome, PushStatus, RowState};
+use super::{PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
 use crate::backend::on_tx;
 use crate::changes::{ChangeOp, LogPosition};
 use crate::error::{DbError, Result};
 use crate::sql::{Param, Sql};
-use crate::{Capture, Db, Tx};
+use crate::{Db, Tx};
 
 /// A page of the log for one slave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,16 @@ impl Db {
         Ok(self.log_head().await?.max(self.sync_retention_floor().await?))
     }
 
+    /// The outcome this master recorded for a pushed change (`applied`,
+    /// `merged`, `conflict`, `rejected`), if it has seen the change and not
+    /// yet compacted its receipt away.
+    pub async fn push_receipt(&self, change_id: Uuid) -> Result<Option<String>> {
+        let mut tx = self.begin_read().await?;
+        let status = tx.receipt(change_id).await?;
+        tx.commit().await?;
+        Ok(status)
+    }
+
     /// The next page of the log after `after` for the slave `peer`: up to
     /// `limit` log entries, each turned into its row's present state. Rows
     /// whose latest change came from `peer` itself are left out (no echo).
@@ -137,7 +147,7 @@ impl Db {
                 }
             }
         }
-        let parents = tx.missing_parents(&rows, &mut sent).await?;
+        let parents = tx.missing_parents(&rows, &mut sent, Some(next)).await?;
         tx.commit().await?;
         tombstones.sort_by_key(|t| std::cmp::Reverse(tables::rank(&t.table)));
         let mut ordered = tombstones;
@@ -172,13 +182,16 @@ impl Db {
         })
     }
 
-    /// Applies a slave's pushed changes, in order, in one transaction, each
-    /// recorded with `node` as its origin. Each change gets an outcome; only
-    /// a failure of the database itself fails the whole push (then nothing
-    /// of it is kept, and the slave retries it).
-    pub async fn apply_pushed(&self, node: &str, changes: &[PushChange]) -> Result<Vec<PushOutcome>> {
+    /// Applies a slave's pushed changes, in order, in one transaction. Each
+    /// change gets an outcome; only a failure of the database itself fails
+    /// the whole push (then nothing of it is kept, and the slave retries it).
+    ///
+    /// The log entry of each row a change wrote directly carries `node` as
+    /// its origin, so that the row is not sent back to that slave; what the
+    /// database did on its own (a deleted artist's songs losing their
+    /// artist) is recorded as the master's change, which every slave pulls.
+    pub async fn apply_pushed(&self, node: &str, changes: &[PushChange]) -> Result<PushAnswer> {
         let mut tx = self.begin().await?;
-        tx.set_capture(Capture::Origin(node.to_owned())).await?;
         let mut has_aliases = tx.has_aliases().await?;
         let mut outcomes = Vec::with_capacity(changes.len());
         for change in changes {
@@ -187,8 +200,17 @@ impl Db {
             has_aliases |= outcome.status == PushStatus::Merged;
             outcomes.push(outcome);
         }
+        // A later change of the push (deleting a parent) may have changed a
+        // row an earlier one answered for: the answer is the state at the end.
+        for outcome in &mut outcomes {
+            outcome.state = tx.present_state(&outcome.state.table, outcome.winner_id).await?;
+        }
+        let states: Vec<RowState> = outcomes.iter().map(|o| o.state.clone()).collect();
+        let mut sent: HashSet<(usize, Uuid)> =
+            states.iter().map(|s| (tables::rank(&s.table), s.id)).collect();
+        let parents = tx.missing_parents(&states, &mut sent, None).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(PushAnswer { outcomes, parents })
     }
 
     /// Removes superseded log entries, tombstones older than `retention`
@@ -262,13 +284,17 @@ fn same_content(a: &RowImage, b: &RowImage) -> bool {
 }
 
 impl Tx {
-    /// The parents (and their parents) that `rows` refer to and that are not
-    /// in the page: a row's present state may name a parent created after
-    /// the page's end, which the slave could not have yet.
+    /// The parents (and their parents) that `rows` refer to and that a
+    /// slave may not have, leaving out those in `sent`. After reading the
+    /// log up to `upto`, a slave has every parent whose entries all lie at
+    /// or before it; a row's present state may name a parent whose entry
+    /// lies beyond (compaction keeps only a row's newest entry, so its
+    /// creation may be gone). With no `upto`, every parent is sent.
     async fn missing_parents(
         &mut self,
         rows: &[RowState],
         sent: &mut HashSet<(usize, Uuid)>,
+        upto: Option<LogPosition>,
     ) -> Result<Vec<RowState>> {
         let mut wanted: BTreeMap<usize, Vec<Uuid>> = BTreeMap::new();
         let mut queue: Vec<RowState> = rows.to_vec();
@@ -291,6 +317,13 @@ impl Tx {
             }
             for (rank, ids) in std::mem::take(&mut wanted) {
                 let table = &tables::TABLES[rank];
+                let ids: Vec<Uuid> = match upto {
+                    Some(upto) => {
+                        let delivered = self.rows_settled_by(table.name, &ids, upto).await?;
+                        ids.into_iter().filter(|id| !delivered.contains(id)).collect()
+                    }
+                    None => ids,
+                };
                 for row in self.sync_rows(table, &ids).await? {
                     queue.push(state_of(table, &row));
                 }
@@ -336,6 +369,22 @@ impl Tx {
                 image.insert(column.name.into(), winner.to_string().into());
             }
         }
+        Ok(())
+    }
+
+    /// Marks the newest log entry of a row as written by `node`'s push.
+    async fn stamp_origin(&mut self, table: &str, id: Uuid, node: &str) -> Result<()> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE sync_changes SET origin = $1 WHERE id = \
+                 (SELECT max(id) FROM sync_changes WHERE table_name = $2 AND row_id = $3)",
+            )
+            .bind(node)
+            .bind(table)
+            .bind(id)
+            .execute(conn)
+            .await?;
+        });
         Ok(())
     }
 
@@ -436,11 +485,13 @@ impl Tx {
                     return self.merge(node, table, change, winner, image).await;
                 }
                 self.insert_row(table.name, table.values(id, image)?).await?;
+                self.stamp_origin(table.name, id, node).await?;
                 (PushStatus::Applied, String::new())
             }
             (Some(_), None) => conflict("deleted on the master".into()),
             (Some(image), Some(current)) if base == Some(current.version) => {
                 self.update_pushed(table, id, current.version, image).await?;
+                self.stamp_origin(table.name, id, node).await?;
                 (PushStatus::Applied, String::new())
             }
             (Some(image), Some(current)) if base.is_none() && same_content(image, &current.image) => {
@@ -453,6 +504,7 @@ impl Tx {
             (None, None) => (PushStatus::Applied, String::new()),
             (None, Some(current)) if base == Some(current.version) => {
                 self.delete_row(table.name, id).await?;
+                self.stamp_origin(table.name, id, node).await?;
                 (PushStatus::Applied, String::new())
             }
             (None, Some(current)) => conflict(format!(

@@ -80,7 +80,7 @@ impl PushStatus {
 }
 
 /// The master's answer for one pushed change, with the row's state on the
-/// master afterwards, which the slave takes as it is.
+/// master after the whole push, which the slave takes as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushOutcome {
     pub change_id: Uuid,
@@ -91,6 +91,17 @@ pub struct PushOutcome {
     pub state: RowState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// The master's answer to a push: an outcome per change, in order, and the
+/// parents the outcomes' rows refer to, which the slave writes first where
+/// it does not have them (a row the master kept may name a parent created
+/// after the slave's last pull).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushAnswer {
+    pub outcomes: Vec<PushOutcome>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<RowState>,
 }
 
 /// The columns a row image of `table` carries, in order (empty for a table

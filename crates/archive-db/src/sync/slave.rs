@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::tables::{self, RowImage, SyncTable};
-use super::{PushChange, PushOutcome, RowState};
+use super::tables::{self, RowImage, StoredRef, SyncTable};
+use super::{PushAnswer, PushChange, PushOutcome, RowState};
 use crate::backend::on_tx;
 use crate::error::{DbError, Result};
 use crate::sql::{Param, Sql};
@@ -124,22 +124,35 @@ impl Db {
         Ok(count)
     }
 
-    /// Takes the master's answers to a push: marks the entries pushed and
-    /// makes each row what the master says it is now, unless it was
-    /// changed again here meanwhile (then that newer change is pushed next,
-    /// based on the master's version).
-    pub async fn record_push_outcomes(&self, outbox: &Outbox, outcomes: &[PushOutcome]) -> Result<()> {
+    /// Takes the master's answer to a push: marks the entries pushed, writes
+    /// the parents it names that are not here, and makes each row what the
+    /// master says it is now, unless it was changed again here meanwhile
+    /// (then that newer change is pushed next, based on the master's version).
+    pub async fn record_push_outcomes(&self, outbox: &Outbox, answer: &PushAnswer) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.set_capture(Capture::Off).await?;
         tx.mark_pushed(&outbox.settled).await?;
+        for parent in &answer.parents {
+            let (Ok(table), Some(image)) = (tables::table(&parent.table), &parent.row) else { continue };
+            tx.store_row_if_absent(table, parent.id, parent.version, image).await?;
+        }
         let changes: HashMap<Uuid, &PushChange> = outbox.changes.iter().map(|c| (c.change_id, c)).collect();
+        // Rows written parents first, then rows deleted children first: the
+        // end states of one push fit together only in that order.
+        let mut outcomes: Vec<&PushOutcome> = answer.outcomes.iter().collect();
+        outcomes.sort_by_key(|o| match o.state.row {
+            Some(_) => (0, tables::rank(&o.state.table)),
+            None => (1, usize::MAX - tables::rank(&o.state.table)),
+        });
+        for outcome in &outcomes {
+            if let Some(entries) = outbox.entries.get(&outcome.change_id) {
+                tx.mark_pushed(entries).await?;
+            }
+        }
+        // Rows changed here again since the outbox was read.
+        let unpushed = tx.unpushed_rows().await?;
         for outcome in outcomes {
-            let (Some(change), Some(entries)) =
-                (changes.get(&outcome.change_id), outbox.entries.get(&outcome.change_id))
-            else {
-                continue;
-            };
-            tx.mark_pushed(entries).await?;
+            let Some(change) = changes.get(&outcome.change_id) else { continue };
             let Ok(table) = tables::table(&change.table) else { continue };
             if let Some(later) = tx.first_unpushed(table.name, change.id).await? {
                 let base = if outcome.state.row.is_some() { outcome.state.version } else { 0 };
@@ -155,7 +168,7 @@ impl Db {
             if outcome.winner_id != change.id {
                 tx.merge_into(table, change.id, &outcome.state).await?;
             } else {
-                tx.take_state(table, &outcome.state, true).await?;
+                tx.write_master_row(table, &outcome.state, &unpushed, true).await?;
             }
         }
         tx.commit().await
@@ -254,43 +267,84 @@ impl Tx {
     }
 
     /// Tombstones first (children first), then rows (parents first). Rows
-    /// with an unpushed local change are left for the push to decide.
+    /// with an unpushed local change are left for the push to decide. Each
+    /// run of one table's writes or deletes goes in as few statements as
+    /// the parameter limit allows.
     async fn apply_rows(&mut self, rows: &[RowState]) -> Result<Applied> {
         let unpushed = self.unpushed_rows().await?;
         let mut applied = Applied::default();
-        for state in rows {
-            let Ok(table) = tables::table(&state.table) else {
-                applied.skipped += 1;
+        for run in rows.chunk_by(|a, b| a.table == b.table && a.row.is_some() == b.row.is_some()) {
+            let Ok(table) = tables::table(&run[0].table) else {
+                applied.skipped += run.len() as u64;
                 continue;
             };
-            if unpushed.contains(&(table.name.to_owned(), state.id)) {
-                applied.skipped += 1;
-                continue;
-            }
-            if state.row.is_none() {
-                self.take_state(table, state, false).await?;
-                applied.deleted += 1;
-                continue;
-            }
-            match self.write_master_row(table, state, &unpushed).await? {
-                true => applied.written += 1,
-                false => applied.skipped += 1,
+            let (theirs, mine): (Vec<&RowState>, Vec<&RowState>) =
+                run.iter().partition(|s| !unpushed.contains(&(table.name.to_owned(), s.id)));
+            applied.skipped += mine.len() as u64;
+            if run[0].row.is_none() {
+                let doomed: Vec<(Uuid, i64)> = theirs.iter().map(|s| (s.id, s.version)).collect();
+                self.remove_rows(table, &doomed).await?;
+                applied.deleted += doomed.len() as u64;
+            } else {
+                let written = self.write_master_rows(table, &theirs, &unpushed).await?;
+                applied.written += written;
+                applied.skipped += theirs.len() as u64 - written;
             }
         }
         Ok(applied)
     }
 
-    /// Writes one row from the master. A local row holding the same natural
-    /// key (renamed on the master, arriving later) is moved aside first.
+    /// Writes rows of one table from the master, all at once when they go in
+    /// cleanly; when they do not (a natural key held locally, a missing
+    /// parent, an invalid image), one by one so that each is dealt with.
+    /// Returns how many were written.
+    async fn write_master_rows(
+        &mut self,
+        table: &SyncTable,
+        states: &[&RowState],
+        unpushed: &HashSet<(String, Uuid)>,
+    ) -> Result<u64> {
+        let rows: Vec<StoredRef> = states
+            .iter()
+            .filter_map(|s| s.row.as_ref().map(|image| StoredRef { id: s.id, version: s.version, image }))
+            .collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        self.savepoint("SAVEPOINT").await?;
+        match self.store_rows(table, &rows, false).await {
+            Ok(()) => {
+                self.savepoint("RELEASE SAVEPOINT").await?;
+                return Ok(rows.len() as u64);
+            }
+            Err(DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid(_)) => {
+                self.savepoint("ROLLBACK TO SAVEPOINT").await?;
+                self.savepoint("RELEASE SAVEPOINT").await?;
+            }
+            Err(other) => return Err(other),
+        }
+        let mut written = 0;
+        for state in states {
+            if self.write_master_row(table, state, unpushed, false).await? {
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes one row from the master (`force`: whatever the local version).
+    /// A local row holding the same natural key (renamed on the master, its
+    /// new state arriving later) is moved aside first.
     async fn write_master_row(
         &mut self,
         table: &SyncTable,
         state: &RowState,
         unpushed: &HashSet<(String, Uuid)>,
+        force: bool,
     ) -> Result<bool> {
         for attempt in 0..2 {
             self.savepoint("SAVEPOINT").await?;
-            match self.take_state(table, state, false).await {
+            match self.take_state(table, state, force).await {
                 Ok(()) => {
                     self.savepoint("RELEASE SAVEPOINT").await?;
                     return Ok(true);
@@ -393,13 +447,12 @@ impl Tx {
         let local: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
         let on_master: HashSet<Uuid> = page.rows.iter().map(|r| r.id).collect();
         let unpushed = self.unpushed_rows().await?;
-        let mut removed = 0;
-        for (id,) in local {
-            if !on_master.contains(&id) && !unpushed.contains(&(table.name.to_owned(), id)) {
-                self.remove_row(table, id, i64::MAX).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        let absent: Vec<(Uuid, i64)> = local
+            .into_iter()
+            .filter(|(id,)| !on_master.contains(id) && !unpushed.contains(&(table.name.to_owned(), *id)))
+            .map(|(id,)| (id, i64::MAX))
+            .collect();
+        self.remove_rows(table, &absent).await?;
+        Ok(absent.len() as u64)
     }
 }

@@ -31,6 +31,14 @@ pub(crate) struct Column {
     pub references: Option<&'static str>,
 }
 
+/// A row to write: its id, the master's version and its columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredRef<'a> {
+    pub id: Uuid,
+    pub version: i64,
+    pub image: &'a RowImage,
+}
+
 /// A synced table: `id` first, `version` not listed (it travels beside the row).
 #[derive(Debug)]
 pub(crate) struct SyncTable {
@@ -320,32 +328,94 @@ impl crate::Tx {
         image: &RowImage,
         force: bool,
     ) -> Result<()> {
-        let values = table.values(id, image)?;
+        self.store_rows(table, &[StoredRef { id, version, image }], force).await
+    }
+
+    /// [`Self::store_row`] for many rows of one table, several per statement
+    /// (each statement is a round trip to the database, which costs more
+    /// than the write itself). The ids must be distinct. On an error some
+    /// statements may have run: callers wrap this in a savepoint.
+    pub(crate) async fn store_rows(
+        &mut self,
+        table: &SyncTable,
+        rows: &[StoredRef<'_>],
+        force: bool,
+    ) -> Result<()> {
+        let per_row = table.columns.len() + 1;
+        for chunk in rows.chunks((crate::sql::MAX_PARAMS / per_row).max(1)) {
+            let mut sql = Sql::new(&format!("INSERT INTO {} ({}) VALUES ", table.name, table.column_list()));
+            for (r, row) in chunk.iter().enumerate() {
+                sql.push(if r == 0 { "(" } else { ", (" });
+                for (_, value) in table.values(row.id, row.image)? {
+                    push_value(&mut sql, value);
+                    sql.push(", ");
+                }
+                sql.bind(Param::Int(row.version));
+                sql.push(")");
+            }
+            sql.push(" ON CONFLICT (id) DO UPDATE SET ");
+            for column in table.columns.iter().skip(1) {
+                sql.push(&format!("{0} = excluded.{0}, ", column.name));
+            }
+            sql.push("version = excluded.version");
+            if !force {
+                sql.push(&format!(" WHERE {}.version < excluded.version", table.name));
+            }
+            self.execute_sql(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a row unless one with its id is here already. A row here with
+    /// the same natural key keeps it (a merge answered in the same push
+    /// settles the two). Returns whether the row was written.
+    pub(crate) async fn store_row_if_absent(
+        &mut self,
+        table: &SyncTable,
+        id: Uuid,
+        version: i64,
+        image: &RowImage,
+    ) -> Result<bool> {
         let mut sql = Sql::new(&format!("INSERT INTO {} ({}) VALUES (", table.name, table.column_list()));
-        for (_, value) in values {
+        for (_, value) in table.values(id, image)? {
             push_value(&mut sql, value);
             sql.push(", ");
         }
         sql.bind(Param::Int(version));
-        sql.push(") ON CONFLICT (id) DO UPDATE SET ");
-        for column in table.columns.iter().skip(1) {
-            sql.push(&format!("{0} = excluded.{0}, ", column.name));
+        sql.push(") ON CONFLICT (id) DO NOTHING");
+        self.savepoint("SAVEPOINT").await?;
+        match self.execute_sql(sql).await {
+            Ok(written) => {
+                self.savepoint("RELEASE SAVEPOINT").await?;
+                Ok(written > 0)
+            }
+            Err(DbError::Duplicate(_)) => {
+                self.savepoint("ROLLBACK TO SAVEPOINT").await?;
+                self.savepoint("RELEASE SAVEPOINT").await?;
+                Ok(false)
+            }
+            Err(other) => Err(other),
         }
-        sql.push("version = excluded.version");
-        if !force {
-            sql.push(&format!(" WHERE {}.version < excluded.version", table.name));
-        }
-        self.execute_sql(sql).await?;
-        Ok(())
     }
 
     /// Deletes a row if its version is not newer than `version` (capture off).
     pub(crate) async fn remove_row(&mut self, table: &SyncTable, id: Uuid, version: i64) -> Result<()> {
-        let mut sql = Sql::new(&format!("DELETE FROM {} WHERE id = ", table.name));
-        sql.bind(Param::Uuid(id));
-        sql.push(" AND version <= ");
-        sql.bind(Param::Int(version));
-        self.execute_sql(sql).await?;
+        self.remove_rows(table, &[(id, version)]).await
+    }
+
+    /// [`Self::remove_row`] for many `(id, version)` pairs of one table.
+    pub(crate) async fn remove_rows(&mut self, table: &SyncTable, rows: &[(Uuid, i64)]) -> Result<()> {
+        for chunk in rows.chunks(crate::sql::MAX_PARAMS / 2) {
+            let mut sql = Sql::new(&format!("DELETE FROM {} WHERE ", table.name));
+            for (r, (id, version)) in chunk.iter().enumerate() {
+                sql.push(if r == 0 { "(id = " } else { " OR (id = " });
+                sql.bind(Param::Uuid(*id));
+                sql.push(" AND version <= ");
+                sql.bind(Param::Int(*version));
+                sql.push(")");
+            }
+            self.execute_sql(sql).await?;
+        }
         Ok(())
     }
 

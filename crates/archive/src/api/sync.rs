@@ -134,11 +134,11 @@ pub async fn apply(
     if request.changes.len() > MAX_PUSH {
         return Err(ApiError::invalid(Some("changes"), format!("at most {MAX_PUSH} changes per push")));
     }
-    let outcomes = state.db.apply_pushed(&peer.key.node_id, &request.changes).await?;
-    tracing::debug!(target: "sync", node = %peer.key.node_id, changes = outcomes.len(), "applied a push");
-    let pushed = outcomes.len() as i64;
+    let answer = state.db.apply_pushed(&peer.key.node_id, &request.changes).await?;
+    tracing::debug!(target: "sync", node = %peer.key.node_id, changes = answer.outcomes.len(), "applied a push");
+    let pushed = answer.outcomes.len() as i64;
     note_seen(&state, &peer, move |visit| visit.pushed += pushed);
-    Ok(Json(ApplyResponse { outcomes }))
+    Ok(Json(answer))
 }
 
 pub async fn bootstrap_start(

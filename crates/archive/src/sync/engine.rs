@@ -109,19 +109,20 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         if outbox.is_empty() {
             break;
         }
-        let outcomes = if outbox.changes.is_empty() {
-            Vec::new()
+        let answer = if outbox.changes.is_empty() {
+            archive_db::PushAnswer::default()
         } else {
-            client.apply(&outbox.changes).await?.outcomes
+            client.apply(&outbox.changes).await?
         };
-        if outcomes.len() != outbox.changes.len() {
+        if answer.outcomes.len() != outbox.changes.len() {
             return Err(SyncError::Protocol(format!(
                 "pushed {} changes, the master answered for {}",
                 outbox.changes.len(),
-                outcomes.len()
+                answer.outcomes.len()
             )));
         }
-        db.record_push_outcomes(&outbox, &outcomes).await?;
+        db.record_push_outcomes(&outbox, &answer).await?;
+        let outcomes = answer.outcomes;
         report.pushed += outcomes.len() as u64;
         report.not_applied += outcomes
             .iter()
@@ -136,14 +137,25 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
 
 async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
     let mut settle_waits = 0;
+    let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
+    let mut page = client.changes(&cursor, PULL_PAGE).await?;
     for _ in 0..MAX_PULL_PAGES {
-        let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
-        let page = client.changes(&cursor, PULL_PAGE).await?;
-        let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
+        // The next page is fetched while this one is applied: the master's
+        // work and the slave's overlap instead of taking turns.
+        let fetch_next = async {
+            match page.has_more {
+                true => Some(client.changes(&page.cursor, PULL_PAGE).await),
+                false => None,
+            }
+        };
+        let (applied, next) =
+            tokio::join!(db.apply_master_rows(&page.rows, CURSOR, &page.cursor), fetch_next);
+        let applied = applied?;
         report.pulled += page.rows.len() as u64;
         tracing::debug!(target: "sync", rows = page.rows.len(), written = applied.written,
             deleted = applied.deleted, skipped = applied.skipped, remaining = page.remaining, "pulled a page");
-        if page.has_more {
+        if let Some(next) = next {
+            page = next?;
             continue;
         }
         // Committed changes the master holds back behind a transaction still
@@ -153,6 +165,7 @@ async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         if page.remaining > 0 && settle_waits < MAX_SETTLE_WAITS {
             settle_waits += 1;
             tokio::time::sleep(SETTLE_WAIT).await;
+            page = client.changes(&page.cursor, PULL_PAGE).await?;
             continue;
         }
         break;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use archive_db::sync::master::{format_position, parse_position};
-use archive_db::{LogPosition, PushChange, PushOutcome, RowState};
+use archive_db::{LogPosition, PushChange, RowState};
 
 /// The protocol's version; a master refuses slaves that speak another.
 pub const PROTOCOL: u32 = 1;
@@ -71,10 +71,8 @@ pub struct ApplyRequest {
     pub changes: Vec<PushChange>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApplyResponse {
-    pub outcomes: Vec<PushOutcome>,
-}
+/// `POST /api/v1/sync/apply`'s answer (see [`archive_db::PushAnswer`]).
+pub type ApplyResponse = archive_db::PushAnswer;
 
 /// `POST /api/v1/sync/bootstrap`: where a copy starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]

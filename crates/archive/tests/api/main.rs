@@ -12,5 +12,6 @@ mod search;
 mod stream;
 mod support;
 mod sync;
+mod sync_cluster;
 mod sync_control;
 mod users;

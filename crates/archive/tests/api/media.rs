@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use crate::support::{App, code, on_each_backend, on_each_backend_with};
 
-fn file_part(path: &Path) -> Part {
+pub fn file_part(path: &Path) -> Part {
     let name = path.file_name().unwrap().to_str().unwrap().to_owned();
     Part::bytes(std::fs::read(path).unwrap()).file_name(name)
 }
 
-async fn upload(app: &App, token: &str, form: Form) -> (StatusCode, Value) {
+pub async fn upload(app: &App, token: &str, form: Form) -> (StatusCode, Value) {
     let url = format!("{}/api/v1/songs", app.base);
     let resp = app.client.post(url).bearer_auth(token).multipart(form).send().await.unwrap();
     let status = resp.status();

@@ -35,35 +35,9 @@ impl Pair {
         slave_settings: &[(&'static str, String)],
     ) -> Pair {
         let certificates = TestCertificates::new();
-        let master = App::start_trusting(
-            master_backend,
-            &[
-                ("ARCHIVE_ROLE", "master".into()),
-                ("ARCHIVE_NODE_ID", "main".into()),
-                ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
-                ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
-            ],
-            Some(&certificates.ca_cert),
-        )
-        .await;
-        assert!(master.base.starts_with("https://"), "{}", master.base);
-        let mut settings = vec![
-            ("ARCHIVE_ROLE", "slave".into()),
-            ("ARCHIVE_NODE_ID", "home".into()),
-            ("MASTER_ARCHIVE_URL", master.base.clone()),
-            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
-        ];
-        settings.extend(slave_settings.iter().cloned());
-        let slave = App::start(slave_backend, &settings).await;
-        let master_admin = master.user(Role::Admin).await;
-        let slave_admin = slave.user(Role::Admin).await;
-        let (status, issued) = master
-            .post("/api/v1/sync/keys", &master_admin.token, json!({"name": "home", "node_id": "home"}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{issued}");
-        let key = issued["key"].as_str().unwrap().to_owned();
-        let kek = archive::sync::keys::Kek::load(slave.data_dir.path(), None).unwrap();
-        archive::sync::keys::store_on_slave(slave.db(), &kek, &key).await.unwrap();
+        let (master, master_admin) = start_master(master_backend, &certificates).await;
+        let (slave, slave_admin, key) =
+            start_slave(&master, &master_admin, &certificates, slave_backend, "home", slave_settings).await;
         Pair { master, slave, master_admin, slave_admin, key, _certificates: certificates }
     }
 
@@ -84,6 +58,54 @@ impl Pair {
         self.slave.stop().await;
         self.master.stop().await;
     }
+}
+
+/// A master (node id `main`) serving HTTPS with a certificate from
+/// `certificates`' CA, and an admin of it.
+pub async fn start_master(backend: Backend, certificates: &TestCertificates) -> (App, TestUser) {
+    let master = App::start_trusting(
+        backend,
+        &[
+            ("ARCHIVE_ROLE", "master".into()),
+            ("ARCHIVE_NODE_ID", "main".into()),
+            ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
+            ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
+        ],
+        Some(&certificates.ca_cert),
+    )
+    .await;
+    assert!(master.base.starts_with("https://"), "{}", master.base);
+    let admin = master.user(Role::Admin).await;
+    (master, admin)
+}
+
+/// A slave of `master` with the node id given, trusting the master's CA,
+/// holding a key the master issued for it (returned), with `settings` on top.
+pub async fn start_slave(
+    master: &App,
+    master_admin: &TestUser,
+    certificates: &TestCertificates,
+    backend: Backend,
+    node_id: &str,
+    settings: &[(&'static str, String)],
+) -> (App, TestUser, String) {
+    let mut all = vec![
+        ("ARCHIVE_ROLE", "slave".into()),
+        ("ARCHIVE_NODE_ID", node_id.to_owned()),
+        ("MASTER_ARCHIVE_URL", master.base.clone()),
+        ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
+    ];
+    all.extend(settings.iter().cloned());
+    let slave = App::start(backend, &all).await;
+    let admin = slave.user(Role::Admin).await;
+    let (status, issued) = master
+        .post("/api/v1/sync/keys", &master_admin.token, json!({"name": node_id, "node_id": node_id}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let key = issued["key"].as_str().unwrap().to_owned();
+    let kek = archive::sync::keys::Kek::load(slave.data_dir.path(), None).unwrap();
+    archive::sync::keys::store_on_slave(slave.db(), &kek, &key).await.unwrap();
+    (slave, admin, key)
 }
 
 /// Every (master, slave) pair of available backends.
@@ -214,6 +236,60 @@ async fn when_both_sides_edit_a_song_the_master_wins_and_the_conflict_is_logged(
         assert_eq!(entry["resolution"], "master_wins");
         assert!(entry["slave_row"].as_str().unwrap().contains("Slave's"));
         assert!(entry["master_row"].as_str().unwrap().contains("Master's"));
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn what_a_pushed_delete_does_to_other_rows_on_the_master_reaches_the_slave_that_pushed_it() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        let token = &pair.master_admin.token;
+        let artist = create(&pair.master, token, "/api/v1/artists", json!({"name": "Silver Apples"})).await;
+        pair.sync().await;
+        // A song the slave has not pulled yet loses its artist on the master
+        // when the slave's delete of the artist arrives there.
+        let song = create(
+            &pair.master,
+            token,
+            "/api/v1/songs",
+            json!({"title": "Oscillations", "artist_id": artist}),
+        )
+        .await;
+        let (status, _) =
+            pair.slave.delete(&format!("/api/v1/artists/{artist}"), &pair.slave_admin.token).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        pair.sync().await;
+        pair.assert_in_step().await;
+        let (status, body) = pair.slave.get(&format!("/api/v1/songs/{song}"), &pair.slave_admin.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["artist_id"], Value::Null);
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_whose_master_row_names_a_parent_the_slave_lacks_ends_in_step() {
+    for (m, s) in pairs() {
+        eprintln!("-- master on {}, slave on {}", m.name(), s.name());
+        let pair = Pair::start(m, s).await;
+        let token = &pair.master_admin.token;
+        let song = create(&pair.master, token, "/api/v1/songs", json!({"title": "Untitled"})).await;
+        pair.sync().await;
+        let album = create(&pair.master, token, "/api/v1/albums", json!({"title": "New Album"})).await;
+        pair.master.patch(&format!("/api/v1/songs/{song}"), token, json!({"album_id": album})).await;
+        pair.slave
+            .patch(&format!("/api/v1/songs/{song}"), &pair.slave_admin.token, json!({"title": "Mine"}))
+            .await;
+        let report = pair.sync().await;
+        assert_eq!(report["not_applied"], 1, "{report}");
+        pair.assert_in_step().await;
+        let (_, body) = pair.slave.get(&format!("/api/v1/songs/{song}"), &pair.slave_admin.token).await;
+        assert_eq!(
+            (body["title"].as_str(), body["album_id"].as_str()),
+            (Some("Untitled"), Some(album.as_str()))
+        );
         pair.stop().await;
     }
 }
@@ -373,6 +449,63 @@ async fn more_changes_than_a_page_holds_all_arrive() {
     tx.commit().await.unwrap();
     let report = pair.sync().await;
     assert_eq!(report["pulled"], 2500, "{report}");
+    pair.assert_in_step().await;
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn a_row_arrives_with_a_parent_whose_only_log_entry_lies_beyond_the_page() {
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    pair.sync().await;
+    let token = &pair.master_admin.token;
+    // The album's entry falls in the first page; its artist's newest entry,
+    // after compaction its only one, in the second.
+    let artist = create(&pair.master, token, "/api/v1/artists", json!({"name": "Late"})).await;
+    create(&pair.master, token, "/api/v1/albums", json!({"title": "Early", "artist_id": artist})).await;
+    let mut tx = pair.master.db().begin().await.unwrap();
+    for n in 0..1200 {
+        tx.insert_genre(archive_db::NewGenre { id: None, name: format!("Genre {n}") }).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let (status, body) =
+        pair.master.patch(&format!("/api/v1/artists/{artist}"), token, json!({"name": "Later"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let compaction = pair.master.db().compact_change_log(chrono::Duration::days(30)).await.unwrap();
+    assert_eq!(compaction.superseded, 1, "{compaction:?}");
+
+    let report = pair.sync().await;
+    assert_eq!(report["bootstrapped"], false, "{report}");
+    pair.assert_in_step().await;
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn an_edited_song_travels_alone_when_the_slave_has_its_parents() {
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    let token = &pair.master_admin.token;
+    let artist = create(&pair.master, token, "/api/v1/artists", json!({"name": "Nico"})).await;
+    let album =
+        create(&pair.master, token, "/api/v1/albums", json!({"title": "Chelsea Girl", "artist_id": artist}))
+            .await;
+    let genre = create(&pair.master, token, "/api/v1/genres", json!({"name": "Folk"})).await;
+    let song = create(
+        &pair.master,
+        token,
+        "/api/v1/songs",
+        json!({"title": "These Days", "artist_id": artist, "album_id": album, "genre_id": genre}),
+    )
+    .await;
+    pair.sync().await;
+
+    let (status, body) = pair
+        .master
+        .patch(&format!("/api/v1/songs/{song}"), token, json!({"title": "These Days (mono)"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report = pair.sync().await;
+    assert_eq!(report["pulled"], 1, "only the song, not its album, artist and genre again: {report}");
     pair.assert_in_step().await;
     pair.stop().await;
 }

@@ -33,7 +33,7 @@ pub use changes::{ChangeOp, ChangeRecord, LogPosition};
 pub use error::{DbError, Result};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
-    NewSong, Song, SongFilter, SongPatch,
+    NewSong, Song, SongCredits, SongFilter, SongPatch,
 };
 pub use listening::{ListeningData, RecentPlay, SongPlayCount};
 pub use media::{FileLocation, NewFileLocation};

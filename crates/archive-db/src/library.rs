@@ -438,6 +438,13 @@ impl Song {
     pub const SORT_NAMES: &[&str] = &["title", "created_at", "updated_at"];
 }
 
+/// Who and what a list of songs refers to, by id (see [`Db::song_credits`]).
+#[derive(Debug, Clone, Default)]
+pub struct SongCredits {
+    pub artists: std::collections::HashMap<Uuid, String>,
+    pub albums: std::collections::HashMap<Uuid, String>,
+}
+
 /// At most this many songs come with an album (no album is that long; the
 /// bound keeps the response bounded all the same).
 pub const ALBUM_SONGS_LIMIT: i64 = 1000;
@@ -462,6 +469,37 @@ impl Db {
         }
         let rows = self.fetch_page(sql, &plan, "").await?;
         Ok(plan.finish(rows, Song::SORTS, |s| s.id))
+    }
+
+    /// The names of the artists and the titles of the albums `songs` refer
+    /// to, for showing a list of songs.
+    pub async fn song_credits(&self, songs: &[Song]) -> Result<SongCredits> {
+        let artists: Vec<Uuid> = songs.iter().filter_map(|s| s.artist_id).collect();
+        let albums: Vec<Uuid> = songs.iter().filter_map(|s| s.album_id).collect();
+        Ok(SongCredits {
+            artists: self.names_by_id("artists", "name", &artists).await?,
+            albums: self.names_by_id("albums", "title", &albums).await?,
+        })
+    }
+
+    async fn names_by_id(
+        &self,
+        table: &str,
+        column: &str,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, String>> {
+        let mut names = std::collections::HashMap::new();
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(&format!("SELECT id, {column} FROM {table} WHERE id IN ("));
+            for (i, id) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " });
+                sql.bind(Param::Uuid(*id));
+            }
+            sql.push(")");
+            let rows: Vec<(Uuid, String)> = self.fetch_all_sql(sql).await?;
+            names.extend(rows);
+        }
+        Ok(names)
     }
 
     /// The songs of an album in disc and track order (unnumbered ones last).

@@ -16,3 +16,4 @@ pub mod logging;
 pub mod serve;
 pub mod sync;
 pub mod tls;
+pub mod web;

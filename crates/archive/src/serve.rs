@@ -84,7 +84,7 @@ impl Server {
             NodeRole::Master => Some(worker::spawn_compaction(state.db.clone())),
             _ => None,
         };
-        let app = api::router(state);
+        let app = api::router(state.clone()).merge(crate::web::router(state));
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let stopped = async {

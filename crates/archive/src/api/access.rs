@@ -1,5 +1,6 @@
 //! Who may call what: every request's route is looked up in the route table
-//! and the caller's bearer token and role are checked against it.
+//! and the caller's bearer token (or browser session) and role are checked
+//! against it.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use archive_db::{Role, User};
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::hash_token;
+use crate::web::session;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +127,30 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
             Err(e) => e.into_response(),
         };
     }
-    let Some(token) = bearer_token(req.headers()) else {
-        return ApiError::unauthorized("log in first: send Authorization: Bearer <token>").into_response();
+    // A bearer token, or the browser's session cookie; a request that
+    // changes something with the cookie must carry the CSRF token too.
+    let token = match bearer_token(req.headers()) {
+        Some(token) => token.to_owned(),
+        None => match session::cookie(req.headers(), session::SESSION_COOKIE) {
+            Some(token) => {
+                let presented = req.headers().get(session::CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if !req.method().is_safe() && !presented.is_some_and(|p| session::csrf_matches(token, p)) {
+                    return ApiError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "csrf",
+                        "a request made with the session cookie needs the X-CSRF-Token header",
+                    )
+                    .into_response();
+                }
+                token.to_owned()
+            }
+            None => {
+                return ApiError::unauthorized("log in first: send Authorization: Bearer <token>")
+                    .into_response();
+            }
+        },
     };
-    let (token, user) = match state.db.api_token(&hash_token(token)).await {
+    let (token, user) = match state.db.api_token(&hash_token(&token)).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             return ApiError::unauthorized("the token is invalid, expired or revoked").into_response();

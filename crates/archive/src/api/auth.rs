@@ -44,8 +44,19 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let account = body.email.trim().to_lowercase();
-    let address = peer.ip().to_string();
+    let user = authenticate(&state, &body.email, body.password, peer.ip().to_string()).await?;
+    Ok(Json(issue_token(&state, user).await?))
+}
+
+/// Checks an email and password (the API's login and the login page),
+/// counting failures per account and per client address.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: String,
+    address: String,
+) -> ApiResult<User> {
+    let account = email.trim().to_lowercase();
     let now = Instant::now();
     for (throttle, key) in
         [(&state.login_failures_by_account, &account), (&state.login_failures_by_address, &address)]
@@ -60,7 +71,7 @@ pub async fn login(
         Some(u) => u.password_hash.clone(),
         None => dummy_hash().await?,
     };
-    let valid = verify_password(body.password, hash).await && user.is_some();
+    let valid = verify_password(password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| valid) else {
         state.login_failures_by_account.fail(&account, now);
         state.login_failures_by_address.fail(&address, now);
@@ -68,10 +79,10 @@ pub async fn login(
         return Err(ApiError::unauthorized("wrong email or password"));
     };
     state.login_failures_by_account.clear(&account);
-    Ok(Json(issue_token(&state, user).await?))
+    Ok(user)
 }
 
-pub(super) async fn issue_token(state: &AppState, user: User) -> ApiResult<TokenResponse> {
+pub(crate) async fn issue_token(state: &AppState, user: User) -> ApiResult<TokenResponse> {
     let token = new_token();
     let expires_at = archive_db::now() + chrono::Duration::from_std(TOKEN_LIFETIME).expect("fits");
     let mut tx = state.db.begin().await?;

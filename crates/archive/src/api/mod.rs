@@ -6,7 +6,7 @@
 //! exist without an access rule. The role-matrix test walks the same table.
 
 mod access;
-mod auth;
+pub(crate) mod auth;
 mod cover;
 pub mod error;
 mod extract;

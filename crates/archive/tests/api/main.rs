@@ -15,3 +15,4 @@ mod sync;
 mod sync_cluster;
 mod sync_control;
 mod users;
+mod web;

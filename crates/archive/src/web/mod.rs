@@ -1,0 +1,121 @@
+//! The web interface: server-rendered pages (askama templates in
+//! `crates/archive/templates/`), a little JavaScript (htmx and the player in
+//! `crates/archive/assets/`), all inside the binary.
+//!
+//! Navigation swaps only `<main>` (htmx boost), so the player at the foot of
+//! every page, and the song it plays, stay while the user browses. Pages
+//! read the database directly; what a script changes goes through the JSON
+//! API with the same session (see [`session`]).
+
+mod assets;
+mod login;
+mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use archive_db::User;
+
+use crate::api::AppState;
+use crate::auth::hash_token;
+
+/// The pages' routes (the API's are in [`crate::api`]).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::songs))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/assets/{name}", get(assets::serve))
+        .with_state(state)
+}
+
+/// The logged-in user of a page, by the session cookie. Without a valid
+/// session a page sends the browser to the login page.
+pub struct WebUser {
+    pub user: User,
+    pub token_id: uuid::Uuid,
+    /// The session token (the cookie's value), from which the CSRF token comes.
+    pub session: String,
+}
+
+impl WebUser {
+    pub fn csrf(&self) -> String {
+        session::csrf_token(&self.session)
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(token) = session::cookie(&parts.headers, session::SESSION_COOKIE) else {
+            return Err(to_login(parts));
+        };
+        match state.db.api_token(&hash_token(token)).await {
+            Ok(Some((record, user))) => Ok(WebUser { user, token_id: record.id, session: token.to_owned() }),
+            Ok(None) => Err(to_login(parts)),
+            Err(e) => Err(PageError::from(e).into_response()),
+        }
+    }
+}
+
+/// To the login page: a redirect, or for an htmx request the header that
+/// makes htmx load the page whole.
+fn to_login(parts: &Parts) -> Response {
+    if parts.headers.contains_key("hx-request") {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.headers_mut().insert("hx-redirect", HeaderValue::from_static("/login"));
+        return response;
+    }
+    Redirect::to("/login").into_response()
+}
+
+/// Renders a template as an HTML page.
+fn render(template: &impl askama::Template) -> Result<Response, PageError> {
+    let mut response = Html(template.render()?).into_response();
+    // Pages show private data and carry a CSRF token: never cached.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Why a page could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{0}")]
+    Db(#[from] archive_db::DbError),
+    #[error("rendering a page: {0}")]
+    Template(#[from] askama::Error),
+    #[error("{}", .0.message)]
+    Api(crate::api::error::ApiError),
+}
+
+impl From<crate::api::error::ApiError> for PageError {
+    fn from(e: crate::api::error::ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, why.clone()),
+            PageError::Api(e) => (e.status, e.message.clone()),
+            other => {
+                tracing::error!(error = %other, "a page failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())
+            }
+        };
+        (status, Html(format!("<!doctype html><title>Archive</title><p>{}</p>", escape(&message))))
+            .into_response()
+    }
+}
+
+/// HTML-escapes text for the few bits of markup built outside templates.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

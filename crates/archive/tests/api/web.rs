@@ -1,0 +1,267 @@
+//! The web pages over HTTP: logging in and out with a session cookie and
+//! CSRF tokens, the songs page and its search, assets, and the JSON API
+//! called with the session.
+
+use archive_db::{NewArtist, NewSong, Role};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::support::{App, PASSWORD, on_each_backend};
+
+/// A browser without a cookie jar: cookies are carried by hand, redirects
+/// are not followed, so the tests see each answer.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(app: &App) -> Browser {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { client, base: app.base.clone(), cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    /// Takes the cookies an answer sets (an empty value deletes one).
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Opens the login page and logs in; returns the home page's HTML.
+    async fn log_in(&mut self, email: &str) -> String {
+        let page = self.get("/login").await.text().await.unwrap();
+        let csrf = hidden_csrf(&page);
+        let response =
+            self.post_form("/login", &[("email", email), ("password", PASSWORD), ("csrf", &csrf)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[LOCATION], "/");
+        let home = self.get("/").await;
+        assert_eq!(home.status(), StatusCode::OK);
+        home.text().await.unwrap()
+    }
+}
+
+/// The value of the first `name="csrf"` hidden field of a page.
+fn hidden_csrf(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).expect("the page has a CSRF field");
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn pages_send_a_visitor_without_a_session_to_the_login_page() {
+    on_each_backend(|app| async move {
+        let mut browser = Browser::new(&app);
+        let response = browser.get("/").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[LOCATION], "/login");
+        let login = browser.get("/login").await;
+        assert_eq!(login.status(), StatusCode::OK);
+        let html = login.text().await.unwrap();
+        assert!(
+            html.contains(r#"<label for="email">Email</label>"#)
+                && html.contains(r#"<label for="password">"#)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logging_in_sets_an_http_only_same_site_session_and_a_wrong_password_does_not() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let csrf = hidden_csrf(&browser.get("/login").await.text().await.unwrap());
+
+        let wrong = browser
+            .post_form("/login", &[("email", &user.email), ("password", "nope"), ("csrf", &csrf)])
+            .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert!(browser.cookie("archive_session").is_none());
+        assert!(wrong.text().await.unwrap().contains("Wrong email or password."));
+
+        let forged = browser
+            .post_form("/login", &[("email", &user.email), ("password", PASSWORD), ("csrf", "forged")])
+            .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a login form without its CSRF token is refused");
+        assert!(browser.cookie("archive_session").is_none());
+
+        let right = browser
+            .post_form("/login", &[("email", &user.email), ("password", PASSWORD), ("csrf", &csrf)])
+            .await;
+        assert_eq!(right.status(), StatusCode::SEE_OTHER);
+        let set: Vec<&str> =
+            right.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+        let session = set.iter().find(|c| c.starts_with("archive_session=")).expect("a session cookie");
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(session.contains(attribute), "{session}");
+        }
+        assert!(browser.cookie("archive_session").is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_home_page_lists_songs_with_their_artist_and_searches_them() {
+    on_each_backend(|app| async move {
+        let mut tx = app.db().begin().await.unwrap();
+        let artist =
+            tx.insert_artist(NewArtist { name: "Nina Simone".into(), ..Default::default() }).await.unwrap();
+        for title in ["Feeling Good", "Sinnerman", "<script>alert(1)</script>"] {
+            let song = NewSong {
+                title: title.into(),
+                artist_id: Some(artist.id),
+                duration_ms: Some(185_000),
+                ..Default::default()
+            };
+            tx.insert_song(song).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        assert!(home.contains("Feeling Good") && home.contains("Sinnerman") && home.contains("Nina Simone"));
+        assert!(home.contains("3:05"), "durations are shown as minutes and seconds");
+        assert!(!home.contains("<script>alert(1)</script>"), "titles are escaped");
+        assert!(home.contains("&#60;script&#62;") || home.contains("&lt;script&gt;"));
+        assert!(home.contains(r#"<audio id="audio""#), "every page has the player");
+
+        // Instant search asks for the list alone.
+        let found = browser
+            .client
+            .get(format!("{}/?q=sinner", browser.base))
+            .header(COOKIE, browser.cookie_header())
+            .header("HX-Request", "true")
+            .header("HX-Target", "song-list")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.status(), StatusCode::OK);
+        let list = found.text().await.unwrap();
+        assert!(list.starts_with(r#"<section id="song-list""#), "{list}");
+        assert!(list.contains("Sinnerman") && !list.contains("Feeling Good"));
+        let none = browser.get("/?q=zzzz").await.text().await.unwrap();
+        assert!(none.contains("No song matches"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_api_takes_the_session_cookie_but_changes_need_the_csrf_token() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::Moderator).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        let csrf = hidden_csrf(&home);
+        let session = browser.cookie_header();
+        let api = format!("{}/api/v1/artists", app.base);
+
+        let listed = browser.client.get(&api).header(COOKIE, &session).send().await.unwrap();
+        assert_eq!(listed.status(), StatusCode::OK, "reading with the cookie is allowed");
+        let refused = browser
+            .client
+            .post(&api)
+            .header(COOKIE, &session)
+            .json(&json!({"name": "Can"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "a change without the CSRF header is refused");
+        let created = browser
+            .client
+            .post(&api)
+            .header(COOKIE, &session)
+            .header("X-CSRF-Token", &csrf)
+            .json(&json!({"name": "Can"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logging_out_needs_the_csrf_token_and_ends_the_session() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        let session = browser.cookie("archive_session").unwrap();
+
+        let forged = browser.post_form("/logout", &[("csrf", "forged")]).await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert_eq!(browser.get("/").await.status(), StatusCode::OK, "still logged in");
+
+        let out = browser.post_form("/logout", &[("csrf", &hidden_csrf(&home))]).await;
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        assert!(browser.cookie("archive_session").is_none(), "the cookie is cleared");
+        // The old session no longer opens pages or the API.
+        browser.cookies.push(("archive_session".into(), session));
+        assert_eq!(browser.get("/").await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(browser.get("/api/v1/songs").await.status(), StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn assets_come_from_the_binary_with_long_cache_lifetimes_and_pages_are_never_cached() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        let at = home.find("/assets/app.js?v=").expect("the page links its script");
+        let link = &home[at..at + home[at..].find('"').unwrap()];
+        let script = browser.get(link).await;
+        assert_eq!(script.status(), StatusCode::OK);
+        assert_eq!(script.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert!(script.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+        assert_eq!(browser.get("/assets/htmx-2.0.11.min.js").await.status(), StatusCode::OK);
+        assert_eq!(browser.get("/assets/nothing.js").await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(browser.get("/").await.headers()[CACHE_CONTROL], "no-store");
+    })
+    .await;
+}

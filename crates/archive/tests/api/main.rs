@@ -2,6 +2,7 @@
 //! loopback, the real binary, real SQLite and PostgreSQL databases.
 
 mod auth;
+mod browser;
 mod cli;
 mod library;
 mod listening;

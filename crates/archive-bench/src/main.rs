@@ -263,12 +263,31 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
             Box::new(|i| format!("/api/v1/albums/{}", fill.albums[pick(i, fill.albums.len())])),
         ),
     ];
-    for (label, path) in cases {
+    // The web pages, with the same token as the browser's session cookie.
+    let pages: Vec<(&str, PathFor)> = vec![
+        ("page / (songs, the home page)", Box::new(|_| "/".into())),
+        ("page /?q= (instant search, a whole title)", Box::new(|i| format!("/?q=Song%20{:06}", pick(i, 100_000)))),
+        ("page /artists", Box::new(|_| "/artists".into())),
+        ("page /artists/{id}", Box::new(|i| format!("/artists/{}", fill.artists[pick(i, fill.artists.len())]))),
+        ("page /albums", Box::new(|_| "/albums".into())),
+        ("page /albums/{id}", Box::new(|i| format!("/albums/{}", fill.albums[pick(i, fill.albums.len())]))),
+        ("page /genres", Box::new(|_| "/genres".into())),
+    ];
+    let cookie = format!("archive_session={token}");
+    let home = client.get(format!("{base}/")).header(reqwest::header::COOKIE, &cookie).send().await?;
+    let home_bytes = home.bytes().await?.len();
+    println!("| {name} | page / HTML size | {:.1} KB | | | |", home_bytes as f64 / 1024.0);
+    let cases = cases.into_iter().map(|(label, path)| (label, path, false));
+    for (label, path, is_page) in cases.chain(pages.into_iter().map(|(label, path)| (label, path, true))) {
         let mut times = Vec::with_capacity(n);
         for i in 0..n + n / 10 {
             let url = format!("{base}{}", path(i));
             let t = Instant::now();
-            let resp = client.get(url).bearer_auth(&token).send().await?;
+            let request = match is_page {
+                true => client.get(url).header(reqwest::header::COOKIE, &cookie),
+                false => client.get(url).bearer_auth(&token),
+            };
+            let resp = request.send().await?;
             let status = resp.status();
             resp.bytes().await?;
             let elapsed = t.elapsed();

@@ -482,6 +482,11 @@ impl Db {
         })
     }
 
+    /// The names of the artists `ids`.
+    pub async fn artist_names(&self, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, String>> {
+        self.names_by_id("artists", "name", ids).await
+    }
+
     async fn names_by_id(
         &self,
         table: &str,

@@ -28,6 +28,12 @@ use crate::auth::hash_token;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::songs))
+        .route("/artists", get(pages::artists))
+        .route("/artists/{id}", get(pages::artist))
+        .route("/albums", get(pages::albums))
+        .route("/albums/{id}", get(pages::album))
+        .route("/genres", get(pages::genres))
+        .route("/genres/{id}", get(pages::genre))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/assets/{name}", get(assets::serve))
@@ -92,6 +98,8 @@ pub enum PageError {
     Template(#[from] askama::Error),
     #[error("{}", .0.message)]
     Api(crate::api::error::ApiError),
+    #[error("no such {0}")]
+    NotFound(&'static str),
 }
 
 impl From<crate::api::error::ApiError> for PageError {
@@ -105,6 +113,7 @@ impl IntoResponse for PageError {
         let (status, message) = match &self {
             PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, why.clone()),
             PageError::Api(e) => (e.status, e.message.clone()),
+            PageError::NotFound(what) => (StatusCode::NOT_FOUND, format!("There is no such {what} here.")),
             other => {
                 tracing::error!(error = %other, "a page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())

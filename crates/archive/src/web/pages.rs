@@ -1,12 +1,13 @@
 //! The library's pages.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
+use uuid::Uuid;
 
-use archive_db::{PageRequest, SearchRequest, Song, SongCredits, SongFilter};
+use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, Song, SongCredits, SongFilter};
 
 use super::{PageError, WebUser, assets, render};
 use crate::api::AppState;
@@ -82,8 +83,7 @@ pub async fn songs(
         let page =
             PageRequest { limit: Some(PAGE_SIZE), cursor: params.cursor.clone(), ..Default::default() };
         let page = state.db.songs(&SongFilter::default(), &page).await?;
-        let next = page.next_cursor.map(|c| format!("/?cursor={}", encode(&c)));
-        (page.items, next)
+        (page.items, next_link("/", page.next_cursor))
     } else {
         let request = SearchRequest {
             query: query.to_owned(),
@@ -94,8 +94,7 @@ pub async fn songs(
         let next = page.next_offset.map(|o| format!("/?q={}&offset={o}", encode(query)));
         (page.items, next)
     };
-    let credits = state.db.song_credits(&songs).await?;
-    let rows = songs.iter().map(|s| SongRow::new(s, &credits)).collect();
+    let rows = song_rows(&state, &songs).await?;
     // Instant search replaces only the list.
     if headers.get("hx-target").is_some_and(|t| t == "song-list") {
         return render(&SongList { query, songs: rows, next });
@@ -113,4 +112,258 @@ pub async fn songs(
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// `?cursor=` of a paged list.
+#[derive(Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+impl CursorQuery {
+    fn page(&self) -> PageRequest {
+        PageRequest { limit: Some(PAGE_SIZE), cursor: self.cursor.clone(), ..Default::default() }
+    }
+}
+
+/// The link to a list's next page.
+fn next_link(path: &str, cursor: Option<String>) -> Option<String> {
+    cursor.map(|c| format!("{path}?cursor={}", encode(&c)))
+}
+
+/// What every page's frame needs.
+struct Frame {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+}
+
+impl Frame {
+    fn of(user: &WebUser) -> Frame {
+        Frame { assets: &assets::VERSION, csrf: user.csrf(), user_name: user.user.name.clone() }
+    }
+}
+
+/// A name with a link.
+struct Named {
+    id: Uuid,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "artists.html")]
+struct ArtistsPage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    artists: Vec<Named>,
+    next: Option<String>,
+}
+
+pub async fn artists(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let page = state.db.artists(&params.page()).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&ArtistsPage {
+        assets,
+        csrf,
+        user_name,
+        artists: page.items.into_iter().map(|a| Named { id: a.id, name: a.name }).collect(),
+        next: next_link("/artists", page.next_cursor),
+    })
+}
+
+/// An album as a grid shows it.
+struct AlbumCard {
+    id: Uuid,
+    title: String,
+    artist: String,
+    year: Option<i64>,
+}
+
+async fn album_cards(state: &AppState, albums: Vec<Album>) -> Result<Vec<AlbumCard>, PageError> {
+    let artists: Vec<Uuid> = albums.iter().filter_map(|a| a.artist_id).collect();
+    let names = state.db.artist_names(&artists).await?;
+    Ok(albums
+        .into_iter()
+        .map(|a| AlbumCard {
+            artist: a.artist_id.and_then(|id| names.get(&id).cloned()).unwrap_or_default(),
+            id: a.id,
+            title: a.title,
+            year: a.year,
+        })
+        .collect())
+}
+
+async fn song_rows(state: &AppState, songs: &[Song]) -> Result<Vec<SongRow>, PageError> {
+    let credits = state.db.song_credits(songs).await?;
+    Ok(songs.iter().map(|s| SongRow::new(s, &credits)).collect())
+}
+
+#[derive(Template)]
+#[template(path = "artist.html")]
+struct ArtistPage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    name: String,
+    biography: Option<String>,
+    albums: Vec<AlbumCard>,
+    query: &'static str,
+    songs: Vec<SongRow>,
+    next: Option<String>,
+}
+
+pub async fn artist(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let artist = state.db.artist(id).await?.ok_or(PageError::NotFound("artist"))?;
+    let albums =
+        state.db.albums(&AlbumFilter { artist_id: Some(id), year: None }, &PageRequest::default()).await?;
+    let songs =
+        state.db.songs(&SongFilter { artist_id: Some(id), ..Default::default() }, &params.page()).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&ArtistPage {
+        assets,
+        csrf,
+        user_name,
+        name: artist.name,
+        biography: artist.biography,
+        albums: album_cards(&state, albums.items).await?,
+        query: "",
+        songs: song_rows(&state, &songs.items).await?,
+        next: next_link(&format!("/artists/{id}"), songs.next_cursor),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "albums.html")]
+struct AlbumsPage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    albums: Vec<AlbumCard>,
+    next: Option<String>,
+}
+
+pub async fn albums(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let page = state.db.albums(&AlbumFilter::default(), &params.page()).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&AlbumsPage {
+        assets,
+        csrf,
+        user_name,
+        albums: album_cards(&state, page.items).await?,
+        next: next_link("/albums", page.next_cursor),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "album.html")]
+struct AlbumPage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    id: Uuid,
+    title: String,
+    artist: Option<(Uuid, String)>,
+    year: Option<i64>,
+    query: &'static str,
+    songs: Vec<SongRow>,
+    next: Option<String>,
+}
+
+pub async fn album(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let album = state.db.album(id).await?.ok_or(PageError::NotFound("album"))?;
+    let artist = match album.artist_id {
+        Some(artist_id) => state.db.artist(artist_id).await?.map(|a| (a.id, a.name)),
+        None => None,
+    };
+    let songs = state.db.album_songs(id).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&AlbumPage {
+        assets,
+        csrf,
+        user_name,
+        id,
+        title: album.title,
+        artist,
+        year: album.year,
+        query: "",
+        songs: song_rows(&state, &songs).await?,
+        next: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "genres.html")]
+struct GenresPage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    genres: Vec<Named>,
+    next: Option<String>,
+}
+
+pub async fn genres(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let page = state.db.genres(&params.page()).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&GenresPage {
+        assets,
+        csrf,
+        user_name,
+        genres: page.items.into_iter().map(|g| Named { id: g.id, name: g.name }).collect(),
+        next: next_link("/genres", page.next_cursor),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "genre.html")]
+struct GenrePage {
+    assets: &'static str,
+    csrf: String,
+    user_name: String,
+    name: String,
+    query: &'static str,
+    songs: Vec<SongRow>,
+    next: Option<String>,
+}
+
+pub async fn genre(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let genre = state.db.genre(id).await?.ok_or(PageError::NotFound("genre"))?;
+    let songs =
+        state.db.songs(&SongFilter { genre_id: Some(id), ..Default::default() }, &params.page()).await?;
+    let Frame { assets, csrf, user_name } = Frame::of(&user);
+    render(&GenrePage {
+        assets,
+        csrf,
+        user_name,
+        name: genre.name,
+        query: "",
+        songs: song_rows(&state, &songs.items).await?,
+        next: next_link(&format!("/genres/{id}"), songs.next_cursor),
+    })
 }

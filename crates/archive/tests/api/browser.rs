@@ -177,11 +177,15 @@ async fn a_user_logs_in_searches_and_a_song_keeps_playing_while_they_browse() {
         // Navigate (a boosted link swaps only <main>): still the same page
         // load, the same player, still playing.
         let before = number(&browser, time).await;
-        browser.find(By::Css("a.brand")).await.unwrap().click().await.unwrap();
-        eventually(10, "the full list after navigating", || async {
-            browser.find_all(By::Css("#song-list tbody tr")).await.map(|r| r.len() == 2).unwrap_or(false)
+        browser.find(By::Css("nav a[href='/artists']")).await.unwrap().click().await.unwrap();
+        eventually(10, "the artists page", || async {
+            match browser.find(By::Css("#main h1")).await {
+                Ok(h1) => h1.text().await.is_ok_and(|t| t == "Artists"),
+                Err(_) => false,
+            }
         })
         .await;
+        browser.find(By::LinkText("Test Band")).await.expect("the uploaded songs' artist is listed");
         let same_load = browser.execute("return document.body.dataset.loadedOnce", Vec::new()).await.unwrap();
         assert_eq!(same_load.json(), "yes", "navigation reloaded the page and with it the player");
         eventually(10, "the song to keep playing", || async { number(&browser, time).await > before + 1.0 })

@@ -2,7 +2,7 @@
 //! CSRF tokens, the songs page and its search, assets, and the JSON API
 //! called with the session.
 
-use archive_db::{NewArtist, NewSong, Role};
+use archive_db::{NewAlbum, NewArtist, NewGenre, NewSong, Role};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
@@ -262,6 +262,77 @@ async fn assets_come_from_the_binary_with_long_cache_lifetimes_and_pages_are_nev
         assert_eq!(browser.get("/assets/htmx-2.0.11.min.js").await.status(), StatusCode::OK);
         assert_eq!(browser.get("/assets/nothing.js").await.status(), StatusCode::NOT_FOUND);
         assert_eq!(browser.get("/").await.headers()[CACHE_CONTROL], "no-store");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn artists_albums_and_genres_have_list_and_detail_pages() {
+    on_each_backend(|app| async move {
+        let mut tx = app.db().begin().await.unwrap();
+        let artist = tx
+            .insert_artist(NewArtist {
+                name: "Alice Coltrane".into(),
+                biography: Some("Harpist.".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let album = tx
+            .insert_album(NewAlbum {
+                title: "Journey in Satchidananda".into(),
+                artist_id: Some(artist.id),
+                year: Some(1971),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let genre = tx.insert_genre(NewGenre { id: None, name: "Spiritual Jazz".into() }).await.unwrap();
+        for (track, title) in [(2, "Shiva-Loka"), (1, "Journey in Satchidananda")] {
+            let song = NewSong {
+                title: title.into(),
+                artist_id: Some(artist.id),
+                album_id: Some(album.id),
+                genre_id: Some(genre.id),
+                track_number: Some(track),
+                ..Default::default()
+            };
+            tx.insert_song(song).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        for link in [r#"href="/artists""#, r#"href="/albums""#, r#"href="/genres""#] {
+            assert!(home.contains(link), "the navigation links {link}");
+        }
+
+        let artists = browser.get("/artists").await.text().await.unwrap();
+        assert!(artists.contains(&format!(r#"<a href="/artists/{}">Alice Coltrane</a>"#, artist.id)));
+        let page = browser.get(&format!("/artists/{}", artist.id)).await.text().await.unwrap();
+        assert!(
+            page.contains("Harpist.")
+                && page.contains("Journey in Satchidananda")
+                && page.contains("Shiva-Loka")
+        );
+        assert!(page.contains(&format!("/api/v1/albums/{}/cover", album.id)), "albums show their cover");
+
+        let albums = browser.get("/albums").await.text().await.unwrap();
+        assert!(albums.contains("Journey in Satchidananda") && albums.contains("Alice Coltrane · 1971"));
+        let page = browser.get(&format!("/albums/{}", album.id)).await.text().await.unwrap();
+        let (first, second) =
+            (page.find(">Journey in Satchidananda</td>").unwrap(), page.find(">Shiva-Loka</td>").unwrap());
+        assert!(first < second, "an album's songs are in track order");
+
+        let genres = browser.get("/genres").await.text().await.unwrap();
+        assert!(genres.contains("Spiritual Jazz"));
+        let page = browser.get(&format!("/genres/{}", genre.id)).await.text().await.unwrap();
+        assert!(page.contains("Shiva-Loka"));
+
+        for path in ["/artists/", "/albums/", "/genres/"] {
+            let missing = browser.get(&format!("{path}{}", uuid::Uuid::new_v4())).await;
+            assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
+        }
     })
     .await;
 }

@@ -266,9 +266,15 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
     // The web pages, with the same token as the browser's session cookie.
     let pages: Vec<(&str, PathFor)> = vec![
         ("page / (songs, the home page)", Box::new(|_| "/".into())),
-        ("page /?q= (instant search, a whole title)", Box::new(|i| format!("/?q=Song%20{:06}", pick(i, 100_000)))),
+        (
+            "page /?q= (instant search, a whole title)",
+            Box::new(|i| format!("/?q=Song%20{:06}", pick(i, 100_000))),
+        ),
         ("page /artists", Box::new(|_| "/artists".into())),
-        ("page /artists/{id}", Box::new(|i| format!("/artists/{}", fill.artists[pick(i, fill.artists.len())]))),
+        (
+            "page /artists/{id}",
+            Box::new(|i| format!("/artists/{}", fill.artists[pick(i, fill.artists.len())])),
+        ),
         ("page /albums", Box::new(|_| "/albums".into())),
         ("page /albums/{id}", Box::new(|i| format!("/albums/{}", fill.albums[pick(i, fill.albums.len())]))),
         ("page /genres", Box::new(|_| "/genres".into())),

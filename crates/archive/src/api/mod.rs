@@ -19,7 +19,7 @@ mod search;
 mod stream;
 mod sync;
 mod upload;
-mod users;
+pub(crate) mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;

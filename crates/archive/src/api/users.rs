@@ -48,15 +48,26 @@ pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let password_hash = hashed(Some(body.password)).await?.expect("given");
-    let new = NewUser { email: body.email, name: body.name, role: body.role, password_hash };
+    Ok(created(create_user(&state, body.email, body.name, body.role, body.password).await?))
+}
+
+/// Creates an account (the API and the users page).
+pub(crate) async fn create_user(
+    state: &AppState,
+    email: String,
+    name: String,
+    role: Role,
+    password: String,
+) -> ApiResult<User> {
+    let password_hash = hashed(Some(password)).await?.expect("given");
+    let new = NewUser { email, name, role, password_hash };
     let mut tx = state.db.begin().await?;
     let user = tx.insert_user(new).await.map_err(|e| match e {
         archive_db::DbError::Duplicate(_) => ApiError::conflict("a user with this email exists"),
         other => other.into(),
     })?;
     tx.commit().await?;
-    Ok(created(user))
+    Ok(user)
 }
 
 #[derive(Deserialize)]
@@ -74,13 +85,21 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UserPatchBody>,
 ) -> ApiResult<Json<User>> {
-    let resets_password = body.password.is_some();
-    let patch = UserPatch {
-        email: body.email,
-        name: body.name,
-        role: body.role,
-        password_hash: hashed(body.password).await?,
-    };
+    Ok(Json(update_user(&state, id, body.email, body.name, body.role, body.password).await?))
+}
+
+/// Changes an account (the API and the users page). A new password ends
+/// every session of the user; the last admin cannot be demoted.
+pub(crate) async fn update_user(
+    state: &AppState,
+    id: Uuid,
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<Role>,
+    password: Option<String>,
+) -> ApiResult<User> {
+    let resets_password = password.is_some();
+    let patch = UserPatch { email, name, role, password_hash: hashed(password).await? };
     let mut tx = state.db.begin().await?;
     let user = tx.update_user(id, patch).await?;
     if tx.count_admins().await? == 0 {
@@ -90,17 +109,23 @@ pub async fn update(
         tx.revoke_user_tokens(id).await?;
     }
     tx.commit().await?;
-    Ok(Json(user))
+    Ok(user)
 }
 
 pub async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+    delete_user(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an account (the API and the users page); never the last admin.
+pub(crate) async fn delete_user(state: &AppState, id: Uuid) -> ApiResult<()> {
     let mut tx = state.db.begin().await?;
     tx.delete_user(id).await?;
     if tx.count_admins().await? == 0 {
         return Err(ApiError::conflict("the last admin cannot be deleted"));
     }
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 pub async fn me(caller: CurrentUser) -> Json<User> {

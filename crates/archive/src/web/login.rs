@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE};
+use super::session::{self, CsrfForm, LOGIN_COOKIE, SESSION_COOKIE};
 use super::{PageError, WebUser, assets, render};
 use crate::api::AppState;
 use crate::api::auth::{authenticate, issue_token};
@@ -35,11 +35,6 @@ struct LoginPage<'a> {
 pub struct LoginForm {
     email: String,
     password: String,
-    csrf: String,
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
     csrf: String,
 }
 

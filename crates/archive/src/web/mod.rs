@@ -7,6 +7,7 @@
 //! read the database directly; what a script changes goes through the JSON
 //! API with the same session (see [`session`]).
 
+mod admin;
 mod assets;
 mod login;
 mod pages;
@@ -36,8 +37,30 @@ pub fn router(state: AppState) -> Router {
         .route("/genres/{id}", get(pages::genre))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/admin/users", get(admin::users).post(admin::create))
+        .route("/admin/users/{id}", post(admin::update))
+        .route("/admin/users/{id}/delete", post(admin::delete))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state)
+}
+
+/// What the frame of every page (`base.html`) shows.
+pub(crate) struct Frame {
+    pub assets: &'static str,
+    pub csrf: String,
+    pub user_name: String,
+    pub is_admin: bool,
+}
+
+impl Frame {
+    pub fn of(user: &WebUser) -> Frame {
+        Frame {
+            assets: &assets::VERSION,
+            csrf: user.csrf(),
+            user_name: user.user.name.clone(),
+            is_admin: user.user.role == archive_db::Role::Admin,
+        }
+    }
 }
 
 /// The logged-in user of a page, by the session cookie. Without a valid
@@ -100,6 +123,8 @@ pub enum PageError {
     Api(crate::api::error::ApiError),
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
 }
 
 impl From<crate::api::error::ApiError> for PageError {
@@ -114,13 +139,17 @@ impl IntoResponse for PageError {
             PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, why.clone()),
             PageError::Api(e) => (e.status, e.message.clone()),
             PageError::NotFound(what) => (StatusCode::NOT_FOUND, format!("There is no such {what} here.")),
+            PageError::Forbidden(why) => (StatusCode::FORBIDDEN, (*why).to_owned()),
             other => {
                 tracing::error!(error = %other, "a page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())
             }
         };
-        (status, Html(format!("<!doctype html><title>Archive</title><p>{}</p>", escape(&message))))
-            .into_response()
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><title>Archive</title><p>{}</p><p><a href=\"/\">Back to Archive</a></p></html>",
+            escape(&message)
+        );
+        (status, Html(page)).into_response()
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, Song, SongCredits, SongFilter};
 
-use super::{PageError, WebUser, assets, render};
+use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
 
 /// Songs per page.
@@ -47,9 +47,7 @@ fn minutes_and_seconds(ms: i64) -> String {
 #[derive(Template)]
 #[template(path = "songs.html")]
 struct SongsPage<'a> {
-    assets: &'a str,
-    csrf: &'a str,
-    user_name: &'a str,
+    frame: Frame,
     query: &'a str,
     songs: Vec<SongRow>,
     next: Option<String>,
@@ -99,15 +97,7 @@ pub async fn songs(
     if headers.get("hx-target").is_some_and(|t| t == "song-list") {
         return render(&SongList { query, songs: rows, next });
     }
-    let csrf = user.csrf();
-    render(&SongsPage {
-        assets: &assets::VERSION,
-        csrf: &csrf,
-        user_name: &user.user.name,
-        query,
-        songs: rows,
-        next,
-    })
+    render(&SongsPage { frame: Frame::of(&user), query, songs: rows, next })
 }
 
 fn encode(text: &str) -> String {
@@ -117,7 +107,7 @@ fn encode(text: &str) -> String {
 /// `?cursor=` of a paged list.
 #[derive(Deserialize)]
 pub struct CursorQuery {
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 impl CursorQuery {
@@ -127,21 +117,8 @@ impl CursorQuery {
 }
 
 /// The link to a list's next page.
-fn next_link(path: &str, cursor: Option<String>) -> Option<String> {
+pub(super) fn next_link(path: &str, cursor: Option<String>) -> Option<String> {
     cursor.map(|c| format!("{path}?cursor={}", encode(&c)))
-}
-
-/// What every page's frame needs.
-struct Frame {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
-}
-
-impl Frame {
-    fn of(user: &WebUser) -> Frame {
-        Frame { assets: &assets::VERSION, csrf: user.csrf(), user_name: user.user.name.clone() }
-    }
 }
 
 /// A name with a link.
@@ -153,9 +130,7 @@ struct Named {
 #[derive(Template)]
 #[template(path = "artists.html")]
 struct ArtistsPage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     artists: Vec<Named>,
     next: Option<String>,
 }
@@ -166,11 +141,8 @@ pub async fn artists(
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.artists(&params.page()).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&ArtistsPage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         artists: page.items.into_iter().map(|a| Named { id: a.id, name: a.name }).collect(),
         next: next_link("/artists", page.next_cursor),
     })
@@ -206,9 +178,7 @@ async fn song_rows(state: &AppState, songs: &[Song]) -> Result<Vec<SongRow>, Pag
 #[derive(Template)]
 #[template(path = "artist.html")]
 struct ArtistPage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     name: String,
     biography: Option<String>,
     albums: Vec<AlbumCard>,
@@ -228,11 +198,8 @@ pub async fn artist(
         state.db.albums(&AlbumFilter { artist_id: Some(id), year: None }, &PageRequest::default()).await?;
     let songs =
         state.db.songs(&SongFilter { artist_id: Some(id), ..Default::default() }, &params.page()).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&ArtistPage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         name: artist.name,
         biography: artist.biography,
         albums: album_cards(&state, albums.items).await?,
@@ -245,9 +212,7 @@ pub async fn artist(
 #[derive(Template)]
 #[template(path = "albums.html")]
 struct AlbumsPage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     albums: Vec<AlbumCard>,
     next: Option<String>,
 }
@@ -258,11 +223,8 @@ pub async fn albums(
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.albums(&AlbumFilter::default(), &params.page()).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&AlbumsPage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         albums: album_cards(&state, page.items).await?,
         next: next_link("/albums", page.next_cursor),
     })
@@ -271,9 +233,7 @@ pub async fn albums(
 #[derive(Template)]
 #[template(path = "album.html")]
 struct AlbumPage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     id: Uuid,
     title: String,
     artist: Option<(Uuid, String)>,
@@ -294,11 +254,8 @@ pub async fn album(
         None => None,
     };
     let songs = state.db.album_songs(id).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&AlbumPage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         id,
         title: album.title,
         artist,
@@ -312,9 +269,7 @@ pub async fn album(
 #[derive(Template)]
 #[template(path = "genres.html")]
 struct GenresPage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     genres: Vec<Named>,
     next: Option<String>,
 }
@@ -325,11 +280,8 @@ pub async fn genres(
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.genres(&params.page()).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&GenresPage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         genres: page.items.into_iter().map(|g| Named { id: g.id, name: g.name }).collect(),
         next: next_link("/genres", page.next_cursor),
     })
@@ -338,9 +290,7 @@ pub async fn genres(
 #[derive(Template)]
 #[template(path = "genre.html")]
 struct GenrePage {
-    assets: &'static str,
-    csrf: String,
-    user_name: String,
+    frame: Frame,
     name: String,
     query: &'static str,
     songs: Vec<SongRow>,
@@ -356,11 +306,8 @@ pub async fn genre(
     let genre = state.db.genre(id).await?.ok_or(PageError::NotFound("genre"))?;
     let songs =
         state.db.songs(&SongFilter { genre_id: Some(id), ..Default::default() }, &params.page()).await?;
-    let Frame { assets, csrf, user_name } = Frame::of(&user);
     render(&GenrePage {
-        assets,
-        csrf,
-        user_name,
+        frame: Frame::of(&user),
         name: genre.name,
         query: "",
         songs: song_rows(&state, &songs.items).await?,

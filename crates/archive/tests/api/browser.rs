@@ -197,3 +197,32 @@ async fn a_user_logs_in_searches_and_a_song_keeps_playing_while_they_browse() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_user_who_cannot_open_the_admin_pages() {
+    let app = App::start(Backend::Sqlite, &[]).await;
+    let admin = app.user(Role::Admin).await;
+    let (base, email) = (app.base.clone(), admin.email.clone());
+    with_browser("admin_creates_a_user", move |browser| async move {
+        log_in(&browser, &base, &email).await;
+        browser.find(By::Css("nav a[href='/admin/users']")).await.unwrap().click().await.unwrap();
+        browser.find(By::Id("new-name")).await.expect("the users page").send_keys("Mo").await.unwrap();
+        browser.find(By::Id("new-email")).await.unwrap().send_keys("mo@example.org").await.unwrap();
+        browser.find(By::Id("new-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+        browser.find(By::XPath("//button[text()='Create user']")).await.unwrap().click().await.unwrap();
+        eventually(10, "the new user in the list", || async {
+            browser.source().await.is_ok_and(|html| html.contains("mo@example.org"))
+        })
+        .await;
+
+        browser.find(By::XPath("//button[text()='Log out']")).await.unwrap().click().await.unwrap();
+        browser.find(By::Id("email")).await.expect("the login page after logging out");
+        log_in(&browser, &base, "mo@example.org").await;
+        assert!(browser.find_all(By::Css("nav a[href='/admin/users']")).await.unwrap().is_empty());
+        browser.goto(format!("{base}/admin/users")).await.unwrap();
+        let body = browser.find(By::Css("body")).await.unwrap().text().await.unwrap();
+        assert!(body.contains("This page is for admins."), "{body}");
+    })
+    .await;
+    app.stop().await;
+}

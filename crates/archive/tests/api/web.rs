@@ -336,3 +336,67 @@ async fn artists_albums_and_genres_have_list_and_detail_pages() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_admin_manages_users_on_the_users_page_and_others_cannot_open_it() {
+    on_each_backend(|app| async move {
+        let admin = app.user(Role::Admin).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&admin.email).await;
+        assert!(home.contains(r#"href="/admin/users""#), "admins see the link");
+        let csrf = hidden_csrf(&home);
+
+        // Create.
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "Rosa"),
+            ("email", "rosa@example.org"),
+            ("role", "user"),
+            ("password", PASSWORD),
+        ];
+        let created = browser.post_form("/admin/users", &form).await;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        let page = browser.get("/admin/users").await.text().await.unwrap();
+        assert!(page.contains("rosa@example.org"));
+        let again = browser.post_form("/admin/users", &form).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert!(again.text().await.unwrap().contains("A user with this email exists."));
+        let forged = [
+            ("csrf", "forged"),
+            ("name", "X"),
+            ("email", "x@example.org"),
+            ("role", "user"),
+            ("password", PASSWORD),
+        ];
+        assert_eq!(browser.post_form("/admin/users", &forged).await.status(), StatusCode::FORBIDDEN);
+
+        // The new user logs in, sees no admin link, and is refused the page.
+        let mut rosa = Browser::new(&app);
+        let rosa_home = rosa.log_in("rosa@example.org").await;
+        assert!(!rosa_home.contains(r#"href="/admin/users""#));
+        assert_eq!(rosa.get("/admin/users").await.status(), StatusCode::FORBIDDEN);
+
+        // Promote, reset the password (which ends her sessions), delete.
+        let rosa_id = app.db().user_by_email("rosa@example.org").await.unwrap().unwrap().id;
+        let path = format!("/admin/users/{rosa_id}");
+        let changed = browser
+            .post_form(
+                &path,
+                &[("csrf", &csrf), ("role", "moderator"), ("password", "another long password")],
+            )
+            .await;
+        assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.db().user(rosa_id).await.unwrap().unwrap().role, Role::Moderator);
+        assert_eq!(rosa.get("/").await.status(), StatusCode::SEE_OTHER, "a new password ends her session");
+        let deleted = browser.post_form(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+        assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+        assert!(app.db().user(rosa_id).await.unwrap().is_none());
+
+        // The last admin stays an admin.
+        let me = format!("/admin/users/{}", admin.id);
+        let demoted = browser.post_form(&me, &[("csrf", &csrf), ("role", "user")]).await;
+        assert_eq!(demoted.status(), StatusCode::CONFLICT);
+        assert!(demoted.text().await.unwrap().contains("The last admin cannot be demoted."));
+    })
+    .await;
+}

@@ -1,0 +1,192 @@
+//! Administration pages (admins only): users.
+//!
+//! The changes go through the same functions as the API's (`api::users`),
+//! so the rules are the same: strong enough passwords, one account per
+//! email, never without an admin.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use archive_db::{PageRequest, Role};
+
+use super::pages::{CursorQuery, next_link};
+use super::session::{CsrfForm, csrf_matches};
+use super::{Frame, PageError, WebUser, render};
+use crate::api::AppState;
+use crate::api::users::{create_user, delete_user, update_user};
+
+/// A logged-in admin; anyone else gets 403.
+pub struct AdminUser(pub WebUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user = WebUser::from_request_parts(parts, state).await?;
+        if user.user.role != Role::Admin {
+            return Err(PageError::Forbidden("This page is for admins.").into_response());
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+impl AdminUser {
+    /// Refuses a form whose CSRF token is not this session's.
+    fn check(&self, csrf: &str) -> Result<(), PageError> {
+        match csrf_matches(&self.0.session, csrf) {
+            true => Ok(()),
+            false => Err(PageError::Forbidden("The form has expired: reload the page and try again.")),
+        }
+    }
+}
+
+struct UserRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    /// Every role, and whether it is this user's.
+    roles: Vec<(&'static str, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    frame: Frame,
+    users: Vec<UserRow>,
+    roles: Vec<&'static str>,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    admin: &AdminUser,
+    cursor: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let page = PageRequest { limit: Some(100), cursor, ..Default::default() };
+    let page = state.db.users(&page).await?;
+    let users = page
+        .items
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            roles: Role::ALL.iter().map(|r| (r.as_str(), *r == u.role)).collect(),
+        })
+        .collect();
+    let (status, error) = match error {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let page = UsersPage {
+        frame: Frame::of(&admin.0),
+        users,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        next: next_link("/admin/users", page.next_cursor),
+        error,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    users_page(&state, &admin, params.cursor, None).await
+}
+
+/// After a change: back to the list, or the list with what went wrong.
+async fn done(
+    state: &AppState,
+    admin: &AdminUser,
+    outcome: crate::api::error::ApiResult<()>,
+) -> Result<Response, PageError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let message =
+                format!("{}{}", capitalised(&e.message), if e.message.ends_with('.') { "" } else { "." });
+            users_page(state, admin, None, Some((e.status, message))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn parse_role(text: &str) -> crate::api::error::ApiResult<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == text)
+        .ok_or_else(|| crate::api::error::ApiError::invalid(Some("role"), format!("unknown role {text:?}")))
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    csrf: String,
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, PageError> {
+    admin.check(&form.csrf)?;
+    let outcome = async {
+        let role = parse_role(&form.role)?;
+        create_user(&state, form.email, form.name, role, form.password).await.map(|_| ())
+    }
+    .await;
+    done(&state, &admin, outcome).await
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    csrf: String,
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<Uuid>,
+    Form(form): Form<UserForm>,
+) -> Result<Response, PageError> {
+    admin.check(&form.csrf)?;
+    let outcome = async {
+        let role = parse_role(&form.role)?;
+        let password = Some(form.password).filter(|p| !p.is_empty());
+        update_user(&state, id, None, None, Some(role), password).await.map(|_| ())
+    }
+    .await;
+    done(&state, &admin, outcome).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    admin.check(&form.csrf)?;
+    let outcome = delete_user(&state, id).await;
+    done(&state, &admin, outcome).await
+}

@@ -154,23 +154,41 @@ pub async fn update_me(
     caller: CurrentUser,
     ApiJson(body): ApiJson<MePatchBody>,
 ) -> ApiResult<Json<MeResponse>> {
-    if body.password.is_some() {
-        let current = body.current_password.clone().unwrap_or_default();
-        if !verify_password(current, caller.user.password_hash.clone()).await {
+    let (user, token) =
+        update_own_account(&state, &caller.user, body.name, body.password, body.current_password).await?;
+    Ok(Json(match token {
+        Some(token) => MeResponse::NewToken(token),
+        None => MeResponse::User(user),
+    }))
+}
+
+/// A user changes their own name or password (the API and the profile
+/// page). A new password needs the current one and ends every session of
+/// the user; a new token for the caller comes back then.
+pub(crate) async fn update_own_account(
+    state: &AppState,
+    me: &User,
+    name: Option<String>,
+    password: Option<String>,
+    current_password: Option<String>,
+) -> ApiResult<(User, Option<TokenResponse>)> {
+    if password.is_some() {
+        let current = current_password.unwrap_or_default();
+        if !verify_password(current, me.password_hash.clone()).await {
             return Err(ApiError::invalid(Some("current_password"), "the current password is wrong"));
         }
     }
-    let changes_password = body.password.is_some();
-    let patch =
-        UserPatch { name: body.name, password_hash: hashed(body.password).await?, ..Default::default() };
+    let changes_password = password.is_some();
+    let patch = UserPatch { name, password_hash: hashed(password).await?, ..Default::default() };
     let mut tx = state.db.begin().await?;
-    let user = tx.update_user(caller.user.id, patch).await?;
+    let user = tx.update_user(me.id, patch).await?;
     if changes_password {
         tx.revoke_user_tokens(user.id).await?;
     }
     tx.commit().await?;
     if changes_password {
-        return Ok(Json(MeResponse::NewToken(issue_token(&state, user).await?)));
+        let token = issue_token(state, user.clone()).await?;
+        return Ok((user, Some(token)));
     }
-    Ok(Json(MeResponse::User(user)))
+    Ok((user, None))
 }

@@ -11,6 +11,7 @@ mod admin;
 mod assets;
 mod login;
 mod pages;
+mod profile;
 pub mod session;
 
 use axum::Router;
@@ -37,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/genres/{id}", get(pages::genre))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/profile", get(profile::show).post(profile::save_name))
+        .route("/profile/password", post(profile::change_password))
         .route("/admin/users", get(admin::users).post(admin::create))
         .route("/admin/users/{id}", post(admin::update))
         .route("/admin/users/{id}/delete", post(admin::delete))

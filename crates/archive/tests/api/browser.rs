@@ -118,12 +118,23 @@ async fn number(browser: &WebDriver, script: &str) -> f64 {
     browser.execute(script, Vec::new()).await.unwrap().json().as_f64().unwrap_or(0.0)
 }
 
+/// The element `by` finds, waiting for it to appear (pages load and swap
+/// in the background of the test): at most 20 s.
+async fn appears(browser: &WebDriver, by: By, what: &str) -> WebElement {
+    browser
+        .query(by)
+        .wait(Duration::from_secs(20), Duration::from_millis(100))
+        .first()
+        .await
+        .unwrap_or_else(|e| panic!("{what} did not appear: {e}"))
+}
+
 async fn log_in(browser: &WebDriver, base: &str, email: &str) {
     browser.goto(format!("{base}/")).await.unwrap();
-    browser.find(By::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+    appears(browser, By::Id("email"), "the login form").await.send_keys(email).await.unwrap();
     browser.find(By::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     browser.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    browser.find(By::Css("#song-list")).await.expect("the songs page after logging in");
+    appears(browser, By::Css("#song-list"), "the songs page after logging in").await;
 }
 
 #[tokio::test]
@@ -185,7 +196,7 @@ async fn a_user_logs_in_searches_and_a_song_keeps_playing_while_they_browse() {
             }
         })
         .await;
-        browser.find(By::LinkText("Test Band")).await.expect("the uploaded songs' artist is listed");
+        appears(&browser, By::LinkText("Test Band"), "the uploaded songs' artist").await;
         let same_load = browser.execute("return document.body.dataset.loadedOnce", Vec::new()).await.unwrap();
         assert_eq!(same_load.json(), "yes", "navigation reloaded the page and with it the player");
         eventually(10, "the song to keep playing", || async { number(&browser, time).await > before + 1.0 })
@@ -206,7 +217,7 @@ async fn an_admin_creates_a_user_who_cannot_open_the_admin_pages() {
     with_browser("admin_creates_a_user", move |browser| async move {
         log_in(&browser, &base, &email).await;
         browser.find(By::Css("nav a[href='/admin/users']")).await.unwrap().click().await.unwrap();
-        browser.find(By::Id("new-name")).await.expect("the users page").send_keys("Mo").await.unwrap();
+        appears(&browser, By::Id("new-name"), "the users page").await.send_keys("Mo").await.unwrap();
         browser.find(By::Id("new-email")).await.unwrap().send_keys("mo@example.org").await.unwrap();
         browser.find(By::Id("new-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
         browser.find(By::XPath("//button[text()='Create user']")).await.unwrap().click().await.unwrap();
@@ -216,7 +227,7 @@ async fn an_admin_creates_a_user_who_cannot_open_the_admin_pages() {
         .await;
 
         browser.find(By::XPath("//button[text()='Log out']")).await.unwrap().click().await.unwrap();
-        browser.find(By::Id("email")).await.expect("the login page after logging out");
+        appears(&browser, By::Id("email"), "the login page after logging out").await;
         log_in(&browser, &base, "mo@example.org").await;
         assert!(browser.find_all(By::Css("nav a[href='/admin/users']")).await.unwrap().is_empty());
         browser.goto(format!("{base}/admin/users")).await.unwrap();

@@ -400,3 +400,35 @@ async fn an_admin_manages_users_on_the_users_page_and_others_cannot_open_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn everyone_changes_their_own_name_and_password_on_the_profile_page() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        assert!(home.contains(r#"<a href="/profile">"#), "the name in the header leads to the profile");
+        let csrf = hidden_csrf(&home);
+        let mut other_session = Browser::new(&app);
+        other_session.log_in(&user.email).await;
+
+        let saved = browser.post_form("/profile", &[("csrf", &csrf), ("name", "Renamed Person")]).await;
+        assert_eq!(saved.headers()[LOCATION], "/profile?saved=name");
+        let page = browser.get("/profile?saved=name").await.text().await.unwrap();
+        assert!(page.contains("Your name is saved.") && page.contains(r#"value="Renamed Person""#));
+
+        let wrong =
+            [("csrf", csrf.as_str()), ("current_password", "not it"), ("password", "a brand new password")];
+        let refused = browser.post_form("/profile/password", &wrong).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text().await.unwrap().contains("The current password is wrong"));
+
+        let right =
+            [("csrf", csrf.as_str()), ("current_password", PASSWORD), ("password", "a brand new password")];
+        let changed = browser.post_form("/profile/password", &right).await;
+        assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(browser.get("/profile").await.status(), StatusCode::OK, "this browser has a new session");
+        assert_eq!(other_session.get("/").await.status(), StatusCode::SEE_OTHER, "other sessions have ended");
+    })
+    .await;
+}

@@ -1,0 +1,116 @@
+//! Everyone's own profile: name and password.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::{self, csrf_matches};
+use super::{Frame, PageError, WebUser, render};
+use crate::api::AppState;
+use crate::api::error::ApiResult;
+use crate::api::users::update_own_account;
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    frame: Frame,
+    name: String,
+    email: String,
+    role: &'static str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+fn page(user: &WebUser, notice: Option<&'static str>, error: Option<String>) -> ProfilePage {
+    ProfilePage {
+        frame: Frame::of(user),
+        name: user.user.name.clone(),
+        email: user.user.email.clone(),
+        role: user.user.role.as_str(),
+        notice,
+        error,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    saved: Option<String>,
+}
+
+pub async fn show(user: WebUser, Query(notice): Query<Notice>) -> Result<Response, PageError> {
+    let notice = match notice.saved.as_deref() {
+        Some("name") => Some("Your name is saved."),
+        Some("password") => Some("Your password is changed; your other sessions have ended."),
+        _ => None,
+    };
+    render(&page(&user, notice, None))
+}
+
+/// The profile again with what went wrong, or the error itself.
+fn refused(user: &WebUser, outcome: crate::api::error::ApiError) -> Result<Response, PageError> {
+    if !outcome.status.is_client_error() {
+        return Err(outcome.into());
+    }
+    let mut message = outcome.message;
+    if let Some(first) = message.get(..1) {
+        message = first.to_uppercase() + &message[1..];
+    }
+    Ok((outcome.status, render(&page(user, None, Some(message)))?).into_response())
+}
+
+fn check(user: &WebUser, csrf: &str) -> Result<(), PageError> {
+    match csrf_matches(&user.session, csrf) {
+        true => Ok(()),
+        false => Err(PageError::Forbidden("The form has expired: reload the page and try again.")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+pub async fn save_name(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<NameForm>,
+) -> Result<Response, PageError> {
+    check(&user, &form.csrf)?;
+    let outcome: ApiResult<_> = update_own_account(&state, &user.user, Some(form.name), None, None).await;
+    match outcome {
+        Ok(_) => Ok(Redirect::to("/profile?saved=name").into_response()),
+        Err(e) => refused(&user, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    password: String,
+}
+
+/// Changes the password; every session ends, and this browser gets a new one.
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    check(&user, &form.csrf)?;
+    let outcome =
+        update_own_account(&state, &user.user, None, Some(form.password), Some(form.current_password)).await;
+    match outcome {
+        Ok((_, token)) => {
+            let token = token.expect("a new password always comes with a new session");
+            let mut response = Redirect::to("/profile?saved=password").into_response();
+            let cookie = session::session_cookie(&token.token, state.config.tls.is_some());
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(response)
+        }
+        Err(e) => refused(&user, e),
+    }
+}

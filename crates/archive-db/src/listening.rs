@@ -68,6 +68,28 @@ impl Db {
         Ok(row)
     }
 
+    /// Which of `song_ids` the user has marked as a favourite.
+    pub async fn favourite_song_ids(
+        &self,
+        user_id: Uuid,
+        song_ids: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>> {
+        let mut favourites = std::collections::HashSet::new();
+        for chunk in song_ids.chunks(crate::sql::MAX_PARAMS - 1) {
+            let mut sql = Sql::new("SELECT song_id FROM listening_data WHERE favourite AND user_id = ");
+            sql.bind(Param::Uuid(user_id));
+            sql.push(" AND song_id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " });
+                sql.bind(Param::Uuid(*id));
+            }
+            sql.push(")");
+            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+            favourites.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(favourites)
+    }
+
     /// The user's favourite songs, by title.
     pub async fn favourite_songs(&self, user_id: Uuid, page: &PageRequest) -> Result<Page<Song>> {
         let sorts: &[SortKey<Song>] =

@@ -9,6 +9,7 @@
 
 mod admin;
 mod assets;
+mod listening;
 mod login;
 mod pages;
 mod profile;
@@ -36,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route("/albums/{id}", get(pages::album))
         .route("/genres", get(pages::genres))
         .route("/genres/{id}", get(pages::genre))
+        .route("/favourites", get(listening::favourites))
+        .route("/songs/{id}/favourite", post(listening::set_favourite))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/profile", get(profile::show).post(profile::save_name))
@@ -78,6 +81,15 @@ pub struct WebUser {
 impl WebUser {
     pub fn csrf(&self) -> String {
         session::csrf_token(&self.session)
+    }
+
+    /// Refuses a script's request whose `X-CSRF-Token` is not this session's.
+    pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), PageError> {
+        let presented = headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        match session::csrf_matches(&self.session, presented) {
+            true => Ok(()),
+            false => Err(PageError::Forbidden("The page has expired: reload it and try again.")),
+        }
     }
 }
 

@@ -16,22 +16,24 @@ use crate::api::AppState;
 const PAGE_SIZE: i64 = 50;
 
 /// A song as a list shows it.
-struct SongRow {
-    id: String,
-    title: String,
-    artist: String,
-    album: String,
-    duration: String,
+pub(super) struct SongRow {
+    pub id: String,
+    pub title: String,
+    pub favourite: bool,
+    pub artist: String,
+    pub album: String,
+    pub duration: String,
 }
 
 impl SongRow {
-    fn new(song: &Song, credits: &SongCredits) -> SongRow {
+    fn new(song: &Song, credits: &SongCredits, favourite: bool) -> SongRow {
         let name = |id: Option<uuid::Uuid>, names: &std::collections::HashMap<uuid::Uuid, String>| {
             id.and_then(|id| names.get(&id).cloned()).unwrap_or_default()
         };
         SongRow {
             id: song.id.to_string(),
             title: song.title.clone(),
+            favourite,
             artist: name(song.artist_id, &credits.artists),
             album: name(song.album_id, &credits.albums),
             duration: song.duration_ms.map(minutes_and_seconds).unwrap_or_default(),
@@ -92,7 +94,7 @@ pub async fn songs(
         let next = page.next_offset.map(|o| format!("/?q={}&offset={o}", encode(query)));
         (page.items, next)
     };
-    let rows = song_rows(&state, &songs).await?;
+    let rows = song_rows(&state, &user, &songs).await?;
     // Instant search replaces only the list.
     if headers.get("hx-target").is_some_and(|t| t == "song-list") {
         return render(&SongList { query, songs: rows, next });
@@ -111,7 +113,7 @@ pub struct CursorQuery {
 }
 
 impl CursorQuery {
-    fn page(&self) -> PageRequest {
+    pub(super) fn page(&self) -> PageRequest {
         PageRequest { limit: Some(PAGE_SIZE), cursor: self.cursor.clone(), ..Default::default() }
     }
 }
@@ -170,9 +172,16 @@ async fn album_cards(state: &AppState, albums: Vec<Album>) -> Result<Vec<AlbumCa
         .collect())
 }
 
-async fn song_rows(state: &AppState, songs: &[Song]) -> Result<Vec<SongRow>, PageError> {
+/// Songs as a list shows them to `user`.
+pub(super) async fn song_rows(
+    state: &AppState,
+    user: &WebUser,
+    songs: &[Song],
+) -> Result<Vec<SongRow>, PageError> {
     let credits = state.db.song_credits(songs).await?;
-    Ok(songs.iter().map(|s| SongRow::new(s, &credits)).collect())
+    let ids: Vec<Uuid> = songs.iter().map(|s| s.id).collect();
+    let favourites = state.db.favourite_song_ids(user.user.id, &ids).await?;
+    Ok(songs.iter().map(|s| SongRow::new(s, &credits, favourites.contains(&s.id))).collect())
 }
 
 #[derive(Template)]
@@ -204,7 +213,7 @@ pub async fn artist(
         biography: artist.biography,
         albums: album_cards(&state, albums.items).await?,
         query: "",
-        songs: song_rows(&state, &songs.items).await?,
+        songs: song_rows(&state, &user, &songs.items).await?,
         next: next_link(&format!("/artists/{id}"), songs.next_cursor),
     })
 }
@@ -261,7 +270,7 @@ pub async fn album(
         artist,
         year: album.year,
         query: "",
-        songs: song_rows(&state, &songs).await?,
+        songs: song_rows(&state, &user, &songs).await?,
         next: None,
     })
 }
@@ -310,7 +319,7 @@ pub async fn genre(
         frame: Frame::of(&user),
         name: genre.name,
         query: "",
-        songs: song_rows(&state, &songs.items).await?,
+        songs: song_rows(&state, &user, &songs.items).await?,
         next: next_link(&format!("/genres/{id}"), songs.next_cursor),
     })
 }

@@ -175,8 +175,18 @@ async fn a_user_logs_in_searches_and_a_song_keeps_playing_while_they_browse() {
             browser.find_all(By::Css("#song-list tbody tr")).await.map(|r| r.len() == 1).unwrap_or(false)
         })
         .await;
-        let title = browser.find(By::Css("#song-list tbody tr td:nth-child(2)")).await.unwrap();
+        let title = browser.find(By::Css("#song-list tbody td.title")).await.unwrap();
         assert_eq!(title.text().await.unwrap(), "Long Tone");
+
+        // Favourite: the star turns on in place.
+        browser.find(By::Css("#song-list button.fav")).await.unwrap().click().await.unwrap();
+        eventually(10, "the song to become a favourite", || async {
+            match browser.find(By::Css("#song-list button.fav")).await {
+                Ok(star) => star.attr("aria-pressed").await.is_ok_and(|v| v.as_deref() == Some("true")),
+                Err(_) => false,
+            }
+        })
+        .await;
 
         // Play: the audio element's time advances.
         browser.find(By::Css("button[data-play]")).await.unwrap().click().await.unwrap();

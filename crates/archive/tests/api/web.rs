@@ -432,3 +432,56 @@ async fn everyone_changes_their_own_name_and_password_on_the_profile_page() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_song_is_marked_a_favourite_from_any_list_and_shows_on_the_favourites_page() {
+    on_each_backend(|app| async move {
+        let mut tx = app.db().begin().await.unwrap();
+        let song =
+            tx.insert_song(NewSong { title: "Lilac Wine".into(), ..Default::default() }).await.unwrap();
+        tx.insert_song(NewSong { title: "Other".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let user = app.user(Role::User).await;
+        let mut browser = Browser::new(&app);
+        let home = browser.log_in(&user.email).await;
+        assert!(
+            home.contains(&format!(r#"id="fav-{}""#, song.id)) && home.contains(r#"aria-pressed="false""#)
+        );
+        let csrf = hidden_csrf(&home);
+        let (client, url, cookies) = (
+            browser.client.clone(),
+            format!("{}/songs/{}/favourite", browser.base, song.id),
+            browser.cookie_header(),
+        );
+        let toggle = |csrf: Option<String>, favourite: &'static str| {
+            let mut request = client
+                .post(&url)
+                .header(COOKIE, &cookies)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("HX-Request", "true")
+                .body(format!("favourite={favourite}"));
+            if let Some(csrf) = csrf {
+                request = request.header("X-CSRF-Token", csrf);
+            }
+            request.send()
+        };
+        assert_eq!(
+            toggle(None, "true").await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "the CSRF header is needed"
+        );
+        let marked = toggle(Some(csrf.clone()), "true").await.unwrap();
+        assert_eq!(marked.status(), StatusCode::OK);
+        let button = marked.text().await.unwrap();
+        assert!(button.starts_with("<button") && button.contains(r#"aria-pressed="true""#), "{button}");
+
+        let favourites = browser.get("/favourites").await.text().await.unwrap();
+        assert!(favourites.contains("Lilac Wine") && !favourites.contains(">Other<"));
+        assert!(app.db().listening(user.id, song.id).await.unwrap().favourite);
+
+        toggle(Some(csrf), "false").await.unwrap();
+        let favourites = browser.get("/favourites").await.text().await.unwrap();
+        assert!(!favourites.contains("Lilac Wine"));
+    })
+    .await;
+}

@@ -1,0 +1,71 @@
+//! A user's own listening data on the pages: favourites.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{CursorQuery, SongRow, next_link, song_rows};
+use super::{Frame, PageError, WebUser, render};
+use crate::api::AppState;
+
+#[derive(Template)]
+#[template(path = "favourites.html")]
+struct FavouritesPage {
+    frame: Frame,
+    query: &'static str,
+    songs: Vec<SongRow>,
+    next: Option<String>,
+}
+
+pub async fn favourites(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let page = state.db.favourite_songs(user.user.id, &params.page()).await?;
+    render(&FavouritesPage {
+        frame: Frame::of(&user),
+        query: "",
+        songs: song_rows(&state, &user, &page.items).await?,
+        next: next_link("/favourites", page.next_cursor),
+    })
+}
+
+/// What the favourite button shows.
+struct FavouriteState {
+    id: Uuid,
+    title: String,
+    favourite: bool,
+}
+
+#[derive(Template)]
+#[template(path = "favourite_button.html")]
+struct FavouriteButton {
+    song: FavouriteState,
+}
+
+#[derive(Deserialize)]
+pub struct FavouriteForm {
+    favourite: bool,
+}
+
+/// Marks or unmarks a favourite (an htmx request, with the CSRF header) and
+/// answers with the button in its new state.
+pub async fn set_favourite(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<FavouriteForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf_header(&headers)?;
+    let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
+    let mut tx = state.db.begin().await?;
+    tx.set_favourite(user.user.id, id, form.favourite).await?;
+    tx.commit().await?;
+    render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
+}

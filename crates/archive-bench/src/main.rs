@@ -278,6 +278,9 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
         ("page /albums", Box::new(|_| "/albums".into())),
         ("page /albums/{id}", Box::new(|i| format!("/albums/{}", fill.albums[pick(i, fill.albums.len())]))),
         ("page /genres", Box::new(|_| "/genres".into())),
+        ("page /favourites", Box::new(|_| "/favourites".into())),
+        ("page /profile", Box::new(|_| "/profile".into())),
+        ("page /admin/users", Box::new(|_| "/admin/users".into())),
     ];
     let cookie = format!("archive_session={token}");
     let home = client.get(format!("{base}/")).header(reqwest::header::COOKIE, &cookie).send().await?;

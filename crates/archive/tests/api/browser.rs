@@ -214,8 +214,18 @@ async fn a_user_logs_in_searches_and_a_song_keeps_playing_while_they_browse() {
         let paused =
             browser.execute("return document.getElementById('audio').paused", Vec::new()).await.unwrap();
         assert_eq!(paused.json(), false);
+        // Half of the 20 s song played: it counts as played.
+        eventually(20, "half of the song", || async { number(&browser, time).await > 10.5 }).await;
     })
     .await;
+    // The play was recorded, once.
+    let request = archive_db::SearchRequest { query: "long tone".into(), limit: 1, offset: 0 };
+    let song = app.db().search_songs(&request).await.unwrap().items[0].id;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.db().listening(listener.id, song).await.unwrap().play_count == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.db().listening(listener.id, song).await.unwrap().play_count, 1);
     app.stop().await;
 }
 

@@ -471,6 +471,22 @@ impl Db {
         Ok(plan.finish(rows, Song::SORTS, |s| s.id))
     }
 
+    /// The songs `ids` that exist, in the order of `ids` (repeats kept).
+    pub async fn songs_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Song>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id IN ("));
+            for (i, id) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " });
+                sql.bind(Param::Uuid(*id));
+            }
+            sql.push(")");
+            let songs: Vec<Song> = self.fetch_all_sql(sql).await?;
+            found.extend(songs.into_iter().map(|s| (s.id, s)));
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
     /// The names of the artists and the titles of the albums `songs` refer
     /// to, for showing a list of songs.
     pub async fn song_credits(&self, songs: &[Song]) -> Result<SongCredits> {

@@ -1,4 +1,4 @@
-//! A user's own listening data on the pages: favourites.
+//! A user's own listening data on the pages: favourites, recently and most played.
 
 use askama::Template;
 use axum::Form;
@@ -68,4 +68,46 @@ pub async fn set_favourite(
     tx.set_favourite(user.user.id, id, form.favourite).await?;
     tx.commit().await?;
     render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    frame: Frame,
+    heading: &'static str,
+    query: &'static str,
+    songs: Vec<SongRow>,
+    next: Option<String>,
+}
+
+/// The user's plays, newest first (a song played twice is listed twice).
+pub async fn recent(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<CursorQuery>,
+) -> Result<Response, PageError> {
+    let plays = state.db.recent_plays(user.user.id, &params.page()).await?;
+    let ids: Vec<Uuid> = plays.items.iter().map(|p| p.song_id).collect();
+    let songs = state.db.songs_by_ids(&ids).await?;
+    render(&HistoryPage {
+        frame: Frame::of(&user),
+        heading: "Recently played",
+        query: "",
+        songs: song_rows(&state, &user, &songs).await?,
+        next: next_link("/recent", plays.next_cursor),
+    })
+}
+
+/// The user's most played songs (the top 100).
+pub async fn most_played(State(state): State<AppState>, user: WebUser) -> Result<Response, PageError> {
+    let counts = state.db.most_played(user.user.id, 100, 0).await?;
+    let ids: Vec<Uuid> = counts.iter().map(|c| c.song_id).collect();
+    let songs = state.db.songs_by_ids(&ids).await?;
+    render(&HistoryPage {
+        frame: Frame::of(&user),
+        heading: "Most played",
+        query: "",
+        songs: song_rows(&state, &user, &songs).await?,
+        next: None,
+    })
 }

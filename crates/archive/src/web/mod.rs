@@ -38,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/genres", get(pages::genres))
         .route("/genres/{id}", get(pages::genre))
         .route("/favourites", get(listening::favourites))
+        .route("/recent", get(listening::recent))
+        .route("/most-played", get(listening::most_played))
         .route("/songs/{id}/favourite", post(listening::set_favourite))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))

@@ -485,3 +485,35 @@ async fn a_song_is_marked_a_favourite_from_any_list_and_shows_on_the_favourites_
     })
     .await;
 }
+
+#[tokio::test]
+async fn recently_and_most_played_pages_list_the_users_own_plays() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let other = app.user(Role::User).await;
+        let mut tx = app.db().begin().await.unwrap();
+        let often = tx.insert_song(NewSong { title: "Often".into(), ..Default::default() }).await.unwrap();
+        let once = tx.insert_song(NewSong { title: "Once".into(), ..Default::default() }).await.unwrap();
+        tx.insert_song(NewSong { title: "Never".into(), ..Default::default() }).await.unwrap();
+        let start = archive_db::now() - chrono::Duration::hours(1);
+        for (n, song) in [often.id, often.id, often.id, once.id].into_iter().enumerate() {
+            tx.record_play(user.id, song, start + chrono::Duration::minutes(n as i64)).await.unwrap();
+        }
+        tx.record_play(other.id, once.id, start).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut browser = Browser::new(&app);
+        browser.log_in(&user.email).await;
+
+        let recent = browser.get("/recent").await.text().await.unwrap();
+        let (first, later) = (recent.find(">Once</td>").unwrap(), recent.find(">Often</td>").unwrap());
+        assert!(first < later, "newest first");
+        assert_eq!(recent.matches(">Often</td>").count(), 3, "each play is listed");
+        assert!(!recent.contains(">Never</td>"));
+
+        let most = browser.get("/most-played").await.text().await.unwrap();
+        let (top, next) = (most.find(">Often</td>").unwrap(), most.find(">Once</td>").unwrap());
+        assert!(top < next, "the most played first");
+        assert_eq!(most.matches(">Often</td>").count(), 1);
+    })
+    .await;
+}

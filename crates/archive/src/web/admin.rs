@@ -16,8 +16,8 @@ use uuid::Uuid;
 use archive_db::{PageRequest, Role};
 
 use super::pages::{CursorQuery, next_link};
-use super::session::{CsrfForm, csrf_matches};
-use super::{Frame, PageError, WebUser, render};
+use super::session::CsrfForm;
+use super::{Frame, PageError, WebUser, render, sentence};
 use crate::api::AppState;
 use crate::api::users::{create_user, delete_user, update_user};
 
@@ -33,16 +33,6 @@ impl FromRequestParts<AppState> for AdminUser {
             return Err(PageError::Forbidden("This page is for admins.").into_response());
         }
         Ok(AdminUser(user))
-    }
-}
-
-impl AdminUser {
-    /// Refuses a form whose CSRF token is not this session's.
-    fn check(&self, csrf: &str) -> Result<(), PageError> {
-        match csrf_matches(&self.0.session, csrf) {
-            true => Ok(()),
-            false => Err(PageError::Forbidden("The form has expired: reload the page and try again.")),
-        }
     }
 }
 
@@ -113,17 +103,10 @@ async fn done(
     match outcome {
         Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
         Err(e) if e.status.is_client_error() => {
-            let message =
-                format!("{}{}", capitalised(&e.message), if e.message.ends_with('.') { "" } else { "." });
-            users_page(state, admin, None, Some((e.status, message))).await
+            users_page(state, admin, None, Some((e.status, sentence(&e.message)))).await
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn parse_role(text: &str) -> crate::api::error::ApiResult<Role> {
@@ -147,7 +130,7 @@ pub async fn create(
     admin: AdminUser,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
-    admin.check(&form.csrf)?;
+    admin.0.check_csrf(&form.csrf)?;
     let outcome = async {
         let role = parse_role(&form.role)?;
         create_user(&state, form.email, form.name, role, form.password).await.map(|_| ())
@@ -170,7 +153,7 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
-    admin.check(&form.csrf)?;
+    admin.0.check_csrf(&form.csrf)?;
     let outcome = async {
         let role = parse_role(&form.role)?;
         let password = Some(form.password).filter(|p| !p.is_empty());
@@ -186,7 +169,7 @@ pub async fn delete(
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    admin.check(&form.csrf)?;
+    admin.0.check_csrf(&form.csrf)?;
     let outcome = delete_user(&state, id).await;
     done(&state, &admin, outcome).await
 }

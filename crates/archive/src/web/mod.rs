@@ -85,14 +85,29 @@ impl WebUser {
         session::csrf_token(&self.session)
     }
 
-    /// Refuses a script's request whose `X-CSRF-Token` is not this session's.
-    pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), PageError> {
-        let presented = headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, presented: &str) -> Result<(), PageError> {
         match session::csrf_matches(&self.session, presented) {
             true => Ok(()),
             false => Err(PageError::Forbidden("The page has expired: reload it and try again.")),
         }
     }
+
+    /// As [`WebUser::check_csrf`], for a script's request (`X-CSRF-Token`).
+    pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), PageError> {
+        self.check_csrf(headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or(""))
+    }
+}
+
+/// An error message from the API layer as a sentence for a page: a capital
+/// first letter and a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut text: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
 }
 
 impl FromRequestParts<AppState> for WebUser {

@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::session::{self, csrf_matches};
-use super::{Frame, PageError, WebUser, render};
+use super::session;
+use super::{Frame, PageError, WebUser, render, sentence};
 use crate::api::AppState;
 use crate::api::error::ApiResult;
 use crate::api::users::update_own_account;
@@ -54,18 +54,8 @@ fn refused(user: &WebUser, outcome: crate::api::error::ApiError) -> Result<Respo
     if !outcome.status.is_client_error() {
         return Err(outcome.into());
     }
-    let mut message = outcome.message;
-    if let Some(first) = message.get(..1) {
-        message = first.to_uppercase() + &message[1..];
-    }
+    let message = sentence(&outcome.message);
     Ok((outcome.status, render(&page(user, None, Some(message)))?).into_response())
-}
-
-fn check(user: &WebUser, csrf: &str) -> Result<(), PageError> {
-    match csrf_matches(&user.session, csrf) {
-        true => Ok(()),
-        false => Err(PageError::Forbidden("The form has expired: reload the page and try again.")),
-    }
 }
 
 #[derive(Deserialize)]
@@ -79,7 +69,7 @@ pub async fn save_name(
     user: WebUser,
     Form(form): Form<NameForm>,
 ) -> Result<Response, PageError> {
-    check(&user, &form.csrf)?;
+    user.check_csrf(&form.csrf)?;
     let outcome: ApiResult<_> = update_own_account(&state, &user.user, Some(form.name), None, None).await;
     match outcome {
         Ok(_) => Ok(Redirect::to("/profile?saved=name").into_response()),
@@ -100,7 +90,7 @@ pub async fn change_password(
     user: WebUser,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    check(&user, &form.csrf)?;
+    user.check_csrf(&form.csrf)?;
     let outcome =
         update_own_account(&state, &user.user, None, Some(form.password), Some(form.current_password)).await;
     match outcome {

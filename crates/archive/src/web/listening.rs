@@ -8,18 +8,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{CursorQuery, SongRow, next_link, song_rows};
+use super::pages::{CursorQuery, SongPage, next_link, song_rows};
 use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
-
-#[derive(Template)]
-#[template(path = "favourites.html")]
-struct FavouritesPage {
-    frame: Frame,
-    query: &'static str,
-    songs: Vec<SongRow>,
-    next: Option<String>,
-}
 
 pub async fn favourites(
     State(state): State<AppState>,
@@ -27,8 +18,10 @@ pub async fn favourites(
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.favourite_songs(user.user.id, &params.page()).await?;
-    render(&FavouritesPage {
+    render(&SongPage {
         frame: Frame::of(&user),
+        heading: "Favourites".into(),
+        listening_tabs: true,
         query: "",
         songs: song_rows(&state, &user, &page.items).await?,
         next: next_link("/favourites", page.next_cursor),
@@ -70,16 +63,6 @@ pub async fn set_favourite(
     render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
 }
 
-#[derive(Template)]
-#[template(path = "history.html")]
-struct HistoryPage {
-    frame: Frame,
-    heading: &'static str,
-    query: &'static str,
-    songs: Vec<SongRow>,
-    next: Option<String>,
-}
-
 /// The user's plays, newest first (a song played twice is listed twice).
 pub async fn recent(
     State(state): State<AppState>,
@@ -89,9 +72,10 @@ pub async fn recent(
     let plays = state.db.recent_plays(user.user.id, &params.page()).await?;
     let ids: Vec<Uuid> = plays.items.iter().map(|p| p.song_id).collect();
     let songs = state.db.songs_by_ids(&ids).await?;
-    render(&HistoryPage {
+    render(&SongPage {
         frame: Frame::of(&user),
-        heading: "Recently played",
+        heading: "Recently played".into(),
+        listening_tabs: true,
         query: "",
         songs: song_rows(&state, &user, &songs).await?,
         next: next_link("/recent", plays.next_cursor),
@@ -103,9 +87,10 @@ pub async fn most_played(State(state): State<AppState>, user: WebUser) -> Result
     let counts = state.db.most_played(user.user.id, 100, 0).await?;
     let ids: Vec<Uuid> = counts.iter().map(|c| c.song_id).collect();
     let songs = state.db.songs_by_ids(&ids).await?;
-    render(&HistoryPage {
+    render(&SongPage {
         frame: Frame::of(&user),
-        heading: "Most played",
+        heading: "Most played".into(),
+        listening_tabs: true,
         query: "",
         songs: song_rows(&state, &user, &songs).await?,
         next: None,

@@ -129,12 +129,28 @@ struct Named {
     name: String,
 }
 
+/// A list of names linking to their pages: artists or genres.
 #[derive(Template)]
-#[template(path = "artists.html")]
-struct ArtistsPage {
+#[template(path = "names.html")]
+struct NamesPage {
     frame: Frame,
-    artists: Vec<Named>,
+    heading: &'static str,
+    /// The path segment of the list and its items, and the word for them.
+    kind: &'static str,
+    names: Vec<Named>,
     next: Option<String>,
+}
+
+/// Songs under a heading: a genre's, or the user's listening lists.
+#[derive(Template)]
+#[template(path = "song_page.html")]
+pub(super) struct SongPage {
+    pub frame: Frame,
+    pub heading: String,
+    pub listening_tabs: bool,
+    pub query: &'static str,
+    pub songs: Vec<SongRow>,
+    pub next: Option<String>,
 }
 
 pub async fn artists(
@@ -143,9 +159,11 @@ pub async fn artists(
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.artists(&params.page()).await?;
-    render(&ArtistsPage {
+    render(&NamesPage {
         frame: Frame::of(&user),
-        artists: page.items.into_iter().map(|a| Named { id: a.id, name: a.name }).collect(),
+        heading: "Artists",
+        kind: "artists",
+        names: page.items.into_iter().map(|a| Named { id: a.id, name: a.name }).collect(),
         next: next_link("/artists", page.next_cursor),
     })
 }
@@ -275,35 +293,19 @@ pub async fn album(
     })
 }
 
-#[derive(Template)]
-#[template(path = "genres.html")]
-struct GenresPage {
-    frame: Frame,
-    genres: Vec<Named>,
-    next: Option<String>,
-}
-
 pub async fn genres(
     State(state): State<AppState>,
     user: WebUser,
     Query(params): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     let page = state.db.genres(&params.page()).await?;
-    render(&GenresPage {
+    render(&NamesPage {
         frame: Frame::of(&user),
-        genres: page.items.into_iter().map(|g| Named { id: g.id, name: g.name }).collect(),
+        heading: "Genres",
+        kind: "genres",
+        names: page.items.into_iter().map(|g| Named { id: g.id, name: g.name }).collect(),
         next: next_link("/genres", page.next_cursor),
     })
-}
-
-#[derive(Template)]
-#[template(path = "genre.html")]
-struct GenrePage {
-    frame: Frame,
-    name: String,
-    query: &'static str,
-    songs: Vec<SongRow>,
-    next: Option<String>,
 }
 
 pub async fn genre(
@@ -315,9 +317,10 @@ pub async fn genre(
     let genre = state.db.genre(id).await?.ok_or(PageError::NotFound("genre"))?;
     let songs =
         state.db.songs(&SongFilter { genre_id: Some(id), ..Default::default() }, &params.page()).await?;
-    render(&GenrePage {
+    render(&SongPage {
         frame: Frame::of(&user),
-        name: genre.name,
+        heading: genre.name,
+        listening_tabs: false,
         query: "",
         songs: song_rows(&state, &user, &songs.items).await?,
         next: next_link(&format!("/genres/{id}"), songs.next_cursor),

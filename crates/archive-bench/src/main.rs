@@ -1,7 +1,7 @@
 //! `archive-bench`: Archive's benchmarks, on SQLite and on PostgreSQL.
 //!
 //! - `archive-bench [api]` fills a database with a large library and measures
-//!   the API over real HTTP on loopback.
+//!   the API and the web pages over real HTTP on loopback.
 //! - `archive-bench media` generates a library of real tagged audio files and
 //!   measures import, re-import, search and streaming (see `media.rs`).
 //! - `archive-bench sync` measures sync between a master serving HTTPS and

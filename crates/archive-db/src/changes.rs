@@ -168,19 +168,15 @@ impl crate::Tx {
         for chunk in ids.chunks(MAX_PARAMS - 3) {
             let mut sql = Sql::new("SELECT row_id FROM sync_changes WHERE table_name = ");
             sql.bind(Param::Text(table.to_owned()));
-            sql.push(" AND row_id IN (");
-            for (i, id) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "" } else { ", " });
-                sql.bind(Param::Uuid(*id));
-            }
+            sql.push(" AND row_id IN ").bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             match self.backend() {
                 Backend::Sqlite => {
-                    sql.push(") GROUP BY row_id HAVING max(id > ");
+                    sql.push(" GROUP BY row_id HAVING max(id > ");
                     sql.bind(Param::Int(upto.id));
                     sql.push(") = 0");
                 }
                 Backend::Postgres => {
-                    sql.push(") GROUP BY row_id HAVING NOT bool_or((xid, id) > (");
+                    sql.push(" GROUP BY row_id HAVING NOT bool_or((xid, id) > (");
                     sql.bind(Param::Int(upto.xid));
                     sql.push("::bigint::text::xid8, ");
                     sql.bind(Param::Int(upto.id));

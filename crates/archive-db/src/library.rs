@@ -475,12 +475,8 @@ impl Db {
     pub async fn songs_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Song>> {
         let mut found = std::collections::HashMap::new();
         for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
-            let mut sql = Sql::new(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id IN ("));
-            for (i, id) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "" } else { ", " });
-                sql.bind(Param::Uuid(*id));
-            }
-            sql.push(")");
+            let mut sql = Sql::new(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id IN "));
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             let songs: Vec<Song> = self.fetch_all_sql(sql).await?;
             found.extend(songs.into_iter().map(|s| (s.id, s)));
         }
@@ -511,12 +507,8 @@ impl Db {
     ) -> Result<std::collections::HashMap<Uuid, String>> {
         let mut names = std::collections::HashMap::new();
         for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
-            let mut sql = Sql::new(&format!("SELECT id, {column} FROM {table} WHERE id IN ("));
-            for (i, id) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "" } else { ", " });
-                sql.bind(Param::Uuid(*id));
-            }
-            sql.push(")");
+            let mut sql = Sql::new(&format!("SELECT id, {column} FROM {table} WHERE id IN "));
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             let rows: Vec<(Uuid, String)> = self.fetch_all_sql(sql).await?;
             names.extend(rows);
         }

@@ -78,12 +78,7 @@ impl Db {
         for chunk in song_ids.chunks(crate::sql::MAX_PARAMS - 1) {
             let mut sql = Sql::new("SELECT song_id FROM listening_data WHERE favourite AND user_id = ");
             sql.bind(Param::Uuid(user_id));
-            sql.push(" AND song_id IN (");
-            for (i, id) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "" } else { ", " });
-                sql.bind(Param::Uuid(*id));
-            }
-            sql.push(")");
+            sql.push(" AND song_id IN ").bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
             favourites.extend(rows.into_iter().map(|(id,)| id));
         }

@@ -44,6 +44,18 @@ impl Sql {
         self.text.push_str(&self.params.len().to_string());
         self
     }
+
+    /// Appends `(…)` with a placeholder for each of `params`, for `IN`.
+    pub(crate) fn bind_list(&mut self, params: impl IntoIterator<Item = Param>) -> &mut Self {
+        self.push("(");
+        for (i, param) in params.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(param);
+        }
+        self.push(")")
+    }
 }
 
 /// Binds every [`Param`] of `$params` to the sqlx query `$query`.

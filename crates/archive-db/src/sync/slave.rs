@@ -219,14 +219,7 @@ impl Tx {
         for chunk in entries.chunks(crate::sql::MAX_PARAMS) {
             let mut sql = Sql::new("UPDATE sync_changes SET pushed_at = ");
             sql.bind(Param::Time(now));
-            sql.push(" WHERE id IN (");
-            for (i, id) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Param::Int(*id));
-            }
-            sql.push(")");
+            sql.push(" WHERE id IN ").bind_list(chunk.iter().map(|id| Param::Int(*id)));
             self.execute_sql(sql).await?;
         }
         Ok(())

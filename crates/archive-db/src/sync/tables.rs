@@ -277,14 +277,8 @@ impl crate::Tx {
         let mut rows = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
             let mut sql =
-                Sql::new(&format!("SELECT {} FROM {} WHERE id IN (", table.column_list(), table.name));
-            for (i, id) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Param::Uuid(*id));
-            }
-            sql.push(")");
+                Sql::new(&format!("SELECT {} FROM {} WHERE id IN ", table.column_list(), table.name));
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             rows.extend(self.sync_rows_sql(table, sql).await?);
         }
         Ok(rows)

@@ -35,7 +35,7 @@ pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
     NewSong, Song, SongCredits, SongFilter, SongPatch,
 };
-pub use listening::{ListeningData, RecentPlay, SongPlayCount};
+pub use listening::{ListeningData, RecentPlay, SongMarks, SongPlayCount};
 pub use media::{FileLocation, NewFileLocation};
 pub use migrations::MigrationStatus;
 pub use page::{Page, PageRequest, SortOrder};

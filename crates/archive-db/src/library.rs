@@ -499,7 +499,7 @@ impl Db {
         self.names_by_id("artists", "name", ids).await
     }
 
-    async fn names_by_id(
+    pub(crate) async fn names_by_id(
         &self,
         table: &str,
         column: &str,

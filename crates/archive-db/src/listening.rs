@@ -23,6 +23,13 @@ pub struct ListeningData {
     pub last_played_at: Option<DateTime<Utc>>,
 }
 
+/// What a user marked a song with, as a list of songs shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SongMarks {
+    pub favourite: bool,
+    pub rating: Option<i64>,
+}
+
 /// One play, newest first in lists.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct RecentPlay {
@@ -68,21 +75,24 @@ impl Db {
         Ok(row)
     }
 
-    /// Which of `song_ids` the user has marked as a favourite.
-    pub async fn favourite_song_ids(
+    /// The user's favourite and rating for each of `song_ids` that has
+    /// either (a song missing from the map has neither).
+    pub async fn song_marks(
         &self,
         user_id: Uuid,
         song_ids: &[Uuid],
-    ) -> Result<std::collections::HashSet<Uuid>> {
-        let mut favourites = std::collections::HashSet::new();
+    ) -> Result<std::collections::HashMap<Uuid, SongMarks>> {
+        let mut marks = std::collections::HashMap::new();
         for chunk in song_ids.chunks(crate::sql::MAX_PARAMS - 1) {
-            let mut sql = Sql::new("SELECT song_id FROM listening_data WHERE favourite AND user_id = ");
+            let mut sql = Sql::new("SELECT song_id, favourite, rating FROM listening_data WHERE user_id = ");
             sql.bind(Param::Uuid(user_id));
             sql.push(" AND song_id IN ").bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
-            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
-            favourites.extend(rows.into_iter().map(|(id,)| id));
+            let rows: Vec<(Uuid, bool, Option<i64>)> = self.fetch_all_sql(sql).await?;
+            marks.extend(
+                rows.into_iter().map(|(id, favourite, rating)| (id, SongMarks { favourite, rating })),
+            );
         }
-        Ok(favourites)
+        Ok(marks)
     }
 
     /// The user's favourite songs, by title.

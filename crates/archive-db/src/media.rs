@@ -83,6 +83,19 @@ impl Db {
         Ok(rows.into_iter().map(|(path,)| path).collect())
     }
 
+    /// Which of `song_ids` have their audio file on this node.
+    pub async fn songs_here(&self, song_ids: &[Uuid]) -> Result<std::collections::HashSet<Uuid>> {
+        let mut here = std::collections::HashSet::new();
+        for chunk in song_ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql =
+                Sql::new("SELECT song_id FROM file_locations WHERE status = 'present' AND song_id IN ");
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+            here.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(here)
+    }
+
     /// Every location whose path starts with `prefix` (a directory path ending in `/`).
     pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
         // A range on the path instead of LIKE: no escaping, and the unique index serves it.

@@ -98,6 +98,17 @@ impl Db {
         Ok(plan.finish(rows, Playlist::SORTS, |p| p.id))
     }
 
+    /// How many songs a playlist holds.
+    pub async fn playlist_entry_count(&self, playlist_id: Uuid) -> Result<i64> {
+        let count = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM playlist_entries WHERE playlist_id = $1")
+                .bind(playlist_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
     /// A playlist's entries in order.
     pub async fn playlist_entries(
         &self,

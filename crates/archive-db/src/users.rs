@@ -137,6 +137,11 @@ impl Db {
         Ok(plan.finish(rows, User::SORTS, |u| u.id))
     }
 
+    /// The names of the users `ids`.
+    pub async fn user_names(&self, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, String>> {
+        self.names_by_id("users", "name", ids).await
+    }
+
     pub async fn count_admins(&self) -> Result<i64> {
         let count = crate::backend::on_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users WHERE role = 'admin'")

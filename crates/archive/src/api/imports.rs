@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::imports::{ImportJobView, ImportRequestError, resolve_under_roots};
+use std::sync::Arc;
+
+use crate::imports::{ImportJob, ImportJobView, ImportRequestError, resolve_under_roots};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Params};
@@ -41,13 +43,19 @@ impl From<ImportRequestError> for ApiError {
     }
 }
 
+/// Starts importing `path` (a folder under a library root) for `user`;
+/// shared with the import page.
+pub(crate) fn begin(state: &AppState, user: Uuid, path: &str) -> ApiResult<Arc<ImportJob>> {
+    let folder = resolve_under_roots(path, &state.config.library_roots)?;
+    Ok(state.imports.start(state.db.clone(), folder, user)?)
+}
+
 pub async fn start(
     State(state): State<AppState>,
     caller: CurrentUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<ImportJobView>)> {
-    let folder = resolve_under_roots(&body.path, &state.config.library_roots)?;
-    let job = state.imports.start(state.db.clone(), folder, caller.user.id)?;
+    let job = begin(&state, caller.user.id, &body.path)?;
     Ok((StatusCode::ACCEPTED, Json(job.view())))
 }
 

@@ -40,7 +40,7 @@ macro_rules! write {
         value
     }};
 }
-pub(super) use write;
+pub(crate) use write;
 
 // ---------------------------------------------------------------- artists
 

@@ -7,29 +7,49 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};
+use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch, Role, User};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
 use super::library::{created, nullable, write};
 use super::{AppState, CurrentUser};
 
-/// The playlist if the caller may see it.
-async fn visible(state: &AppState, caller: &CurrentUser, id: Uuid) -> ApiResult<Playlist> {
+/// The playlist if `viewer` may see it: their own, a public one, or any for an admin.
+/// Shared with the web pages, so both keep the same rules.
+pub(crate) async fn visible(state: &AppState, viewer: &User, id: Uuid) -> ApiResult<Playlist> {
     match state.db.playlist(id).await? {
-        Some(p) if p.is_public || p.owner_id == caller.user.id || caller.is_admin() => Ok(p),
+        Some(p) if p.is_public || p.owner_id == viewer.id || viewer.role == Role::Admin => Ok(p),
         _ => Err(ApiError::not_found("playlist")),
     }
 }
 
-/// The playlist if the caller may change it.
-async fn editable(state: &AppState, caller: &CurrentUser, id: Uuid) -> ApiResult<Playlist> {
-    let playlist = visible(state, caller, id).await?;
-    if playlist.owner_id == caller.user.id || caller.is_admin() {
+/// The playlist if `editor` may change it: the owner or an admin.
+pub(crate) async fn editable(state: &AppState, editor: &User, id: Uuid) -> ApiResult<Playlist> {
+    let playlist = visible(state, editor, id).await?;
+    if may_edit(editor, &playlist) {
         Ok(playlist)
     } else {
         Err(ApiError::forbidden("only the owner or an admin can change this playlist"))
     }
+}
+
+pub(crate) fn may_edit(editor: &User, playlist: &Playlist) -> bool {
+    playlist.owner_id == editor.id || editor.role == Role::Admin
+}
+
+/// Adds a song to a playlist the editor may change.
+pub(crate) async fn add_song(
+    state: &AppState,
+    editor: &User,
+    id: Uuid,
+    song_id: Uuid,
+    position: Option<i64>,
+) -> ApiResult<PlaylistEntry> {
+    editable(state, editor, id).await?;
+    if state.db.song(song_id).await?.is_none() {
+        return Err(ApiError::invalid(Some("song_id"), "no song has this id"));
+    }
+    Ok(write!(state, |tx| tx.add_playlist_entry(id, song_id, position)))
 }
 
 pub async fn list(
@@ -74,7 +94,7 @@ pub async fn get(
     caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Playlist>> {
-    Ok(Json(visible(&state, &caller, id).await?))
+    Ok(Json(visible(&state, &caller.user, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -92,7 +112,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PlaylistPatchBody>,
 ) -> ApiResult<Json<Playlist>> {
-    editable(&state, &caller, id).await?;
+    editable(&state, &caller.user, id).await?;
     let patch = PlaylistPatch { name: body.name, description: body.description, is_public: body.is_public };
     Ok(Json(write!(state, |tx| tx.update_playlist(id, patch))))
 }
@@ -102,7 +122,7 @@ pub async fn remove(
     caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    editable(&state, &caller, id).await?;
+    editable(&state, &caller.user, id).await?;
     write!(state, |tx| tx.delete_playlist(id));
     Ok(StatusCode::NO_CONTENT)
 }
@@ -114,7 +134,7 @@ pub async fn entries(
     params: Params,
 ) -> ApiResult<Json<Page<PlaylistEntry>>> {
     params.finish(&["limit", "cursor"])?;
-    visible(&state, &caller, id).await?;
+    visible(&state, &caller.user, id).await?;
     Ok(Json(state.db.playlist_entries(id, &params.page()?).await?))
 }
 
@@ -133,11 +153,7 @@ pub async fn add_entry(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddEntryBody>,
 ) -> ApiResult<(StatusCode, Json<PlaylistEntry>)> {
-    editable(&state, &caller, id).await?;
-    if state.db.song(body.song_id).await?.is_none() {
-        return Err(ApiError::invalid(Some("song_id"), "no song has this id"));
-    }
-    Ok(created(write!(state, |tx| tx.add_playlist_entry(id, body.song_id, body.position))))
+    Ok(created(add_song(&state, &caller.user, id, body.song_id, body.position).await?))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +168,7 @@ pub async fn move_entry(
     ApiPath((id, entry_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<MoveEntryBody>,
 ) -> ApiResult<Json<PlaylistEntry>> {
-    editable(&state, &caller, id).await?;
+    editable(&state, &caller.user, id).await?;
     Ok(Json(write!(state, |tx| tx.move_playlist_entry(id, entry_id, body.position))))
 }
 
@@ -161,7 +177,7 @@ pub async fn remove_entry(
     caller: CurrentUser,
     ApiPath((id, entry_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    editable(&state, &caller, id).await?;
+    editable(&state, &caller.user, id).await?;
     write!(state, |tx| tx.remove_playlist_entry(id, entry_id));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,9 +6,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -17,24 +16,9 @@ use archive_db::{PageRequest, Role};
 
 use super::pages::{CursorQuery, next_link};
 use super::session::CsrfForm;
-use super::{Frame, PageError, WebUser, render, sentence};
+use super::{AdminUser, Frame, PageError, render, sentence};
 use crate::api::AppState;
 use crate::api::users::{create_user, delete_user, update_user};
-
-/// A logged-in admin; anyone else gets 403.
-pub struct AdminUser(pub WebUser);
-
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let user = WebUser::from_request_parts(parts, state).await?;
-        if user.user.role != Role::Admin {
-            return Err(PageError::Forbidden("This page is for admins.").into_response());
-        }
-        Ok(AdminUser(user))
-    }
-}
 
 struct UserRow {
     id: Uuid,

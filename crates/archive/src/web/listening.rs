@@ -8,9 +8,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{CursorQuery, SongPage, next_link, song_rows};
+use super::pages::{CursorQuery, SongPage, next_link};
+use super::song_rows::song_rows;
 use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
+use crate::api::library::write;
 
 pub async fn favourites(
     State(state): State<AppState>,
@@ -57,10 +59,50 @@ pub async fn set_favourite(
 ) -> Result<Response, PageError> {
     user.check_csrf_header(&headers)?;
     let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
-    let mut tx = state.db.begin().await?;
-    tx.set_favourite(user.user.id, id, form.favourite).await?;
-    tx.commit().await?;
+    write!(state, |tx| tx.set_favourite(user.user.id, id, form.favourite));
     render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
+}
+
+/// What the rating menu shows.
+struct RatingState {
+    id: Uuid,
+    title: String,
+    /// 1 to 5, or 0 for none.
+    rating: i64,
+}
+
+#[derive(Template)]
+#[template(path = "rating_select.html")]
+struct RatingSelect {
+    song: RatingState,
+}
+
+#[derive(Deserialize)]
+pub struct RatingForm {
+    /// 1 to 5, or empty to clear.
+    #[serde(default)]
+    rating: String,
+}
+
+/// Rates a song or clears the rating (an htmx request, with the CSRF
+/// header) and answers with the menu in its new state.
+pub async fn set_rating(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<RatingForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf_header(&headers)?;
+    let rating = match form.rating.trim() {
+        "" => None,
+        text => {
+            Some(text.parse::<i64>().map_err(|_| PageError::BadRequest("A rating is 1 to 5 stars.".into()))?)
+        }
+    };
+    let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
+    write!(state, |tx| tx.set_rating(user.user.id, id, rating));
+    render(&RatingSelect { song: RatingState { id, title: song.title, rating: rating.unwrap_or(0) } })
 }
 
 /// The user's plays, newest first (a song played twice is listed twice).

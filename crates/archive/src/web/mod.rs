@@ -11,9 +11,12 @@ mod admin;
 mod assets;
 mod listening;
 mod login;
+mod media;
 mod pages;
+mod playlists;
 mod profile;
 pub mod session;
+mod song_rows;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -41,6 +44,17 @@ pub fn router(state: AppState) -> Router {
         .route("/recent", get(listening::recent))
         .route("/most-played", get(listening::most_played))
         .route("/songs/{id}/favourite", post(listening::set_favourite))
+        .route("/songs/{id}/rating", post(listening::set_rating))
+        .route("/playlists", get(playlists::list).post(playlists::create))
+        .route("/playlists/picker", get(playlists::picker))
+        .route("/playlists/{id}", get(playlists::show).post(playlists::update))
+        .route("/playlists/{id}/delete", post(playlists::delete))
+        .route("/playlists/{id}/entries", post(playlists::add_entry))
+        .route("/playlists/{id}/entries/{entry_id}/move", post(playlists::move_entry))
+        .route("/playlists/{id}/entries/{entry_id}/delete", post(playlists::remove_entry))
+        .route("/upload", get(media::upload))
+        .route("/imports", get(media::imports).post(media::start_import))
+        .route("/imports/{id}", get(media::import))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/profile", get(profile::show).post(profile::save_name))
@@ -57,6 +71,8 @@ pub(crate) struct Frame {
     pub assets: &'static str,
     pub csrf: String,
     pub user_name: String,
+    /// Moderators and admins upload and import.
+    pub adds_music: bool,
     pub is_admin: bool,
 }
 
@@ -66,6 +82,7 @@ impl Frame {
             assets: &assets::VERSION,
             csrf: user.csrf(),
             user_name: user.user.name.clone(),
+            adds_music: user.user.role >= archive_db::Role::Moderator,
             is_admin: user.user.role == archive_db::Role::Admin,
         }
     }
@@ -97,6 +114,19 @@ impl WebUser {
     pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), PageError> {
         self.check_csrf(headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or(""))
     }
+
+    /// For a request that is a form or a script's: the form's token if it
+    /// has one, else the header.
+    pub fn check_csrf_form_or_header(
+        &self,
+        form_token: Option<&str>,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), PageError> {
+        match form_token {
+            Some(token) if !token.is_empty() => self.check_csrf(token),
+            _ => self.check_csrf_header(headers),
+        }
+    }
 }
 
 /// An error message from the API layer as a sentence for a page: a capital
@@ -122,6 +152,44 @@ impl FromRequestParts<AppState> for WebUser {
             Ok(None) => Err(to_login(parts)),
             Err(e) => Err(PageError::from(e).into_response()),
         }
+    }
+}
+
+/// A logged-in user whose role is at least `role`; anyone else gets 403 with `refusal`.
+async fn with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    role: archive_db::Role,
+    refusal: &'static str,
+) -> Result<WebUser, Response> {
+    let user = WebUser::from_request_parts(parts, state).await?;
+    if user.user.role < role {
+        return Err(PageError::Forbidden(refusal).into_response());
+    }
+    Ok(user)
+}
+
+/// A logged-in admin.
+pub struct AdminUser(pub WebUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        with_role(parts, state, archive_db::Role::Admin, "This page is for admins.").await.map(AdminUser)
+    }
+}
+
+/// A logged-in moderator or admin (those who upload and import).
+pub struct ModeratorUser(pub WebUser);
+
+impl FromRequestParts<AppState> for ModeratorUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        with_role(parts, state, archive_db::Role::Moderator, "This page is for moderators and admins.")
+            .await
+            .map(ModeratorUser)
     }
 }
 
@@ -157,6 +225,8 @@ pub enum PageError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 impl From<crate::api::error::ApiError> for PageError {
@@ -168,17 +238,18 @@ impl From<crate::api::error::ApiError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, why.clone()),
-            PageError::Api(e) => (e.status, e.message.clone()),
+            PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, sentence(why)),
+            PageError::Api(e) => (e.status, sentence(&e.message)),
             PageError::NotFound(what) => (StatusCode::NOT_FOUND, format!("There is no such {what} here.")),
             PageError::Forbidden(why) => (StatusCode::FORBIDDEN, (*why).to_owned()),
+            PageError::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
             other => {
                 tracing::error!(error = %other, "a page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())
             }
         };
         let page = format!(
-            "<!doctype html><html lang=\"en\"><title>Archive</title><p>{}</p><p><a href=\"/\">Back to Archive</a></p></html>",
+            "<!doctype html><html lang=\"en\"><title>Archive</title><main id=\"main\"><p>{}</p><p><a href=\"/\">Back to Archive</a></p></main></html>",
             escape(&message)
         );
         (status, Html(page)).into_response()

@@ -1,4 +1,6 @@
-//! The library's pages.
+//! The library's pages: songs (the home page, with search), artists, albums
+//! and genres with their detail pages. Lists are paged, sortable, and the
+//! songs and albums lists filterable.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -7,43 +9,131 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, Song, SongCredits, SongFilter};
+use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, SongFilter, SortOrder};
 
+use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
 
-/// Songs per page.
+/// Rows per page.
 const PAGE_SIZE: i64 = 50;
 
-/// A song as a list shows it.
-pub(super) struct SongRow {
-    pub id: String,
-    pub title: String,
-    pub favourite: bool,
-    pub artist: String,
-    pub album: String,
-    pub duration: String,
+/// At most this many genres are offered in the songs page's genre filter.
+const GENRE_CHOICES: i64 = 500;
+
+/// One option of a sort or filter `<select>`.
+pub(super) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
-impl SongRow {
-    fn new(song: &Song, credits: &SongCredits, favourite: bool) -> SongRow {
-        let name = |id: Option<uuid::Uuid>, names: &std::collections::HashMap<uuid::Uuid, String>| {
-            id.and_then(|id| names.get(&id).cloned()).unwrap_or_default()
+/// The sorts a list offers: the value names a sort key of the list, a
+/// leading `-` for descending; the first is the default.
+type Sorts = &'static [(&'static str, &'static str)];
+
+const SONG_SORTS: Sorts = &[
+    ("title", "Title, A to Z"),
+    ("-title", "Title, Z to A"),
+    ("-created_at", "Newest first"),
+    ("created_at", "Oldest first"),
+];
+const ALBUM_SORTS: Sorts = SONG_SORTS;
+const NAME_SORTS: Sorts =
+    &[("name", "Name, A to Z"), ("-name", "Name, Z to A"), ("-created_at", "Newest first")];
+
+/// The sort and filter form above a list.
+pub(super) struct ListControls {
+    /// Where the form goes (the list's own page).
+    pub path: &'static str,
+    pub sorts: Vec<Choice>,
+    /// `None` when the list has no genre filter.
+    pub genres: Option<Vec<Choice>>,
+    /// The year filter's value; `None` when the list has no year filter.
+    pub year: Option<String>,
+}
+
+/// A list page's query string: search, paging, sort and filters.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    cursor: Option<String>,
+    offset: Option<i64>,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    genre: String,
+    #[serde(default)]
+    year: String,
+}
+
+impl ListQuery {
+    /// The page to read, with the chosen sort.
+    fn page(&self, sorts: Sorts) -> Result<PageRequest, PageError> {
+        let chosen = match self.sort.as_str() {
+            "" => sorts[0].0,
+            value => sorts
+                .iter()
+                .map(|(v, _)| *v)
+                .find(|v| *v == value)
+                .ok_or_else(|| PageError::BadRequest(format!("There is no sort called “{value}”.")))?,
         };
-        SongRow {
-            id: song.id.to_string(),
-            title: song.title.clone(),
-            favourite,
-            artist: name(song.artist_id, &credits.artists),
-            album: name(song.album_id, &credits.albums),
-            duration: song.duration_ms.map(minutes_and_seconds).unwrap_or_default(),
+        let (sort, order) = match chosen.strip_prefix('-') {
+            Some(key) => (key, SortOrder::Desc),
+            None => (chosen, SortOrder::Asc),
+        };
+        Ok(PageRequest {
+            limit: Some(PAGE_SIZE),
+            cursor: self.cursor.clone(),
+            sort: Some(sort.to_owned()),
+            order,
+            ..Default::default()
+        })
+    }
+
+    fn year(&self) -> Result<Option<i64>, PageError> {
+        match self.year.trim() {
+            "" => Ok(None),
+            text => {
+                text.parse().map(Some).map_err(|_| PageError::BadRequest(format!("“{text}” is not a year.")))
+            }
         }
     }
-}
 
-fn minutes_and_seconds(ms: i64) -> String {
-    let secs = ms / 1000;
-    format!("{}:{:02}", secs / 60, secs % 60)
+    fn genre(&self) -> Result<Option<Uuid>, PageError> {
+        match self.genre.trim() {
+            "" => Ok(None),
+            text => {
+                text.parse().map(Some).map_err(|_| PageError::BadRequest("That genre is not known.".into()))
+            }
+        }
+    }
+
+    fn sort_choices(&self, sorts: Sorts) -> Vec<Choice> {
+        let current = if self.sort.is_empty() { sorts[0].0 } else { self.sort.as_str() };
+        sorts
+            .iter()
+            .map(|(value, label)| Choice {
+                value: (*value).to_owned(),
+                label: (*label).to_owned(),
+                selected: *value == current,
+            })
+            .collect()
+    }
+
+    /// The link to the next page of `path`, keeping the sort and filters.
+    fn next_link(&self, path: &str, cursor: Option<String>) -> Option<String> {
+        let cursor = cursor?;
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("sort", &self.sort), ("genre", &self.genre), ("year", &self.year)] {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+        query.append_pair("cursor", &cursor);
+        Some(format!("{path}?{}", query.finish()))
+    }
 }
 
 #[derive(Template)]
@@ -51,6 +141,7 @@ fn minutes_and_seconds(ms: i64) -> String {
 struct SongsPage<'a> {
     frame: Frame,
     query: &'a str,
+    controls: ListControls,
     songs: Vec<SongRow>,
     next: Option<String>,
 }
@@ -63,27 +154,19 @@ struct SongList<'a> {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct SongsQuery {
-    #[serde(default)]
-    q: String,
-    cursor: Option<String>,
-    offset: Option<i64>,
-}
-
-/// The home page: every song, or those matching `q`, a page at a time.
+/// The home page: every song (sorted, filtered by genre and year), or the
+/// best matches of a search, a page at a time.
 pub async fn songs(
     State(state): State<AppState>,
     user: WebUser,
     headers: HeaderMap,
-    Query(params): Query<SongsQuery>,
+    Query(params): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let query = params.q.trim();
     let (songs, next) = if query.is_empty() {
-        let page =
-            PageRequest { limit: Some(PAGE_SIZE), cursor: params.cursor.clone(), ..Default::default() };
-        let page = state.db.songs(&SongFilter::default(), &page).await?;
-        (page.items, next_link("/", page.next_cursor))
+        let filter = SongFilter { genre_id: params.genre()?, year: params.year()?, ..Default::default() };
+        let page = state.db.songs(&filter, &params.page(SONG_SORTS)?).await?;
+        (page.items, params.next_link("/", page.next_cursor))
     } else {
         let request = SearchRequest {
             query: query.to_owned(),
@@ -95,18 +178,33 @@ pub async fn songs(
         (page.items, next)
     };
     let rows = song_rows(&state, &user, &songs).await?;
-    // Instant search replaces only the list.
+    // Instant search, sorting and filtering replace only the list.
     if headers.get("hx-target").is_some_and(|t| t == "song-list") {
         return render(&SongList { query, songs: rows, next });
     }
-    render(&SongsPage { frame: Frame::of(&user), query, songs: rows, next })
+    let genres = state.db.genres(&PageRequest { limit: Some(GENRE_CHOICES), ..Default::default() }).await?;
+    let genre = params.genre.trim();
+    let mut genre_choices =
+        vec![Choice { value: String::new(), label: "Any genre".into(), selected: genre.is_empty() }];
+    genre_choices.extend(genres.items.into_iter().map(|g| Choice {
+        selected: g.id.to_string() == genre,
+        value: g.id.to_string(),
+        label: g.name,
+    }));
+    let controls = ListControls {
+        path: "/",
+        sorts: params.sort_choices(SONG_SORTS),
+        genres: Some(genre_choices),
+        year: Some(params.year.trim().to_owned()),
+    };
+    render(&SongsPage { frame: Frame::of(&user), query, controls, songs: rows, next })
 }
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// `?cursor=` of a paged list.
+/// `?cursor=` of a paged list without sorts.
 #[derive(Deserialize)]
 pub struct CursorQuery {
     pub cursor: Option<String>,
@@ -137,6 +235,7 @@ struct NamesPage {
     heading: &'static str,
     /// The path segment of the list and its items, and the word for them.
     kind: &'static str,
+    controls: ListControls,
     names: Vec<Named>,
     next: Option<String>,
 }
@@ -153,18 +252,23 @@ pub(super) struct SongPage {
     pub next: Option<String>,
 }
 
+fn sort_only(path: &'static str, params: &ListQuery, sorts: Sorts) -> ListControls {
+    ListControls { path, sorts: params.sort_choices(sorts), genres: None, year: None }
+}
+
 pub async fn artists(
     State(state): State<AppState>,
     user: WebUser,
-    Query(params): Query<CursorQuery>,
+    Query(params): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let page = state.db.artists(&params.page()).await?;
+    let page = state.db.artists(&params.page(NAME_SORTS)?).await?;
     render(&NamesPage {
         frame: Frame::of(&user),
         heading: "Artists",
         kind: "artists",
+        controls: sort_only("/artists", &params, NAME_SORTS),
         names: page.items.into_iter().map(|a| Named { id: a.id, name: a.name }).collect(),
-        next: next_link("/artists", page.next_cursor),
+        next: params.next_link("/artists", page.next_cursor),
     })
 }
 
@@ -188,18 +292,6 @@ async fn album_cards(state: &AppState, albums: Vec<Album>) -> Result<Vec<AlbumCa
             year: a.year,
         })
         .collect())
-}
-
-/// Songs as a list shows them to `user`.
-pub(super) async fn song_rows(
-    state: &AppState,
-    user: &WebUser,
-    songs: &[Song],
-) -> Result<Vec<SongRow>, PageError> {
-    let credits = state.db.song_credits(songs).await?;
-    let ids: Vec<Uuid> = songs.iter().map(|s| s.id).collect();
-    let favourites = state.db.favourite_song_ids(user.user.id, &ids).await?;
-    Ok(songs.iter().map(|s| SongRow::new(s, &credits, favourites.contains(&s.id))).collect())
 }
 
 #[derive(Template)]
@@ -240,6 +332,7 @@ pub async fn artist(
 #[template(path = "albums.html")]
 struct AlbumsPage {
     frame: Frame,
+    controls: ListControls,
     albums: Vec<AlbumCard>,
     next: Option<String>,
 }
@@ -247,13 +340,21 @@ struct AlbumsPage {
 pub async fn albums(
     State(state): State<AppState>,
     user: WebUser,
-    Query(params): Query<CursorQuery>,
+    Query(params): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let page = state.db.albums(&AlbumFilter::default(), &params.page()).await?;
+    let filter = AlbumFilter { artist_id: None, year: params.year()? };
+    let page = state.db.albums(&filter, &params.page(ALBUM_SORTS)?).await?;
+    let controls = ListControls {
+        path: "/albums",
+        sorts: params.sort_choices(ALBUM_SORTS),
+        genres: None,
+        year: Some(params.year.trim().to_owned()),
+    };
     render(&AlbumsPage {
         frame: Frame::of(&user),
+        controls,
         albums: album_cards(&state, page.items).await?,
-        next: next_link("/albums", page.next_cursor),
+        next: params.next_link("/albums", page.next_cursor),
     })
 }
 
@@ -296,15 +397,16 @@ pub async fn album(
 pub async fn genres(
     State(state): State<AppState>,
     user: WebUser,
-    Query(params): Query<CursorQuery>,
+    Query(params): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let page = state.db.genres(&params.page()).await?;
+    let page = state.db.genres(&params.page(NAME_SORTS)?).await?;
     render(&NamesPage {
         frame: Frame::of(&user),
         heading: "Genres",
         kind: "genres",
+        controls: sort_only("/genres", &params, NAME_SORTS),
         names: page.items.into_iter().map(|g| Named { id: g.id, name: g.name }).collect(),
-        next: next_link("/genres", page.next_cursor),
+        next: params.next_link("/genres", page.next_cursor),
     })
 }
 

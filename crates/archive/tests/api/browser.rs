@@ -257,3 +257,164 @@ async fn an_admin_creates_a_user_who_cannot_open_the_admin_pages() {
     .await;
     app.stop().await;
 }
+
+/// The titles of the song rows in `list` (a CSS selector), in order.
+async fn row_titles(browser: &WebDriver, list: &str) -> Vec<String> {
+    let mut titles = Vec::new();
+    for cell in browser.find_all(By::Css(format!("{list} td.title"))).await.unwrap_or_default() {
+        titles.push(cell.text().await.unwrap_or_default());
+    }
+    titles
+}
+
+/// Uploads real, tagged MP3s of `seconds` each by a moderator of `app`.
+async fn upload_songs(app: &App, titles: &[&str], seconds: f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let uploader = app.user(Role::Moderator).await;
+    for (n, title) in titles.iter().enumerate() {
+        let path = dir.path().join(format!("{n}.mp3"));
+        let tags = audio::full_tags(title, "Test Band", "Test Album");
+        audio::make(&path, audio::format("mp3"), &tags, seconds, 300 + 110 * n as u32);
+        let (status, body) = upload(app, &uploader.token, Form::new().part("file", file_part(&path))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+/// Adds the song `title` to the playlist `playlist` with the picker,
+/// making the playlist if it is not there yet.
+async fn add_to_playlist(browser: &WebDriver, title: &str, playlist: &str) {
+    let open = format!("button[aria-label='Add {title} to a playlist']");
+    browser.find(By::Css(open)).await.unwrap().click().await.unwrap();
+    appears(browser, By::Css("dialog#picker[open] #picker-list"), "the playlist picker").await;
+    let existing = browser
+        .find_all(By::XPath(format!("//ul[@class='picker']//button[text()='{playlist}']")))
+        .await
+        .unwrap();
+    match existing.first() {
+        Some(button) => button.click().await.unwrap(),
+        None => {
+            browser.find(By::Id("picker-new")).await.unwrap().send_keys(playlist).await.unwrap();
+            browser
+                .find(By::XPath("//button[text()='Create and add']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    }
+    let added = format!("//p[@role='status'][text()='Added to {playlist}.']");
+    appears(browser, By::XPath(added), "the picker saying the song was added").await;
+    browser
+        .find(By::XPath("//dialog[@id='picker']//button[text()='Close']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(10, "the picker to close", || async {
+        browser.find_all(By::Css("dialog#picker[open]")).await.is_ok_and(|open| open.is_empty())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_user_builds_a_playlist_reorders_it_and_plays_it_through_the_queue() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let app = App::start(Backend::Sqlite, &[]).await;
+    upload_songs(&app, &["First Song", "Second Song", "Third Song"], 12.0).await;
+    let listener = app.user(Role::User).await;
+    let (base, email) = (app.base.clone(), listener.email.clone());
+    with_browser("builds_and_plays_a_playlist", move |browser| async move {
+        log_in(&browser, &base, &email).await;
+        for title in ["First Song", "Second Song", "Third Song"] {
+            add_to_playlist(&browser, title, "Road trip").await;
+        }
+        browser.find(By::Css("nav a[href='/playlists']")).await.unwrap().click().await.unwrap();
+        appears(&browser, By::LinkText("Road trip"), "the new playlist in the list")
+            .await
+            .click()
+            .await
+            .unwrap();
+        appears(&browser, By::Css("#playlist-entries"), "the playlist's songs").await;
+        assert_eq!(
+            row_titles(&browser, "#playlist-entries").await,
+            ["First Song", "Second Song", "Third Song"]
+        );
+
+        // Reorder with the buttons: the list is replaced in place.
+        browser
+            .find(By::Css("button[aria-label='Move Third Song up']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        eventually(10, "the new order", || async {
+            row_titles(&browser, "#playlist-entries").await == ["First Song", "Third Song", "Second Song"]
+        })
+        .await;
+
+        // Play the playlist; the queue holds it, and Next moves along it.
+        browser.find(By::XPath("//button[text()='Play playlist']")).await.unwrap().click().await.unwrap();
+        let time = "return document.getElementById('audio').currentTime";
+        eventually(15, "the playlist to play", || async { number(&browser, time).await > 0.3 }).await;
+        let now_playing =
+            || async { browser.find(By::Id("now-playing")).await.unwrap().text().await.unwrap() };
+        assert!(now_playing().await.starts_with("First Song"), "{}", now_playing().await);
+        assert_eq!(browser.find(By::Id("queue-count")).await.unwrap().text().await.unwrap(), "3");
+        browser.find(By::Id("next")).await.unwrap().click().await.unwrap();
+        eventually(10, "the next song of the playlist", || async {
+            now_playing().await.starts_with("Third Song")
+        })
+        .await;
+        eventually(15, "the next song to play", || async { number(&browser, time).await > 0.3 }).await;
+        // Within a song's first seconds, Previous goes back a song.
+        browser.find(By::Id("previous")).await.unwrap().click().await.unwrap();
+        eventually(10, "the song before", || async { now_playing().await.starts_with("First Song") }).await;
+
+        // Seeking uses range requests: jump near the end and play on from there.
+        browser.execute("document.getElementById('audio').currentTime = 9", Vec::new()).await.unwrap();
+        eventually(10, "playing on from the seek", || async { number(&browser, time).await > 9.2 }).await;
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_moderator_uploads_files_and_sees_each_ones_result() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("Good Take.mp3");
+    audio::make(&good, audio::format("mp3"), &audio::full_tags("Good Take", "Uploader", "Demos"), 1.0, 440);
+    let bad = dir.path().join("notes.mp3");
+    std::fs::write(&bad, "these are not sounds").unwrap();
+    let app = App::start(Backend::Sqlite, &[]).await;
+    let moderator = app.user(Role::Moderator).await;
+    let (base, email) = (app.base.clone(), moderator.email.clone());
+    let files = format!("{}\n{}", good.display(), bad.display());
+    with_browser("uploads_files", move |browser| async move {
+        log_in(&browser, &base, &email).await;
+        browser.find(By::Css("nav a[href='/upload']")).await.unwrap().click().await.unwrap();
+        let input = appears(&browser, By::Id("upload-files"), "the upload form").await;
+        input.send_keys(files).await.unwrap();
+        browser.find(By::XPath("//button[text()='Upload']")).await.unwrap().click().await.unwrap();
+        let summary = "Done: 1 added, 0 already in the library, 1 not imported.";
+        appears(&browser, By::XPath(format!("//p[@id='upload-summary'][text()='{summary}']")), "the summary")
+            .await;
+        let results = browser.find_all(By::Css("#upload-report td.result")).await.unwrap();
+        assert_eq!(results[0].text().await.unwrap(), "Added: Good Take");
+        let refusal = results[1].text().await.unwrap();
+        assert!(refusal.starts_with("Refused: ") && refusal.contains("notes.mp3"), "{refusal}");
+
+        // The new song is in the library, playable.
+        browser.find(By::Css("nav a[href='/']")).await.unwrap().click().await.unwrap();
+        appears(&browser, By::XPath("//td[@class='title'][text()='Good Take']"), "the uploaded song").await;
+    })
+    .await;
+    app.stop().await;
+}

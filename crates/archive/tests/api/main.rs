@@ -17,3 +17,6 @@ mod sync_cluster;
 mod sync_control;
 mod users;
 mod web;
+mod web_library;
+mod web_media;
+mod web_playlists;

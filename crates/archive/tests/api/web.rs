@@ -11,23 +11,23 @@ use crate::support::{App, PASSWORD, on_each_backend};
 
 /// A browser without a cookie jar: cookies are carried by hand, redirects
 /// are not followed, so the tests see each answer.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
+pub(crate) struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new(app: &App) -> Browser {
+    pub fn new(app: &App) -> Browser {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Browser { client, base: app.base.clone(), cookies: Vec::new() }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
@@ -43,7 +43,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> reqwest::Response {
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -55,7 +55,7 @@ impl Browser {
         response
     }
 
-    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let response = self
             .client
@@ -71,7 +71,7 @@ impl Browser {
     }
 
     /// Opens the login page and logs in; returns the home page's HTML.
-    async fn log_in(&mut self, email: &str) -> String {
+    pub async fn log_in(&mut self, email: &str) -> String {
         let page = self.get("/login").await.text().await.unwrap();
         let csrf = hidden_csrf(&page);
         let response =
@@ -82,10 +82,41 @@ impl Browser {
         assert_eq!(home.status(), StatusCode::OK);
         home.text().await.unwrap()
     }
+
+    /// A request as htmx makes it from a page: the form body, the CSRF
+    /// header (when given) and `HX-Target`.
+    pub async fn htmx_post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        csrf: Option<&str>,
+        target: &str,
+    ) -> reqwest::Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("HX-Request", "true")
+            .header("HX-Target", target)
+            .body(body);
+        if let Some(csrf) = csrf {
+            request = request.header("X-CSRF-Token", csrf);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A page's HTML, asserting it answered 200.
+    pub async fn page(&mut self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
+    }
 }
 
 /// The value of the first `name="csrf"` hidden field of a page.
-fn hidden_csrf(page: &str) -> String {
+pub(crate) fn hidden_csrf(page: &str) -> String {
     let at = page.find(r#"name="csrf" value=""#).expect("the page has a CSRF field");
     let rest = &page[at + r#"name="csrf" value=""#.len()..];
     rest[..rest.find('"').unwrap()].to_owned()

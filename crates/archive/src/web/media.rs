@@ -1,0 +1,151 @@
+//! Adding music (moderators and admins): uploading files from the browser,
+//! and importing folders on the server with live progress.
+//!
+//! The upload page sends each file to the API's `POST /api/v1/songs` on its
+//! own (the script in `app.js`), so one bad file is reported beside the
+//! others instead of refusing them all. Imports go through the same
+//! function as the API's (`api::imports::begin`): the folder must lie under
+//! a library root, and one import runs at a time.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Frame, ModeratorUser, PageError, render, sentence};
+use crate::api::AppState;
+use crate::api::imports::begin;
+use crate::imports::ImportJobView;
+
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct UploadPage {
+    frame: Frame,
+    limit_mib: u64,
+}
+
+pub async fn upload(State(state): State<AppState>, user: ModeratorUser) -> Result<Response, PageError> {
+    render(&UploadPage {
+        frame: Frame::of(&user.0),
+        limit_mib: state.config.max_upload_bytes / (1024 * 1024),
+    })
+}
+
+/// An import as its pages show it.
+struct ImportRow {
+    id: Uuid,
+    folder: String,
+    started: String,
+    running: bool,
+    /// What happened, in a few words.
+    summary: String,
+    seen: u64,
+    handled: u64,
+    imported: u64,
+    skipped: u64,
+    failed: u64,
+    missing: Option<u64>,
+    rate: String,
+    failures: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+impl From<ImportJobView> for ImportRow {
+    fn from(job: ImportJobView) -> ImportRow {
+        let p = &job.progress;
+        let handled = p.imported + p.skipped + p.failed;
+        let summary = match (job.state, &job.error) {
+            ("running", _) => format!("Importing: {handled} of {} files found so far", p.seen),
+            (_, Some(_)) => "The import stopped".to_owned(),
+            _ => format!("Done: {} imported, {} already known, {} failed", p.imported, p.skipped, p.failed),
+        };
+        ImportRow {
+            id: job.id,
+            folder: job.folder,
+            started: job.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            running: job.state == "running",
+            summary,
+            seen: p.seen,
+            handled,
+            imported: p.imported,
+            skipped: p.skipped,
+            failed: p.failed,
+            missing: job.missing,
+            rate: format!("{:.0}", p.files_per_second),
+            failures: job.failures.into_iter().map(|f| (f.path, f.error)).collect(),
+            error: job.error,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    frame: Frame,
+    roots: Vec<String>,
+    imports: Vec<ImportRow>,
+    folder: String,
+    error: Option<String>,
+}
+
+fn imports_page(
+    state: &AppState,
+    user: &ModeratorUser,
+    folder: String,
+    error: Option<String>,
+) -> ImportsPage {
+    ImportsPage {
+        frame: Frame::of(&user.0),
+        roots: state.config.library_roots.iter().map(|r| r.display().to_string()).collect(),
+        imports: state.imports.list().into_iter().map(|j| j.view().into()).collect(),
+        folder,
+        error,
+    }
+}
+
+/// The library folders, a form to import one, and the recent imports.
+pub async fn imports(State(state): State<AppState>, user: ModeratorUser) -> Result<Response, PageError> {
+    render(&imports_page(&state, &user, String::new(), None))
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    csrf: String,
+    folder: String,
+}
+
+pub async fn start_import(
+    State(state): State<AppState>,
+    user: ModeratorUser,
+    Form(form): Form<ImportForm>,
+) -> Result<Response, PageError> {
+    user.0.check_csrf(&form.csrf)?;
+    match begin(&state, user.0.user.id, form.folder.trim()) {
+        Ok(job) => Ok(Redirect::to(&format!("/imports/{}", job.id)).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let page = imports_page(&state, &user, form.folder, Some(sentence(&e.message)));
+            Ok((e.status, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    frame: Frame,
+    job: ImportRow,
+}
+
+/// One import: its progress while it runs (the page polls itself), then
+/// its report with every file that failed and why.
+pub async fn import(
+    State(state): State<AppState>,
+    user: ModeratorUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let job = state.imports.get(id).ok_or(PageError::NotFound("import"))?;
+    render(&ImportPage { frame: Frame::of(&user.0), job: job.view().into() })
+}

@@ -43,6 +43,16 @@ impl Db {
         Ok(value)
     }
 
+    pub async fn shared_setting(&self, key: &str) -> Result<Option<String>> {
+        let value = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT value FROM shared_settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(value)
+    }
+
     pub async fn shared_settings(&self) -> Result<Vec<SharedSetting>> {
         let rows = crate::backend::on_pool!(self, pool => {
             sqlx::query_as::<_, SharedSetting>(
@@ -67,6 +77,14 @@ impl Tx {
             .bind(crate::now())
             .execute(conn)
             .await?;
+        });
+        Ok(())
+    }
+
+    /// Removes a stored node setting (it falls back to its default).
+    pub async fn delete_node_setting(&mut self, key: &str) -> Result<()> {
+        crate::backend::on_tx!(self, conn => {
+            sqlx::query("DELETE FROM node_settings WHERE key = $1").bind(key).execute(conn).await?;
         });
         Ok(())
     }

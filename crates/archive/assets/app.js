@@ -279,3 +279,17 @@ document.addEventListener("submit", async (event) => {
   button.disabled = false;
   form.reset();
 });
+
+// "Copy" beside a secret shown once (a new slave key).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const field = document.querySelector(button.dataset.copy);
+  field.select();
+  const copied = () => (button.textContent = "Copied");
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(copied, () => document.execCommand("copy") && copied());
+  } else if (document.execCommand("copy")) {
+    copied();
+  }
+});

@@ -273,9 +273,7 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
         SyncCommand::SetKey => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).context("reading the key from standard input")?;
-            let kek = keys::Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
-            keys::store_on_slave(db, &kek, line.trim()).await?;
-            crate::sync::control::clear_key_refusal(db).await?;
+            keys::set_on_slave(db, config, line.trim()).await?;
             println!("slave key stored (encrypted)");
         }
         SyncCommand::Status => {

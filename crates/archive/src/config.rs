@@ -391,7 +391,7 @@ impl NodeRole {
 }
 
 /// Sync settings (used by the sync worker and the sync pages).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncConfig {
     pub enabled: bool,
     pub interval: Duration,
@@ -520,6 +520,45 @@ impl Config {
             sqlite_path: self.data_dir.join("archive.db"),
             max_connections: 8,
         }
+    }
+}
+
+impl Config {
+    /// The settings given as command-line flags, kept by a reload.
+    fn flags(&self) -> BTreeMap<&'static str, String> {
+        self.resolved
+            .values
+            .iter()
+            .filter(|(_, (_, source))| *source == Source::Flag)
+            .map(|(var, (value, _))| (*var, value.clone()))
+            .collect()
+    }
+
+    /// This configuration again, with `stored` as the database's settings:
+    /// flags and the environment still win.
+    pub fn with_stored(&self, stored: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        Config::load(&self.flags(), stored)
+    }
+}
+
+/// The configuration in force. Saving settings replaces it whole; whoever
+/// read it keeps a consistent copy (`Arc`) for as long as they need it.
+#[derive(Debug)]
+pub struct LiveConfig(std::sync::RwLock<std::sync::Arc<Config>>);
+
+impl LiveConfig {
+    pub fn new(config: Config) -> LiveConfig {
+        LiveConfig(std::sync::RwLock::new(std::sync::Arc::new(config)))
+    }
+
+    pub fn get(&self) -> std::sync::Arc<Config> {
+        self.0.read().expect("not poisoned").clone()
+    }
+
+    pub fn replace(&self, config: Config) -> std::sync::Arc<Config> {
+        let config = std::sync::Arc::new(config);
+        *self.0.write().expect("not poisoned") = config.clone();
+        config
     }
 }
 

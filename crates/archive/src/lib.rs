@@ -3,8 +3,9 @@
 //! The binary's pieces: [`cli`] parses the command line, [`config`] turns
 //! flags, environment and stored settings into one `Config`, [`serve`] starts
 //! the HTTP server whose [`api`] is the JSON API, [`auth`] holds password
-//! hashing, tokens and the login throttle, and [`imports`] runs imports
-//! started through the API. The database is `archive-db`.
+//! hashing, tokens and the login throttle, [`imports`] runs imports
+//! started through the API, and [`settings`] changes stored settings while
+//! the server runs. The database is `archive-db`.
 //! `docs/ARCHITECTURE.md` is the map.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod imports;
 pub mod logging;
 pub mod serve;
+pub mod settings;
 pub mod sync;
 pub mod tls;
 pub mod web;

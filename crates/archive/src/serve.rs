@@ -17,7 +17,7 @@ use tokio_rustls::server::TlsStream;
 use archive_db::Db;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, NodeRole, SETTINGS};
+use crate::config::Config;
 use crate::sync::worker;
 use crate::tls::{self, TlsListener};
 
@@ -39,17 +39,11 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The settings stored in the database (keys are the variable names).
-pub async fn stored_settings(db: &Db) -> anyhow::Result<BTreeMap<String, String>> {
-    let known: Vec<&str> = SETTINGS.iter().filter(|s| s.stored).map(|s| s.var).collect();
-    Ok(db.node_settings().await?.into_iter().filter(|(k, _)| known.contains(&k.as_str())).collect())
-}
-
 /// Flags and environment first, then the database, then the full configuration.
 pub async fn configure(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<(Config, Db)> {
     let boot = Config::bootstrap(flags)?;
     let db = open_database(&boot).await?;
-    let config = Config::load(flags, &stored_settings(&db).await?)?;
+    let config = Config::load(flags, &crate::settings::stored_node_settings(&db).await?)?;
     Ok((config, db))
 }
 
@@ -62,7 +56,7 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     /// Sync in the background: the worker (a slave with `SYNC_ENABLED`) or
     /// log compaction (a master).
-    background: Option<JoinHandle<()>>,
+    background: std::sync::Arc<worker::Background>,
 }
 
 type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
@@ -77,13 +71,8 @@ impl Server {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
         let state = AppState::new(db, config);
-        let background = match state.config.role {
-            NodeRole::Slave if state.config.sync.enabled => {
-                Some(worker::spawn(state.db.clone(), state.config.clone(), state.sync_signals.clone()).await?)
-            }
-            NodeRole::Master => Some(worker::spawn_compaction(state.db.clone())),
-            _ => None,
-        };
+        let background = state.sync_background.clone();
+        background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let app = api::router(state.clone()).merge(crate::web::router(state));
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -114,10 +103,7 @@ impl Server {
     /// A sync cycle in progress is abandoned; its open transaction rolls
     /// back, and the next cycle resumes from what was committed.
     pub async fn stop(self) -> anyhow::Result<()> {
-        if let Some(background) = self.background {
-            background.abort();
-            let _ = background.await;
-        }
+        self.background.stop().await;
         let _ = self.shutdown.send(());
         self.task.await??;
         Ok(())

@@ -15,8 +15,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let body = json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "version": env!("CARGO_PKG_VERSION"),
-        "role": state.config.role.as_str(),
-        "node_id": state.config.node_id,
+        "role": state.config().role.as_str(),
+        "node_id": state.config().node_id,
         "checks": { "database": database },
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -46,7 +46,7 @@ impl From<ImportRequestError> for ApiError {
 /// Starts importing `path` (a folder under a library root) for `user`;
 /// shared with the import page.
 pub(crate) fn begin(state: &AppState, user: Uuid, path: &str) -> ApiResult<Arc<ImportJob>> {
-    let folder = resolve_under_roots(path, &state.config.library_roots)?;
+    let folder = resolve_under_roots(path, &state.config().library_roots)?;
     Ok(state.imports.start(state.db.clone(), folder, user)?)
 }
 
@@ -63,7 +63,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> ApiResult<Js
     params.finish(&[])?;
     Ok(Json(ImportList {
         items: state.imports.list().iter().map(|j| j.view()).collect(),
-        library_roots: state.config.library_roots.iter().map(|r| r.display().to_string()).collect(),
+        library_roots: state.config().library_roots.iter().map(|r| r.display().to_string()).collect(),
     }))
 }
 

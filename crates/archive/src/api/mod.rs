@@ -17,7 +17,7 @@ mod listening;
 pub(crate) mod playlists;
 mod search;
 mod stream;
-mod sync;
+pub(crate) mod sync;
 mod upload;
 pub(crate) mod users;
 
@@ -33,7 +33,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 pub use access::{Access, CurrentUser, SlavePeer};
 
 use crate::auth::FailureThrottle;
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::imports::ImportJobs;
 use error::ApiError;
 
@@ -41,7 +41,8 @@ use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub db: archive_db::Db,
-    pub config: Arc<Config>,
+    /// Read with [`AppState::config`]; replaced when an admin saves settings.
+    config: Arc<LiveConfig>,
     pub login_failures_by_account: Arc<FailureThrottle>,
     pub login_failures_by_address: Arc<FailureThrottle>,
     /// Failed slave-key attempts per client address.
@@ -52,6 +53,11 @@ pub struct AppState {
     pub sync_signals: Arc<crate::sync::control::Signals>,
     /// Slaves' visits waiting to be recorded (a master).
     pub sync_visits: Arc<sync::Visits>,
+    /// Sync's background task (the worker or compaction), restarted when
+    /// the sync settings change.
+    pub sync_background: Arc<crate::sync::worker::Background>,
+    /// The shared site name, cached briefly (every page shows it).
+    pub site_name: Arc<crate::settings::SiteName>,
     access: Arc<HashMap<(Method, &'static str), Access>>,
 }
 
@@ -64,12 +70,26 @@ impl AppState {
             imports: Arc::new(ImportJobs::default()),
             sync_signals: Arc::default(),
             sync_visits: Arc::default(),
-            config: Arc::new(config),
+            sync_background: Arc::default(),
+            site_name: Arc::default(),
+            config: Arc::new(LiveConfig::new(config)),
             login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
             login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
             key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             access: Arc::new(access),
         }
+    }
+}
+
+impl AppState {
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    /// Puts a new configuration in force (after settings were saved).
+    pub fn replace_config(&self, config: Config) -> Arc<Config> {
+        self.config.replace(config)
     }
 }
 

@@ -31,7 +31,7 @@ use crate::sync::status::{SlaveView, SyncReport};
 /// while an operator has paused or stopped sync (the slave is asked to come
 /// back later, which its worker honours without counting a failure).
 async fn require_master(state: &AppState) -> ApiResult<()> {
-    if state.config.role != NodeRole::Master {
+    if state.config().role != NodeRole::Master {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_master",
@@ -65,7 +65,7 @@ pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<J
     note_seen(&state, &peer, |_| {});
     Ok(Json(Ping {
         protocol: PROTOCOL,
-        node_id: state.config.node_id.clone(),
+        node_id: state.config().node_id.clone(),
         epoch: head.epoch.clone(),
         head: head.encode(),
         your_node_id: peer.key.node_id.clone(),
@@ -246,7 +246,7 @@ static PEER_STATUS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(
 
 pub async fn digest(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let tables: Vec<TableDigest> = state.db.sync_digest().await?;
-    Ok(Json(json!({ "node_id": state.config.node_id, "tables": tables })))
+    Ok(Json(json!({ "node_id": state.config().node_id, "tables": tables })))
 }
 
 #[derive(Deserialize)]
@@ -259,12 +259,25 @@ pub struct NewKey {
     overlap_hours: Option<u32>,
 }
 
+/// Issues a slave key (a master only); shared with the settings page.
+pub(crate) async fn issue_key(
+    state: &AppState,
+    name: &str,
+    node_id: &str,
+    overlap_hours: Option<u32>,
+) -> ApiResult<keys::IssuedKey> {
+    require_master(state).await?;
+    if name.trim().is_empty() || node_id.trim().is_empty() {
+        return Err(ApiError::invalid(None, "a slave key needs a name and the slave's node id"));
+    }
+    Ok(keys::create(&state.db, name, node_id, overlap_hours).await?)
+}
+
 pub async fn create_key(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_master(&state).await?;
-    let issued = keys::create(&state.db, &new.name, &new.node_id, new.overlap_hours).await?;
+    let issued = issue_key(&state, &new.name, &new.node_id, new.overlap_hours).await?;
     Ok((StatusCode::CREATED, Json(json!({ "key": issued.secret, "record": issued.record }))))
 }
 
@@ -272,14 +285,20 @@ pub async fn list_keys(State(state): State<AppState>) -> ApiResult<Json<Vec<Slav
     Ok(Json(state.db.slave_keys().await?))
 }
 
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<uuid::Uuid>,
-) -> ApiResult<StatusCode> {
+/// Revokes a slave key at once; shared with the settings page.
+pub(crate) async fn revoke(state: &AppState, id: uuid::Uuid) -> ApiResult<()> {
     let mut tx = state.db.begin().await?;
     tx.revoke_slave_key(id).await?;
     tx.commit().await?;
     tracing::info!(target: "sync", %id, "slave key revoked");
+    Ok(())
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    revoke(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -290,59 +309,91 @@ pub async fn conflicts(State(state): State<AppState>, params: Params) -> ApiResu
 }
 
 pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<SlaveView>>> {
-    Ok(Json(crate::sync::status::slave_views(&state.db, &state.config).await?))
+    Ok(Json(crate::sync::status::slave_views(&state.db, &state.config()).await?))
 }
 
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
-    Ok(Json(crate::sync::status::report(&state.db, &state.config).await?))
+    Ok(Json(crate::sync::status::report(&state.db, &state.config()).await?))
 }
 
-/// `POST /api/v1/sync/now`: one sync cycle now (slave), answered when done.
-/// It runs even when paused or while the breaker is open (an operator asked);
-/// not during an emergency stop.
-pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sync::engine::CycleReport>> {
+/// One sync cycle now (a slave), answered when done. It runs even when
+/// paused or while the breaker is open (an operator asked); not during an
+/// emergency stop. Shared with the Sync Control Center.
+pub(crate) async fn force_sync(state: &AppState) -> ApiResult<crate::sync::engine::CycleReport> {
     use crate::sync::engine::SyncError;
-    let report = crate::sync::engine::run_cycle_now(&state.db, &state.config).await.map_err(|e| match e {
+    crate::sync::engine::run_cycle_now(&state.db, &state.config()).await.map_err(|e| match e {
         // This node's own set-up, not the master, is what is missing.
         SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
             ApiError::new(StatusCode::CONFLICT, "sync_not_configured", e.to_string())
         }
         SyncError::Stopped(_) => ApiError::new(StatusCode::CONFLICT, "sync_stopped", e.to_string()),
         other => ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", other.to_string()),
-    })?;
-    Ok(Json(report))
+    })
 }
 
-/// Tells this process (its worker, the master's copy of the control state)
-/// about a control change, and answers the new status.
+/// `POST /api/v1/sync/now`.
+pub async fn sync_now(State(state): State<AppState>) -> ApiResult<Json<crate::sync::engine::CycleReport>> {
+    Ok(Json(force_sync(&state).await?))
+}
+
+/// What an admin can tell sync to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ControlAction {
+    Pause,
+    Resume,
+    EmergencyStop,
+    ClearStop,
+    ClearFailed,
+}
+
+/// Changes the control state (kept across restarts) and tells this
+/// process's worker and the master's copy at once. Shared with the Sync
+/// Control Center; `by` is the admin's email.
+pub(crate) async fn control_sync(state: &AppState, action: ControlAction, by: &str) -> ApiResult<Control> {
+    let db = &state.db;
+    let control = match action {
+        ControlAction::Pause => control::pause(db, by).await?,
+        ControlAction::Resume => control::resume(db).await?,
+        ControlAction::EmergencyStop => control::emergency_stop(db, by).await?,
+        ControlAction::ClearStop => control::clear_stop(db).await?,
+        ControlAction::ClearFailed => {
+            control::clear_failed(db).await?;
+            control::read(db).await?
+        }
+    };
+    state.sync_signals.changed(&control);
+    Ok(control)
+}
+
+/// Carries out `action` and answers the new status.
 async fn controlled(
     state: &AppState,
-    changed: Result<Control, archive_db::DbError>,
+    caller: &CurrentUser,
+    action: ControlAction,
 ) -> ApiResult<Json<SyncReport>> {
-    state.sync_signals.changed(&changed?);
-    Ok(Json(crate::sync::status::report(&state.db, &state.config).await?))
+    control_sync(state, action, &caller.user.email).await?;
+    Ok(Json(crate::sync::status::report(&state.db, &state.config()).await?))
 }
 
 pub async fn pause(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {
-    controlled(&state, control::pause(&state.db, &caller.user.email).await).await
+    controlled(&state, &caller, ControlAction::Pause).await
 }
 
-pub async fn resume(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
-    controlled(&state, control::resume(&state.db).await).await
+pub async fn resume(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, &caller, ControlAction::Resume).await
 }
 
 pub async fn emergency_stop(
     State(state): State<AppState>,
     caller: CurrentUser,
 ) -> ApiResult<Json<SyncReport>> {
-    controlled(&state, control::emergency_stop(&state.db, &caller.user.email).await).await
+    controlled(&state, &caller, ControlAction::EmergencyStop).await
 }
 
-pub async fn clear_stop(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
-    controlled(&state, control::clear_stop(&state.db).await).await
+pub async fn clear_stop(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, &caller, ControlAction::ClearStop).await
 }
 
-pub async fn clear_failed(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
-    control::clear_failed(&state.db).await?;
-    controlled(&state, control::read(&state.db).await).await
+pub async fn clear_failed(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {
+    controlled(&state, &caller, ControlAction::ClearFailed).await
 }

@@ -82,7 +82,7 @@ fn multipart_error(limit: u64) -> impl Fn(MultipartError) -> ApiError {
 }
 
 async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<UploadResult>)> {
-    let limit = state.config.max_upload_bytes;
+    let limit = state.config().max_upload_bytes;
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));

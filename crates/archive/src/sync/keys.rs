@@ -170,6 +170,30 @@ pub async fn store_on_slave(db: &archive_db::Db, kek: &Kek, secret: &str) -> any
     Ok(())
 }
 
+/// Stores a new slave key on this slave (under this node's KEK) and lifts a
+/// standing "key refused": the CLI's `sync set-key` and the settings page.
+pub async fn set_on_slave(
+    db: &archive_db::Db,
+    config: &crate::config::Config,
+    secret: &str,
+) -> anyhow::Result<()> {
+    let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
+    store_on_slave(db, &kek, secret).await?;
+    super::control::clear_key_refusal(db).await?;
+    tracing::info!(target: "sync", "slave key stored (encrypted)");
+    Ok(())
+}
+
+/// The public part of the key stored on this slave (`arcsync_<prefix>_…`),
+/// to show which key is in use; `None` if none was set.
+pub async fn stored_prefix(
+    db: &archive_db::Db,
+    config: &crate::config::Config,
+) -> anyhow::Result<Option<String>> {
+    let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
+    Ok(load_on_slave(db, &kek).await?.and_then(|key| prefix_of(&key).map(str::to_owned)))
+}
+
 /// The slave key this slave stored, decrypted; `None` if none was set.
 pub async fn load_on_slave(db: &archive_db::Db, kek: &Kek) -> anyhow::Result<Option<String>> {
     match db.sync_state(SEALED_KEY_STATE).await? {

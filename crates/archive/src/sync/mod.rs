@@ -2,8 +2,8 @@
 //! ([`protocol`]), slave keys and their storage ([`keys`]), the slave's
 //! client for its master ([`client`]), one sync cycle ([`engine`]), the
 //! background worker ([`worker`]) with its circuit breaker ([`breaker`]),
-//! what operators told sync to do ([`control`]), and the status a node
-//! reports ([`status`]). The master's handlers are in
+//! what operators told sync to do ([`control`]), the status a node
+//! reports ([`status`]), and a slave's "Test connection" ([`probe`]). The master's handlers are in
 //! `api::sync`; what sync does in the database is in `archive_db::sync`.
 
 pub mod breaker;
@@ -11,6 +11,7 @@ pub mod client;
 pub mod control;
 pub mod engine;
 pub mod keys;
+pub mod probe;
 pub mod protocol;
 pub mod status;
 pub mod worker;

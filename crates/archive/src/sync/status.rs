@@ -20,6 +20,17 @@ pub enum Colour {
     Grey,
 }
 
+impl Colour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Colour::Green => "green",
+            Colour::Yellow => "yellow",
+            Colour::Red => "red",
+            Colour::Grey => "grey",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Health {
     pub colour: Colour,

@@ -20,7 +20,7 @@ use archive_db::Db;
 use super::breaker::{Admission, Breaker, State};
 use super::control::{self, Signals};
 use super::engine::{self, MASTER_PEER, SyncError};
-use crate::config::Config;
+use crate::config::{Config, NodeRole};
 
 /// How a cycle ended, as far as scheduling is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +268,39 @@ pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Sync's background task in `archive serve`: the worker (a slave with
+/// `SYNC_ENABLED`), log compaction (a master), or nothing (standalone).
+/// Started with the server and again whenever the sync settings change.
+#[derive(Default)]
+pub struct Background {
+    task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Background {
+    /// Stops the task running now (a cycle in progress is abandoned; its
+    /// open transaction rolls back) and starts the one `config` asks for.
+    pub async fn start(&self, db: &Db, config: Arc<Config>, signals: Arc<Signals>) -> anyhow::Result<()> {
+        let mut task = self.task.lock().await;
+        if let Some(running) = task.take() {
+            running.abort();
+            let _ = running.await;
+        }
+        *task = match config.role {
+            NodeRole::Slave if config.sync.enabled => Some(spawn(db.clone(), config, signals).await?),
+            NodeRole::Master => Some(spawn_compaction(db.clone())),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    pub async fn stop(&self) {
+        if let Some(running) = self.task.lock().await.take() {
+            running.abort();
+            let _ = running.await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ const LOGIN_FORM_SECS: u64 = 3600;
 #[template(path = "login.html")]
 struct LoginPage<'a> {
     assets: &'a str,
+    site_name: &'a str,
     csrf: &'a str,
     email: &'a str,
     error: Option<String>,
@@ -40,7 +41,7 @@ pub struct LoginForm {
 
 /// Whether the server speaks HTTPS, so cookies are marked `Secure`.
 fn secure(state: &AppState) -> bool {
-    state.config.tls.is_some()
+    state.config().tls.is_some()
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
@@ -52,7 +53,9 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             hex::encode(bytes)
         }
     };
-    let page = LoginPage { assets: &assets::VERSION, csrf: &token, email: "", error: None };
+    let site_name = state.site_name.get(&state.db).await;
+    let page =
+        LoginPage { assets: &assets::VERSION, site_name: &site_name, csrf: &token, email: "", error: None };
     let mut response = render(&page)?;
     let cookie = session::set_cookie(LOGIN_COOKIE, &token, Some(LOGIN_FORM_SECS), secure(&state));
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -66,9 +69,11 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let expected = session::cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    let site_name = state.site_name.get(&state.db).await;
     let again = |status: StatusCode, error: &str| -> Result<Response, PageError> {
         let page = LoginPage {
             assets: &assets::VERSION,
+            site_name: &site_name,
             csrf: expected,
             email: &form.email,
             error: Some(error.to_owned()),

@@ -29,7 +29,7 @@ struct UploadPage {
 pub async fn upload(State(state): State<AppState>, user: ModeratorUser) -> Result<Response, PageError> {
     render(&UploadPage {
         frame: Frame::of(&user.0),
-        limit_mib: state.config.max_upload_bytes / (1024 * 1024),
+        limit_mib: state.config().max_upload_bytes / (1024 * 1024),
     })
 }
 
@@ -98,7 +98,7 @@ fn imports_page(
 ) -> ImportsPage {
     ImportsPage {
         frame: Frame::of(&user.0),
-        roots: state.config.library_roots.iter().map(|r| r.display().to_string()).collect(),
+        roots: state.config().library_roots.iter().map(|r| r.display().to_string()).collect(),
         imports: state.imports.list().into_iter().map(|j| j.view().into()).collect(),
         folder,
         error,

@@ -16,7 +16,9 @@ mod pages;
 mod playlists;
 mod profile;
 pub mod session;
+mod settings;
 mod song_rows;
+mod sync;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -62,6 +64,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(admin::users).post(admin::create))
         .route("/admin/users/{id}", post(admin::update))
         .route("/admin/users/{id}/delete", post(admin::delete))
+        .route("/settings", get(settings::general).post(settings::save_general))
+        .route("/settings/sync", get(settings::sync).post(settings::save_sync))
+        .route("/settings/sync/slave-key", post(settings::save_slave_key))
+        .route("/settings/sync/test", post(settings::test_connection))
+        .route("/settings/sync/keys", post(settings::generate_key))
+        .route("/settings/sync/keys/{id}/revoke", post(settings::revoke_key))
+        .route("/sync", get(sync::control_center))
+        .route("/sync/now", post(sync::sync_now))
+        .route("/sync/{action}", post(sync::control))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state)
 }
@@ -69,6 +80,8 @@ pub fn router(state: AppState) -> Router {
 /// What the frame of every page (`base.html`) shows.
 pub(crate) struct Frame {
     pub assets: &'static str,
+    /// The shared site name, in the header and every title.
+    pub site_name: std::sync::Arc<str>,
     pub csrf: String,
     pub user_name: String,
     /// Moderators and admins upload and import.
@@ -80,6 +93,7 @@ impl Frame {
     pub fn of(user: &WebUser) -> Frame {
         Frame {
             assets: &assets::VERSION,
+            site_name: user.site_name.clone(),
             csrf: user.csrf(),
             user_name: user.user.name.clone(),
             adds_music: user.user.role >= archive_db::Role::Moderator,
@@ -95,6 +109,7 @@ pub struct WebUser {
     pub token_id: uuid::Uuid,
     /// The session token (the cookie's value), from which the CSRF token comes.
     pub session: String,
+    pub site_name: std::sync::Arc<str>,
 }
 
 impl WebUser {
@@ -129,6 +144,12 @@ impl WebUser {
     }
 }
 
+/// A message over a page after a form: what was done, or what was refused.
+pub(crate) struct Notice {
+    pub ok: bool,
+    pub text: String,
+}
+
 /// An error message from the API layer as a sentence for a page: a capital
 /// first letter and a full stop.
 fn sentence(message: &str) -> String {
@@ -148,7 +169,12 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(to_login(parts));
         };
         match state.db.api_token(&hash_token(token)).await {
-            Ok(Some((record, user))) => Ok(WebUser { user, token_id: record.id, session: token.to_owned() }),
+            Ok(Some((record, user))) => Ok(WebUser {
+                user,
+                token_id: record.id,
+                session: token.to_owned(),
+                site_name: state.site_name.get(&state.db).await,
+            }),
             Ok(None) => Err(to_login(parts)),
             Err(e) => Err(PageError::from(e).into_response()),
         }

@@ -97,7 +97,7 @@ pub async fn change_password(
         Ok((_, token)) => {
             let token = token.expect("a new password always comes with a new session");
             let mut response = Redirect::to("/profile?saved=password").into_response();
-            let cookie = session::session_cookie(&token.token, state.config.tls.is_some());
+            let cookie = session::session_cookie(&token.token, state.config().tls.is_some());
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }

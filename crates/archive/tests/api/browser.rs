@@ -58,7 +58,8 @@ impl Driver {
         Some(Driver { _process: process, url: format!("http://127.0.0.1:{port}") })
     }
 
-    async fn session(&self) -> WebDriver {
+    /// A session with Chromium `extra` arguments on top of ours.
+    async fn session_with(&self, extra: &[&str]) -> WebDriver {
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
         for arg in [
@@ -69,7 +70,10 @@ impl Driver {
             "--disable-dev-shm-usage",
             "--autoplay-policy=no-user-gesture-required",
             "--window-size=1280,900",
-        ] {
+        ]
+        .iter()
+        .chain(extra)
+        {
             caps.add_arg(arg).unwrap();
         }
         WebDriver::new(&self.url, caps).await.expect("a Chromium session")
@@ -83,8 +87,17 @@ where
     F: FnOnce(WebDriver) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_browser_args(name, &[], test).await
+}
+
+/// As [`with_browser`], with Chromium `extra` arguments.
+async fn with_browser_args<F, Fut>(name: &str, extra: &[&str], test: F)
+where
+    F: FnOnce(WebDriver) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(driver) = Driver::start().await else { return };
-    let browser = driver.session().await;
+    let browser = driver.session_with(extra).await;
     let outcome = tokio::spawn(test(browser.clone())).await;
     if outcome.is_err() {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
@@ -417,4 +430,116 @@ async fn a_moderator_uploads_files_and_sees_each_ones_result() {
     })
     .await;
     app.stop().await;
+}
+
+/// The colour the Sync Control Center's health light shows.
+async fn light(browser: &WebDriver) -> String {
+    match browser.find(By::Css("#sync-health .light")).await {
+        Ok(light) => light.attr("data-colour").await.ok().flatten().unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Clicks the button labelled `text`, scrolled to the middle of the window
+/// first (as a person would scroll it clear of the player at the foot).
+async fn click_button(browser: &WebDriver, text: &str) {
+    let button = appears(browser, By::XPath(format!("//button[normalize-space()='{text}']")), text).await;
+    browser
+        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![button.to_json().unwrap()])
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_center() {
+    use archive_testkit::tls::TestCertificates;
+    let certificates = TestCertificates::new();
+    let (master, master_admin) = crate::sync::start_master(Backend::Sqlite, &certificates).await;
+    let artist = serde_json::json!({"name": "Only On The Master"});
+    let (status, _) = master.post("/api/v1/artists", &master_admin.token, artist).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Started for sync, with background sync left for the admin to turn on.
+    let slave = App::start(
+        Backend::Sqlite,
+        &[
+            ("ARCHIVE_ROLE", "slave".into()),
+            ("ARCHIVE_NODE_ID", "home".into()),
+            ("MASTER_ARCHIVE_URL", master.base.clone()),
+            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
+        ],
+    )
+    .await;
+    let slave_admin = slave.user(Role::Admin).await;
+    // The two servers are on different host names, so each keeps its own
+    // session cookie in the one browser.
+    let master_base = master.base.clone();
+    let slave_base = slave.base.replace("127.0.0.1", "localhost");
+    let (master_email, slave_email) = (master_admin.email.clone(), slave_admin.email.clone());
+    // The master's certificate comes from the test's own CA.
+    with_browser_args("sets_up_sync", &["--ignore-certificate-errors"], move |browser| async move {
+        // On the master: Settings → Archive Sync → Generate slave key.
+        log_in(&browser, &master_base, &master_email).await;
+        browser.find(By::Css("nav a[href='/settings']")).await.unwrap().click().await.unwrap();
+        appears(&browser, By::LinkText("Archive Sync"), "the settings tabs").await.click().await.unwrap();
+        appears(&browser, By::Id("key-name"), "the key form").await.send_keys("Home").await.unwrap();
+        browser.find(By::Id("key-node")).await.unwrap().send_keys("home").await.unwrap();
+        click_button(&browser, "Generate slave key").await;
+        let key_field = appears(&browser, By::Id("new-key-value"), "the new key, shown once").await;
+        let key = key_field.prop("value").await.unwrap().unwrap_or_default();
+        assert!(key.starts_with("arcsync_"), "{key}");
+
+        // On the slave: background sync on, the key entered, the connection tested.
+        log_in(&browser, &slave_base, &slave_email).await;
+        browser.goto(format!("{slave_base}/settings/sync")).await.unwrap();
+        let locked = appears(&browser, By::Id("MASTER_ARCHIVE_URL"), "the master URL field").await;
+        assert_eq!(locked.attr("disabled").await.unwrap().as_deref(), Some("true"), "set at start: locked");
+        let enable = appears(&browser, By::Id("SYNC_ENABLED"), "the enable box").await;
+        browser
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![enable.to_json().unwrap()])
+            .await
+            .unwrap();
+        enable.click().await.unwrap();
+        click_button(&browser, "Save sync settings").await;
+        appears(&browser, By::XPath("//p[text()='Sync settings saved and in force.']"), "the saved notice")
+            .await;
+        appears(&browser, By::Id("slave-key"), "the key field").await.send_keys(&key).await.unwrap();
+        click_button(&browser, "Save key").await;
+        appears(
+            &browser,
+            By::XPath("//p[@id='stored-key'][starts-with(., 'A key is stored')]"),
+            "the stored key",
+        )
+        .await;
+        click_button(&browser, "Test connection").await;
+        appears(&browser, By::XPath("//p[text()='The connection works.']"), "the test's verdict").await;
+        let passed = browser.find_all(By::Css("#connection-check li.check.passed")).await.unwrap();
+        assert_eq!(passed.len(), 3, "reachable, TLS valid, key accepted");
+
+        // The Sync Control Center: force a sync, see green and the data.
+        browser.find(By::Css("nav a[href='/sync']")).await.unwrap().click().await.unwrap();
+        appears(&browser, By::Css("#sync-health"), "the health light").await;
+        click_button(&browser, "Force sync now").await;
+        appears(&browser, By::XPath("//p[starts-with(., 'Synced:')]"), "the sync's result").await;
+        eventually(10, "the light to turn green", || async { light(&browser).await == "green" }).await;
+        browser.goto(format!("{slave_base}/artists")).await.unwrap();
+        appears(&browser, By::LinkText("Only On The Master"), "the master's data on the slave").await;
+
+        // Pause turns it yellow; an emergency stop (confirmed) red.
+        browser.goto(format!("{slave_base}/sync")).await.unwrap();
+        click_button(&browser, "Pause").await;
+        eventually(10, "the light to turn yellow", || async { light(&browser).await == "yellow" }).await;
+        click_button(&browser, "Emergency stop").await;
+        eventually(10, "the confirmation", || async { browser.accept_alert().await.is_ok() }).await;
+        eventually(10, "the light to turn red", || async { light(&browser).await == "red" }).await;
+        let reason = browser.find(By::Css("#sync-health .reason")).await.unwrap().text().await.unwrap();
+        assert!(reason.contains("emergency stop"), "{reason}");
+
+        // The master lists its slave.
+        browser.goto(format!("{master_base}/sync")).await.unwrap();
+        appears(&browser, By::Css("tr[data-node='home']"), "the slave on the master's Control Center").await;
+    })
+    .await;
+    slave.stop().await;
+    master.stop().await;
 }

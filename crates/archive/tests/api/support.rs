@@ -19,6 +19,8 @@ pub struct App {
     pub test_db: Arc<TestDb>,
     /// This server's own data directory (uploads land here).
     pub data_dir: Arc<tempfile::TempDir>,
+    /// The CA certificate (PEM) the test client trusts, for a server on HTTPS.
+    pub ca_pem: Option<Vec<u8>>,
     server: Option<Server>,
     flags: BTreeMap<&'static str, String>,
 }
@@ -52,15 +54,16 @@ impl App {
         }
         archive::sync::install_crypto_provider();
         let mut client = reqwest::Client::builder();
-        if let Some(ca) = ca {
-            let pem = std::fs::read(ca).unwrap();
-            client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()]);
+        let ca_pem = ca.map(|ca| std::fs::read(ca).unwrap());
+        if let Some(pem) = &ca_pem {
+            client = client.tls_certs_only([reqwest::Certificate::from_pem(pem).unwrap()]);
         }
         let mut app = App {
             base: String::new(),
             client: client.build().unwrap(),
             test_db: Arc::new(test_db),
             data_dir: Arc::new(data_dir),
+            ca_pem,
             server: None,
             flags,
         };

@@ -19,7 +19,11 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub fn new(app: &App) -> Browser {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &app.ca_pem {
+            client = client.tls_certs_only([reqwest::Certificate::from_pem(pem).unwrap()]);
+        }
+        let client = client.build().unwrap();
         Browser { client, base: app.base.clone(), cookies: Vec::new() }
     }
 

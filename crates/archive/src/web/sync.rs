@@ -1,0 +1,268 @@
+//! The Sync Control Center (admins): this node's sync health in its colour
+//! with the reason, the controls (pause, resume, emergency stop, clear it,
+//! force a sync now, clear failed records), recent attempts, and on a
+//! master its slaves and the conflict log with both sides of each conflict.
+//!
+//! Everything shown is read locally (`sync::status`), so the page is as fast
+//! with the master down as with it up. The controls go through the same
+//! functions as the API's (`api::sync`). The status part refreshes itself
+//! every few seconds.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use archive_db::sync::state::{ConflictLog, PeerStatus, SyncAttempt};
+
+use super::session::CsrfForm;
+use super::{AdminUser, Frame, Notice, PageError, render, sentence};
+use crate::api::AppState;
+use crate::api::sync::{ControlAction, control_sync, force_sync};
+use crate::sync::status::{self, Health, SlaveView, SyncReport};
+
+/// How many conflicts the page lists (the newest).
+const CONFLICTS_SHOWN: i64 = 50;
+
+fn moment(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "never".into())
+}
+
+/// A health indicator: its colour's name and why.
+struct Light {
+    colour: &'static str,
+    reason: String,
+}
+
+impl From<&Health> for Light {
+    fn from(health: &Health) -> Light {
+        Light { colour: health.colour.as_str(), reason: health.reason.clone() }
+    }
+}
+
+/// A slave's view of its master.
+struct MasterView {
+    last_success: String,
+    last_attempt: String,
+    failures_in_a_row: i64,
+    circuit: String,
+    next_attempt: String,
+    last_error: Option<String>,
+}
+
+impl From<&PeerStatus> for MasterView {
+    fn from(status: &PeerStatus) -> MasterView {
+        MasterView {
+            last_success: moment(status.last_success_at),
+            last_attempt: moment(status.last_attempt_at),
+            failures_in_a_row: status.consecutive_failures,
+            circuit: status.breaker_state.replace('_', "-"),
+            next_attempt: moment(status.next_attempt_at),
+            last_error: status.last_error.clone(),
+        }
+    }
+}
+
+struct AttemptRow {
+    started: String,
+    took: String,
+    pulled: i64,
+    pushed: i64,
+    outcome: String,
+    error: String,
+}
+
+impl From<&SyncAttempt> for AttemptRow {
+    fn from(a: &SyncAttempt) -> AttemptRow {
+        let took = a
+            .finished_at
+            .map(|end| format!("{:.1} s", (end - a.started_at).num_milliseconds() as f64 / 1000.0))
+            .unwrap_or_default();
+        AttemptRow {
+            started: moment(Some(a.started_at)),
+            took,
+            pulled: a.pulled,
+            pushed: a.pushed,
+            outcome: a.outcome.clone(),
+            error: a.error.clone().unwrap_or_default(),
+        }
+    }
+}
+
+struct SlaveRow {
+    node_id: String,
+    key: String,
+    last_seen: String,
+    lag: String,
+    pulled: i64,
+    pushed: i64,
+    light: Light,
+}
+
+impl From<&SlaveView> for SlaveRow {
+    fn from(s: &SlaveView) -> SlaveRow {
+        SlaveRow {
+            node_id: s.status.node_id.clone(),
+            key: s.key_name.clone().unwrap_or_default(),
+            last_seen: moment(s.status.last_seen_at),
+            lag: s.status.lag_changes.map(|l| format!("{l} changes")).unwrap_or_else(|| "unknown".into()),
+            pulled: s.status.changes_pulled,
+            pushed: s.status.changes_pushed,
+            light: Light::from(&s.health),
+        }
+    }
+}
+
+struct ConflictRow {
+    at: String,
+    node_id: String,
+    table: String,
+    row_id: String,
+    resolution: String,
+    reason: String,
+    slave_side: String,
+    master_side: String,
+}
+
+/// One side of a conflict as readable JSON, or what its absence means.
+fn side(row: Option<&str>, absent: &str) -> String {
+    match row {
+        Some(text) => serde_json::from_str::<serde_json::Value>(text)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| text.to_owned()),
+        None => absent.to_owned(),
+    }
+}
+
+impl From<&ConflictLog> for ConflictRow {
+    fn from(c: &ConflictLog) -> ConflictRow {
+        ConflictRow {
+            at: moment(Some(c.created_at)),
+            node_id: c.node_id.clone(),
+            table: c.table_name.clone(),
+            row_id: c.row_id.to_string(),
+            resolution: c.resolution.replace('_', " "),
+            reason: c.reason.clone(),
+            slave_side: side(c.slave_row.as_deref(), "(the slave deleted it)"),
+            master_side: side(c.master_row.as_deref(), "(the master had no such row)"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sync.html")]
+struct ControlCenter {
+    frame: Frame,
+    notice: Option<Notice>,
+    role: &'static str,
+    node_id: String,
+    enabled: bool,
+    master_url: Option<String>,
+    light: Light,
+    paused: bool,
+    stopped: bool,
+    key_refused: bool,
+    unpushed: i64,
+    master: Option<MasterView>,
+    attempts: Vec<AttemptRow>,
+    slaves: Vec<SlaveRow>,
+    conflicts: Vec<ConflictRow>,
+}
+
+async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Result<Response, PageError> {
+    let config = state.config();
+    let report: SyncReport = status::report(&state.db, &config).await?;
+    let conflicts = match config.role {
+        crate::config::NodeRole::Master => state.db.conflict_logs(CONFLICTS_SHOWN, 0).await?,
+        _ => Vec::new(),
+    };
+    render(&ControlCenter {
+        frame: Frame::of(&admin.0),
+        notice,
+        role: report.role.as_str(),
+        node_id: report.node_id.clone(),
+        enabled: report.enabled,
+        master_url: report.master_url.clone(),
+        light: Light::from(&report.health),
+        paused: report.control.paused.is_some(),
+        stopped: report.control.emergency_stop.is_some(),
+        key_refused: report.control.key_refused.is_some(),
+        unpushed: report.unpushed,
+        master: report.master.as_ref().map(MasterView::from),
+        attempts: report.recent_attempts.iter().map(AttemptRow::from).collect(),
+        slaves: report.slaves.iter().map(SlaveRow::from).collect(),
+        conflicts: conflicts.iter().map(ConflictRow::from).collect(),
+    })
+}
+
+pub async fn control_center(State(state): State<AppState>, admin: AdminUser) -> Result<Response, PageError> {
+    page(&state, &admin, None).await
+}
+
+/// The page after a control, at its own address in the browser's history.
+async fn after(
+    state: &AppState,
+    admin: &AdminUser,
+    status: StatusCode,
+    notice: Notice,
+) -> Result<Response, PageError> {
+    let mut response = (status, page(state, admin, Some(notice)).await?).into_response();
+    response.headers_mut().insert("hx-push-url", HeaderValue::from_static("/sync"));
+    Ok(response)
+}
+
+/// Pause, resume, emergency stop, clear stop, clear failed records.
+pub async fn control(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(action): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    admin.0.check_csrf(&form.csrf)?;
+    let (action, done) = match action.as_str() {
+        "pause" => (ControlAction::Pause, "Sync is paused until you resume it."),
+        "resume" => (ControlAction::Resume, "Sync is resumed."),
+        "emergency-stop" => {
+            (ControlAction::EmergencyStop, "Emergency stop: all sync has stopped until you clear it.")
+        }
+        "clear-stop" => (ControlAction::ClearStop, "The emergency stop is cleared."),
+        "clear-failed" => {
+            (ControlAction::ClearFailed, "Failed records are cleared and the circuit is closed.")
+        }
+        _ => return Err(PageError::NotFound("sync control")),
+    };
+    control_sync(&state, action, &admin.0.user.email).await?;
+    after(&state, &admin, StatusCode::OK, Notice { ok: true, text: done.into() }).await
+}
+
+/// One sync cycle now (a slave), answered when it is done.
+pub async fn sync_now(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    admin.0.check_csrf(&form.csrf)?;
+    let (status, notice) = match force_sync(&state).await {
+        Ok(done) => {
+            let mut text = format!("Synced: pushed {} changes, pulled {}.", done.pushed, done.pulled);
+            if done.not_applied > 0 {
+                text.push_str(&format!(
+                    " {} pushed changes lost to the master's version (see the master's conflict log).",
+                    done.not_applied
+                ));
+            }
+            if done.bootstrapped {
+                text.push_str(" This node first copied the master's data.");
+            }
+            (StatusCode::OK, Notice { ok: true, text })
+        }
+        Err(e) if e.status.is_server_error() && e.status != StatusCode::BAD_GATEWAY => return Err(e.into()),
+        Err(e) => (
+            StatusCode::OK,
+            Notice { ok: false, text: format!("The sync did not happen: {}", sentence(&e.message)) },
+        ),
+    };
+    after(&state, &admin, status, notice).await
+}

@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use archive::config::Config;
 use archive::serve::Server;
-use archive_db::{Backend, Db, DbOptions, NewAlbum, NewArtist, NewGenre, NewSong, NewUser, Role};
+use archive_db::{
+    Backend, Db, DbOptions, NewAlbum, NewArtist, NewGenre, NewPlaylist, NewSong, NewUser, Role,
+};
 use uuid::Uuid;
 
 struct Args {
@@ -162,6 +164,8 @@ struct Running {
     base: String,
     client: reqwest::Client,
     token: String,
+    /// The admin the token belongs to.
+    user_id: Uuid,
 }
 
 /// The configuration of a server on `place`, with `settings` on top.
@@ -182,8 +186,8 @@ async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = Server::start(listener, db.clone(), config).await?;
     let base = format!("http://{}", server.addr);
-    let token = admin_token(db).await?;
-    Ok(Running { server, base, client: reqwest::Client::new(), token })
+    let (user_id, token) = admin_token(db).await?;
+    Ok(Running { server, base, client: reqwest::Client::new(), token, user_id })
 }
 
 /// Where the database of one run lives.
@@ -220,7 +224,8 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let Running { server, base, client, token } = start_server(&db, &place).await?;
+    let Running { server, base, client, token, user_id } = start_server(&db, &place).await?;
+    let playlist = listening_data(&db, user_id, &fill.songs).await?;
 
     // Cursors spread through the song list, to measure deep pages too.
     let mut cursors = Vec::new();
@@ -238,6 +243,21 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
             }
             None => break,
         }
+    }
+
+    // Cursors of the songs page sorted by title, descending.
+    let cookie = format!("archive_session={token}");
+    let mut title_cursors = Vec::new();
+    let mut page = client.get(format!("{base}/?sort=-title")).header(reqwest::header::COOKIE, &cookie);
+    for _ in 0..20 {
+        let html = page.send().await?.text().await?;
+        let Some(at) = html.find("cursor=") else { break };
+        let cursor = &html[at + "cursor=".len()..];
+        let cursor = cursor[..cursor.find('"').unwrap_or(cursor.len())].to_owned();
+        page = client
+            .get(format!("{base}/?sort=-title&cursor={cursor}"))
+            .header(reqwest::header::COOKIE, &cookie);
+        title_cursors.push(cursor);
     }
 
     let n = args.requests;
@@ -278,11 +298,38 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
         ("page /albums", Box::new(|_| "/albums".into())),
         ("page /albums/{id}", Box::new(|i| format!("/albums/{}", fill.albums[pick(i, fill.albums.len())]))),
         ("page /genres", Box::new(|_| "/genres".into())),
-        ("page /favourites", Box::new(|_| "/favourites".into())),
+        ("page /?sort=-created_at (newest first)", Box::new(|_| "/?sort=-created_at".into())),
+        (
+            "page /?genre=&year= (one genre's songs of a year)",
+            Box::new(|i| {
+                format!("/?genre={}&year={}", fill.genres[pick(i, fill.genres.len())], 1950 + pick(i, 70))
+            }),
+        ),
+        (
+            "page /?sort=-title&cursor= (a later page, sorted)",
+            Box::new(|i| format!("/?sort=-title&cursor={}", title_cursors[pick(i, title_cursors.len())])),
+        ),
+        (
+            "page /albums?year= (one year's albums)",
+            Box::new(|i| format!("/albums?year={}", 1950 + pick(i, 70))),
+        ),
+        ("page /favourites (200 favourites)", Box::new(|_| "/favourites".into())),
+        ("page /recent (1,000 plays)", Box::new(|_| "/recent".into())),
+        ("page /most-played", Box::new(|_| "/most-played".into())),
+        ("page /playlists", Box::new(|_| "/playlists".into())),
+        ("page /playlists/{id} (first 100 of 500 songs)", Box::new(|_| format!("/playlists/{playlist}"))),
+        (
+            "page /playlists/picker?song=",
+            Box::new(|i| format!("/playlists/picker?song={}", fill.songs[pick(i, fill.songs.len())])),
+        ),
+        ("page /upload", Box::new(|_| "/upload".into())),
+        ("page /imports", Box::new(|_| "/imports".into())),
         ("page /profile", Box::new(|_| "/profile".into())),
         ("page /admin/users", Box::new(|_| "/admin/users".into())),
+        ("page /settings", Box::new(|_| "/settings".into())),
+        ("page /settings/sync", Box::new(|_| "/settings/sync".into())),
+        ("page /sync (Sync Control Center)", Box::new(|_| "/sync".into())),
     ];
-    let cookie = format!("archive_session={token}");
     let home = client.get(format!("{base}/")).header(reqwest::header::COOKIE, &cookie).send().await?;
     let home_bytes = home.bytes().await?.len();
     println!("| {name} | page / HTML size | {:.1} KB | | | |", home_bytes as f64 / 1024.0);
@@ -326,6 +373,7 @@ type PathFor<'a> = Box<dyn Fn(usize) -> String + 'a>;
 
 struct Filled {
     rows: usize,
+    genres: Vec<Uuid>,
     artists: Vec<Uuid>,
     albums: Vec<Uuid>,
     songs: Vec<Uuid>,
@@ -374,6 +422,7 @@ async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
                 album_id: Some(albums[album]),
                 genre_id: Some(genres[i % genres.len()]),
                 track_number: Some((i / albums.len()) as i64 + 1),
+                year: Some(1950 + (album as i64 % 70)),
                 duration_ms: Some(180_000 + (*i as i64 % 120_000)),
                 format: Some("flac".into()),
                 ..Default::default()
@@ -382,10 +431,11 @@ async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
         }
         tx.commit().await?;
     }
-    Ok(Filled { rows: 50 + args.artists + args.albums + args.songs, artists, albums, songs })
+    Ok(Filled { rows: 50 + args.artists + args.albums + args.songs, genres, artists, albums, songs })
 }
 
-async fn admin_token(db: &Db) -> anyhow::Result<String> {
+/// An admin and a token of theirs.
+async fn admin_token(db: &Db) -> anyhow::Result<(Uuid, String)> {
     let password_hash = archive::auth::hash_password("benchmark password".into()).await?;
     let mut tx = db.begin().await?;
     let email = format!("bench-{}@example.org", Uuid::new_v4().simple());
@@ -395,7 +445,35 @@ async fn admin_token(db: &Db) -> anyhow::Result<String> {
     let expires = archive_db::now() + chrono::Duration::hours(1);
     tx.insert_api_token(user.id, &archive::auth::hash_token(&token), expires).await?;
     tx.commit().await?;
-    Ok(token)
+    Ok((user.id, token))
+}
+
+/// The admin's listening data, so the listening pages have something to
+/// show: 1,000 plays, 200 favourites and ratings, and a playlist of 500
+/// songs (returned).
+async fn listening_data(db: &Db, user_id: Uuid, songs: &[Uuid]) -> anyhow::Result<Uuid> {
+    let pick = |i: usize| songs[(i.wrapping_mul(7919)) % songs.len()];
+    let mut tx = db.begin().await?;
+    let start = archive_db::now() - chrono::Duration::days(30);
+    for i in 0..1_000 {
+        tx.record_play(user_id, pick(i % 300), start + chrono::Duration::minutes(i as i64)).await?;
+    }
+    for i in 0..200 {
+        tx.set_favourite(user_id, pick(i), true).await?;
+        tx.set_rating(user_id, pick(i), Some(1 + i as i64 % 5)).await?;
+    }
+    let new = NewPlaylist {
+        owner_id: user_id,
+        name: "Bench playlist".into(),
+        description: Some("Five hundred songs.".into()),
+        is_public: true,
+    };
+    let playlist = tx.insert_playlist(new).await?.id;
+    for i in 0..500 {
+        tx.add_playlist_entry(playlist, pick(i), None).await?;
+    }
+    tx.commit().await?;
+    Ok(playlist)
 }
 
 /// The `archive` binary next to this one (same build profile).

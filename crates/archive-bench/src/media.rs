@@ -92,7 +92,7 @@ async fn run_backend(backend: Backend, root: &Path, args: &MediaArgs) -> anyhow:
     }
     println!("| {name} | database size after import | {:.1} MB | | | |", db.size_bytes().await? as f64 / 1e6);
 
-    let Running { server, base, client, token } = start_server(&db, &place).await?;
+    let Running { server, base, client, token, .. } = start_server(&db, &place).await?;
 
     search(&client, &base, &token, name, files, args.requests).await?;
     stream(&client, &base, &token, &db, name, args.requests).await?;

@@ -197,7 +197,7 @@ async fn slave_latency(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let slave = Server::start(listener, db.clone(), slave_config.clone()).await?;
-    let token = super::admin_token(db).await?;
+    let (_, token) = super::admin_token(db).await?;
     let client = reqwest::Client::new();
     let url = format!("{}/api/v1/songs?limit=50", slave.base_url());
 

@@ -142,6 +142,16 @@ impl Db {
         self.names_by_id("users", "name", ids).await
     }
 
+    /// Whether any user exists (none: a first start).
+    pub async fn has_users(&self) -> Result<bool> {
+        let any = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) AS one")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(any > 0)
+    }
+
     pub async fn count_admins(&self) -> Result<i64> {
         let count = crate::backend::on_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users WHERE role = 'admin'")

@@ -116,7 +116,8 @@ pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
     let shutdown = ShutdownSignals::install()?;
     let (config, db) = configure(flags).await?;
     if db.count_admins().await? == 0 {
-        let hint = "No admin account exists yet. Create one with:\n  \
+        let hint = "No admin account exists yet. Create one in the browser (the first visitor is asked \
+                    while there is no account at all), or with:\n  \
                     archive user create --email you@example.org --name \"Your Name\" --role admin";
         eprintln!("{hint}");
         tracing::warn!("no admin account exists yet");

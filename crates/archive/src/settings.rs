@@ -72,6 +72,15 @@ pub async fn save(
             None | Some("") => None,
             Some(text) => Some(setting.check(text)?),
         };
+        // What is in force already is not stored again: a default left
+        // alone stays a default.
+        let unchanged = match &value {
+            Some(v) => current.resolved.get(var) == Some(v.as_str()),
+            None => current.resolved.source(var) != Some(Source::Database),
+        };
+        if unchanged {
+            continue;
+        }
         match &value {
             Some(v) => stored.insert(setting.var.to_owned(), v.clone()),
             None => stored.remove(setting.var),

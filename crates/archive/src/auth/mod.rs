@@ -5,6 +5,6 @@ mod password;
 mod throttle;
 mod token;
 
-pub use password::{check_password_rules, hash_password, verify_password};
+pub use password::{MIN_PASSWORD_CHARS, check_password_rules, hash_password, verify_password};
 pub use throttle::FailureThrottle;
 pub use token::{TOKEN_LIFETIME, hash_token, new_token};

@@ -12,6 +12,7 @@ mod assets;
 mod listening;
 mod login;
 mod media;
+mod metadata;
 mod pages;
 mod playlists;
 mod profile;
@@ -37,11 +38,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::songs))
         .route("/artists", get(pages::artists))
-        .route("/artists/{id}", get(pages::artist))
+        .route("/artists/{id}", get(pages::artist).post(metadata::edit_artist))
+        .route("/artists/{id}/delete", post(metadata::delete_artist))
         .route("/albums", get(pages::albums))
-        .route("/albums/{id}", get(pages::album))
+        .route("/albums/{id}", get(pages::album).post(metadata::edit_album))
+        .route("/albums/{id}/delete", post(metadata::delete_album))
         .route("/genres", get(pages::genres))
-        .route("/genres/{id}", get(pages::genre))
+        .route("/genres/{id}", get(pages::genre).post(metadata::edit_genre))
+        .route("/genres/{id}/delete", post(metadata::delete_genre))
+        .route("/songs/{id}", get(metadata::song).post(metadata::edit_song))
+        .route("/songs/{id}/delete", post(metadata::delete_song))
         .route("/favourites", get(listening::favourites))
         .route("/recent", get(listening::recent))
         .route("/most-played", get(listening::most_played))
@@ -58,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/imports", get(media::imports).post(media::start_import))
         .route("/imports/{id}", get(media::import))
         .route("/login", get(login::form).post(login::submit))
+        .route("/setup", get(login::setup_form).post(login::setup))
         .route("/logout", post(login::logout))
         .route("/profile", get(profile::show).post(profile::save_name))
         .route("/profile/password", post(profile::change_password))
@@ -241,8 +248,9 @@ fn render(template: &impl askama::Template) -> Result<Response, PageError> {
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
+    /// A failure of the database itself (what a request got wrong becomes `Api`).
     #[error("{0}")]
-    Db(#[from] archive_db::DbError),
+    Db(archive_db::DbError),
     #[error("rendering a page: {0}")]
     Template(#[from] askama::Error),
     #[error("{}", .0.message)]
@@ -253,6 +261,19 @@ pub enum PageError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Conflict(&'static str),
+}
+
+impl From<archive_db::DbError> for PageError {
+    fn from(e: archive_db::DbError) -> Self {
+        use archive_db::DbError::{Duplicate, Invalid, MissingReference, NotFound};
+        match e {
+            // The same statuses and messages as the API's.
+            NotFound | Duplicate(_) | MissingReference(_) | Invalid(_) => PageError::Api(e.into()),
+            other => PageError::Db(other),
+        }
+    }
 }
 
 impl From<crate::api::error::ApiError> for PageError {
@@ -264,11 +285,11 @@ impl From<crate::api::error::ApiError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            PageError::Db(archive_db::DbError::Invalid(why)) => (StatusCode::BAD_REQUEST, sentence(why)),
             PageError::Api(e) => (e.status, sentence(&e.message)),
             PageError::NotFound(what) => (StatusCode::NOT_FOUND, format!("There is no such {what} here.")),
             PageError::Forbidden(why) => (StatusCode::FORBIDDEN, (*why).to_owned()),
             PageError::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
+            PageError::Conflict(why) => (StatusCode::CONFLICT, (*why).to_owned()),
             other => {
                 tracing::error!(error = %other, "a page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())

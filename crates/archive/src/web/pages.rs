@@ -247,6 +247,8 @@ pub(super) struct SongPage {
     pub frame: Frame,
     pub heading: String,
     pub listening_tabs: bool,
+    /// On a genre's page: the genre, which moderators may rename.
+    pub genre: Option<Uuid>,
     pub query: &'static str,
     pub songs: Vec<SongRow>,
     pub next: Option<String>,
@@ -298,6 +300,7 @@ async fn album_cards(state: &AppState, albums: Vec<Album>) -> Result<Vec<AlbumCa
 #[template(path = "artist.html")]
 struct ArtistPage {
     frame: Frame,
+    id: Uuid,
     name: String,
     biography: Option<String>,
     albums: Vec<AlbumCard>,
@@ -319,6 +322,7 @@ pub async fn artist(
         state.db.songs(&SongFilter { artist_id: Some(id), ..Default::default() }, &params.page()).await?;
     render(&ArtistPage {
         frame: Frame::of(&user),
+        id,
         name: artist.name,
         biography: artist.biography,
         albums: album_cards(&state, albums.items).await?,
@@ -423,6 +427,7 @@ pub async fn genre(
         frame: Frame::of(&user),
         heading: genre.name,
         listening_tabs: false,
+        genre: Some(id),
         query: "",
         songs: song_rows(&state, &user, &songs.items).await?,
         next: next_link(&format!("/genres/{id}"), songs.next_cursor),

@@ -426,7 +426,7 @@ async fn a_moderator_uploads_files_and_sees_each_ones_result() {
 
         // The new song is in the library, playable.
         browser.find(By::Css("nav a[href='/']")).await.unwrap().click().await.unwrap();
-        appears(&browser, By::XPath("//td[@class='title'][text()='Good Take']"), "the uploaded song").await;
+        appears(&browser, By::XPath("//td[@class='title']/a[text()='Good Take']"), "the uploaded song").await;
     })
     .await;
     app.stop().await;

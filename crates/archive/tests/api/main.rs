@@ -19,5 +19,6 @@ mod users;
 mod web;
 mod web_library;
 mod web_media;
+mod web_metadata;
 mod web_playlists;
 mod web_sync;

@@ -11,7 +11,10 @@ use crate::web::{Browser, hidden_csrf};
 fn titles(page: &str) -> Vec<String> {
     page.split(r#"<td class="title">"#)
         .skip(1)
-        .map(|rest| rest[..rest.find("</td>").unwrap()].to_owned())
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</a>").unwrap()].to_owned()
+        })
         .collect()
 }
 
@@ -125,7 +128,7 @@ async fn a_song_is_rated_from_its_row_and_the_rating_shows_in_every_list() {
         assert!(home.contains(r#"<option value="4" selected>"#), "the list shows the rating");
 
         let too_high = browser.htmx_post(&path, &[("rating", "7")], Some(&csrf), &target).await;
-        assert_eq!(too_high.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(too_high.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(app.db().listening(user.id, song.id).await.unwrap().rating, Some(4), "nothing changed");
 
         let cleared = browser.htmx_post(&path, &[("rating", "")], Some(&csrf), &target).await;

@@ -96,7 +96,7 @@ async fn a_user_makes_a_playlist_adds_songs_from_the_picker_and_reorders_them() 
         assert_eq!(removed.status(), StatusCode::SEE_OTHER);
         assert_eq!(order(&app, playlist).await, [ids[2], ids[1]]);
         let page = browser.page(&format!("/playlists/{playlist}")).await;
-        let (three, two) = (page.find(">Three</td>").unwrap(), page.find(">Two</td>").unwrap());
+        let (three, two) = (page.find(">Three</a></td>").unwrap(), page.find(">Two</a></td>").unwrap());
         assert!(three < two, "the page shows the new order");
         assert!(page.contains(r#"aria-label="Move Three up" disabled"#), "the first cannot move up");
     })
@@ -115,7 +115,7 @@ async fn the_owner_renames_describes_publishes_and_deletes_a_playlist() {
         let id = created_id(&made);
         assert!(!app.db().playlist(id).await.unwrap().unwrap().is_public, "private unless ticked");
         let empty = browser.post_form("/playlists", &[("csrf", &csrf), ("name", "  ")]).await;
-        assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
         let saved = browser
             .post_form(

@@ -142,11 +142,8 @@ async fn sync_settings_are_checked_stored_and_in_force_without_a_restart() {
         assert_eq!(saved.status(), StatusCode::OK);
         assert!(saved.text().await.unwrap().contains("Sync settings saved and in force."));
         assert_eq!(app.db().node_setting("SYNC_INTERVAL").await.unwrap().as_deref(), Some("600"));
-        assert_eq!(
-            app.db().node_setting("SYNC_ENABLED").await.unwrap().as_deref(),
-            Some("false"),
-            "unticked"
-        );
+        let enabled = app.db().node_setting("SYNC_ENABLED").await.unwrap();
+        assert!(enabled.is_none(), "a default left alone (unticked) is not stored");
         // In force at once: the health check and the Control Center say so.
         let (_, health_check) = app.call(reqwest::Method::GET, "/api/v1/health", None, None).await;
         assert_eq!(

@@ -310,6 +310,10 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
             Box::new(|i| format!("/?sort=-title&cursor={}", title_cursors[pick(i, title_cursors.len())])),
         ),
         (
+            "page /songs/{id} (a song's page)",
+            Box::new(|i| format!("/songs/{}", fill.songs[pick(i, fill.songs.len())])),
+        ),
+        (
             "page /albums?year= (one year's albums)",
             Box::new(|i| format!("/albums?year={}", 1950 + pick(i, 70))),
         ),

@@ -167,8 +167,9 @@ fn server_facts(state: &AppState, config: &Config) -> Vec<Fact> {
     ]
 }
 
-/// A database URL with its password hidden.
+/// A database URL without its password (nor its query, which may carry one).
 fn without_password(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
     let Some((scheme, rest)) = url.split_once("://") else { return "URL hidden".into() };
     match rest.rsplit_once('@') {
         Some((credentials, host)) => {
@@ -451,4 +452,26 @@ pub async fn revoke_key(
         SyncExtras::default(),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgres://archive:s3cret@db.example:5432/music"),
+            "postgres://archive@db.example:5432/music"
+        );
+        assert_eq!(
+            without_password("postgres://db.example/music?password=s3cret&sslmode=require"),
+            "postgres://db.example/music"
+        );
+        assert_eq!(
+            without_password("postgres://archive@%2Frun%2Fpg/music"),
+            "postgres://archive@%2Frun%2Fpg/music"
+        );
+        assert_eq!(without_password("nonsense"), "URL hidden");
+    }
 }

@@ -91,6 +91,7 @@ document.addEventListener("click", (event) => {
   if (play) {
     // Play this song and queue the playable songs after it in its list.
     const row = play.closest("tr[data-song]");
+    if (!row) return;
     const rows = playableRows(row.closest(".song-list"));
     const at = rows.indexOf(row);
     if (at < 0) player.queue = [songOf(row)];
@@ -111,7 +112,8 @@ document.addEventListener("click", (event) => {
   }
   const queue = target.closest("[data-queue]");
   if (queue) {
-    enqueue(songOf(queue.closest("tr[data-song]")));
+    const row = queue.closest("tr[data-song]");
+    if (row) enqueue(songOf(row));
     return;
   }
   const jump = target.closest("[data-queue-index]");
@@ -172,7 +174,8 @@ document.addEventListener("htmx:afterSwap", (event) => {
 let dragged = null;
 document.addEventListener("dragstart", (event) => {
   const row = event.target.closest && event.target.closest("tr[data-entry]");
-  if (!row) return;
+  // Only the owner's rows are draggable; a link dragged elsewhere is not a move.
+  if (!row || row.getAttribute("draggable") !== "true") return;
   dragged = row;
   event.dataTransfer.effectAllowed = "move";
   event.dataTransfer.setData("text/plain", row.dataset.entry);
@@ -180,11 +183,12 @@ document.addEventListener("dragstart", (event) => {
 document.addEventListener("dragover", (event) => {
   if (dragged && event.target.closest && event.target.closest("tr[data-entry]")) event.preventDefault();
 });
+document.addEventListener("dragend", () => (dragged = null));
 document.addEventListener("drop", (event) => {
   const row = event.target.closest && event.target.closest("tr[data-entry]");
   const moving = dragged;
   dragged = null;
-  if (!moving || !row || row === moving) return;
+  if (!moving || !moving.isConnected || !row || row === moving) return;
   event.preventDefault();
   const list = row.closest("#playlist-entries");
   const path = "/playlists/" + list.dataset.playlist + "/entries/" + moving.dataset.entry + "/move";
@@ -285,6 +289,7 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const field = document.querySelector(button.dataset.copy);
+  if (!field) return;
   field.select();
   const copied = () => (button.textContent = "Copied");
   if (navigator.clipboard && window.isSecureContext) {

@@ -57,6 +57,8 @@ pub async fn save(
     state: &AppState,
     changes: &[(&'static str, Option<String>)],
 ) -> Result<Arc<Config>, SettingsError> {
+    // One save at a time: each reads what is in force and replaces it whole.
+    let _one_at_a_time = SAVING.lock().await;
     let current = state.config();
     let mut stored = stored_node_settings(&state.db).await?;
     let mut writes = Vec::with_capacity(changes.len());
@@ -110,6 +112,10 @@ pub async fn save(
     Ok(next)
 }
 
+/// Saves run one at a time (in this process, which is where the
+/// configuration they replace lives).
+static SAVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The node settings stored in the database that Archive knows (keys are
 /// the variable names).
 pub async fn stored_node_settings(db: &Db) -> Result<BTreeMap<String, String>, DbError> {
@@ -123,11 +129,22 @@ pub const SITE_NAME: &str = "site_name";
 pub const DEFAULT_SITE_NAME: &str = "Archive";
 const MAX_SITE_NAME: usize = 100;
 
-/// Sets the site name (shared: every node shows it after sync).
-pub async fn save_site_name(state: &AppState, name: &str) -> Result<(), SettingsError> {
+/// A site name as it would be stored, or why it cannot be.
+pub fn check_site_name(name: &str) -> Result<String, SettingsError> {
     let name = archive_db::normalize::clean(name);
     if name.is_empty() || name.chars().count() > MAX_SITE_NAME {
         return Err(SettingsError::Shared(format!("the site name must be 1 to {MAX_SITE_NAME} characters")));
+    }
+    Ok(name)
+}
+
+/// Sets the site name (shared: every node shows it after sync). The same
+/// name again writes nothing, so no change travels to the other nodes.
+pub async fn save_site_name(state: &AppState, name: &str) -> Result<(), SettingsError> {
+    let name = check_site_name(name)?;
+    let current = state.db.shared_setting(SITE_NAME).await?;
+    if current.as_deref().unwrap_or(DEFAULT_SITE_NAME) == name {
+        return Ok(());
     }
     let mut tx = state.db.begin().await?;
     tx.set_shared_setting(SITE_NAME, &name).await?;

@@ -104,22 +104,29 @@ pub async fn test_connection(config: &Config, key: Option<String>) -> Connection
             let took = started.elapsed().as_millis();
             match answer {
                 Ok(ping) => {
-                    let known_as = match ping.your_node_id == config.node_id {
-                        true => format!("the master knows this node as {}", ping.your_node_id),
-                        false => format!(
-                            "but the key belongs to node {} while this node's id is {} (ARCHIVE_NODE_ID)",
-                            ping.your_node_id, config.node_id
+                    let reached = step(
+                        REACHABLE,
+                        Outcome::Passed,
+                        format!("master {} answered in {took} ms", ping.node_id),
+                    );
+                    // A key bound to another node would sync as that node.
+                    let key = match ping.your_node_id == config.node_id {
+                        true => step(
+                            KEY,
+                            Outcome::Passed,
+                            format!("accepted; the master knows this node as {}", ping.your_node_id),
+                        ),
+                        false => step(
+                            KEY,
+                            Outcome::Failed,
+                            format!(
+                                "accepted, but it belongs to node {} while this node's id is {}: \
+                                 set ARCHIVE_NODE_ID to {0}, or ask the master for a key for {1}",
+                                ping.your_node_id, config.node_id
+                            ),
                         ),
                     };
-                    [
-                        step(
-                            REACHABLE,
-                            Outcome::Passed,
-                            format!("master {} answered in {took} ms", ping.node_id),
-                        ),
-                        tls_passed(),
-                        step(KEY, Outcome::Passed, format!("accepted; {known_as}")),
-                    ]
+                    [reached, tls_passed(), key]
                 }
                 Err(SyncError::Unreachable(text)) if is_tls_failure(&text) => [
                     step(REACHABLE, Outcome::Passed, "the master's address answers"),

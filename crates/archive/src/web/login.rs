@@ -148,6 +148,7 @@ pub async fn setup_form(State(state): State<AppState>, headers: HeaderMap) -> Re
     if state.db.has_users().await? {
         return Ok(Redirect::to("/login").into_response());
     }
+    refuse_on_a_slave(&state)?;
     let token = form_token(&headers);
     let page = SetupPage {
         assets: &assets::VERSION,
@@ -158,6 +159,18 @@ pub async fn setup_form(State(state): State<AppState>, headers: HeaderMap) -> Re
         error: None,
     };
     Ok(with_form_cookie(&state, render(&page)?, &token))
+}
+
+/// A slave's accounts come from its master: one made here would become an
+/// admin of every node once pushed.
+fn refuse_on_a_slave(state: &AppState) -> Result<(), PageError> {
+    match state.config().role {
+        crate::config::NodeRole::Slave => Err(PageError::Forbidden(
+            "This server is a sync slave: its accounts come from the master. Sync it first \
+             (archive sync set-key, then archive sync now), or create an account with archive user create.",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -181,6 +194,7 @@ pub async fn setup(
     if state.db.has_users().await? {
         return Err(PageError::Forbidden("This Archive is set up already: log in instead."));
     }
+    refuse_on_a_slave(&state)?;
     let created =
         create_user(&state, form.email.clone(), form.name.clone(), Role::Admin, form.password).await;
     match created {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use archive_db::normalize;
 use archive_db::{AlbumPatch, ArtistPatch, DbError, GenrePatch, Role, SongPatch, Tx};
 use archive_media::identity;
 
@@ -159,7 +160,7 @@ fn number(field: &'static str, value: &str) -> Result<Option<i64>, PageError> {
 
 /// A name typed in a form, or none when left empty.
 fn name(value: &str) -> Option<String> {
-    Some(archive_db::normalize::clean(value)).filter(|n| !n.is_empty())
+    Some(normalize::clean(value)).filter(|n| !n.is_empty())
 }
 
 async fn ensure_artist(tx: &mut Tx, name: Option<&str>) -> Result<Option<Uuid>, DbError> {
@@ -194,7 +195,11 @@ pub async fn edit_song(
     Form(form): Form<SongEdit>,
 ) -> Result<Response, PageError> {
     user.0.check_csrf(&form.csrf)?;
-    state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
+    let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
+    let current_album = match song.album_id {
+        Some(album) => state.db.album(album).await?,
+        None => None,
+    };
     let (track, disc, year) = (
         number("track number", &form.track)?,
         number("disc number", &form.disc)?,
@@ -203,12 +208,18 @@ pub async fn edit_song(
     let (artist, album, genre) = (name(&form.artist), name(&form.album), name(&form.genre));
     let mut tx = state.db.begin().await?;
     let artist_id = ensure_artist(&mut tx, artist.as_deref()).await?;
-    let album_id = match &album {
-        Some(title) => {
+    let album_id = match (&album, &current_album) {
+        // The album's title left as it was: the song stays on its album,
+        // whoever the album's artist is (a compilation's track keeps its album).
+        (Some(title), Some(current)) if normalize::key(title) == normalize::key(&current.title) => {
+            Some(current.id)
+        }
+        // Another album: the song's artist's album of that title.
+        (Some(title), _) => {
             let album_id = identity::album_id(artist.as_deref(), title);
             Some(tx.ensure_album(title, artist_id, year, album_id).await?)
         }
-        None => None,
+        (None, _) => None,
     };
     let genre_id = match &genre {
         Some(genre) => Some(tx.ensure_genre(genre, identity::genre_id(genre)).await?),

@@ -216,10 +216,15 @@ pub async fn save_general(
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(form.get("csrf").map(String::as_str).unwrap_or_default())?;
     let outcome = async {
+        // Every value is checked before anything is written.
+        if let Some(name) = form.get("site_name") {
+            settings::check_site_name(name)?;
+        }
+        settings::save(&state, &changes(&state.config(), GENERAL_FIELDS, &form)).await?;
         if let Some(name) = form.get("site_name") {
             settings::save_site_name(&state, name).await?;
         }
-        settings::save(&state, &changes(&state.config(), GENERAL_FIELDS, &form)).await.map(|_| ())
+        Ok::<(), SettingsError>(())
     }
     .await;
     let (status, notice) = match &outcome {

@@ -519,14 +519,24 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
         // The Sync Control Center: force a sync, see green and the data.
         browser.find(By::Css("nav a[href='/sync']")).await.unwrap().click().await.unwrap();
         appears(&browser, By::Css("#sync-health"), "the health light").await;
+        // The controls, like navigation, swap only the page's main part:
+        // the player (marked here) stays.
+        browser.execute("document.getElementById('audio').dataset.kept = 'yes'", Vec::new()).await.unwrap();
         click_button(&browser, "Force sync now").await;
         appears(&browser, By::XPath("//p[starts-with(., 'Synced:')]"), "the sync's result").await;
         eventually(10, "the light to turn green", || async { light(&browser).await == "green" }).await;
+        let kept = browser
+            .execute("return document.getElementById('audio').dataset.kept", Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(kept.json(), "yes", "Force sync now replaced the whole page, and with it the player");
         browser.goto(format!("{slave_base}/artists")).await.unwrap();
         appears(&browser, By::LinkText("Only On The Master"), "the master's data on the slave").await;
 
         // Pause turns it yellow; an emergency stop (confirmed) red.
         browser.goto(format!("{slave_base}/sync")).await.unwrap();
+        appears(&browser, By::Css("#sync-health"), "the health light").await;
+        browser.execute("document.getElementById('audio').dataset.kept = 'yes'", Vec::new()).await.unwrap();
         click_button(&browser, "Pause").await;
         eventually(10, "the light to turn yellow", || async { light(&browser).await == "yellow" }).await;
         click_button(&browser, "Emergency stop").await;
@@ -534,6 +544,11 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
         eventually(10, "the light to turn red", || async { light(&browser).await == "red" }).await;
         let reason = browser.find(By::Css("#sync-health .reason")).await.unwrap().text().await.unwrap();
         assert!(reason.contains("emergency stop"), "{reason}");
+        let kept = browser
+            .execute("return document.getElementById('audio').dataset.kept", Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(kept.json(), "yes", "a control replaced the whole page, and with it the player");
 
         // The master lists its slave.
         browser.goto(format!("{master_base}/sync")).await.unwrap();
@@ -542,4 +557,43 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
     .await;
     slave.stop().await;
     master.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_password_change_the_pages_controls_keep_working() {
+    let app = App::start(Backend::Sqlite, &[]).await;
+    let mut tx = app.db().begin().await.unwrap();
+    tx.insert_song(archive_db::NewSong { title: "Starred".into(), ..Default::default() }).await.unwrap();
+    tx.commit().await.unwrap();
+    let user = app.user(Role::User).await;
+    let (base, email) = (app.base.clone(), user.email.clone());
+    with_browser("password_change", move |browser| async move {
+        log_in(&browser, &base, &email).await;
+        browser.goto(format!("{base}/profile")).await.unwrap();
+        appears(&browser, By::Id("current-password"), "the password form")
+            .await
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        browser.find(By::Id("new-password")).await.unwrap().send_keys("another long password").await.unwrap();
+        click_button(&browser, "Change password").await;
+        appears(
+            &browser,
+            By::XPath("//p[@role='status'][starts-with(., 'Your password is changed')]"),
+            "the notice",
+        )
+        .await;
+        // The new session's CSRF token is what the page's scripts now send.
+        browser.find(By::Css("nav a[href='/']")).await.unwrap().click().await.unwrap();
+        appears(&browser, By::Css("#song-list button.fav"), "the songs").await.click().await.unwrap();
+        eventually(10, "the star to turn on", || async {
+            match browser.find(By::Css("#song-list button.fav")).await {
+                Ok(star) => star.attr("aria-pressed").await.is_ok_and(|v| v.as_deref() == Some("true")),
+                Err(_) => false,
+            }
+        })
+        .await;
+    })
+    .await;
+    app.stop().await;
 }

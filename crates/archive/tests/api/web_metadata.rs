@@ -268,3 +268,62 @@ async fn on_a_first_start_the_login_page_offers_to_create_the_first_admin() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn editing_a_compilations_track_keeps_it_on_its_album() {
+    on_each_backend(|app| async move {
+        let mut tx = app.db().begin().await.unwrap();
+        let various = tx
+            .insert_artist(NewArtist { name: "Various Artists".into(), ..Default::default() })
+            .await
+            .unwrap();
+        let nina =
+            tx.insert_artist(NewArtist { name: "Nina Simone".into(), ..Default::default() }).await.unwrap();
+        let album =
+            NewAlbum { title: "Jazz Greats".into(), artist_id: Some(various.id), ..Default::default() };
+        let album = tx.insert_album(album).await.unwrap();
+        let song = NewSong {
+            title: "Sinnerman".into(),
+            artist_id: Some(nina.id),
+            album_id: Some(album.id),
+            ..Default::default()
+        };
+        let song = tx.insert_song(song).await.unwrap();
+        tx.commit().await.unwrap();
+        let moderator = app.user(Role::Moderator).await;
+        let mut browser = Browser::new(&app);
+        let csrf = hidden_csrf(&browser.log_in(&moderator.email).await);
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("title", "Sinnerman"),
+            ("artist", "Nina Simone"),
+            ("album", "jazz greats"),
+            ("track", "7"),
+        ];
+        assert_eq!(
+            browser.post_form(&format!("/songs/{}", song.id), &form).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let edited = app.db().song(song.id).await.unwrap().unwrap();
+        assert_eq!(
+            (edited.album_id, edited.track_number),
+            (Some(album.id), Some(7)),
+            "same album, new track number"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slave_without_accounts_does_not_offer_to_create_an_admin() {
+    let app = crate::support::App::start(
+        archive_db::Backend::Sqlite,
+        &[("ARCHIVE_ROLE", "slave".into()), ("SYNC_ENABLED", "false".into())],
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/setup").await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert!(page.text().await.unwrap().contains("its accounts come from the master"));
+    app.stop().await;
+}

@@ -90,6 +90,12 @@ async fn the_site_name_is_a_shared_setting_shown_on_every_page() {
         assert!(other.log_in(&user.email).await.contains("<title>Songs · Family Music</title>"));
         assert!(browser.page("/upload").await.contains("up to 300 MiB each"), "the new limit is in force");
 
+        let logged = app.db().changes_after(archive_db::LogPosition::START, 1000).await.unwrap().len();
+        let again = browser.post_form("/settings", &[("csrf", &csrf), ("site_name", "Family Music")]).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let now_logged = app.db().changes_after(archive_db::LogPosition::START, 1000).await.unwrap().len();
+        assert_eq!(now_logged, logged, "the same name again records no change to sync");
+
         let empty = browser.post_form("/settings", &[("csrf", &csrf), ("site_name", "  ")]).await;
         assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let too_big = browser
@@ -442,4 +448,39 @@ async fn turning_background_sync_on_starts_the_worker_without_a_restart() {
     let center = browser.page("/sync").await;
     assert!(center.contains("<td>failure</td>"), "the worker's attempt is listed");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn test_connection_fails_a_key_bound_to_another_node() {
+    let certificates = TestCertificates::new();
+    let (master, master_admin) = start_master(Backend::Sqlite, &certificates).await;
+    let (status, issued) = master
+        .post("/api/v1/sync/keys", &master_admin.token, json!({"name": "Home", "node_id": "home"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let slave = App::start(
+        Backend::Sqlite,
+        &[
+            ("ARCHIVE_ROLE", "slave".into()),
+            ("ARCHIVE_NODE_ID", "office".into()),
+            ("MASTER_ARCHIVE_URL", master.base.clone()),
+            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
+            ("SYNC_ENABLED", "false".into()),
+        ],
+    )
+    .await;
+    let admin = slave.user(Role::Admin).await;
+    let mut browser = Browser::new(&slave);
+    let csrf = hidden_csrf(&browser.log_in(&admin.email).await);
+    let key = issued["key"].as_str().unwrap();
+    browser.post_form("/settings/sync/slave-key", &[("csrf", &csrf), ("slave_key", key)]).await;
+    let page = browser.post_form("/settings/sync/test", &[("csrf", &csrf)]).await.text().await.unwrap();
+    assert!(page.contains("The connection does not work yet"), "{page}");
+    assert!(page.contains(r#"class="check failed" data-step="Slave key accepted""#));
+    assert!(
+        page.contains("it belongs to node home while this node&#39;s id is office")
+            || page.contains("it belongs to node home while this node's id is office")
+    );
+    slave.stop().await;
+    master.stop().await;
 }

@@ -187,19 +187,27 @@ async fn a_setting_fixed_by_the_environment_is_shown_locked_and_is_not_changed()
     .await;
 }
 
-/// A slave of `master` (node id `home`, trusting the master's CA) with no key yet.
-async fn slave_without_key(master: &App, certificates: &TestCertificates, backend: Backend) -> App {
-    App::start(
-        backend,
-        &[
-            ("ARCHIVE_ROLE", "slave".into()),
-            ("ARCHIVE_NODE_ID", "home".into()),
-            ("MASTER_ARCHIVE_URL", master.base.clone()),
-            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
-            ("SYNC_ENABLED", "false".into()),
-        ],
-    )
-    .await
+/// A slave of `master` with the node id given and no key yet, trusting the
+/// master's CA when `trusting` names it; background sync off.
+async fn slave_of(master: &App, trusting: Option<&TestCertificates>, node_id: &str, backend: Backend) -> App {
+    let mut settings = vec![
+        ("ARCHIVE_ROLE", "slave".to_owned()),
+        ("ARCHIVE_NODE_ID", node_id.to_owned()),
+        ("MASTER_ARCHIVE_URL", master.base.clone()),
+        ("SYNC_ENABLED", "false".to_owned()),
+    ];
+    if let Some(certificates) = trusting {
+        settings.push(("MASTER_CA_CERT", certificates.ca_cert.display().to_string()));
+    }
+    App::start(backend, &settings).await
+}
+
+/// A browser logged in as a new admin of `app`, and its CSRF token.
+async fn admin_browser(app: &App) -> (Browser, String) {
+    let admin = app.user(Role::Admin).await;
+    let mut browser = Browser::new(app);
+    let csrf = hidden_csrf(&browser.log_in(&admin.email).await);
+    (browser, csrf)
 }
 
 #[tokio::test]
@@ -207,7 +215,7 @@ async fn a_key_made_on_the_masters_page_is_entered_on_the_slaves_and_sync_goes_g
     for backend in archive_testkit::backends() {
         let certificates = TestCertificates::new();
         let (master, master_admin) = start_master(backend, &certificates).await;
-        let slave = slave_without_key(&master, &certificates, Backend::Sqlite).await;
+        let slave = slave_of(&master, Some(&certificates), "home", Backend::Sqlite).await;
         let artist = json!({"name": "Only On The Master"});
         let (status, _) = master.post("/api/v1/artists", &master_admin.token, artist).await;
         assert_eq!(status, StatusCode::CREATED);
@@ -377,18 +385,8 @@ async fn test_connection_tells_an_untrusted_certificate_apart_from_a_refused_key
     let certificates = TestCertificates::new();
     let (master, _) = start_master(Backend::Sqlite, &certificates).await;
     // No MASTER_CA_CERT: the master's certificate is from an unknown CA.
-    let slave = App::start(
-        Backend::Sqlite,
-        &[
-            ("ARCHIVE_ROLE", "slave".into()),
-            ("MASTER_ARCHIVE_URL", master.base.clone()),
-            ("SYNC_ENABLED", "false".into()),
-        ],
-    )
-    .await;
-    let admin = slave.user(Role::Admin).await;
-    let mut browser = Browser::new(&slave);
-    let csrf = hidden_csrf(&browser.log_in(&admin.email).await);
+    let slave = slave_of(&master, None, "home", Backend::Sqlite).await;
+    let (mut browser, csrf) = admin_browser(&slave).await;
     let made_up = format!("arcsync_{}_{}", "0".repeat(12), "a".repeat(64));
     browser.post_form("/settings/sync/slave-key", &[("csrf", &csrf), ("slave_key", &made_up)]).await;
     let page = browser.post_form("/settings/sync/test", &[("csrf", &csrf)]).await.text().await.unwrap();
@@ -398,19 +396,8 @@ async fn test_connection_tells_an_untrusted_certificate_apart_from_a_refused_key
     slave.stop().await;
 
     // Trusting the CA, the made-up key is what fails.
-    let slave = App::start(
-        Backend::Sqlite,
-        &[
-            ("ARCHIVE_ROLE", "slave".into()),
-            ("MASTER_ARCHIVE_URL", master.base.clone()),
-            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
-            ("SYNC_ENABLED", "false".into()),
-        ],
-    )
-    .await;
-    let admin = slave.user(Role::Admin).await;
-    let mut browser = Browser::new(&slave);
-    let csrf = hidden_csrf(&browser.log_in(&admin.email).await);
+    let slave = slave_of(&master, Some(&certificates), "home", Backend::Sqlite).await;
+    let (mut browser, csrf) = admin_browser(&slave).await;
     browser.post_form("/settings/sync/slave-key", &[("csrf", &csrf), ("slave_key", &made_up)]).await;
     let page = browser.post_form("/settings/sync/test", &[("csrf", &csrf)]).await.text().await.unwrap();
     assert!(page.contains(r#"class="check passed" data-step="Certificate valid""#), "{page}");
@@ -458,20 +445,8 @@ async fn test_connection_fails_a_key_bound_to_another_node() {
         .post("/api/v1/sync/keys", &master_admin.token, json!({"name": "Home", "node_id": "home"}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let slave = App::start(
-        Backend::Sqlite,
-        &[
-            ("ARCHIVE_ROLE", "slave".into()),
-            ("ARCHIVE_NODE_ID", "office".into()),
-            ("MASTER_ARCHIVE_URL", master.base.clone()),
-            ("MASTER_CA_CERT", certificates.ca_cert.display().to_string()),
-            ("SYNC_ENABLED", "false".into()),
-        ],
-    )
-    .await;
-    let admin = slave.user(Role::Admin).await;
-    let mut browser = Browser::new(&slave);
-    let csrf = hidden_csrf(&browser.log_in(&admin.email).await);
+    let slave = slave_of(&master, Some(&certificates), "office", Backend::Sqlite).await;
+    let (mut browser, csrf) = admin_browser(&slave).await;
     let key = issued["key"].as_str().unwrap();
     browser.post_form("/settings/sync/slave-key", &[("csrf", &csrf), ("slave_key", key)]).await;
     let page = browser.post_form("/settings/sync/test", &[("csrf", &csrf)]).await.text().await.unwrap();

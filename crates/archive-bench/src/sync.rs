@@ -72,7 +72,7 @@ async fn run_master(backend: Backend, args: &SyncArgs) -> anyhow::Result<()> {
     )?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let master = Server::start(listener, master_db.clone(), master_config).await?;
-    let key = archive::sync::keys::create(&master_db, "bench", "bench-slave", None).await?.secret;
+    let key = archive::sync::keys::create(&master_db, "bench", "bench-slave", None, false).await?.secret;
 
     // A fresh SQLite slave that trusts the run's CA.
     let slave_place = place(Backend::Sqlite)?;

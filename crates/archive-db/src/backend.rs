@@ -189,7 +189,17 @@ impl Db {
             Pool::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner, capture_changed: false })
+        Ok(Tx { inner, context_changed: false })
+    }
+
+    /// Starts a write transaction on behalf of the user `author`: every
+    /// change it records names them, so that a master judges the change by
+    /// that user's rights. [`Db::begin`] is for the node's own writes
+    /// (imports, the command line, sync).
+    pub async fn begin_as(&self, author: uuid::Uuid) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        tx.set_author(Some(author)).await?;
+        Ok(tx)
     }
 
     /// Starts a read-only transaction that sees one snapshot of the whole
@@ -201,7 +211,7 @@ impl Db {
                 TxInner::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
             }
         };
-        Ok(Tx { inner, capture_changed: false })
+        Ok(Tx { inner, context_changed: false })
     }
 
     /// Checks that the database answers.
@@ -235,7 +245,9 @@ pub enum Capture {
 /// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub struct Tx {
     inner: TxInner,
-    capture_changed: bool,
+    /// Whether the capture mode or the author was set (SQLite keeps them in
+    /// a table row, which commit resets).
+    context_changed: bool,
 }
 
 pub(crate) enum TxInner {
@@ -262,15 +274,28 @@ impl Tx {
             TxInner::Sqlite(t) => crate::sqlite::set_capture(t, enabled).await?,
             TxInner::Postgres(t) => crate::postgres::set_capture(t, enabled).await?,
         }
-        self.capture_changed = capture != Capture::Local;
+        self.context_changed |= capture != Capture::Local;
         Ok(())
     }
 
-    /// Commits. A changed capture mode is reset first, so it never outlives
-    /// the transaction (on SQLite it lives in a table row).
+    /// Names the user this transaction's changes are recorded as made by
+    /// (`None`: the node itself, the default).
+    pub async fn set_author(&mut self, author: Option<uuid::Uuid>) -> Result<()> {
+        let author = author.map(|id| id.to_string());
+        match &mut self.inner {
+            TxInner::Sqlite(t) => crate::sqlite::set_author(t, author.as_deref()).await?,
+            TxInner::Postgres(t) => crate::postgres::set_author(t, author.as_deref()).await?,
+        }
+        self.context_changed |= author.is_some();
+        Ok(())
+    }
+
+    /// Commits. A changed capture mode or author is reset first, so it never
+    /// outlives the transaction (on SQLite it lives in a table row).
     pub async fn commit(mut self) -> Result<()> {
-        if self.capture_changed {
+        if self.context_changed {
             self.set_capture(Capture::Local).await?;
+            self.set_author(None).await?;
         }
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,

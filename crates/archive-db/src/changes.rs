@@ -67,6 +67,9 @@ pub struct ChangeRecord {
     /// The node the change came from; `None` for a change made here.
     pub origin: Option<String>,
     pub changed_at: DateTime<Utc>,
+    /// The user whose request made the change; `None` for the node itself
+    /// (imports, the command line).
+    pub author: Option<Uuid>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -81,6 +84,7 @@ pub(crate) struct ChangeRow {
     version: i64,
     origin: Option<String>,
     changed_at: DateTime<Utc>,
+    author: Option<String>,
 }
 
 impl TryFrom<ChangeRow> for ChangeRecord {
@@ -96,6 +100,7 @@ impl TryFrom<ChangeRow> for ChangeRecord {
             version: row.version,
             origin: row.origin,
             changed_at: row.changed_at,
+            author: row.author.and_then(|a| a.parse().ok()),
         })
     }
 }

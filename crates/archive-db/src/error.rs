@@ -15,6 +15,10 @@ pub enum DbError {
     /// A check constraint rejected a value.
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// The rules refuse the change to whoever asked (a pushed change its
+    /// author may not make).
+    #[error("not allowed: {0}")]
+    Forbidden(String),
     /// The database URL or options are unusable.
     #[error("database configuration: {0}")]
     Config(String),

@@ -11,10 +11,22 @@ use crate::sql::{Param, Sql};
 use crate::{Db, Tx};
 
 const MAX_TEXT: usize = 1000;
+/// The longest artist biography, in characters.
+pub(crate) const MAX_BIOGRAPHY: usize = 100_000;
+
+/// Checks that text can be stored: PostgreSQL refuses the NUL character in
+/// text (SQLite would keep it, and then a PostgreSQL master refuses it), so
+/// no database of Archive's holds one.
+pub(crate) fn storable<'a>(field: &str, value: &'a str) -> Result<&'a str> {
+    if value.contains('\0') {
+        return Err(DbError::Invalid(format!("{field} contains a NUL character, which cannot be stored")));
+    }
+    Ok(value)
+}
 
 /// A required name: cleaned, not empty, not huge.
 pub(crate) fn required_text(field: &str, value: &str) -> Result<String> {
-    let cleaned = normalize::clean(value);
+    let cleaned = normalize::clean(storable(field, value)?);
     if cleaned.is_empty() {
         return Err(DbError::Invalid(format!("{field} must not be empty")));
     }
@@ -25,7 +37,7 @@ pub(crate) fn required_text(field: &str, value: &str) -> Result<String> {
 }
 
 pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
-    match value.map(str::trim) {
+    match value.map(|v| storable(field, v)).transpose()?.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => {
             Err(DbError::Invalid(format!("{field} is longer than {max} characters")))
@@ -34,7 +46,7 @@ pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Res
     }
 }
 
-fn check_range(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<Param>> {
+pub(crate) fn check_range(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<Param>> {
     match value {
         Some(v) if !(min..=max).contains(&v) => {
             Err(DbError::Invalid(format!("{field} must be between {min} and {max}")))
@@ -99,6 +111,7 @@ impl Db {
     }
 
     pub async fn artist_by_name(&self, name: &str) -> Result<Option<Artist>> {
+        storable("name", name)?;
         let mut sql = Sql::new(&format!("SELECT {ARTIST_COLUMNS} FROM artists WHERE name_key = "));
         sql.bind(Param::Text(normalize::key(name)));
         self.fetch_optional_sql(sql).await
@@ -115,7 +128,7 @@ impl Db {
 impl Tx {
     pub async fn insert_artist(&mut self, new: NewArtist) -> Result<Artist> {
         let name = required_text("name", &new.name)?;
-        let biography = optional_text("biography", new.biography.as_deref(), 100_000)?;
+        let biography = optional_text("biography", new.biography.as_deref(), MAX_BIOGRAPHY)?;
         let id = new.id.unwrap_or_else(Uuid::now_v7);
         let now = crate::now();
         self.insert_row(
@@ -141,8 +154,10 @@ impl Tx {
             values.push(("name", Some(Param::Text(name))));
         }
         if let Some(biography) = patch.biography {
-            values
-                .push(("biography", text_param(optional_text("biography", biography.as_deref(), 100_000)?)));
+            values.push((
+                "biography",
+                text_param(optional_text("biography", biography.as_deref(), MAX_BIOGRAPHY)?),
+            ));
         }
         self.update_row("artists", id, values).await?;
         self.reload("artists", ARTIST_COLUMNS, id).await

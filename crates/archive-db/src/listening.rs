@@ -46,7 +46,7 @@ pub struct SongPlayCount {
 }
 
 /// The id of a user's listening row for a song: UUID v5 over both ids.
-fn listening_id(user_id: Uuid, song_id: Uuid) -> Uuid {
+pub(crate) fn listening_id(user_id: Uuid, song_id: Uuid) -> Uuid {
     let mut name = Vec::with_capacity(32);
     name.extend_from_slice(user_id.as_bytes());
     name.extend_from_slice(song_id.as_bytes());
@@ -148,6 +148,14 @@ impl Db {
     }
 }
 
+/// A rating is from 1 to 5 (or none).
+pub(crate) fn check_rating(rating: Option<i64>) -> Result<()> {
+    match rating {
+        Some(r) if !(1..=5).contains(&r) => Err(DbError::Invalid("rating must be between 1 and 5".into())),
+        _ => Ok(()),
+    }
+}
+
 impl Tx {
     /// Creates or updates the user's listening row for a song.
     async fn upsert_listening(
@@ -184,11 +192,7 @@ impl Tx {
 
     /// Sets a rating from 1 to 5, or clears it.
     pub async fn set_rating(&mut self, user_id: Uuid, song_id: Uuid, rating: Option<i64>) -> Result<()> {
-        if let Some(r) = rating
-            && !(1..=5).contains(&r)
-        {
-            return Err(DbError::Invalid("rating must be between 1 and 5".into()));
-        }
+        check_rating(rating)?;
         self.upsert_listening(user_id, song_id, "rating", rating.map(Param::Int)).await
     }
 

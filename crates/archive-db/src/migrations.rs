@@ -41,6 +41,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_sync_engine.sql"),
         include_str!("../migrations/postgres/0005_sync_engine.sql"),
     ),
+    (
+        6,
+        "sync trust boundary",
+        include_str!("../migrations/sqlite/0006_trust_boundary.sql"),
+        include_str!("../migrations/postgres/0006_trust_boundary.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -73,6 +79,19 @@ impl Db {
             (Some(writer), _) => migrator.run(writer).await?,
             (None, PoolRef::Postgres(pool)) => migrator.run(pool).await?,
             (None, PoolRef::Sqlite(pool)) => migrator.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Applies the pending migrations up to `version` only. For tests of a
+    /// migration's effect on data written before it.
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        let migrator = migrator(self.backend());
+        match (self.sqlite_writer(), self.pool_ref()) {
+            (Some(writer), _) => migrator.run_to(version, writer).await?,
+            (None, PoolRef::Postgres(pool)) => migrator.run_to(version, pool).await?,
+            (None, PoolRef::Sqlite(pool)) => migrator.run_to(version, pool).await?,
         }
         Ok(())
     }

@@ -77,7 +77,7 @@ impl PlaylistEntry {
         &[SortKey { name: "position", column: "position", value: |e| Param::Int(e.position) }];
 }
 
-const MAX_DESCRIPTION: usize = 10_000;
+pub(crate) const MAX_DESCRIPTION: usize = 10_000;
 
 impl Db {
     pub async fn playlist(&self, id: Uuid) -> Result<Option<Playlist>> {

@@ -16,6 +16,15 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Postgres>, enabled
     Ok(())
 }
 
+/// Names the author of this transaction's changes (`None`: the node).
+pub(crate) async fn set_author(tx: &mut Transaction<'static, Postgres>, author: Option<&str>) -> Result<()> {
+    sqlx::query("SELECT set_config('archive.author', $1, true)")
+        .bind(author.unwrap_or(""))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Changes after `after`, never past the oldest running transaction: a
 /// transaction still open may commit changes at positions below those of
 /// transactions that already committed, and they must not be passed over.
@@ -30,7 +39,7 @@ pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>
 ) -> Result<Vec<ChangeRow>> {
     Ok(sqlx::query_as(
         "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
-                origin, changed_at \
+                origin, changed_at, author \
          FROM sync_changes \
          WHERE (xid, id) > ($1::bigint::text::xid8, $2) \
            AND xid < pg_snapshot_xmin(pg_current_snapshot()) \

@@ -49,6 +49,7 @@ impl SearchRequest {
         if !(0..=SEARCH_OFFSET_MAX).contains(&self.offset) {
             return Err(DbError::Invalid(format!("offset must be between 0 and {SEARCH_OFFSET_MAX}")));
         }
+        crate::library::storable("q", &self.query)?;
         if self.query.chars().count() > 200 {
             return Err(DbError::Invalid("q must be at most 200 characters".into()));
         }

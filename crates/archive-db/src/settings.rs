@@ -90,6 +90,8 @@ impl Tx {
     }
 
     pub async fn set_shared_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        crate::library::storable("key", key)?;
+        crate::library::storable("value", value)?;
         let id = Uuid::new_v5(&SETTINGS_NAMESPACE, key.as_bytes());
         let now = crate::now();
         let mut sql = crate::sql::Sql::new(

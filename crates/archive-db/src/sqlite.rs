@@ -18,13 +18,19 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: 
     Ok(())
 }
 
+/// Names the author of this transaction's changes (`None`: the node).
+pub(crate) async fn set_author(tx: &mut Transaction<'static, Sqlite>, author: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE sync_context SET author = $1 WHERE id = 1").bind(author).execute(&mut **tx).await?;
+    Ok(())
+}
+
 pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
     conn: E,
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<ChangeRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, xid, change_id, table_name, row_id, op, base_version, version, origin, changed_at \
+        "SELECT id, xid, change_id, table_name, row_id, op, base_version, version, origin, changed_at, author \
          FROM sync_changes WHERE id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after.id)

@@ -97,7 +97,7 @@ pub struct UserPatch {
 
 /// Emails are kept trimmed and lower-cased, so lookups and uniqueness ignore case.
 pub fn normalize_email(email: &str) -> Result<String> {
-    let email = email.trim().to_lowercase();
+    let email = crate::library::storable("email", email)?.trim().to_lowercase();
     let valid = email.len() <= 320
         && email
             .split_once('@')
@@ -125,6 +125,7 @@ impl Db {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        crate::library::storable("email", email)?;
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = "));
         sql.bind(Param::Text(email.trim().to_lowercase()));
         self.fetch_optional_sql(sql).await

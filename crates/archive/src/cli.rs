@@ -122,6 +122,10 @@ enum KeyCommand {
         /// Rotation: the node's other keys stay valid this many hours more, then expire.
         #[arg(long, value_name = "HOURS")]
         overlap_hours: Option<u32>,
+        /// A key that pulls and never pushes: the slave follows the master,
+        /// and its own changes stay on it.
+        #[arg(long)]
+        read_only: bool,
     },
     /// List the slave keys (never the secrets).
     List,
@@ -213,8 +217,8 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
             import_command(&db, &dirs).await
         }
         Command::User { command } => {
-            let db = serve::open_database(&boot).await?;
-            user_command(command, &db).await
+            let (config, db) = serve::configure(&flags).await?;
+            user_command(command, &config, &db).await
         }
         Command::Sync { command } => {
             let (config, db) = serve::configure(&flags).await?;
@@ -226,13 +230,14 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
 async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
     use crate::sync::{control, engine, keys, status};
     match command {
-        SyncCommand::Key { command: KeyCommand::Generate { name, node_id, overlap_hours } } => {
-            let issued = keys::create(db, &name, &node_id, overlap_hours).await?;
+        SyncCommand::Key { command: KeyCommand::Generate { name, node_id, overlap_hours, read_only } } => {
+            let issued = keys::create(db, &name, &node_id, overlap_hours, read_only).await?;
             if config.role != crate::config::NodeRole::Master {
                 eprintln!("note: this node is not a master (ARCHIVE_ROLE); the key works once it is");
             }
+            let access = if read_only { "read-only " } else { "" };
             eprintln!(
-                "Slave key for node {} (id {}). It is shown only now; store it on the slave with `archive sync set-key`:",
+                "{access}Slave key for node {} (id {}). It is shown only now; store it on the slave with `archive sync set-key`:",
                 issued.record.node_id, issued.record.id
             );
             println!("{}", issued.secret);
@@ -240,8 +245,8 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
         SyncCommand::Key { command: KeyCommand::List } => {
             let now = archive_db::now();
             println!(
-                "{:<36}  {:<12}  {:<20}  {:<10}  {:<20}  name",
-                "id", "prefix", "node", "state", "last used"
+                "{:<36}  {:<12}  {:<20}  {:<10}  {:<10}  {:<20}  name",
+                "id", "prefix", "node", "state", "access", "last used"
             );
             for key in db.slave_keys().await? {
                 let state = if key.revoked_at.is_some() {
@@ -255,9 +260,10 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
                     .last_used_at
                     .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or("never".into());
+                let access = if key.read_only { "read-only" } else { "read-write" };
                 println!(
-                    "{:<36}  {:<12}  {:<20}  {:<10}  {:<20}  {}",
-                    key.id, key.key_prefix, key.node_id, state, used, key.name
+                    "{:<36}  {:<12}  {:<20}  {:<10}  {:<10}  {:<20}  {}",
+                    key.id, key.key_prefix, key.node_id, state, access, used, key.name
                 );
             }
         }
@@ -367,8 +373,14 @@ fn pg_dump(file: &std::path::Path, config: &Config, command: &str) -> anyhow::Re
     }
 }
 
-async fn user_command(command: UserCommand, db: &Db) -> anyhow::Result<()> {
+async fn user_command(command: UserCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
     match command {
+        UserCommand::Create { .. } if config.role == crate::config::NodeRole::Slave => {
+            bail!(
+                "this node is a slave: accounts are made on the master ({}), and come here with sync",
+                config.sync.master_url.as_deref().unwrap_or("MASTER_ARCHIVE_URL")
+            );
+        }
         UserCommand::Create { email, name, role } => {
             let password = read_password()?;
             check_password_rules(&password).map_err(anyhow::Error::msg)?;

@@ -140,13 +140,20 @@ pub fn check_site_name(name: &str) -> Result<String, SettingsError> {
 
 /// Sets the site name (shared: every node shows it after sync). The same
 /// name again writes nothing, so no change travels to the other nodes.
-pub async fn save_site_name(state: &AppState, name: &str) -> Result<(), SettingsError> {
+/// On a slave the name is the master's: shared settings are changed by an
+/// admin there (a slave's push carries at most a moderator's rights).
+pub async fn save_site_name(state: &AppState, by: uuid::Uuid, name: &str) -> Result<(), SettingsError> {
     let name = check_site_name(name)?;
     let current = state.db.shared_setting(SITE_NAME).await?;
     if current.as_deref().unwrap_or(DEFAULT_SITE_NAME) == name {
         return Ok(());
     }
-    let mut tx = state.db.begin().await?;
+    if state.config().role == crate::config::NodeRole::Slave {
+        return Err(SettingsError::Shared(
+            "the site name is set on the master; this node is its slave".into(),
+        ));
+    }
+    let mut tx = state.db.begin_as(by).await?;
     tx.set_shared_setting(SITE_NAME, &name).await?;
     tx.commit().await?;
     state.site_name.forget();

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::boundary;
 use super::state::ConflictLog;
 use super::tables::{self, RowImage, StoredRow, SyncTable};
 use super::{PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
@@ -272,6 +273,32 @@ fn state_of(table: &SyncTable, row: &StoredRow) -> RowState {
     RowState { table: table.name.into(), id: row.id, version: row.version, row: Some(row.image.clone()) }
 }
 
+/// The conflict log's entry for a pushed change that did not stand as
+/// pushed: both sides (secrets left out), and what became of it.
+fn conflict_entry(
+    node: &str,
+    change: &PushChange,
+    row_id: Uuid,
+    master: Option<(i64, &RowImage)>,
+    resolution: &str,
+    reason: &str,
+) -> ConflictLog {
+    ConflictLog {
+        id: Uuid::now_v7(),
+        change_id: change.change_id,
+        node_id: node.into(),
+        table_name: change.table.chars().take(64).collect(),
+        row_id,
+        base_version: change.base_version,
+        master_version: master.map(|(version, _)| version),
+        slave_row: change.row.as_ref().map(|r| tables::shown(&change.table, r)),
+        master_row: master.map(|(_, image)| tables::shown(&change.table, image)),
+        resolution: resolution.into(),
+        reason: reason.into(),
+        created_at: crate::now(),
+    }
+}
+
 /// Whether two images are the same record, creation and update times aside.
 fn same_content(a: &RowImage, b: &RowImage) -> bool {
     let strip = |r: &RowImage| {
@@ -450,7 +477,12 @@ impl Tx {
                 self.savepoint("RELEASE SAVEPOINT").await?;
                 outcome
             }
-            Err(err @ (DbError::Invalid(_) | DbError::MissingReference(_) | DbError::Duplicate(_))) => {
+            Err(
+                err @ (DbError::Invalid(_)
+                | DbError::Forbidden(_)
+                | DbError::MissingReference(_)
+                | DbError::Duplicate(_)),
+            ) => {
                 self.savepoint("ROLLBACK TO SAVEPOINT").await?;
                 self.savepoint("RELEASE SAVEPOINT").await?;
                 self.reject(node, change, err.to_string()).await?
@@ -477,12 +509,18 @@ impl Tx {
             image.insert("id".into(), id.to_string().into());
         }
         let current = self.sync_row(table, id).await?;
+        // The trust boundary: the author's rights first, then the values.
+        self.authorise_pushed(table, change.author, current.as_ref(), image.as_ref()).await?;
+        if let Some(pushed) = image.as_mut() {
+            table.values(id, pushed)?;
+            *pushed = boundary::checked_image(table, id, pushed)?;
+        }
         let base = change.base_version;
         let conflict = |reason: String| (PushStatus::Conflict, reason);
         let (status, reason) = match (&image, &current) {
             (Some(image), None) if base.is_none() => {
                 if let Some(winner) = self.same_natural_key(table, id, image).await? {
-                    return self.merge(node, table, change, winner, image).await;
+                    return self.merge(node, table, change, winner).await;
                 }
                 self.insert_row(table.name, table.values(id, image)?).await?;
                 self.stamp_origin(table.name, id, node).await?;
@@ -514,21 +552,8 @@ impl Tx {
         };
         let state = self.present_state(table.name, id).await?;
         if status == PushStatus::Conflict {
-            self.log_conflict(&ConflictLog {
-                id: Uuid::now_v7(),
-                change_id: change.change_id,
-                node_id: node.into(),
-                table_name: table.name.into(),
-                row_id: id,
-                base_version: base,
-                master_version: current.as_ref().map(|c| c.version),
-                slave_row: change.row.as_ref().map(|r| serde_json::Value::Object(r.clone()).to_string()),
-                master_row: current.as_ref().map(|c| serde_json::Value::Object(c.image.clone()).to_string()),
-                resolution: "master_wins".into(),
-                reason: reason.clone(),
-                created_at: crate::now(),
-            })
-            .await?;
+            let master = current.as_ref().map(|c| (c.version, &c.image));
+            self.log_conflict(&conflict_entry(node, change, id, master, "master_wins", &reason)).await?;
         }
         Ok(PushOutcome {
             change_id: change.change_id,
@@ -565,7 +590,6 @@ impl Tx {
         table: &SyncTable,
         change: &PushChange,
         winner: Uuid,
-        image: &RowImage,
     ) -> Result<PushOutcome> {
         on_tx!(self, conn => {
             sqlx::query(
@@ -582,21 +606,8 @@ impl Tx {
         });
         let state = self.present_state(table.name, winner).await?;
         let reason = format!("same {} as {winner}", table.natural_key.unwrap_or("key"));
-        self.log_conflict(&ConflictLog {
-            id: Uuid::now_v7(),
-            change_id: change.change_id,
-            node_id: node.into(),
-            table_name: table.name.into(),
-            row_id: change.id,
-            base_version: change.base_version,
-            master_version: Some(state.version),
-            slave_row: Some(serde_json::Value::Object(image.clone()).to_string()),
-            master_row: state.row.as_ref().map(|r| serde_json::Value::Object(r.clone()).to_string()),
-            resolution: "merged".into(),
-            reason: reason.clone(),
-            created_at: crate::now(),
-        })
-        .await?;
+        let master = state.row.as_ref().map(|r| (state.version, r));
+        self.log_conflict(&conflict_entry(node, change, change.id, master, "merged", &reason)).await?;
         Ok(PushOutcome {
             change_id: change.change_id,
             status: PushStatus::Merged,
@@ -631,21 +642,9 @@ impl Tx {
 
     async fn reject(&mut self, node: &str, change: &PushChange, reason: String) -> Result<PushOutcome> {
         let state = self.present_state(&change.table, change.id).await?;
-        self.log_conflict(&ConflictLog {
-            id: Uuid::now_v7(),
-            change_id: change.change_id,
-            node_id: node.into(),
-            table_name: change.table.chars().take(64).collect(),
-            row_id: change.id,
-            base_version: change.base_version,
-            master_version: state.row.as_ref().map(|_| state.version),
-            slave_row: change.row.as_ref().map(|r| serde_json::Value::Object(r.clone()).to_string()),
-            master_row: state.row.as_ref().map(|r| serde_json::Value::Object(r.clone()).to_string()),
-            resolution: "rejected".into(),
-            reason: reason.clone(),
-            created_at: crate::now(),
-        })
-        .await?;
+        let master = state.row.as_ref().map(|r| (state.version, r));
+        tracing::info!(target: "sync", node, table = %change.table, id = %change.id, %reason, "pushed change rejected");
+        self.log_conflict(&conflict_entry(node, change, change.id, master, "rejected", &reason)).await?;
         Ok(PushOutcome {
             change_id: change.change_id,
             status: PushStatus::Rejected,

@@ -12,6 +12,7 @@
 //! with the master's version, never an operation, so applying twice or out
 //! of order is harmless. See `docs/SYNC.md`.
 
+mod boundary;
 pub mod digest;
 pub mod master;
 pub mod slave;
@@ -46,6 +47,11 @@ pub struct PushChange {
     /// master has never seen (created on the slave).
     pub base_version: Option<i64>,
     pub row: Option<RowImage>,
+    /// The user whose request made the change on the slave; `None` for the
+    /// slave node itself (imports). The master judges the change by this
+    /// user's rights as it knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Uuid>,
 }
 
 /// What the master did with one pushed change.
@@ -60,8 +66,9 @@ pub enum PushStatus {
     /// The slave created a record whose natural key the master already has:
     /// the two are one record now, the master's (`winner_id`).
     Merged,
-    /// Invalid (unknown table, wrong value, missing reference): logged and
-    /// acknowledged so it cannot block the queue.
+    /// Invalid (unknown table, wrong value, missing reference) or not
+    /// allowed to its author (see `boundary`): logged and acknowledged so
+    /// it cannot block the queue.
     Rejected,
     /// Seen before (a retried push): nothing done again.
     Duplicate,

@@ -51,6 +51,7 @@ pub struct Applied {
 struct RowEntries {
     base_version: Option<i64>,
     change_id: Uuid,
+    author: Option<Uuid>,
     entries: Vec<i64>,
 }
 
@@ -61,28 +62,41 @@ struct PendingEntry {
     table_name: String,
     row_id: Uuid,
     base_version: Option<i64>,
+    author: Option<String>,
 }
+
+/// Tables a slave never pushes: accounts are the master's alone, so a
+/// slave's own accounts (a node that joined a master) stay behind and the
+/// master's replace them at the bootstrap.
+const NEVER_PUSHED: &[&str] = &["users"];
 
 impl Db {
     /// Up to `limit` unpushed log entries, as one change per row.
     pub async fn sync_outbox(&self, limit: i64) -> Result<Outbox> {
         let mut tx = self.begin_read().await?;
         let mut sql = Sql::new(
-            "SELECT id, change_id, table_name, row_id, base_version FROM sync_changes \
+            "SELECT id, change_id, table_name, row_id, base_version, author FROM sync_changes \
              WHERE pushed_at IS NULL ORDER BY id LIMIT ",
         );
         sql.bind(Param::Int(limit));
         let pending: Vec<PendingEntry> = tx.fetch_all_sql(sql).await?;
+        let mut outbox = Outbox::default();
         // Per row: the first entry's base (the master version the local
-        // edits started from), the last entry's change id.
+        // edits started from), the last entry's change id and author.
         let mut rows: BTreeMap<(String, Uuid), RowEntries> = BTreeMap::new();
         for entry in pending {
+            if NEVER_PUSHED.contains(&entry.table_name.as_str()) {
+                outbox.settled.push(entry.id);
+                continue;
+            }
             let slot = rows.entry((entry.table_name, entry.row_id)).or_insert(RowEntries {
                 base_version: entry.base_version,
                 change_id: entry.change_id,
+                author: None,
                 entries: Vec::new(),
             });
             slot.change_id = entry.change_id;
+            slot.author = entry.author.and_then(|a| a.parse().ok());
             slot.entries.push(entry.id);
         }
         let mut by_table: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
@@ -97,21 +111,37 @@ impl Db {
             }
         }
         tx.commit().await?;
-        let mut outbox = Outbox::default();
-        for ((table, id), RowEntries { base_version, change_id, entries }) in rows {
+        for ((table, id), RowEntries { base_version, change_id, author, entries }) in rows {
             let row = present.remove(&(table.clone(), id));
             if row.is_none() && base_version.is_none() {
                 outbox.settled.extend(entries);
                 continue;
             }
             outbox.entries.insert(change_id, entries);
-            outbox.changes.push(PushChange { change_id, table, id, base_version, row });
+            outbox.changes.push(PushChange { change_id, table, id, base_version, row, author });
         }
         outbox.changes.sort_by_key(|c| match c.row {
             Some(_) => (0, tables::rank(&c.table)),
             None => (1, usize::MAX - tables::rank(&c.table)),
         });
         Ok(outbox)
+    }
+
+    /// Marks every local change as settled without pushing it, for a slave
+    /// whose key is read-only: it pulls and never pushes, so its own edits
+    /// stay here until the master's state of those rows replaces them.
+    /// Returns how many log entries were settled.
+    pub async fn settle_unpushed(&self) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let settled = on_tx!(tx, conn => {
+            sqlx::query("UPDATE sync_changes SET pushed_at = $1 WHERE pushed_at IS NULL")
+                .bind(crate::now())
+                .execute(conn)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(settled)
     }
 
     /// How many local changes wait to be pushed.

@@ -74,6 +74,8 @@ pub struct SlaveKey {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// A read-only key pulls and never pushes.
+    pub read_only: bool,
 }
 
 impl SlaveKey {
@@ -84,7 +86,7 @@ impl SlaveKey {
 }
 
 const SLAVE_KEY_COLUMNS: &str =
-    "id, name, node_id, key_prefix, key_hash, created_at, expires_at, last_used_at, revoked_at";
+    "id, name, node_id, key_prefix, key_hash, created_at, expires_at, last_used_at, revoked_at, read_only";
 
 impl Db {
     pub async fn slave_key_by_prefix(&self, prefix: &str) -> Result<Option<SlaveKey>> {
@@ -129,8 +131,8 @@ impl Tx {
         }
         on_tx!(self, conn => {
             sqlx::query(
-                "INSERT INTO slave_keys (id, name, node_id, key_prefix, key_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO slave_keys (id, name, node_id, key_prefix, key_hash, created_at, expires_at, read_only) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(key.id)
             .bind(&key.name)
@@ -139,6 +141,7 @@ impl Tx {
             .bind(&key.key_hash)
             .bind(key.created_at)
             .bind(key.expires_at)
+            .bind(key.read_only)
             .execute(conn)
             .await?;
         });

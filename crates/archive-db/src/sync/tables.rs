@@ -29,6 +29,10 @@ pub(crate) struct Column {
     pub nullable: bool,
     /// The table this column refers to, for foreign keys.
     pub references: Option<&'static str>,
+    /// A secret (a password hash): it travels to slaves, which need it to
+    /// log their users in while the master is away, but no log or page
+    /// ever shows it.
+    pub secret: bool,
 }
 
 /// A row to write: its id, the master's version and its columns.
@@ -49,13 +53,16 @@ pub(crate) struct SyncTable {
 }
 
 const fn col(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind, nullable: false, references: None }
+    Column { name, kind, nullable: false, references: None, secret: false }
 }
 const fn opt(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind, nullable: true, references: None }
+    Column { name, kind, nullable: true, references: None, secret: false }
 }
 const fn fk(name: &'static str, table: &'static str, nullable: bool) -> Column {
-    Column { name, kind: Kind::Uuid, nullable, references: Some(table) }
+    Column { name, kind: Kind::Uuid, nullable, references: Some(table), secret: false }
+}
+const fn secret(name: &'static str) -> Column {
+    Column { name, kind: Text, nullable: false, references: None, secret: true }
 }
 
 use Kind::{Bool, Int, Text, Time};
@@ -73,7 +80,7 @@ pub(crate) const TABLES: &[SyncTable] = &[
             col("email", Text),
             col("name", Text),
             col("role", Text),
-            col("password_hash", Text),
+            secret("password_hash"),
             CREATED,
             UPDATED,
         ],
@@ -232,7 +239,10 @@ fn to_param(column: &Column, json: &Json) -> Result<Value> {
     }
     let param = match column.kind {
         Kind::Uuid => Param::Uuid(json.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| wrong("a UUID"))?),
-        Kind::Text => Param::Text(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned()),
+        Kind::Text => {
+            let text = json.as_str().ok_or_else(|| wrong("a string"))?;
+            Param::Text(crate::library::storable(column.name, text)?.to_owned())
+        }
         Kind::Int => Param::Int(json.as_i64().ok_or_else(|| wrong("an integer"))?),
         Kind::Bool => Param::Bool(json.as_bool().ok_or_else(|| wrong("true or false"))?),
         Kind::Time => Param::Time(
@@ -243,6 +253,31 @@ fn to_param(column: &Column, json: &Json) -> Result<Value> {
         ),
     };
     Ok(Some(param))
+}
+
+/// A row image as the conflict log keeps it: JSON without the secret
+/// columns.
+pub(crate) fn shown(table: &str, image: &RowImage) -> String {
+    let mut image = image.clone();
+    if let Ok(table) = self::table(table) {
+        for column in table.columns.iter().filter(|c| c.secret) {
+            image.remove(column.name);
+        }
+    }
+    Json::Object(image).to_string()
+}
+
+/// A checked value as it travels in a row image.
+pub(crate) fn to_json(value: &Value) -> Json {
+    match value {
+        None => Json::Null,
+        Some(Param::Uuid(id)) => Json::String(id.to_string()),
+        Some(Param::Int(n)) => Json::from(*n),
+        Some(Param::Text(text)) => Json::String(text.clone()),
+        Some(Param::Bool(b)) => Json::Bool(*b),
+        Some(Param::Time(t)) => Json::String(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        Some(Param::Bytes(bytes)) => Json::String(hex::encode(bytes)),
+    }
 }
 
 /// A row read from the database: its image and version.

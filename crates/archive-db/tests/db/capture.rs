@@ -207,3 +207,41 @@ fn now_literal(db: &Db) -> String {
         archive_db::Backend::Postgres => "now()".into(),
     }
 }
+
+#[tokio::test]
+async fn every_change_names_the_user_whose_request_made_it_or_none_for_the_node() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let author = crate::user(&mut tx, "editor@example.org", archive_db::Role::Moderator).await;
+        let by_node =
+            tx.insert_artist(NewArtist { name: "Imported".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin_as(author).await.unwrap();
+        let by_user =
+            tx.insert_artist(NewArtist { name: "Typed".into(), ..Default::default() }).await.unwrap();
+        tx.update_artist(
+            by_node.id,
+            ArtistPatch { name: Some("Imported, renamed".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // The author lasts one transaction only.
+        let mut tx = db.begin().await.unwrap();
+        tx.update_artist(
+            by_user.id,
+            ArtistPatch { biography: Some(Some("Later".into())), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let changes = all_changes(db).await;
+        let authors =
+            |row: Uuid| of_row(&changes, "artists", row).iter().map(|c| c.author).collect::<Vec<_>>();
+        assert_eq!(authors(by_node.id), vec![None, Some(author)]);
+        assert_eq!(authors(by_user.id), vec![Some(author), None]);
+    })
+    .await;
+}

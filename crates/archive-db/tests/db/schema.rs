@@ -148,3 +148,35 @@ async fn sync_row_images_carry_every_column_of_every_synced_table() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_trust_boundary_migration_removes_password_hashes_from_the_conflict_log() {
+    for backend in archive_testkit::backends() {
+        let t = TestDb::empty(backend).await.unwrap();
+        t.db.migrate_to(5).await.unwrap();
+        let row = r#"{"id":"x","email":"a@example.org","role":"admin","password_hash":"$argon2id$secret"}"#;
+        let insert = match backend {
+            Backend::Sqlite => format!(
+                "INSERT INTO conflict_logs (id, change_id, node_id, table_name, row_id, slave_row, master_row, \
+                 resolution, reason, created_at) VALUES (randomblob(16), randomblob(16), 'home', 'users', \
+                 randomblob(16), '{row}', '{row}', 'master_wins', 'old', '2026-01-01T00:00:00Z')"
+            ),
+            Backend::Postgres => format!(
+                "INSERT INTO conflict_logs (id, change_id, node_id, table_name, row_id, slave_row, master_row, \
+                 resolution, reason, created_at) VALUES (gen_random_uuid(), gen_random_uuid(), 'home', 'users', \
+                 gen_random_uuid(), '{row}', '{row}', 'master_wins', 'old', now())"
+            ),
+        };
+        let mut tx = t.db.begin().await.unwrap();
+        tx.execute_unchecked(&insert).await.unwrap();
+        tx.commit().await.unwrap();
+        t.db.migrate().await.unwrap();
+        let logged = t.db.conflict_logs(10, 0).await.unwrap();
+        assert_eq!(logged.len(), 1);
+        for side in [&logged[0].slave_row, &logged[0].master_row] {
+            let side = side.as_deref().unwrap();
+            assert!(!side.contains("password_hash") && !side.contains("argon2"), "{backend:?}: {side}");
+            assert!(side.contains("a@example.org"), "the rest of the row stays: {side}");
+        }
+    }
+}

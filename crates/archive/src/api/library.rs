@@ -12,9 +12,9 @@ use archive_db::{
     NewSong, Page, Song, SongFilter, SongPatch,
 };
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
+use super::{AppState, CurrentUser};
 
 /// For PATCH bodies: a missing field is `None`, `null` is `Some(None)`.
 pub(super) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -31,16 +31,33 @@ fn found<T>(value: Option<T>, what: &str) -> ApiResult<Json<T>> {
     value.map(Json).ok_or_else(|| ApiError::not_found(what))
 }
 
-/// Runs one write in its own transaction.
-macro_rules! write {
-    ($state:expr, |$tx:ident| $body:expr) => {{
-        let mut $tx = $state.db.begin().await?;
+/// Runs one write in its own transaction, on behalf of the user `$author`
+/// (every change it records names them; see `Db::begin_as`).
+macro_rules! write_as {
+    ($state:expr, $author:expr, |$tx:ident| $body:expr) => {{
+        let mut $tx = $state.db.begin_as($author).await?;
         let value = $body.await?;
         $tx.commit().await?;
         value
     }};
 }
-pub(crate) use write;
+pub(crate) use write_as;
+
+/// On a slave, what only an admin may do to synced data (deleting from the
+/// library, the shared settings) is done on the master: a slave's push
+/// carries at most a moderator's rights (see docs/SYNC.md).
+pub(crate) fn master_only(state: &AppState, what: &str) -> ApiResult<()> {
+    let config = state.config();
+    if config.role != crate::config::NodeRole::Slave {
+        return Ok(());
+    }
+    let master = config.sync.master_url.as_deref().unwrap_or("the master");
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "master_only",
+        format!("{what} is done on the master ({master}); this node is its slave"),
+    ))
+}
 
 // ---------------------------------------------------------------- artists
 
@@ -74,26 +91,30 @@ pub async fn get_artist(
 
 pub async fn create_artist(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiJson(body): ApiJson<ArtistBody>,
 ) -> ApiResult<(StatusCode, Json<Artist>)> {
     let new = NewArtist { id: None, name: body.name, biography: body.biography };
-    Ok(created(write!(state, |tx| tx.insert_artist(new))))
+    Ok(created(write_as!(state, caller.user.id, |tx| tx.insert_artist(new))))
 }
 
 pub async fn update_artist(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ArtistPatchBody>,
 ) -> ApiResult<Json<Artist>> {
     let patch = ArtistPatch { name: body.name, biography: body.biography };
-    Ok(Json(write!(state, |tx| tx.update_artist(id, patch))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.update_artist(id, patch))))
 }
 
 pub async fn delete_artist(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    write!(state, |tx| tx.delete_artist(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, caller.user.id, |tx| tx.delete_artist(id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,24 +143,32 @@ pub async fn get_genre(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>
 
 pub async fn create_genre(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiJson(body): ApiJson<GenreBody>,
 ) -> ApiResult<(StatusCode, Json<Genre>)> {
-    Ok(created(write!(state, |tx| tx.insert_genre(NewGenre { id: None, name: body.name }))))
+    Ok(
+        created(
+            write_as!(state, caller.user.id, |tx| tx.insert_genre(NewGenre { id: None, name: body.name }))
+        ),
+    )
 }
 
 pub async fn update_genre(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<GenrePatchBody>,
 ) -> ApiResult<Json<Genre>> {
-    Ok(Json(write!(state, |tx| tx.update_genre(id, GenrePatch { name: body.name }))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.update_genre(id, GenrePatch { name: body.name }))))
 }
 
 pub async fn delete_genre(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    write!(state, |tx| tx.delete_genre(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, caller.user.id, |tx| tx.delete_genre(id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,26 +219,30 @@ pub async fn get_album(
 
 pub async fn create_album(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiJson(body): ApiJson<AlbumBody>,
 ) -> ApiResult<(StatusCode, Json<Album>)> {
     let new = NewAlbum { id: None, title: body.title, artist_id: body.artist_id, year: body.year };
-    Ok(created(write!(state, |tx| tx.insert_album(new))))
+    Ok(created(write_as!(state, caller.user.id, |tx| tx.insert_album(new))))
 }
 
 pub async fn update_album(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AlbumPatchBody>,
 ) -> ApiResult<Json<Album>> {
     let patch = AlbumPatch { title: body.title, artist_id: body.artist_id, year: body.year };
-    Ok(Json(write!(state, |tx| tx.update_album(id, patch))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.update_album(id, patch))))
 }
 
 pub async fn delete_album(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    write!(state, |tx| tx.delete_album(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, caller.user.id, |tx| tx.delete_album(id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,6 +305,7 @@ pub async fn get_song(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>)
 
 pub async fn create_song(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiJson(body): ApiJson<SongBody>,
 ) -> ApiResult<(StatusCode, Json<Song>)> {
     let new = NewSong {
@@ -285,11 +319,12 @@ pub async fn create_song(
         duration_ms: body.duration_ms,
         ..Default::default()
     };
-    Ok(created(write!(state, |tx| tx.insert_song(new))))
+    Ok(created(write_as!(state, caller.user.id, |tx| tx.insert_song(new))))
 }
 
 pub async fn update_song(
     State(state): State<AppState>,
+    caller: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SongPatchBody>,
 ) -> ApiResult<Json<Song>> {
@@ -302,10 +337,15 @@ pub async fn update_song(
         disc_number: body.disc_number,
         year: body.year,
     };
-    Ok(Json(write!(state, |tx| tx.update_song(id, patch))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.update_song(id, patch))))
 }
 
-pub async fn delete_song(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    write!(state, |tx| tx.delete_song(id));
+pub async fn delete_song(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, caller.user.id, |tx| tx.delete_song(id));
     Ok(StatusCode::NO_CONTENT)
 }

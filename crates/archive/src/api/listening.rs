@@ -10,7 +10,7 @@ use archive_db::{ListeningData, Page, RecentPlay, Song, SongPlayCount};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::library::{created, write};
+use super::library::{created, write_as};
 use super::{AppState, CurrentUser};
 
 async fn existing_song(state: &AppState, id: Uuid) -> ApiResult<()> {
@@ -36,7 +36,7 @@ pub async fn play(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RecentPlay>)> {
     existing_song(&state, id).await?;
-    Ok(created(write!(state, |tx| tx.record_play(caller.user.id, id, archive_db::now()))))
+    Ok(created(write_as!(state, caller.user.id, |tx| tx.record_play(caller.user.id, id, archive_db::now()))))
 }
 
 pub async fn favourite(
@@ -45,7 +45,7 @@ pub async fn favourite(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     existing_song(&state, id).await?;
-    write!(state, |tx| tx.set_favourite(caller.user.id, id, true));
+    write_as!(state, caller.user.id, |tx| tx.set_favourite(caller.user.id, id, true));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -55,7 +55,7 @@ pub async fn unfavourite(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     existing_song(&state, id).await?;
-    write!(state, |tx| tx.set_favourite(caller.user.id, id, false));
+    write_as!(state, caller.user.id, |tx| tx.set_favourite(caller.user.id, id, false));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -73,7 +73,7 @@ pub async fn rate(
     ApiJson(body): ApiJson<RatingBody>,
 ) -> ApiResult<StatusCode> {
     existing_song(&state, id).await?;
-    write!(state, |tx| tx.set_rating(caller.user.id, id, body.rating));
+    write_as!(state, caller.user.id, |tx| tx.set_rating(caller.user.id, id, body.rating));
     Ok(StatusCode::NO_CONTENT)
 }
 

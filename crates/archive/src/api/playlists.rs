@@ -11,7 +11,7 @@ use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, Pla
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::library::{created, nullable, write};
+use super::library::{created, nullable, write_as};
 use super::{AppState, CurrentUser};
 
 /// The playlist if `viewer` may see it: their own, a public one, or any for an admin.
@@ -49,7 +49,7 @@ pub(crate) async fn add_song(
     if state.db.song(song_id).await?.is_none() {
         return Err(ApiError::invalid(Some("song_id"), "no song has this id"));
     }
-    Ok(write!(state, |tx| tx.add_playlist_entry(id, song_id, position)))
+    Ok(write_as!(state, editor.id, |tx| tx.add_playlist_entry(id, song_id, position)))
 }
 
 pub async fn list(
@@ -86,7 +86,7 @@ pub async fn create(
         description: body.description,
         is_public: body.is_public,
     };
-    Ok(created(write!(state, |tx| tx.insert_playlist(new))))
+    Ok(created(write_as!(state, caller.user.id, |tx| tx.insert_playlist(new))))
 }
 
 pub async fn get(
@@ -114,7 +114,7 @@ pub async fn update(
 ) -> ApiResult<Json<Playlist>> {
     editable(&state, &caller.user, id).await?;
     let patch = PlaylistPatch { name: body.name, description: body.description, is_public: body.is_public };
-    Ok(Json(write!(state, |tx| tx.update_playlist(id, patch))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.update_playlist(id, patch))))
 }
 
 pub async fn remove(
@@ -123,7 +123,7 @@ pub async fn remove(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     editable(&state, &caller.user, id).await?;
-    write!(state, |tx| tx.delete_playlist(id));
+    write_as!(state, caller.user.id, |tx| tx.delete_playlist(id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,7 +169,7 @@ pub async fn move_entry(
     ApiJson(body): ApiJson<MoveEntryBody>,
 ) -> ApiResult<Json<PlaylistEntry>> {
     editable(&state, &caller.user, id).await?;
-    Ok(Json(write!(state, |tx| tx.move_playlist_entry(id, entry_id, body.position))))
+    Ok(Json(write_as!(state, caller.user.id, |tx| tx.move_playlist_entry(id, entry_id, body.position))))
 }
 
 pub async fn remove_entry(
@@ -178,6 +178,6 @@ pub async fn remove_entry(
     ApiPath((id, entry_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     editable(&state, &caller.user, id).await?;
-    write!(state, |tx| tx.remove_playlist_entry(id, entry_id));
+    write_as!(state, caller.user.id, |tx| tx.remove_playlist_entry(id, entry_id));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,7 +23,7 @@ use crate::sync::control::{self, Control};
 use crate::sync::keys;
 use crate::sync::protocol::{
     ApplyRequest, ApplyResponse, BOOTSTRAP_REQUIRED, BootstrapStart, ChangesResponse, Cursor,
-    MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH, PROTOCOL, Ping,
+    MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH, PROTOCOL, Ping, READ_ONLY_KEY,
 };
 use crate::sync::status::{SlaveView, SyncReport};
 
@@ -69,6 +69,7 @@ pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<J
         epoch: head.epoch.clone(),
         head: head.encode(),
         your_node_id: peer.key.node_id.clone(),
+        read_only: peer.key.read_only,
     }))
 }
 
@@ -131,6 +132,13 @@ pub async fn apply(
     ApiJson(request): ApiJson<ApplyRequest>,
 ) -> ApiResult<Json<ApplyResponse>> {
     require_master(&state).await?;
+    if peer.key.read_only {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            READ_ONLY_KEY,
+            "this slave key is read-only: it pulls and never pushes",
+        ));
+    }
     if request.changes.len() > MAX_PUSH {
         return Err(ApiError::invalid(Some("changes"), format!("at most {MAX_PUSH} changes per push")));
     }
@@ -257,6 +265,9 @@ pub struct NewKey {
     /// Rotation: the node's other keys stay valid this many hours, then expire.
     #[serde(default)]
     overlap_hours: Option<u32>,
+    /// A key that pulls and never pushes.
+    #[serde(default)]
+    read_only: bool,
 }
 
 /// Issues a slave key (a master only); shared with the settings page.
@@ -265,19 +276,20 @@ pub(crate) async fn issue_key(
     name: &str,
     node_id: &str,
     overlap_hours: Option<u32>,
+    read_only: bool,
 ) -> ApiResult<keys::IssuedKey> {
     require_master(state).await?;
     if name.trim().is_empty() || node_id.trim().is_empty() {
         return Err(ApiError::invalid(None, "a slave key needs a name and the slave's node id"));
     }
-    Ok(keys::create(&state.db, name, node_id, overlap_hours).await?)
+    Ok(keys::create(&state.db, name, node_id, overlap_hours, read_only).await?)
 }
 
 pub async fn create_key(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let issued = issue_key(&state, &new.name, &new.node_id, new.overlap_hours).await?;
+    let issued = issue_key(&state, &new.name, &new.node_id, new.overlap_hours, new.read_only).await?;
     Ok((StatusCode::CREATED, Json(json!({ "key": issued.secret, "record": issued.record }))))
 }
 

@@ -28,7 +28,11 @@ use super::extract::ApiJson;
 /// JSON bodies on this route are limited like everywhere else; only uploads are large.
 const JSON_LIMIT: usize = 1024 * 1024;
 
-pub async fn create_or_upload(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+pub async fn create_or_upload(
+    State(state): State<AppState>,
+    caller: super::CurrentUser,
+    req: Request,
+) -> ApiResult<Response> {
     let multipart = req
         .headers()
         .get(CONTENT_TYPE)
@@ -39,7 +43,7 @@ pub async fn create_or_upload(State(state): State<AppState>, req: Request) -> Ap
     }
     let req = req.map(|body| Body::new(http_body_util::Limited::new(body, JSON_LIMIT)));
     let body = ApiJson::from_request(req, &state).await?;
-    Ok(super::library::create_song(State(state), body).await?.into_response())
+    Ok(super::library::create_song(State(state), caller, body).await?.into_response())
 }
 
 #[derive(Serialize)]

@@ -12,7 +12,7 @@ use archive_db::{NewUser, Page, Role, User, UserPatch};
 use super::auth::{TokenResponse, issue_token};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::library::created;
+use super::library::{created, master_only};
 use super::{AppState, CurrentUser};
 use crate::auth::{check_password_rules, hash_password, verify_password};
 
@@ -59,6 +59,7 @@ pub(crate) async fn create_user(
     role: Role,
     password: String,
 ) -> ApiResult<User> {
+    master_only(state, "Managing accounts")?;
     let password_hash = hashed(Some(password)).await?.expect("given");
     let new = NewUser { email, name, role, password_hash };
     let mut tx = state.db.begin().await?;
@@ -98,6 +99,7 @@ pub(crate) async fn update_user(
     role: Option<Role>,
     password: Option<String>,
 ) -> ApiResult<User> {
+    master_only(state, "Managing accounts")?;
     let resets_password = password.is_some();
     let patch = UserPatch { email, name, role, password_hash: hashed(password).await? };
     let mut tx = state.db.begin().await?;
@@ -119,6 +121,7 @@ pub async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -
 
 /// Deletes an account (the API and the users page); never the last admin.
 pub(crate) async fn delete_user(state: &AppState, id: Uuid) -> ApiResult<()> {
+    master_only(state, "Managing accounts")?;
     let mut tx = state.db.begin().await?;
     tx.delete_user(id).await?;
     if tx.count_admins().await? == 0 {
@@ -172,6 +175,7 @@ pub(crate) async fn update_own_account(
     password: Option<String>,
     current_password: Option<String>,
 ) -> ApiResult<(User, Option<TokenResponse>)> {
+    master_only(state, "Changing an account")?;
     if password.is_some() {
         let current = current_password.unwrap_or_default();
         if !verify_password(current, me.password_hash.clone()).await {

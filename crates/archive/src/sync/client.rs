@@ -117,13 +117,12 @@ impl MasterClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let message = response
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| status.to_string());
+        let error = response.json::<serde_json::Value>().await.unwrap_or_default();
+        let message = error["error"]["message"].as_str().map_or_else(|| status.to_string(), str::to_owned);
         Err(match status {
+            StatusCode::FORBIDDEN if error["error"]["code"] == super::protocol::READ_ONLY_KEY => {
+                SyncError::ReadOnlyKey
+            }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
             StatusCode::GONE => SyncError::BootstrapRequired,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => {

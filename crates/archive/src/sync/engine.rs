@@ -29,6 +29,9 @@ pub enum SyncError {
     KeyStore(#[from] KeyStoreError),
     #[error("the master refused the slave key: {0}")]
     Unauthorized(String),
+    /// The key pulls and never pushes: local changes stay on this node.
+    #[error("the slave key is read-only: this node's own changes are not pushed")]
+    ReadOnlyKey,
     #[error("the master cannot continue from this node's cursor; a bootstrap is needed")]
     BootstrapRequired,
     #[error("the master is not reachable: {0}")]
@@ -112,7 +115,16 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         let answer = if outbox.changes.is_empty() {
             archive_db::PushAnswer::default()
         } else {
-            client.apply(&outbox.changes).await?
+            match client.apply(&outbox.changes).await {
+                Err(SyncError::ReadOnlyKey) => {
+                    // Nothing goes up: the master's state replaces this
+                    // node's own edits as those rows change there.
+                    let settled = db.settle_unpushed().await?;
+                    tracing::info!(target: "sync", settled, "read-only key: local changes stay on this node");
+                    return Ok(());
+                }
+                other => other?,
+            }
         };
         if answer.outcomes.len() != outbox.changes.len() {
             return Err(SyncError::Protocol(format!(
@@ -208,6 +220,12 @@ async fn bootstrap(db: &Db, client: &MasterClient, report: &mut CycleReport) -> 
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
+}
+
+/// Whether this node has copied its master's data (a bootstrap finished):
+/// from then on its accounts are the master's.
+pub async fn has_joined(db: &Db) -> Result<bool, DbError> {
+    Ok(db.sync_state(CURSOR).await?.is_some())
 }
 
 /// One cycle at a time per process (the worker, `sync now`, the API).

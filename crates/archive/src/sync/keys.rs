@@ -32,8 +32,8 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// Makes a key for the slave `node_id`.
-pub fn issue(name: &str, node_id: &str) -> IssuedKey {
+/// Makes a key for the slave `node_id`; a `read_only` key pulls and never pushes.
+pub fn issue(name: &str, node_id: &str, read_only: bool) -> IssuedKey {
     let prefix = hex::encode(random_bytes::<6>());
     let secret = format!("{KEY_PREFIX}{prefix}_{}", hex::encode(random_bytes::<32>()));
     let record = SlaveKey {
@@ -46,6 +46,7 @@ pub fn issue(name: &str, node_id: &str) -> IssuedKey {
         expires_at: None,
         last_used_at: None,
         revoked_at: None,
+        read_only,
     };
     IssuedKey { record, secret }
 }
@@ -57,8 +58,9 @@ pub async fn create(
     name: &str,
     node_id: &str,
     overlap_hours: Option<u32>,
+    read_only: bool,
 ) -> Result<IssuedKey, archive_db::DbError> {
-    let issued = issue(name, node_id);
+    let issued = issue(name, node_id, read_only);
     let mut tx = db.begin().await?;
     tx.create_slave_key(&issued.record).await?;
     if let Some(hours) = overlap_hours {
@@ -66,7 +68,8 @@ pub async fn create(
         tx.expire_slave_keys_of(&issued.record.node_id, issued.record.id, at).await?;
     }
     tx.commit().await?;
-    tracing::info!(target: "sync", node = %issued.record.node_id, key = %issued.record.key_prefix, "slave key created");
+    tracing::info!(target: "sync", node = %issued.record.node_id, key = %issued.record.key_prefix, read_only,
+        "slave key created");
     Ok(issued)
 }
 
@@ -208,10 +211,10 @@ mod tests {
 
     #[test]
     fn an_issued_key_matches_its_record_and_nothing_else() {
-        let issued = issue("office", "office-1");
+        let issued = issue("office", "office-1", false);
         assert_eq!(prefix_of(&issued.secret), Some(issued.record.key_prefix.as_str()));
         assert!(matches(&issued.record, &issued.secret));
-        let other = issue("office", "office-1");
+        let other = issue("office", "office-1", false);
         assert!(!matches(&issued.record, &other.secret));
         assert!(prefix_of("arcsync_short_abc").is_none());
     }

@@ -48,6 +48,9 @@ pub struct Ping {
     pub head: String,
     /// The node id the key presented is bound to.
     pub your_node_id: String,
+    /// Whether the key presented is read-only (pulls, never pushes).
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// `GET /api/v1/sync/changes?cursor=&limit=`.
@@ -83,6 +86,9 @@ pub struct BootstrapStart {
     /// Tables to copy, parents first.
     pub tables: Vec<String>,
 }
+
+/// The error code of a 403 to a push with a read-only key.
+pub const READ_ONLY_KEY: &str = "read_only_key";
 
 /// The error code of a 410: the slave's cursor cannot be continued.
 pub const BOOTSTRAP_REQUIRED: &str = "bootstrap_required";

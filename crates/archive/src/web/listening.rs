@@ -12,7 +12,7 @@ use super::pages::{CursorQuery, SongPage, next_link};
 use super::song_rows::song_rows;
 use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
-use crate::api::library::write;
+use crate::api::library::write_as;
 
 pub async fn favourites(
     State(state): State<AppState>,
@@ -60,7 +60,7 @@ pub async fn set_favourite(
 ) -> Result<Response, PageError> {
     user.check_csrf_header(&headers)?;
     let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
-    write!(state, |tx| tx.set_favourite(user.user.id, id, form.favourite));
+    write_as!(state, user.user.id, |tx| tx.set_favourite(user.user.id, id, form.favourite));
     render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
 }
 
@@ -102,7 +102,7 @@ pub async fn set_rating(
         }
     };
     let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
-    write!(state, |tx| tx.set_rating(user.user.id, id, rating));
+    write_as!(state, user.user.id, |tx| tx.set_rating(user.user.id, id, rating));
     render(&RatingSelect { song: RatingState { id, title: song.title, rating: rating.unwrap_or(0) } })
 }
 

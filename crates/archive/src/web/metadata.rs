@@ -22,7 +22,7 @@ use super::session::CsrfForm;
 use super::song_rows::{SongRow, minutes_and_seconds, song_rows};
 use super::{AdminUser, Frame, ModeratorUser, PageError, WebUser, render};
 use crate::api::AppState;
-use crate::api::library::write;
+use crate::api::library::{master_only, write_as};
 
 /// One fact of a song's page.
 struct Fact {
@@ -206,7 +206,7 @@ pub async fn edit_song(
         number("year", &form.year)?,
     );
     let (artist, album, genre) = (name(&form.artist), name(&form.album), name(&form.genre));
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_as(user.0.user.id).await?;
     let artist_id = ensure_artist(&mut tx, artist.as_deref()).await?;
     let album_id = match (&album, &current_album) {
         // The album's title left as it was: the song stays on its album,
@@ -246,7 +246,8 @@ pub async fn delete_song(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    write!(state, |tx| tx.delete_song(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, admin.0.user.id, |tx| tx.delete_song(id));
     Ok(Redirect::to("/").into_response())
 }
 
@@ -268,7 +269,7 @@ pub async fn edit_album(
 ) -> Result<Response, PageError> {
     user.0.check_csrf(&form.csrf)?;
     let year = number("year", &form.year)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_as(user.0.user.id).await?;
     let artist_id = ensure_artist(&mut tx, name(&form.artist).as_deref()).await?;
     let patch = AlbumPatch { title: Some(form.title), artist_id: Some(artist_id), year: Some(year) };
     tx.update_album(id, patch)
@@ -293,7 +294,8 @@ pub async fn delete_album(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    write!(state, |tx| tx.delete_album(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, admin.0.user.id, |tx| tx.delete_album(id));
     Ok(Redirect::to("/albums").into_response())
 }
 
@@ -314,7 +316,7 @@ pub async fn edit_artist(
     user.0.check_csrf(&form.csrf)?;
     let biography = Some(form.biography.trim().to_owned()).filter(|b| !b.is_empty());
     let patch = ArtistPatch { name: Some(form.name), biography: Some(biography) };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_as(user.0.user.id).await?;
     tx.update_artist(id, patch).await.map_err(|e| taken(e, "Another artist has that name."))?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/artists/{id}")).into_response())
@@ -327,7 +329,8 @@ pub async fn delete_artist(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    write!(state, |tx| tx.delete_artist(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, admin.0.user.id, |tx| tx.delete_artist(id));
     Ok(Redirect::to("/artists").into_response())
 }
 
@@ -344,7 +347,7 @@ pub async fn edit_genre(
     Form(form): Form<GenreEdit>,
 ) -> Result<Response, PageError> {
     user.0.check_csrf(&form.csrf)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_as(user.0.user.id).await?;
     tx.update_genre(id, GenrePatch { name: Some(form.name) })
         .await
         .map_err(|e| taken(e, "Another genre has that name."))?;
@@ -359,6 +362,7 @@ pub async fn delete_genre(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    write!(state, |tx| tx.delete_genre(id));
+    master_only(&state, "Deleting from the library")?;
+    write_as!(state, admin.0.user.id, |tx| tx.delete_genre(id));
     Ok(Redirect::to("/genres").into_response())
 }

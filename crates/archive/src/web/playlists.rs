@@ -21,7 +21,7 @@ use super::pages::{CursorQuery, next_link};
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
 use crate::api::AppState;
-use crate::api::library::write;
+use crate::api::library::write_as;
 use crate::api::playlists::{add_song, editable, may_edit, visible};
 
 /// Entries per page of a playlist.
@@ -121,7 +121,7 @@ pub async fn create(
         name: form.name,
         is_public: form.is_public.is_some(),
     };
-    let playlist = write!(state, |tx| tx.insert_playlist(new));
+    let playlist = write_as!(state, user.user.id, |tx| tx.insert_playlist(new));
     if let Some(song_id) = song_id {
         add_song(&state, &user.user, playlist.id, song_id, None).await?;
         if from_picker(&headers) {
@@ -219,7 +219,7 @@ pub async fn update(
         description: Some(description(&form.description)),
         is_public: Some(form.is_public.is_some()),
     };
-    write!(state, |tx| tx.update_playlist(id, patch));
+    write_as!(state, user.user.id, |tx| tx.update_playlist(id, patch));
     Ok(Redirect::to(&format!("/playlists/{id}")).into_response())
 }
 
@@ -231,7 +231,7 @@ pub async fn delete(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     editable(&state, &user.user, id).await?;
-    write!(state, |tx| tx.delete_playlist(id));
+    write_as!(state, user.user.id, |tx| tx.delete_playlist(id));
     Ok(Redirect::to("/playlists").into_response())
 }
 
@@ -291,7 +291,7 @@ pub async fn move_entry(
     let position =
         form.position.ok_or_else(|| PageError::BadRequest("Where to move the song is missing.".into()))?;
     editable(&state, &user.user, id).await?;
-    write!(state, |tx| tx.move_playlist_entry(id, entry_id, position));
+    write_as!(state, user.user.id, |tx| tx.move_playlist_entry(id, entry_id, position));
     Ok(back_to(id, &form.cursor))
 }
 
@@ -303,7 +303,7 @@ pub async fn remove_entry(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     editable(&state, &user.user, id).await?;
-    write!(state, |tx| tx.remove_playlist_entry(id, entry_id));
+    write_as!(state, user.user.id, |tx| tx.remove_playlist_entry(id, entry_id));
     Ok(back_to(id, &form.cursor))
 }
 

@@ -222,7 +222,7 @@ pub async fn save_general(
         }
         settings::save(&state, &changes(&state.config(), GENERAL_FIELDS, &form)).await?;
         if let Some(name) = form.get("site_name") {
-            settings::save_site_name(&state, name).await?;
+            settings::save_site_name(&state, admin.0.user.id, name).await?;
         }
         Ok::<(), SettingsError>(())
     }
@@ -248,6 +248,7 @@ struct KeyRow {
     node_id: String,
     prefix: String,
     state: &'static str,
+    read_only: bool,
     created: String,
     last_used: String,
 }
@@ -275,6 +276,7 @@ fn key_rows(keys: Vec<SlaveKey>) -> Vec<KeyRow> {
             name: k.name,
             node_id: k.node_id,
             prefix: k.key_prefix,
+            read_only: k.read_only,
         })
         .collect()
 }
@@ -292,6 +294,8 @@ struct SyncPage {
     notice: Option<Notice>,
     fields: Vec<Field>,
     role: &'static str,
+    /// A slave that has copied its master's data (its accounts are the master's).
+    joined: bool,
     insecure: bool,
     /// A slave: the public part of its stored key.
     stored_key: Option<String>,
@@ -328,6 +332,7 @@ async fn sync_page(state: &AppState, admin: &AdminUser, extras: SyncExtras) -> R
         notice: extras.notice,
         fields: fields(&config, SYNC_FIELDS),
         role: config.role.as_str(),
+        joined: config.role == NodeRole::Slave && crate::sync::engine::has_joined(&state.db).await?,
         insecure: config.sync.allow_insecure,
         stored_key,
         key_problem,
@@ -419,6 +424,9 @@ pub struct NewKeyForm {
     node_id: String,
     /// For a regenerated key: hours the node's other keys keep working.
     overlap_hours: Option<u32>,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    read_only: Option<String>,
 }
 
 /// A master: issues a slave key and shows it this once.
@@ -428,7 +436,8 @@ pub async fn generate_key(
     Form(form): Form<NewKeyForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    match issue_key(&state, &form.name, &form.node_id, form.overlap_hours).await {
+    let read_only = form.read_only.is_some();
+    match issue_key(&state, &form.name, &form.node_id, form.overlap_hours, read_only).await {
         Ok(issued) => {
             let new_key = NewKey { secret: issued.secret, node_id: issued.record.node_id };
             let extras = SyncExtras { new_key: Some(new_key), ..Default::default() };

@@ -492,17 +492,10 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
         // On the slave: background sync on, the key entered, the connection tested.
         log_in(&browser, &slave_base, &slave_email).await;
         browser.goto(format!("{slave_base}/settings/sync")).await.unwrap();
+        let note = appears(&browser, By::Id("joining-note"), "what joining a master does to accounts").await;
+        assert!(note.text().await.unwrap().contains("log in here with your account on the master"));
         let locked = appears(&browser, By::Id("MASTER_ARCHIVE_URL"), "the master URL field").await;
         assert_eq!(locked.attr("disabled").await.unwrap().as_deref(), Some("true"), "set at start: locked");
-        let enable = appears(&browser, By::Id("SYNC_ENABLED"), "the enable box").await;
-        browser
-            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![enable.to_json().unwrap()])
-            .await
-            .unwrap();
-        enable.click().await.unwrap();
-        click_button(&browser, "Save sync settings").await;
-        appears(&browser, By::XPath("//p[text()='Sync settings saved and in force.']"), "the saved notice")
-            .await;
         appears(&browser, By::Id("slave-key"), "the key field").await.send_keys(&key).await.unwrap();
         click_button(&browser, "Save key").await;
         appears(
@@ -524,12 +517,26 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
         browser.execute("document.getElementById('audio').dataset.kept = 'yes'", Vec::new()).await.unwrap();
         click_button(&browser, "Force sync now").await;
         appears(&browser, By::XPath("//p[starts-with(., 'Synced:')]"), "the sync's result").await;
-        eventually(10, "the light to turn green", || async { light(&browser).await == "green" }).await;
         let kept = browser
             .execute("return document.getElementById('audio').dataset.kept", Vec::new())
             .await
             .unwrap();
         assert_eq!(kept.json(), "yes", "Force sync now replaced the whole page, and with it the player");
+        // Joining: the master's accounts replaced the slave's own, as the
+        // page said; the admin logs in with their account on the master.
+        log_in(&browser, &slave_base, &master_email).await;
+        browser.goto(format!("{slave_base}/settings/sync")).await.unwrap();
+        let enable = appears(&browser, By::Id("SYNC_ENABLED"), "the enable box").await;
+        browser
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![enable.to_json().unwrap()])
+            .await
+            .unwrap();
+        enable.click().await.unwrap();
+        click_button(&browser, "Save sync settings").await;
+        appears(&browser, By::XPath("//p[text()='Sync settings saved and in force.']"), "the saved notice")
+            .await;
+        browser.goto(format!("{slave_base}/sync")).await.unwrap();
+        eventually(10, "the light to turn green", || async { light(&browser).await == "green" }).await;
         browser.goto(format!("{slave_base}/artists")).await.unwrap();
         appears(&browser, By::LinkText("Only On The Master"), "the master's data on the slave").await;
 

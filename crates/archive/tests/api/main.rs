@@ -13,6 +13,7 @@ mod search;
 mod stream;
 pub(crate) mod support;
 mod sync;
+mod sync_boundary;
 mod sync_cluster;
 mod sync_control;
 mod users;

@@ -273,6 +273,21 @@ async fn a_key_made_on_the_masters_page_is_entered_on_the_slaves_and_sync_goes_g
         assert!(synced.contains("Synced: pushed"), "{synced}");
         assert!(slave.db().artist_by_name("Only On The Master").await.unwrap().is_some(), "the data arrived");
 
+        // Joining: the slave's own admin never reached the master, and the
+        // master's accounts replaced the slave's; its admin logs in there
+        // with their account on the master.
+        assert!(master.db().user_by_email(&slave_admin.email).await.unwrap().is_none());
+        assert!(slave.db().user_by_email(&slave_admin.email).await.unwrap().is_none());
+        let (status, _) = slave.get("/api/v1/me", &slave_admin.token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let mut on_slave = Browser::new(&slave);
+        let slave_csrf = hidden_csrf(&on_slave.log_in(&master_admin.email).await);
+        let slave_admin = crate::support::TestUser {
+            id: master_admin.id,
+            email: master_admin.email.clone(),
+            token: slave.token_for(master_admin.id).await,
+        };
+
         // The master lists the slave; after revoking its key, the slave's test says so.
         // A conflict: both sides rename the artist; the master's name stays,
         // and its Control Center shows both sides.

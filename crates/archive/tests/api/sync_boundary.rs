@@ -1,0 +1,337 @@
+//! The trust boundary of sync, tried as an attacker holding a slave key
+//! would: pushes straight to a real master's `POST /api/v1/sync/apply`, on
+//! each database. A slave key is not an admin key: accounts are never
+//! written by a push, every value passes the API's checks, and every change
+//! is judged by its author's rights on the master.
+
+use archive_db::Role;
+use archive_testkit::tls::TestCertificates;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{App, PASSWORD, TestUser, code};
+use crate::sync::{create, start_master};
+
+/// A master (serving HTTPS), an admin of it, and a slave key it issued.
+struct Master {
+    app: App,
+    admin: TestUser,
+    key: String,
+    _certificates: TestCertificates,
+}
+
+impl Master {
+    async fn start(backend: archive_db::Backend, read_only: bool) -> Master {
+        let certificates = TestCertificates::new();
+        let (app, admin) = start_master(backend, &certificates).await;
+        let body = json!({"name": "home", "node_id": "home", "read_only": read_only});
+        let (status, issued) = app.post("/api/v1/sync/keys", &admin.token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{issued}");
+        let key = issued["key"].as_str().unwrap().to_owned();
+        Master { app, admin, key, _certificates: certificates }
+    }
+
+    /// Pushes `changes` with the slave key; the outcomes, in order.
+    async fn push(&self, changes: Vec<Value>) -> Vec<Value> {
+        let body = json!({ "changes": changes });
+        let (status, answer) =
+            self.app.call(Method::POST, "/api/v1/sync/apply", Some(&self.key), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer["outcomes"].as_array().unwrap().clone()
+    }
+
+    /// The master's row `id` of `table` as sync sends it: (version, image).
+    async fn row(&self, table: &str, id: &str) -> Option<(i64, Value)> {
+        let page = self.app.db().bootstrap_page(table, None, 10_000).await.unwrap();
+        let id: Uuid = id.parse().unwrap();
+        page.rows.into_iter().find(|r| r.id == id).map(|r| (r.version, Value::Object(r.row.unwrap())))
+    }
+
+    async fn login(&self, email: &str, password: &str) -> StatusCode {
+        let body = json!({"email": email, "password": password});
+        self.app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await.0
+    }
+}
+
+/// A pushed change: the row as the slave claims it, based on `base`.
+fn change(table: &str, id: &str, base: Option<i64>, row: Option<Value>, author: Option<Uuid>) -> Value {
+    json!({
+        "change_id": Uuid::new_v4(), "table": table, "id": id, "base_version": base, "row": row,
+        "author": author,
+    })
+}
+
+fn status(outcome: &Value) -> &str {
+    outcome["status"].as_str().unwrap_or("")
+}
+
+fn now() -> String {
+    archive_db::now().to_rfc3339()
+}
+
+#[tokio::test]
+async fn a_slave_key_cannot_create_promote_take_over_or_delete_accounts() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = Master::start(backend, false).await;
+        let victim = m.app.user(Role::User).await;
+        let victim_id = victim.id.to_string();
+        let admin_id = m.admin.id.to_string();
+        let (version, row) = m.row("users", &victim_id).await.unwrap();
+
+        // Promote a user to admin.
+        let mut promoted = row.clone();
+        promoted["role"] = json!("admin");
+        let outcome =
+            &m.push(vec![change("users", &victim_id, Some(version), Some(promoted), None)]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        assert!(outcome["reason"].as_str().unwrap().contains("accounts are changed on the master only"));
+        let (_, me) = m.app.get("/api/v1/me", &victim.token).await;
+        assert_eq!(me["role"], "user");
+
+        // Take over an account by replacing its password hash.
+        let known = archive::auth::hash_password("the attacker knows this".into()).await.unwrap();
+        let mut taken = row.clone();
+        taken["password_hash"] = json!(known);
+        let outcome = &m.push(vec![change("users", &victim_id, Some(version), Some(taken), None)]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        assert_eq!(m.login(&victim.email, "the attacker knows this").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(m.login(&victim.email, PASSWORD).await, StatusCode::OK);
+
+        // Insert a new admin with a hash the attacker knows.
+        let intruder = Uuid::now_v7().to_string();
+        let new_admin = json!({
+            "id": intruder, "email": "intruder@example.org", "name": "Intruder", "role": "admin",
+            "password_hash": known, "created_at": now(), "updated_at": now(),
+        });
+        let outcome = &m.push(vec![change("users", &intruder, None, Some(new_admin), None)]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        assert_eq!(
+            m.login("intruder@example.org", "the attacker knows this").await,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Delete every admin.
+        let (admin_version, _) = m.row("users", &admin_id).await.unwrap();
+        let outcome = &m.push(vec![change("users", &admin_id, Some(admin_version), None, None)]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        assert_eq!(m.app.db().count_admins().await.unwrap(), 1);
+
+        // Each refusal is in the conflict log, and no secret is.
+        let (_, conflicts) = m.app.get("/api/v1/sync/conflicts", &m.admin.token).await;
+        let conflicts = conflicts.as_array().unwrap();
+        assert_eq!(conflicts.iter().filter(|c| c["resolution"] == "rejected").count(), 4, "{conflicts:?}");
+        let shown = serde_json::to_string(conflicts).unwrap();
+        assert!(!shown.contains("password_hash") && !shown.contains("$argon2"), "{shown}");
+        m.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn pushed_values_pass_the_same_checks_as_the_api() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = Master::start(backend, false).await;
+        let artist = |name: &str, key: &str, biography: Option<String>| {
+            let id = Uuid::now_v7().to_string();
+            let row = json!({
+                "id": id, "name": name, "name_key": key, "biography": biography,
+                "created_at": now(), "updated_at": now(),
+            });
+            (id.clone(), change("artists", &id, None, Some(row), None))
+        };
+        let (huge_id, huge) = artist("Verbose", "verbose", Some("x".repeat(5 * 1024 * 1024)));
+        let (nul_id, nul) = artist("Nul\u{0}Band", "nul\u{0}band", None);
+        let (forged_id, forged) = artist("  The   Real  Name ", "someone else's key", None);
+        let (good_id, good) = artist("Good Neighbour", "good neighbour", None);
+        let outcomes = m.push(vec![huge, nul, forged, good]).await;
+        assert_eq!(status(&outcomes[0]), "rejected", "{}", outcomes[0]);
+        assert!(outcomes[0]["reason"].as_str().unwrap().contains("biography is longer than"));
+        assert_eq!(status(&outcomes[1]), "rejected", "{}", outcomes[1]);
+        assert!(outcomes[1]["reason"].as_str().unwrap().contains("NUL"));
+        assert_eq!(status(&outcomes[2]), "applied", "{}", outcomes[2]);
+        assert_eq!(status(&outcomes[3]), "applied", "a bad change beside it rolls back nothing");
+        assert!(m.row("artists", &huge_id).await.is_none());
+        assert!(m.row("artists", &nul_id).await.is_none());
+        assert!(m.row("artists", &good_id).await.is_some());
+        // The master computes natural keys and cleans names itself.
+        let (_, stored) = m.row("artists", &forged_id).await.unwrap();
+        assert_eq!(
+            (stored["name"].as_str(), stored["name_key"].as_str()),
+            (Some("The Real Name"), Some("the real name"))
+        );
+
+        // Numbers in range; a listening row only under its deterministic id.
+        let song = create(&m.app, &m.admin.token, "/api/v1/songs", json!({"title": "Checked"})).await;
+        let (version, mut row) = m.row("songs", &song).await.unwrap();
+        row["year"] = json!(123_456);
+        let outcome = &m.push(vec![change("songs", &song, Some(version), Some(row), None)]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let listening = |id: &str, rating: i64| {
+            json!({
+                "id": id, "user_id": m.admin.id, "song_id": song, "favourite": true, "rating": rating,
+                "created_at": now(), "updated_at": now(),
+            })
+        };
+        let random_id = Uuid::new_v4().to_string();
+        let outcomes = m
+            .push(vec![change(
+                "listening_data",
+                &random_id,
+                None,
+                Some(listening(&random_id, 5)),
+                Some(m.admin.id),
+            )])
+            .await;
+        assert_eq!(status(&outcomes[0]), "rejected", "{}", outcomes[0]);
+        m.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pushed_change_is_judged_by_its_authors_rights_on_the_master() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = Master::start(backend, false).await;
+        let user = m.app.user(Role::User).await;
+        let other = m.app.user(Role::User).await;
+        let moderator = m.app.user(Role::Moderator).await;
+        let new_genre = |name: &str| {
+            let id = Uuid::now_v7().to_string();
+            let row = json!({"id": id, "name": name, "name_key": name.to_lowercase(), "created_at": now(), "updated_at": now()});
+            (id, row)
+        };
+
+        // Library: a moderator (or the node itself) edits, a user may not,
+        // a stranger may not, and no one deletes through a push.
+        let cases = [
+            ("by a moderator", Some(moderator.id), "applied"),
+            ("by the node", None, "applied"),
+            ("by a user", Some(user.id), "rejected"),
+            ("by a stranger", Some(Uuid::new_v4()), "rejected"),
+        ];
+        for (name, author, expected) in cases {
+            let (id, row) = new_genre(name);
+            let outcome = &m.push(vec![change("genres", &id, None, Some(row), author)]).await[0];
+            assert_eq!(status(outcome), expected, "{name}: {outcome}");
+        }
+        let genre = create(&m.app, &m.admin.token, "/api/v1/genres", json!({"name": "Kept"})).await;
+        let (version, _) = m.row("genres", &genre).await.unwrap();
+        let outcome = &m.push(vec![change("genres", &genre, Some(version), None, Some(m.admin.id))]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        assert!(m.row("genres", &genre).await.is_some());
+
+        // Shared settings are an admin's, on the master.
+        let setting = Uuid::new_v4().to_string();
+        let row = json!({"id": setting, "key": "site_name", "value": "Owned", "created_at": now(), "updated_at": now()});
+        let outcome =
+            &m.push(vec![change("shared_settings", &setting, None, Some(row), Some(m.admin.id))]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+
+        // Playlists: the owner and admins change them; no one else, and the owner stays.
+        let playlist = create(&m.app, &user.token, "/api/v1/playlists", json!({"name": "Private"})).await;
+        let (version, row) = m.row("playlists", &playlist).await.unwrap();
+        let renamed = |name: &str| {
+            let mut row = row.clone();
+            row["name"] = json!(name);
+            row
+        };
+        let outcome = &m
+            .push(vec![change(
+                "playlists",
+                &playlist,
+                Some(version),
+                Some(renamed("Mine now")),
+                Some(other.id),
+            )])
+            .await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let mut stolen = row.clone();
+        stolen["owner_id"] = json!(other.id);
+        let outcome = &m
+            .push(vec![change("playlists", &playlist, Some(version), Some(stolen), Some(user.id))])
+            .await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let outcome = &m
+            .push(vec![change(
+                "playlists",
+                &playlist,
+                Some(version),
+                Some(renamed("Tidied")),
+                Some(m.admin.id),
+            )])
+            .await[0];
+        assert_eq!(status(outcome), "applied", "{outcome}");
+        let entry = Uuid::now_v7().to_string();
+        let song = create(&m.app, &m.admin.token, "/api/v1/songs", json!({"title": "Listened"})).await;
+        let entry_row = json!({"id": entry, "playlist_id": playlist, "song_id": song, "position": 0, "created_at": now(), "updated_at": now()});
+        let outcome = &m
+            .push(vec![change("playlist_entries", &entry, None, Some(entry_row.clone()), Some(other.id))])
+            .await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let outcome =
+            &m.push(vec![change("playlist_entries", &entry, None, Some(entry_row), Some(user.id))]).await[0];
+        assert_eq!(status(outcome), "applied", "{outcome}");
+
+        // Listening data and plays are a user's own; a play is never changed.
+        let play = Uuid::now_v7().to_string();
+        let play_row = json!({"id": play, "user_id": user.id, "song_id": song, "played_at": now()});
+        let outcome =
+            &m.push(vec![change("plays", &play, None, Some(play_row.clone()), Some(other.id))]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let outcome = &m.push(vec![change("plays", &play, None, Some(play_row), Some(user.id))]).await[0];
+        assert_eq!(status(outcome), "applied", "{outcome}");
+        let (version, _) = m.row("plays", &play).await.unwrap();
+        let outcome = &m.push(vec![change("plays", &play, Some(version), None, Some(user.id))]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        m.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_key_pulls_and_never_pushes() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = Master::start(backend, true).await;
+        let (status, ping) = m.app.call(Method::GET, "/api/v1/sync/ping", Some(&m.key), None).await;
+        assert_eq!((status, ping["read_only"].as_bool()), (StatusCode::OK, Some(true)), "{ping}");
+        let id = Uuid::now_v7().to_string();
+        let row = json!({"id": id, "name": "Pushed", "name_key": "pushed", "created_at": now(), "updated_at": now()});
+        let body = json!({"changes": [change("genres", &id, None, Some(row), None)]});
+        let (status, answer) = m.app.call(Method::POST, "/api/v1/sync/apply", Some(&m.key), Some(body)).await;
+        assert_eq!((status, code(&answer)), (StatusCode::FORBIDDEN, "read_only_key"), "{answer}");
+        assert!(m.row("genres", &id).await.is_none());
+        let (status, _) = m.app.call(Method::GET, "/api/v1/sync/changes?cursor=00", Some(&m.key), None).await;
+        assert_ne!(status, StatusCode::FORBIDDEN, "a read-only key still pulls");
+        m.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_slave_with_a_read_only_key_follows_the_master_and_keeps_its_own_changes() {
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = crate::sync::Pair::start(backend, archive_db::Backend::Sqlite).await;
+    let body = json!({"name": "home, read-only", "node_id": "home", "read_only": true});
+    let (status, issued) = pair.master.post("/api/v1/sync/keys", &pair.master_admin.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let kek = archive::sync::keys::Kek::load(pair.slave.data_dir.path(), None).unwrap();
+    archive::sync::keys::store_on_slave(pair.slave.db(), &kek, issued["key"].as_str().unwrap())
+        .await
+        .unwrap();
+    pair.sync().await;
+    create(&pair.slave, &pair.slave_admin.token, "/api/v1/genres", json!({"name": "Only Here"})).await;
+    create(&pair.master, &pair.master_admin.token, "/api/v1/genres", json!({"name": "From The Master"}))
+        .await;
+    pair.sync().await;
+    let genre = |app: &App, name: &str| {
+        let db = app.db().clone();
+        let name = name.to_owned();
+        async move { db.genres(&Default::default()).await.unwrap().items.iter().any(|g| g.name == name) }
+    };
+    assert!(genre(&pair.slave, "From The Master").await, "the slave pulls");
+    assert!(!genre(&pair.master, "Only Here").await, "the slave never pushes");
+    assert!(genre(&pair.slave, "Only Here").await, "its own change stays on it");
+    assert_eq!(pair.slave.db().unpushed_count().await.unwrap(), 0, "nothing waits to be pushed");
+    pair.stop().await;
+}

@@ -67,6 +67,7 @@ impl Db {
 
 impl Tx {
     pub async fn set_node_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        crate::library::storable(key, value)?;
         crate::backend::on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO node_settings (key, value, updated_at) VALUES ($1, $2, $3) \

@@ -124,6 +124,41 @@ pub const SETTINGS: &[Setting] = &[
         help: "Largest upload accepted, in MiB (all files of one request together)",
     },
     Setting {
+        var: "ARCHIVE_MAX_UPLOAD_FILES",
+        kind: Kind::Count { min: 1, max: 1000 },
+        default: Some("100"),
+        stored: true,
+        help: "Most files in one upload request (each is held open until all arrive)",
+    },
+    Setting {
+        var: "ARCHIVE_MAX_CONNECTIONS",
+        kind: Kind::Count { min: 8, max: 1_000_000 },
+        default: Some("512"),
+        stored: false,
+        help: "Most client connections open at once; more wait to be accepted (kept below the open-file limit)",
+    },
+    Setting {
+        var: "ARCHIVE_HEADER_TIMEOUT",
+        kind: Kind::Seconds { min: 1, max: 300 },
+        default: Some("10"),
+        stored: false,
+        help: "Seconds a client has to send a request's headers; also how long an idle kept-alive connection stays open",
+    },
+    Setting {
+        var: "ARCHIVE_BODY_TIMEOUT",
+        kind: Kind::Seconds { min: 1, max: 600 },
+        default: Some("30"),
+        stored: false,
+        help: "Seconds a client may pause while sending a request body",
+    },
+    Setting {
+        var: "ARCHIVE_REQUEST_TIMEOUT",
+        kind: Kind::Seconds { min: 5, max: 3600 },
+        default: Some("60"),
+        stored: false,
+        help: "Seconds a request may take, except streams, downloads, uploads and sync's own long requests",
+    },
+    Setting {
         var: "ARCHIVE_ROLE",
         kind: Kind::OneOf(ROLES),
         default: Some("standalone"),
@@ -226,6 +261,9 @@ impl Setting {
         let invalid =
             |reason: String| ConfigError::Invalid { var: self.var, value: value.to_owned(), reason };
         let v = value.trim();
+        if v.contains('\0') {
+            return Err(invalid("must not contain a NUL character".into()));
+        }
         match self.kind {
             Kind::OneOf(words) => {
                 let lower = v.to_ascii_lowercase();
@@ -367,6 +405,10 @@ impl Resolved {
         Duration::from_secs(self.get(var).and_then(|v| v.parse().ok()).expect("checked number"))
     }
 
+    fn number(&self, var: &str) -> usize {
+        self.get(var).and_then(|v| v.parse().ok()).expect("checked number")
+    }
+
     fn flag(&self, var: &str) -> bool {
         self.get(var) == Some("true")
     }
@@ -407,6 +449,20 @@ pub struct SyncConfig {
     pub kek_hex: Option<String>,
 }
 
+/// Limits on client connections (`archive serve`, HTTP and HTTPS alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportLimits {
+    /// Connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
+    /// Time to send a request's headers, and to start the next request on
+    /// a kept-alive connection.
+    pub header_timeout: Duration,
+    /// Longest pause while a request body is sent.
+    pub body_timeout: Duration,
+    /// Longest a request may take (streams, downloads and uploads aside).
+    pub request_timeout: Duration,
+}
+
 /// Everything Archive is configured with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -423,6 +479,10 @@ pub struct Config {
     pub library_roots: Vec<PathBuf>,
     /// The largest upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// The most files one upload request may carry.
+    pub max_upload_files: usize,
+    /// What protects the server from slow and greedy clients.
+    pub transport: TransportLimits,
     /// Every setting's value and source, for the settings page.
     pub resolved: Resolved,
 }
@@ -496,6 +556,13 @@ impl Config {
                 .expect("checked number")
                 * 1024
                 * 1024,
+            max_upload_files: resolved.number("ARCHIVE_MAX_UPLOAD_FILES"),
+            transport: TransportLimits {
+                max_connections: resolved.number("ARCHIVE_MAX_CONNECTIONS"),
+                header_timeout: resolved.seconds("ARCHIVE_HEADER_TIMEOUT"),
+                body_timeout: resolved.seconds("ARCHIVE_BODY_TIMEOUT"),
+                request_timeout: resolved.seconds("ARCHIVE_REQUEST_TIMEOUT"),
+            },
             resolved,
         })
     }

@@ -18,4 +18,5 @@ pub mod serve;
 pub mod settings;
 pub mod sync;
 pub mod tls;
+pub mod transport;
 pub mod web;

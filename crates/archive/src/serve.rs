@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 
 use anyhow::Context;
@@ -20,6 +20,7 @@ use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::sync::worker;
 use crate::tls::{self, TlsListener};
+use crate::transport;
 
 /// No Nagle delay: a response written in pieces (headers, then a file's
 /// first block) must not wait for the client's delayed ACK.
@@ -73,8 +74,9 @@ impl Server {
         let state = AppState::new(db, config);
         let background = state.sync_background.clone();
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
+        let mut limits = state.config().transport;
+        limits.max_connections = transport::connection_cap(limits.max_connections);
         let app = api::router(state.clone()).merge(crate::web::router(state));
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let stopped = async {
             let _ = stopped.await;
@@ -82,12 +84,12 @@ impl Server {
         let serving: Serving = match tls {
             None => {
                 let listener = listener.tap_io(|stream: &mut TcpStream| no_delay(stream));
-                Box::pin(axum::serve(listener, service).with_graceful_shutdown(stopped).into_future())
+                Box::pin(transport::serve(listener, app, limits, stopped))
             }
             Some(tls) => {
                 let listener = TlsListener::new(listener, tls)?
                     .tap_io(|stream: &mut TlsStream<TcpStream>| no_delay(stream.get_ref().0));
-                Box::pin(axum::serve(listener, service).with_graceful_shutdown(stopped).into_future())
+                Box::pin(transport::serve(listener, app, limits, stopped))
             }
         };
         let task = tokio::spawn(serving);

@@ -129,6 +129,8 @@ impl Tx {
         if key.name.trim().is_empty() || key.node_id.trim().is_empty() {
             return Err(DbError::Invalid("name: a slave key needs a name and a node id".into()));
         }
+        crate::library::storable("name", &key.name)?;
+        crate::library::storable("node_id", &key.node_id)?;
         on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO slave_keys (id, name, node_id, key_prefix, key_hash, created_at, expires_at, read_only) \

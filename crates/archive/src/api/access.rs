@@ -105,7 +105,12 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
         return ApiError::internal("access check without a matched route").into_response();
     };
-    let Some(access) = state.access.get(&(req.method().clone(), path.as_str())).copied() else {
+    // HEAD is answered by the GET handler (without the body), under GET's rule.
+    let method = match *req.method() {
+        axum::http::Method::HEAD => axum::http::Method::GET,
+        ref other => other.clone(),
+    };
+    let Some(access) = state.access.get(&(method, path.as_str())).copied() else {
         return ApiError::internal(format!("route {} {path} has no access rule", req.method()))
             .into_response();
     };

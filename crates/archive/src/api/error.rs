@@ -78,6 +78,7 @@ impl From<DbError> for ApiError {
             DbError::NotFound => ApiError::not_found("record"),
             DbError::Duplicate(_) => ApiError::conflict("a record with the same unique value already exists"),
             DbError::MissingReference(_) => ApiError::invalid(None, "a referenced record does not exist"),
+            DbError::Forbidden(message) => ApiError::forbidden(&message),
             DbError::Invalid(message) => {
                 let field = message
                     .split_whitespace()

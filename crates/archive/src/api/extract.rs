@@ -35,13 +35,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large")
+            } else if crate::transport::is_body_timeout(&e) {
+                body_timeout()
             } else {
                 ApiError::bad_request(format!("could not read the body: {e}"))
             }
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Ok(value) => Ok(ApiJson(value)),
+            Ok(value) => match de.end() {
+                Ok(()) => Ok(ApiJson(value)),
+                Err(_) => Err(ApiError::bad_request("the body has more after its JSON value")),
+            },
             Err(err) => {
                 let message = err.inner().to_string();
                 if err.inner().is_syntax() || err.inner().is_eof() {
@@ -51,6 +56,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         }
     }
+}
+
+/// 408: the client paused longer than `ARCHIVE_BODY_TIMEOUT` while sending a body.
+pub fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        "the request body stopped arriving (ARCHIVE_BODY_TIMEOUT)",
+    )
 }
 
 /// The field an error is about: its path, or for an unknown field the
@@ -96,6 +110,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let mut values = BTreeMap::new();
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            // No database stores the NUL character, and no parameter needs one.
+            if key.contains('\0') || value.contains('\0') {
+                let name = key.replace('\0', "");
+                return Err(ApiError::invalid(Some(&name), format!("{name} contains a NUL character")));
+            }
             if values.insert(key.to_string(), value.to_string()).is_some() {
                 return Err(ApiError::invalid(Some(&key), format!("{key} is given twice")));
             }

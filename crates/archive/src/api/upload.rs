@@ -81,6 +81,7 @@ fn store_error(limit: u64) -> impl Fn(StoreError) -> ApiError {
 fn multipart_error(limit: u64) -> impl Fn(MultipartError) -> ApiError {
     move |e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+        _ if crate::transport::is_body_timeout(&e) => super::extract::body_timeout(),
         _ => ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())),
     }
 }
@@ -94,9 +95,17 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     let mut multipart = Multipart::from_request(req, &state)
         .await
         .map_err(|e| ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())))?;
+    let max_files = state.config().max_upload_files;
     let mut received = Vec::new();
     let mut total = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error(limit))? {
+        if received.len() == max_files {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_files",
+                format!("an upload takes at most {max_files} files (ARCHIVE_MAX_UPLOAD_FILES)"),
+            ));
+        }
         let Some(name) = field.file_name().map(str::to_owned) else {
             let field_name = field.name().unwrap_or("").to_owned();
             return Err(ApiError::invalid(

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use archive_db::DbError;
 use archive_db::sync::state::SlaveKey;
 
 use super::pages::Choice;
@@ -115,6 +116,7 @@ fn refused(e: &SettingsError) -> (StatusCode, String) {
     let status = match e {
         SettingsError::Locked { .. } | SettingsError::NotStored(_) => StatusCode::CONFLICT,
         SettingsError::Invalid(_) | SettingsError::Shared(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        SettingsError::Db(DbError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         SettingsError::Db(_) | SettingsError::Restart(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, sentence(&e.to_string()))

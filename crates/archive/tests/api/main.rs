@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod cli;
+mod hostile;
 mod library;
 mod listening;
 mod media;
@@ -16,6 +17,7 @@ mod sync;
 mod sync_boundary;
 mod sync_cluster;
 mod sync_control;
+mod transport;
 mod users;
 mod web;
 mod web_library;

@@ -151,6 +151,17 @@ async fn every_route_answers_every_role_as_its_rule_says() {
                 } else {
                     assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role:?}: {body}");
                 }
+                // HEAD works wherever GET does, under the same rule.
+                if method == Method::GET {
+                    let token = app.token_for(*user_id).await;
+                    let (head, _) = app.call(Method::HEAD, &concrete, Some(&token), None).await;
+                    assert_eq!(head, status, "HEAD {path} as {role:?} answers as GET does");
+                }
+            }
+            if method == Method::GET {
+                let (head, _) = app.call(Method::HEAD, &concrete, None, None).await;
+                let (get, _) = app.call(Method::GET, &concrete, None, None).await;
+                assert_eq!(head, get, "HEAD {path} without a token answers as GET does");
             }
         }
     })

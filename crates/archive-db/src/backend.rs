@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::error::{DbError, Result};
+use crate::error::{DbError, Result, Unavailable};
 
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Backend {
 }
 
 /// Where the database is and how many connections to keep.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DbOptions {
     /// A `postgres://` URL, or `None` for the embedded SQLite database.
     pub database_url: Option<String>,
@@ -40,13 +40,25 @@ pub struct DbOptions {
     pub sqlite_path: PathBuf,
     /// Pool size (PostgreSQL connections, or SQLite reader connections).
     pub max_connections: u32,
+    /// The most pages the SQLite file may grow to (SQLite's
+    /// `max_page_count`): a database that reaches it fails writes as a full
+    /// disk does. For tests of that; `None` in use.
+    pub sqlite_page_limit: Option<u32>,
 }
 
 /// A handle on the database: cheap to clone, shared by every task.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// The last write probe's outcome (see [`Db::check_writes`]).
+    probe: std::sync::Arc<std::sync::Mutex<Option<ProbeOutcome>>>,
 }
+
+/// When the write probe ran, and why writes failed (`None`: they did not).
+type ProbeOutcome = (std::time::Instant, Option<Unavailable>);
+
+/// How long a write probe's answer stands before the next probe.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 enum Pool {
@@ -125,7 +137,7 @@ impl Db {
                 "PostgreSQL 15 or newer is required (server version number {version})"
             )));
         }
-        Ok(Db { pool: Pool::Postgres(pool) })
+        Ok(Db { pool: Pool::Postgres(pool), probe: Default::default() })
     }
 
     async fn open_sqlite(options: &DbOptions) -> Result<Db> {
@@ -145,12 +157,17 @@ impl Db {
             // Savepoints (sync applies each batch under one) keep their
             // statement journal in memory rather than in a temporary file.
             .pragma("temp_store", "MEMORY");
+        let connect = match options.sqlite_page_limit {
+            Some(pages) => connect.pragma("max_page_count", pages.to_string()),
+            None => connect,
+        };
         // The one writer gets a large page cache (64 MiB, against SQLite's 2 MiB
         // default): imports touch many index pages, and re-reading them from
         // the OS on every batch costs more than the memory.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .after_release(|conn, _| Box::pin(async move { Ok(settled(conn).await) }))
             .connect_with(connect.clone().pragma("cache_size", "-65536"))
             .await?;
         let read = SqlitePoolOptions::new()
@@ -158,7 +175,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect.pragma("query_only", "ON"))
             .await?;
-        Ok(Db { pool: Pool::Sqlite { read, write } })
+        Ok(Db { pool: Pool::Sqlite { read, write }, probe: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -214,6 +231,39 @@ impl Db {
         Ok(Tx { inner, context_changed: false })
     }
 
+    /// Whether the database takes writes now. A real write answers it (a
+    /// row the size of a page, written and removed in one transaction,
+    /// needs space as an import's rows do), made at most every 2 s: between
+    /// probes the last answer stands, so a flood of health checks costs
+    /// one small write per 2 s. `Err(DbError::Unavailable)` says why not.
+    pub async fn check_writes(&self) -> Result<()> {
+        let last = *self.probe.lock().expect("not poisoned");
+        let outcome = match last {
+            Some((at, outcome)) if at.elapsed() < PROBE_EVERY => outcome,
+            _ => {
+                let outcome = match self.probe_write().await {
+                    Ok(()) => None,
+                    Err(DbError::Unavailable(why)) => Some(why),
+                    Err(other) => {
+                        tracing::warn!(error = %other, "the write probe failed");
+                        Some(Unavailable::Io)
+                    }
+                };
+                *self.probe.lock().expect("not poisoned") = Some((std::time::Instant::now(), outcome));
+                outcome
+            }
+        };
+        outcome.map_or(Ok(()), |why| Err(DbError::Unavailable(why)))
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let filler = "x".repeat(8192);
+        tx.set_sync_state("health.write_probe", Some(&filler)).await?;
+        tx.set_sync_state("health.write_probe", None).await?;
+        tx.commit().await
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         on_pool!(self, pool => {
@@ -231,6 +281,26 @@ impl Db {
             Pool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Whether the single writer connection may be used again after a
+/// transaction: it must not still be inside one. When a write fails because
+/// the disk is full, SQLite may roll the transaction back by itself; the
+/// rollback queued when the transaction is dropped then fails, and the
+/// connection would stay "in a transaction" for good, refusing every later
+/// write until a restart. Such a connection is closed instead, and the pool
+/// opens a fresh one for the next write.
+async fn settled(conn: &mut sqlx::SqliteConnection) -> bool {
+    use sqlx::Connection as _;
+    // The ping runs after the queued rollback, so the depth is final.
+    if conn.ping().await.is_err() {
+        return false;
+    }
+    let settled = !conn.is_in_transaction();
+    if !settled {
+        tracing::warn!("the database writer was left inside a failed transaction; reconnecting");
+    }
+    settled
 }
 
 /// How the capture triggers treat this transaction's writes to synced tables.

@@ -26,8 +26,64 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("backup failed: {0}")]
     Backup(String),
+    /// The database cannot take this now, whatever the request: it is out
+    /// of space, unreachable, or read-only. Nothing was written; the same
+    /// write succeeds once the cause is gone (no restart needed).
+    #[error("the database cannot take writes now: {0}")]
+    Unavailable(Unavailable),
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
+}
+
+/// Why the database cannot take writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Unavailable {
+    #[error("its disk is full")]
+    DiskFull,
+    #[error("it cannot be reached")]
+    Unreachable,
+    #[error("it is read-only")]
+    ReadOnly,
+    #[error("it failed to read or write its files")]
+    Io,
+}
+
+impl DbError {
+    /// Whether the error will fail every write until its cause is gone
+    /// (a full disk, a database that is down): an import stops at it, and
+    /// health reports it.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Unavailable(_))
+    }
+}
+
+/// Classifies errors that are about the database's state, not the request.
+fn unavailable(err: &sqlx::Error) -> Option<Unavailable> {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Unavailable::Unreachable),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // SQLite's primary result codes (extended codes keep them in the low byte).
+            Some(code) if code.parse::<i32>().is_ok() => match code.parse::<i32>().unwrap_or(0) & 0xff {
+                13 => Some(Unavailable::DiskFull),    // SQLITE_FULL
+                10 => Some(Unavailable::Io),          // SQLITE_IOERR
+                8 => Some(Unavailable::ReadOnly),     // SQLITE_READONLY
+                14 => Some(Unavailable::Unreachable), // SQLITE_CANTOPEN
+                _ => None,
+            },
+            // PostgreSQL's SQLSTATEs: insufficient resources, connection
+            // failures, the server shutting down, a read-only transaction.
+            Some("53100") => Some(Unavailable::DiskFull),
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => Some(Unavailable::Unreachable),
+            Some("25006") => Some(Unavailable::ReadOnly),
+            Some(code) if code.starts_with("58") => Some(Unavailable::Io),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -35,6 +91,9 @@ pub type Result<T, E = DbError> = std::result::Result<T, E>;
 impl From<sqlx::Error> for DbError {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
+        if let Some(why) = unavailable(&err) {
+            return DbError::Unavailable(why);
+        }
         match &err {
             sqlx::Error::RowNotFound => DbError::NotFound,
             sqlx::Error::Database(db) => match db.kind() {

@@ -30,7 +30,7 @@ mod users;
 
 pub use backend::{Backend, Capture, Db, DbOptions, Tx};
 pub use changes::{ChangeOp, ChangeRecord, LogPosition};
-pub use error::{DbError, Result};
+pub use error::{DbError, Result, Unavailable};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
     NewSong, Song, SongCredits, SongFilter, SongPatch,

@@ -288,11 +288,10 @@ async fn read_and_write(
             Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
         }
         if batch.len() >= BATCH {
-            writer.write_batch(std::mem::take(&mut batch), progress, report).await;
+            writer.write_batch(std::mem::take(&mut batch), progress, report).await?;
         }
     }
-    writer.write_batch(batch, progress, report).await;
-    Ok(())
+    writer.write_batch(batch, progress, report).await
 }
 
 /// Whether this node has the file already, with the same size and modification time.
@@ -454,24 +453,34 @@ struct BatchOutcome {
 
 impl Writer<'_> {
     /// Writes a batch in one transaction; if that fails, file by file, so
-    /// that a bad file costs only itself.
-    async fn write_batch(&mut self, batch: Vec<Scanned>, progress: &Progress, report: &mut ImportReport) {
+    /// that a bad file costs only itself. An error that fails every write
+    /// (a full disk, a database that is down) stops the import instead:
+    /// going on would only fail every file that is left.
+    async fn write_batch(
+        &mut self,
+        batch: Vec<Scanned>,
+        progress: &Progress,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
         if batch.is_empty() {
-            return;
+            return Ok(());
         }
         match self.try_write(&batch).await {
             Ok(outcome) => self.done(outcome, progress, report),
+            Err(e) if e.is_unavailable() => return Err(e.into()),
             Err(e) => {
                 tracing::info!(error = %e, "a batch failed; writing its files one by one");
                 for file in batch {
                     let path = file.candidate.path_text.clone();
                     match self.try_write(std::slice::from_ref(&file)).await {
                         Ok(outcome) => self.done(outcome, progress, report),
+                        Err(e) if e.is_unavailable() => return Err(e.into()),
                         Err(e) => fail(progress, report, FileError { path, error: e.to_string() }),
                     }
                 }
             }
         }
+        Ok(())
     }
 
     fn done(&mut self, outcome: BatchOutcome, progress: &Progress, report: &mut ImportReport) {

@@ -46,9 +46,35 @@ impl TestDb {
     }
 
     async fn postgres(url: String) -> TestDb {
-        let options = DbOptions { database_url: Some(url), sqlite_path: PathBuf::new(), max_connections: 5 };
+        let options = DbOptions {
+            database_url: Some(url),
+            sqlite_path: PathBuf::new(),
+            max_connections: 5,
+            ..Default::default()
+        };
         let db = Db::connect(&options).await.expect("connect to the test PostgreSQL");
         TestDb { db, options, dir: None }
+    }
+
+    /// A fresh, migrated SQLite database that may grow only `extra_pages`
+    /// pages (of 4 KiB) more: then it fails writes as a full disk does.
+    pub async fn sqlite_nearly_full(extra_pages: u32) -> TestDb {
+        let open = TestDb::new(Backend::Sqlite).await.expect("SQLite is always available");
+        let pages = open.db.size_bytes().await.expect("the database's size") / 4096;
+        open.db.close().await;
+        let options =
+            DbOptions { sqlite_page_limit: Some(pages as u32 + extra_pages), ..open.options.clone() };
+        let db = Db::connect(&options).await.expect("reopen SQLite with a page limit");
+        TestDb { db, options, dir: open.dir }
+    }
+
+    /// A fresh, migrated database on a PostgreSQL server of its own.
+    pub async fn on_own_postgres(server: &OwnPostgres) -> TestDb {
+        let name = format!("own_{}", std::process::id());
+        server.cluster.psql(&format!("CREATE DATABASE {name}"));
+        let test_db = Self::postgres(server.cluster.url(&name)).await;
+        test_db.db.migrate().await.expect("migrations apply");
+        test_db
     }
 
     /// A fresh database with no migrations applied.
@@ -60,6 +86,7 @@ impl TestDb {
                     database_url: None,
                     sqlite_path: dir.path().join("archive.db"),
                     max_connections: 4,
+                    ..Default::default()
                 };
                 let db = Db::connect(&options).await.expect("open SQLite");
                 Some(TestDb { db, options, dir: Some(Arc::new(dir)) })
@@ -172,14 +199,103 @@ fn as_server_user(program: &Path) -> Command {
     }
 }
 
-fn start_cluster() -> Result<Cluster, String> {
+/// A PostgreSQL server of one test's own, which the test may stop and start
+/// again (the shared one serves every test of the process). It is stopped
+/// and removed when dropped, or when the test process ends.
+pub struct OwnPostgres {
+    cluster: Cluster,
+    pg_ctl: PathBuf,
+}
+
+impl OwnPostgres {
+    /// `None` where PostgreSQL is not installed (and not required).
+    pub fn start() -> Option<OwnPostgres> {
+        match Self::try_start() {
+            Ok(server) => Some(server),
+            Err(why) if postgres_required() => {
+                panic!("ARCHIVE_TEST_REQUIRE_PG=1 but PostgreSQL cannot start: {why}")
+            }
+            Err(why) => {
+                eprintln!("skipped: PostgreSQL cannot start: {why}");
+                None
+            }
+        }
+    }
+
+    fn try_start() -> Result<OwnPostgres, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("archive-own-pg-{}-{n}", std::process::id()));
+        let data = init_cluster(&dir)?;
+        let pg_ctl = find_pg_bin("pg_ctl").ok_or("pg_ctl not found")?;
+        // Once this process is gone, the watchdog stops the server and removes its files.
+        let prefix = if is_root() { "setpriv --reuid=postgres --regid=postgres --clear-groups " } else { "" };
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 0.5; done; \
+             {prefix}{pg_ctl} stop -D {data} -m immediate >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            pg_ctl = pg_ctl.display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("start the watchdog: {e}"))?;
+        let server = OwnPostgres { cluster: Cluster { dir }, pg_ctl };
+        server.start_again()?;
+        Ok(server)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let data = self.cluster.dir.join("data");
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c max_connections=50",
+            self.cluster.dir.display()
+        );
+        let out = as_server_user(&self.pg_ctl)
+            .arg("-D")
+            .arg(&data)
+            .args(["-l"])
+            .arg(self.cluster.dir.join("server.log"))
+            .args(["-o", &options, "-w", "-t", "30"])
+            .args(args)
+            .output()
+            .map_err(|e| format!("run pg_ctl: {e}"))?;
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!("pg_ctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr))),
+        }
+    }
+
+    /// Stops the server (fast: open connections are cut).
+    pub fn stop(&self) {
+        self.pg_ctl(&["-m", "fast", "stop"]).expect("stop PostgreSQL");
+    }
+
+    /// Starts the server again after [`OwnPostgres::stop`].
+    pub fn start_again(&self) -> Result<(), String> {
+        self.pg_ctl(&["start"])
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.cluster.dir);
+    }
+}
+
+/// Makes an empty cluster under `dir` (owned by the server's user); its data folder.
+fn init_cluster(dir: &Path) -> Result<PathBuf, String> {
     let initdb = find_pg_bin("initdb").ok_or("initdb not found")?;
-    let postgres = find_pg_bin("postgres").ok_or("postgres not found")?;
-    let dir = std::env::temp_dir().join(format!("archive-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     if is_root() {
-        let status = Command::new("chown").arg("postgres:postgres").arg(&dir).status();
+        let status = Command::new("chown").arg("postgres:postgres").arg(dir).status();
         if !status.is_ok_and(|s| s.success()) {
             return Err("cannot hand the cluster directory to the postgres user".into());
         }
@@ -193,6 +309,13 @@ fn start_cluster() -> Result<Cluster, String> {
     if !out.status.success() {
         return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
+    Ok(data)
+}
+
+fn start_cluster() -> Result<Cluster, String> {
+    let postgres = find_pg_bin("postgres").ok_or("postgres not found")?;
+    let dir = std::env::temp_dir().join(format!("archive-pg-{}", std::process::id()));
+    let data = init_cluster(&dir)?;
     // The watchdog starts the server and, once this process is gone, stops it
     // and removes the directory.
     let server = format!(
@@ -250,8 +373,12 @@ fn migrate_template(cluster: &Cluster) -> Result<(), String> {
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            let options =
-                DbOptions { database_url: Some(url), sqlite_path: PathBuf::new(), max_connections: 2 };
+            let options = DbOptions {
+                database_url: Some(url),
+                sqlite_path: PathBuf::new(),
+                max_connections: 2,
+                ..Default::default()
+            };
             let db = Db::connect(&options).await.map_err(|e| e.to_string())?;
             db.migrate().await.map_err(|e| e.to_string())?;
             db.close().await;

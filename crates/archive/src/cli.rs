@@ -438,7 +438,7 @@ async fn import_command(db: &Db, dirs: &[PathBuf]) -> anyhow::Result<()> {
     let result = archive_media::import(db, dirs, progress).await;
     ticker.abort();
     bar.finish_and_clear();
-    let report = result?;
+    let report = result.context("the import stopped")?;
     let secs = report.elapsed.as_secs_f64();
     let handled = report.imported + report.skipped + report.failed.len() as u64;
     println!(

@@ -586,6 +586,7 @@ impl Config {
             database_url: self.database_url.clone(),
             sqlite_path: self.data_dir.join("archive.db"),
             max_connections: 8,
+            ..Default::default()
         }
     }
 }

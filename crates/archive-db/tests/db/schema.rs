@@ -114,6 +114,7 @@ async fn backup_copies_sqlite_and_points_postgres_at_pg_dump() {
                     database_url: None,
                     sqlite_path: target.clone(),
                     max_connections: 1,
+                    ..Default::default()
                 })
                 .await
                 .unwrap();

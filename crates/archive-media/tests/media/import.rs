@@ -188,3 +188,47 @@ async fn the_same_files_imported_on_two_nodes_get_the_same_ids() {
         assert_eq!(ids(all_songs(&node.db).await), first);
     }
 }
+
+#[tokio::test]
+async fn an_import_stops_at_a_full_database_and_says_so_instead_of_failing_every_file() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    library(dir.path());
+    let t = TestDb::sqlite_nearly_full(4).await;
+    // Fill what little room is left, with smaller rows as it runs out.
+    let mut n = 0;
+    for size in [3000, 300, 10] {
+        let filled = loop {
+            n += 1;
+            assert!(n < 5000, "the database never filled up");
+            let artist = archive_db::NewArtist {
+                name: format!("Filler {n}"),
+                biography: Some("x".repeat(size)),
+                ..Default::default()
+            };
+            let written = async {
+                let mut tx = t.db.begin().await?;
+                tx.insert_artist(artist).await?;
+                tx.commit().await
+            };
+            if let Err(e) = written.await {
+                break e;
+            }
+        };
+        assert!(filled.is_unavailable(), "{filled}");
+    }
+    let result = import(&t.db, &[dir.path().to_owned()], Arc::new(Progress::default())).await;
+    match result {
+        Err(archive_media::ImportError::Db(e)) => {
+            assert!(e.is_unavailable() && e.to_string().contains("disk is full"), "{e}")
+        }
+        other => panic!("the import went on: {other:?}"),
+    }
+    // Once there is room again (the limit is a connection's, so a fresh
+    // database stands for freed space), the same import succeeds.
+    let roomy = TestDb::new(archive_db::Backend::Sqlite).await.unwrap();
+    let report = run(&roomy.db, dir.path()).await;
+    assert_eq!(report.imported, 5, "{report:?}");
+}

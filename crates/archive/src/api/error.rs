@@ -79,6 +79,12 @@ impl From<DbError> for ApiError {
             DbError::Duplicate(_) => ApiError::conflict("a record with the same unique value already exists"),
             DbError::MissingReference(_) => ApiError::invalid(None, "a referenced record does not exist"),
             DbError::Forbidden(message) => ApiError::forbidden(&message),
+            err @ DbError::Unavailable(_) => {
+                tracing::warn!(error = %err, "a request met a database that cannot take it");
+                let mut e = ApiError::unavailable(err.to_string());
+                e.retry_after_secs = Some(30);
+                e
+            }
             DbError::Invalid(message) => {
                 let field = message
                     .split_whitespace()

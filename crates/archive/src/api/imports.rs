@@ -45,8 +45,10 @@ impl From<ImportRequestError> for ApiError {
 
 /// Starts importing `path` (a folder under a library root) for `user`;
 /// shared with the import page.
-pub(crate) fn begin(state: &AppState, user: Uuid, path: &str) -> ApiResult<Arc<ImportJob>> {
+pub(crate) async fn begin(state: &AppState, user: Uuid, path: &str) -> ApiResult<Arc<ImportJob>> {
     let folder = resolve_under_roots(path, &state.config().library_roots)?;
+    // While the database cannot take writes, an import would fail every file.
+    state.db.check_writes().await?;
     Ok(state.imports.start(state.db.clone(), folder, user)?)
 }
 
@@ -55,7 +57,7 @@ pub async fn start(
     caller: CurrentUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<ImportJobView>)> {
-    let job = begin(&state, caller.user.id, &body.path)?;
+    let job = begin(&state, caller.user.id, &body.path).await?;
     Ok((StatusCode::ACCEPTED, Json(job.view())))
 }
 

@@ -74,6 +74,9 @@ fn store_error(limit: u64) -> impl Fn(StoreError) -> ApiError {
             ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.to_string())
         }
         StoreError::Damaged { .. } => ApiError::invalid(Some("file"), e.to_string()),
+        StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            ApiError::unavailable("the server's disk is full: the upload cannot be stored")
+        }
         StoreError::Io(e) => ApiError::internal(e),
     }
 }
@@ -87,6 +90,8 @@ fn multipart_error(limit: u64) -> impl Fn(MultipartError) -> ApiError {
 }
 
 async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<UploadResult>)> {
+    // While the database cannot take writes, nothing is received at all.
+    state.db.check_writes().await?;
     let limit = state.config().max_upload_bytes;
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
@@ -135,7 +140,10 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     let report =
         archive_media::import_files(&state.db, &paths, FileSource::Upload, Arc::new(Progress::default()))
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(|e| match e {
+                archive_media::ImportError::Db(e) => ApiError::from(e),
+                other => ApiError::internal(other),
+            })?;
     let mut songs = Vec::new();
     for file in &stored {
         let song_id = state.db.file_location_by_path(file.path.to_str().unwrap_or_default()).await?;

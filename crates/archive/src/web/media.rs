@@ -122,7 +122,7 @@ pub async fn start_import(
     Form(form): Form<ImportForm>,
 ) -> Result<Response, PageError> {
     user.0.check_csrf(&form.csrf)?;
-    match begin(&state, user.0.user.id, form.folder.trim()) {
+    match begin(&state, user.0.user.id, form.folder.trim()).await {
         Ok(job) => Ok(Redirect::to(&format!("/imports/{}", job.id)).into_response()),
         Err(e) if e.status.is_client_error() => {
             let page = imports_page(&state, &user, form.folder, Some(sentence(&e.message)));

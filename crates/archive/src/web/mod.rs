@@ -267,10 +267,10 @@ pub enum PageError {
 
 impl From<archive_db::DbError> for PageError {
     fn from(e: archive_db::DbError) -> Self {
-        use archive_db::DbError::{Duplicate, Forbidden, Invalid, MissingReference, NotFound};
+        use archive_db::DbError::{Duplicate, Forbidden, Invalid, MissingReference, NotFound, Unavailable};
         match e {
             // The same statuses and messages as the API's.
-            NotFound | Duplicate(_) | MissingReference(_) | Invalid(_) | Forbidden(_) => {
+            NotFound | Duplicate(_) | MissingReference(_) | Invalid(_) | Forbidden(_) | Unavailable(_) => {
                 PageError::Api(e.into())
             }
             other => PageError::Db(other),

@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod cli;
+mod faults;
 mod hostile;
 mod library;
 mod listening;

@@ -42,6 +42,11 @@ impl App {
         ca: Option<&Path>,
     ) -> App {
         let test_db = TestDb::new(backend).await.expect("backend available");
+        Self::start_on(test_db, settings, ca).await
+    }
+
+    /// A server on the database given.
+    pub async fn start_on(test_db: TestDb, settings: &[(&'static str, String)], ca: Option<&Path>) -> App {
         let data_dir = tempfile::tempdir().unwrap();
         let mut flags = BTreeMap::new();
         if let Some(url) = &test_db.options.database_url {

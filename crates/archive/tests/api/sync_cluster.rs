@@ -231,6 +231,7 @@ impl CliSlave {
             database_url: self.database_url.clone(),
             sqlite_path: self.dir.path().join("data").join("archive.db"),
             max_connections: 2,
+            ..Default::default()
         };
         Db::connect(&options).await.unwrap()
     }

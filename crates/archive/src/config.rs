@@ -47,6 +47,8 @@ pub enum Kind {
     Folders,
     /// A 256-bit key as 64 hex digits; never shown.
     SecretKey,
+    /// IP addresses and networks (`10.0.0.0/8`), separated by commas or spaces.
+    Networks,
 }
 
 /// One setting, described once.
@@ -115,6 +117,13 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         stored: false,
         help: "Folders (separated by :) that imports started from the API or web UI may read",
+    },
+    Setting {
+        var: "ARCHIVE_TRUSTED_PROXIES",
+        kind: Kind::Networks,
+        default: None,
+        stored: false,
+        help: "Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client",
     },
     Setting {
         var: "ARCHIVE_MAX_UPLOAD_MB",
@@ -319,6 +328,13 @@ impl Setting {
                     })
                 }
             }
+            Kind::Networks => {
+                let networks = parse_networks(v).map_err(invalid)?;
+                if networks.is_empty() {
+                    return Err(invalid("must name at least one address or network".into()));
+                }
+                Ok(networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+            }
             Kind::Folders => {
                 let mut folders = Vec::new();
                 for part in v.split(':').filter(|p| !p.trim().is_empty()) {
@@ -339,6 +355,18 @@ impl Setting {
             }
         }
     }
+}
+
+/// Addresses and networks such as `127.0.0.1, 10.0.0.0/8, ::1`.
+fn parse_networks(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{part} is not an IP address or network"))
+        })
+        .collect()
 }
 
 /// Where a setting's value came from.
@@ -483,6 +511,8 @@ pub struct Config {
     pub max_upload_files: usize,
     /// What protects the server from slow and greedy clients.
     pub transport: TransportLimits,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Every setting's value and source, for the settings page.
     pub resolved: Resolved,
 }
@@ -557,6 +587,9 @@ impl Config {
                 * 1024
                 * 1024,
             max_upload_files: resolved.number("ARCHIVE_MAX_UPLOAD_FILES"),
+            trusted_proxies: get("ARCHIVE_TRUSTED_PROXIES")
+                .map(|v| parse_networks(&v).expect("checked"))
+                .unwrap_or_default(),
             transport: TransportLimits {
                 max_connections: resolved.number("ARCHIVE_MAX_CONNECTIONS"),
                 header_timeout: resolved.seconds("ARCHIVE_HEADER_TIMEOUT"),

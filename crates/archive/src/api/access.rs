@@ -85,6 +85,52 @@ impl<S: Send + Sync> FromRequestParts<S> for SlavePeer {
     }
 }
 
+/// The client's address, as throttles count it: the peer's, or, when the
+/// peer is one of `ARCHIVE_TRUSTED_PROXIES`, the nearest address in
+/// `X-Forwarded-For` that is not one of them (each proxy appends the
+/// address it heard from, so the entries before a trusted proxy's are
+/// whatever the client wrote). Without trusted proxies the header is
+/// ignored: any client could write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+impl ClientAddress {
+    pub fn of(request: &Parts, trusted: &[ipnet::IpNet]) -> ClientAddress {
+        let peer =
+            request.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let Some(peer) = peer else { return ClientAddress(String::new()) };
+        let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+        if !is_trusted(&peer) {
+            return ClientAddress(peer.to_string());
+        }
+        let forwarded = request
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().parse::<std::net::IpAddr>())
+            .collect::<Vec<_>>();
+        for address in forwarded.iter().rev() {
+            match address {
+                Ok(ip) if is_trusted(ip) => continue,
+                Ok(ip) => return ClientAddress(ip.to_string()),
+                // Garbage in the header: the last proxy's word is all we have.
+                Err(_) => break,
+            }
+        }
+        ClientAddress(peer.to_string())
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(parts, &state.config().trusted_proxies))
+    }
+}
+
 fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
     let value = parts.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -118,13 +164,11 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         return next.run(req).await;
     }
     if access == Access::Slave {
-        let address = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default();
+        let (parts, body) = req.into_parts();
+        let address = ClientAddress::of(&parts, &state.config().trusted_proxies);
+        let mut req = Request::from_parts(parts, body);
         let presented = bearer_token(req.headers()).unwrap_or("").to_owned();
-        return match authenticate_slave(&state, address, presented).await {
+        return match authenticate_slave(&state, address.0, presented).await {
             Ok(peer) => {
                 req.extensions_mut().insert(peer);
                 next.run(req).await
@@ -189,8 +233,11 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
 }
 
 /// Checks a slave key: well-formed, known, matching (in constant time), not
-/// revoked or expired. Failures count per client address, and past the
-/// limit the address is refused for a while without looking keys up.
+/// revoked or expired. A valid key always gets through; failures count per
+/// client address, and past the limit that address's bad keys get 429
+/// instead of 401. (Refusing a throttled address before looking at its key
+/// would let anyone who shares it, as every slave behind one reverse proxy
+/// does, stop sync for all of them with ten bad keys.)
 async fn authenticate_slave(
     state: &AppState,
     address: String,
@@ -198,10 +245,6 @@ async fn authenticate_slave(
 ) -> Result<SlavePeer, ApiError> {
     let presented = presented.as_str();
     let now = std::time::Instant::now();
-    if let Err(wait) = state.key_failures_by_address.check(&address, now) {
-        tracing::warn!(target: "sync", %address, "slave key refused: too many failures");
-        return Err(ApiError::too_many(wait.as_secs()));
-    }
     let found = match crate::sync::keys::prefix_of(presented) {
         Some(prefix) => state.db.slave_key_by_prefix(prefix).await?,
         None => None,
@@ -220,6 +263,10 @@ async fn authenticate_slave(
             Ok(SlavePeer { key })
         }
         found => {
+            if let Err(wait) = state.key_failures_by_address.check(&address, now) {
+                tracing::warn!(target: "sync", %address, "slave key refused: too many failures");
+                return Err(ApiError::too_many(wait.as_secs()));
+            }
             // Only what looks like a slave key counts as an attempt: a user's
             // token sent here by mistake is refused without costing the address.
             if crate::sync::keys::prefix_of(presented).is_some() {

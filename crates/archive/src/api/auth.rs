@@ -1,11 +1,10 @@
 //! `/api/v1/auth/*`: log in with email and password for a bearer token;
 //! log out (revoke it), refresh (swap it for a new one), verify.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use archive_db::User;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
-use super::{AppState, CurrentUser};
+use super::{AppState, ClientAddress, CurrentUser};
 use crate::auth::{TOKEN_LIFETIME, hash_password, hash_token, new_token, verify_password};
 
 #[derive(Deserialize)]
@@ -41,30 +40,27 @@ async fn dummy_hash() -> ApiResult<String> {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    address: ClientAddress,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let user = authenticate(&state, &body.email, body.password, peer.ip().to_string()).await?;
+    let user = authenticate(&state, &body.email, body.password, &address).await?;
     Ok(Json(issue_token(&state, user).await?))
 }
 
 /// Checks an email and password (the API's login and the login page),
-/// counting failures per account and per client address.
+/// under the login throttle (see [`crate::auth::LoginThrottle`]).
 pub(crate) async fn authenticate(
     state: &AppState,
     email: &str,
     password: String,
-    address: String,
+    address: &ClientAddress,
 ) -> ApiResult<User> {
     let account = email.trim().to_lowercase();
+    let address = address.0.as_str();
     let now = Instant::now();
-    for (throttle, key) in
-        [(&state.login_failures_by_account, &account), (&state.login_failures_by_address, &address)]
-    {
-        if let Err(wait) = throttle.check(key, now) {
-            tracing::warn!(%address, "login refused: too many failures");
-            return Err(ApiError::too_many(wait.as_secs()));
-        }
+    if let Err(wait) = state.logins.check(&account, address, now) {
+        tracing::warn!(%address, "login refused: too many failures");
+        return Err(ApiError::too_many(wait.as_secs()));
     }
     let user = state.db.user_by_email(&account).await?;
     let hash = match &user {
@@ -73,13 +69,34 @@ pub(crate) async fn authenticate(
     };
     let valid = verify_password(password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| valid) else {
-        state.login_failures_by_account.fail(&account, now);
-        state.login_failures_by_address.fail(&address, now);
+        state.logins.failed(&account, address, now);
         tracing::info!(%address, "failed login");
         return Err(ApiError::unauthorized("wrong email or password"));
     };
-    state.login_failures_by_account.clear(&account);
+    state.logins.succeeded(&account, address, now);
     Ok(user)
+}
+
+/// Checks a logged-in user's current password (before a change to their
+/// account): a wrong one counts as a failed login, under the same throttle,
+/// so a stolen session cannot guess the password freely.
+pub(crate) async fn confirm_password(
+    state: &AppState,
+    user: &User,
+    password: String,
+    address: &ClientAddress,
+) -> ApiResult<()> {
+    let address = address.0.as_str();
+    let now = Instant::now();
+    if let Err(wait) = state.logins.check(&user.email, address, now) {
+        return Err(ApiError::too_many(wait.as_secs()));
+    }
+    if verify_password(password, user.password_hash.clone()).await {
+        return Ok(());
+    }
+    state.logins.failed(&user.email, address, now);
+    tracing::info!(%address, "wrong current password");
+    Err(ApiError::invalid(Some("current_password"), "the current password is wrong"))
 }
 
 pub(crate) async fn issue_token(state: &AppState, user: User) -> ApiResult<TokenResponse> {

@@ -30,9 +30,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
-pub use access::{Access, CurrentUser, SlavePeer};
+pub use access::{Access, ClientAddress, CurrentUser, SlavePeer};
 
-use crate::auth::FailureThrottle;
+use crate::auth::{FailureThrottle, LoginThrottle};
 use crate::config::{Config, LiveConfig};
 use crate::imports::ImportJobs;
 use error::ApiError;
@@ -43,8 +43,8 @@ pub struct AppState {
     pub db: archive_db::Db,
     /// Read with [`AppState::config`]; replaced when an admin saves settings.
     config: Arc<LiveConfig>,
-    pub login_failures_by_account: Arc<FailureThrottle>,
-    pub login_failures_by_address: Arc<FailureThrottle>,
+    /// Failed logins (and wrong current passwords).
+    pub logins: Arc<LoginThrottle>,
     /// Failed slave-key attempts per client address.
     pub key_failures_by_address: Arc<FailureThrottle>,
     pub imports: Arc<ImportJobs>,
@@ -73,8 +73,7 @@ impl AppState {
             sync_background: Arc::default(),
             site_name: Arc::default(),
             config: Arc::new(LiveConfig::new(config)),
-            login_failures_by_account: Arc::new(FailureThrottle::new(5, Duration::from_secs(15 * 60))),
-            login_failures_by_address: Arc::new(FailureThrottle::new(20, Duration::from_secs(15 * 60))),
+            logins: Arc::default(),
             key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             access: Arc::new(access),
         }

@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use archive_db::{NewUser, Page, Role, User, UserPatch};
 
-use super::auth::{TokenResponse, issue_token};
+use super::auth::{TokenResponse, confirm_password, issue_token};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
 use super::library::{created, master_only};
-use super::{AppState, CurrentUser};
-use crate::auth::{check_password_rules, hash_password, verify_password};
+use super::{AppState, ClientAddress, CurrentUser};
+use crate::auth::{check_password_rules, hash_password};
 
 async fn hashed(password: Option<String>) -> ApiResult<Option<String>> {
     match password {
@@ -155,32 +155,41 @@ pub enum MeResponse {
 pub async fn update_me(
     State(state): State<AppState>,
     caller: CurrentUser,
+    address: ClientAddress,
     ApiJson(body): ApiJson<MePatchBody>,
 ) -> ApiResult<Json<MeResponse>> {
-    let (user, token) =
-        update_own_account(&state, &caller.user, body.name, body.password, body.current_password).await?;
+    let change =
+        OwnChange { name: body.name, password: body.password, current_password: body.current_password };
+    let (user, token) = update_own_account(&state, &caller.user, change, &address).await?;
     Ok(Json(match token {
         Some(token) => MeResponse::NewToken(token),
         None => MeResponse::User(user),
     }))
 }
 
+/// A user's change to their own account.
+#[derive(Debug, Default)]
+pub(crate) struct OwnChange {
+    pub name: Option<String>,
+    /// A new password; needs `current_password`.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
 /// A user changes their own name or password (the API and the profile
-/// page). A new password needs the current one and ends every session of
-/// the user; a new token for the caller comes back then.
+/// page). A new password needs the current one (a wrong one counts as a
+/// failed login) and ends every session of the user; a new token for the
+/// caller comes back then.
 pub(crate) async fn update_own_account(
     state: &AppState,
     me: &User,
-    name: Option<String>,
-    password: Option<String>,
-    current_password: Option<String>,
+    change: OwnChange,
+    address: &ClientAddress,
 ) -> ApiResult<(User, Option<TokenResponse>)> {
     master_only(state, "Changing an account")?;
+    let OwnChange { name, password, current_password } = change;
     if password.is_some() {
-        let current = current_password.unwrap_or_default();
-        if !verify_password(current, me.password_hash.clone()).await {
-            return Err(ApiError::invalid(Some("current_password"), "the current password is wrong"));
-        }
+        confirm_password(state, me, current_password.unwrap_or_default(), address).await?;
     }
     let changes_password = password.is_some();
     let patch = UserPatch { name, password_hash: hashed(password).await?, ..Default::default() };

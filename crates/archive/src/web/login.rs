@@ -6,11 +6,9 @@
 //! their own: a random value in a short-lived cookie and in the form, which
 //! must match (a page of another site cannot read or set the cookie).
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -20,9 +18,9 @@ use super::session::{self, CsrfForm, LOGIN_COOKIE, SESSION_COOKIE};
 use archive_db::Role;
 
 use super::{PageError, WebUser, assets, render, sentence};
-use crate::api::AppState;
 use crate::api::auth::{authenticate, issue_token};
 use crate::api::users::create_user;
+use crate::api::{AppState, ClientAddress};
 use crate::auth::MIN_PASSWORD_CHARS;
 
 /// How long a login form stays valid.
@@ -88,7 +86,7 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    address: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -108,7 +106,7 @@ pub async fn submit(
     if !token_ok {
         return Ok((StatusCode::FORBIDDEN, Redirect::to("/login")).into_response());
     }
-    let user = match authenticate(&state, &form.email, form.password.clone(), peer.ip().to_string()).await {
+    let user = match authenticate(&state, &form.email, form.password.clone(), &address).await {
         Ok(user) => user,
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
             return again(e.status, "Too many failed attempts. Wait a few minutes and try again.");

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::session;
 use super::{Frame, PageError, WebUser, render, sentence};
 use crate::api::AppState;
+use crate::api::ClientAddress;
 use crate::api::error::ApiResult;
-use crate::api::users::update_own_account;
+use crate::api::users::{OwnChange, update_own_account};
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -67,10 +68,12 @@ pub struct NameForm {
 pub async fn save_name(
     State(state): State<AppState>,
     user: WebUser,
+    address: ClientAddress,
     Form(form): Form<NameForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
-    let outcome: ApiResult<_> = update_own_account(&state, &user.user, Some(form.name), None, None).await;
+    let change = OwnChange { name: Some(form.name), ..Default::default() };
+    let outcome: ApiResult<_> = update_own_account(&state, &user.user, change, &address).await;
     match outcome {
         Ok(_) => Ok(Redirect::to("/profile?saved=name").into_response()),
         Err(e) => refused(&user, e),
@@ -88,11 +91,16 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     user: WebUser,
+    address: ClientAddress,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
-    let outcome =
-        update_own_account(&state, &user.user, None, Some(form.password), Some(form.current_password)).await;
+    let change = OwnChange {
+        password: Some(form.password),
+        current_password: Some(form.current_password),
+        ..Default::default()
+    };
+    let outcome = update_own_account(&state, &user.user, change, &address).await;
     match outcome {
         Ok((_, token)) => {
             let token = token.expect("a new password always comes with a new session");

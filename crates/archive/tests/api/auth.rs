@@ -4,7 +4,7 @@ use archive_db::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{PASSWORD, code, on_each_backend};
+use crate::support::{PASSWORD, code, on_each_backend, on_each_backend_with};
 
 #[tokio::test]
 async fn login_returns_a_token_that_works_until_logout() {
@@ -140,6 +140,73 @@ async fn many_failed_logins_from_one_address_are_rate_limited_across_accounts() 
             last = app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await.0;
         }
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    })
+    .await;
+}
+
+/// A login from `address` (through a trusted reverse proxy on loopback).
+async fn login_from(app: &crate::support::App, address: &str, email: &str, password: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_owner_logs_in_from_another_address_during_a_guessing_attack() {
+    let settings = [("ARCHIVE_TRUSTED_PROXIES", "127.0.0.1, ::1".to_owned())];
+    on_each_backend_with(&settings, |app| async move {
+        let owner = app.user(Role::User).await;
+        let mut answers = Vec::new();
+        for _ in 0..8 {
+            answers.push(login_from(&app, "203.0.113.7", &owner.email, "a guess").await);
+        }
+        assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{answers:?}");
+        assert_eq!(login_from(&app, "198.51.100.9", &owner.email, PASSWORD).await, StatusCode::OK);
+        // The guesser's next try waits, even with the right password.
+        assert_eq!(
+            login_from(&app, "203.0.113.7", &owner.email, PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+    on_each_backend(|app| async move {
+        let owner = app.user(Role::User).await;
+        // Without trusted proxies, a client that writes a new address into
+        // the header each time is still one address.
+        let mut last = StatusCode::OK;
+        for n in 0..8 {
+            last = login_from(&app, &format!("192.0.2.{n}"), &owner.email, "a guess").await;
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_login() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let change = json!({"password": "a brand new password", "current_password": "a guess"});
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            answers.push(app.patch("/api/v1/me", &user.token, change.clone()).await.0);
+        }
+        assert_eq!(answers[0], StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{answers:?}");
+        let right = json!({"password": "a brand new password", "current_password": PASSWORD});
+        assert_eq!(app.patch("/api/v1/me", &user.token, right).await.0, StatusCode::TOO_MANY_REQUESTS);
+        let login = json!({"email": user.email, "password": PASSWORD});
+        let (status, _) = app.call(Method::POST, "/api/v1/auth/login", None, Some(login)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the same throttle as logins");
     })
     .await;
 }

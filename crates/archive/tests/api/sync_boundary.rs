@@ -335,3 +335,24 @@ async fn a_slave_with_a_read_only_key_follows_the_master_and_keeps_its_own_chang
     assert_eq!(pair.slave.db().unpushed_count().await.unwrap(), 0, "nothing waits to be pushed");
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_valid_slave_key_still_syncs_after_fifty_bad_keys_from_the_same_address() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = Master::start(backend, false).await;
+        let (prefix, _) = m.key.rsplit_once('_').unwrap();
+        let mut refused = Vec::new();
+        for n in 0..50 {
+            let forged = format!("{prefix}_{:064x}", n);
+            refused.push(m.app.call(Method::GET, "/api/v1/sync/ping", Some(&forged), None).await.0);
+        }
+        assert!(
+            refused.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS)
+        );
+        assert_eq!(refused.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "bad keys are limited per address");
+        let (status, ping) = m.app.call(Method::GET, "/api/v1/sync/ping", Some(&m.key), None).await;
+        assert_eq!(status, StatusCode::OK, "the valid key gets through: {ping}");
+        m.app.stop().await;
+    }
+}

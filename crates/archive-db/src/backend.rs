@@ -141,9 +141,34 @@ impl Db {
     }
 
     async fn open_sqlite(options: &DbOptions) -> Result<Db> {
-        if let Some(dir) = options.sqlite_path.parent() {
-            std::fs::create_dir_all(dir)
+        // The database holds password hashes and keys: its folder and files
+        // are its owner's alone (SQLite gives the -wal and -shm files the
+        // database file's mode).
+        if let Some(dir) = options.sqlite_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|e| DbError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&options.sqlite_path);
+            match created {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(DbError::Config(format!(
+                        "cannot create {}: {e}",
+                        options.sqlite_path.display()
+                    )));
+                }
+            }
         }
         let connect = SqliteConnectOptions::new()
             .filename(&options.sqlite_path)

@@ -36,6 +36,12 @@ pub struct StoredFile {
 }
 
 /// The store under a data directory.
+/// Creates a folder (and its parents) readable by its owner only; files
+/// come in as temporary files, which are too, and keep that when kept.
+async fn private_dir(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await
+}
+
 #[derive(Debug, Clone)]
 pub struct MediaStore {
     root: PathBuf,
@@ -50,7 +56,7 @@ impl MediaStore {
     /// `limit` bytes.
     pub async fn receive(&self, name: &str, limit: u64) -> Result<Incoming, StoreError> {
         let incoming = self.root.join(".incoming");
-        tokio::fs::create_dir_all(&incoming).await?;
+        private_dir(&incoming).await?;
         let temp = tempfile::Builder::new().suffix(".part").tempfile_in(&incoming)?;
         let (file, temp) = temp.into_parts();
         Ok(Incoming {
@@ -124,7 +130,7 @@ impl Checked {
     /// there already, that copy stays and this one goes).
     pub async fn keep(self, store: &MediaStore) -> Result<StoredFile, StoreError> {
         let dir = store.root.join(&self.content_hash[..2]);
-        tokio::fs::create_dir_all(&dir).await?;
+        private_dir(&dir).await?;
         let path = dir.join(format!("{}.{}", self.content_hash, self.format.extension()));
         if !tokio::fs::try_exists(&path).await? {
             self.temp.persist(&path).map_err(|e| StoreError::Io(e.error))?;

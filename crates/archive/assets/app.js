@@ -298,3 +298,21 @@ document.addEventListener("click", (event) => {
     copied();
   }
 });
+
+// A secret shown once is selected whole when clicked, ready to copy.
+document.addEventListener("click", (event) => {
+  const field = event.target.closest("[data-select-on-click]");
+  if (field) field.select();
+});
+
+// A cover that cannot be loaded (an album without one) is hidden, not shown
+// broken. Load errors do not bubble, so this listens as they go down.
+document.addEventListener(
+  "error",
+  (event) => {
+    if (event.target instanceof HTMLImageElement && event.target.classList.contains("cover")) {
+      event.target.style.visibility = "hidden";
+    }
+  },
+  true,
+);

@@ -76,7 +76,9 @@ impl Server {
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let mut limits = state.config().transport;
         limits.max_connections = transport::connection_cap(limits.max_connections);
-        let app = api::router(state.clone()).merge(crate::web::router(state));
+        let app = api::router(state.clone())
+            .merge(crate::web::router(state))
+            .layer(axum::middleware::from_fn(crate::web::security_headers));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let stopped = async {
             let _ = stopped.await;

@@ -307,3 +307,33 @@ async fn album_covers_come_from_beside_the_files_or_from_inside_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_database_and_stored_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = dir.path().join("private.mp3");
+    audio::make(&mp3, audio::format("mp3"), &audio::full_tags("Private", "Owner", "Only"), 1.0, 440);
+    on_each_backend(|app| {
+        let mp3 = mp3.clone();
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let (status, body) = upload(&app, &token, Form::new().part("file", file_part(&mp3))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            let media = app.data_dir.path().join("media");
+            assert_eq!(mode(&media), 0o700, "the media folder");
+            for file in stored_files(&app) {
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+                assert_eq!(mode(file.parent().unwrap()), 0o700, "{}", file.display());
+            }
+            if app.test_db.options.database_url.is_none() {
+                assert_eq!(mode(&app.test_db.options.sqlite_path), 0o600, "the SQLite database");
+            }
+        }
+    })
+    .await;
+}

@@ -556,3 +556,37 @@ async fn recently_and_most_played_pages_list_the_users_own_plays() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pages_and_the_api_send_security_headers_and_pages_carry_no_inline_script_or_style() {
+    on_each_backend(|app| async move {
+        let admin = app.user(archive_db::Role::Admin).await;
+        let mut browser = Browser::new(&app);
+        browser.log_in(&admin.email).await;
+        for path in
+            ["/", "/albums", "/artists", "/playlists", "/settings", "/settings/sync", "/sync", "/profile"]
+        {
+            let response = browser.get(path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let headers = response.headers().clone();
+            let policy = headers["content-security-policy"].to_str().unwrap();
+            assert!(
+                policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"),
+                "{policy}"
+            );
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(headers["x-frame-options"], "DENY");
+            assert!(headers.contains_key("referrer-policy"));
+            let page = response.text().await.unwrap().to_lowercase();
+            for inline in
+                [" onclick=", " onerror=", " onload=", " onchange=", " style=\"", "<style", "javascript:"]
+            {
+                assert!(!page.contains(inline), "{path} has {inline}");
+            }
+            assert!(!page.contains("<script>"), "{path} has an inline script");
+        }
+        let response = app.client.get(format!("{}/api/v1/health", app.base)).send().await.unwrap();
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    })
+    .await;
+}

@@ -16,6 +16,7 @@ mod listening;
 mod media;
 mod migrations;
 pub mod normalize;
+pub(crate) mod order;
 mod page;
 mod playlists;
 mod postgres;

@@ -47,6 +47,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_trust_boundary.sql"),
         include_str!("../migrations/postgres/0006_trust_boundary.sql"),
     ),
+    (
+        7,
+        "playlist order as sort keys",
+        include_str!("../migrations/sqlite/0007_playlist_sort_keys.sql"),
+        include_str!("../migrations/postgres/0007_playlist_sort_keys.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

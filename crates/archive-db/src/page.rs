@@ -66,9 +66,6 @@ enum CursorValue {
     Text(String),
 }
 
-/// Sorts whose values are whole numbers (every other sort is by text or time).
-const INT_SORTS: &[&str] = &["position"];
-
 fn invalid_cursor() -> DbError {
     DbError::Invalid("cursor is not valid for this list and sort".into())
 }
@@ -112,13 +109,10 @@ impl PageRequest {
                 // The value must be of the sort's own type: a hand-made
                 // cursor with another would make the database fail.
                 let value = match data.v {
-                    CursorValue::Int(v) if INT_SORTS.contains(&key.name) => Param::Int(v),
                     CursorValue::Text(t) if sort_kind_time => Param::Time(
                         DateTime::parse_from_rfc3339(&t).map_err(|_| invalid_cursor())?.with_timezone(&Utc),
                     ),
-                    CursorValue::Text(t) if !INT_SORTS.contains(&key.name) && !t.contains('\0') => {
-                        Param::Text(t)
-                    }
+                    CursorValue::Text(t) if !t.contains('\0') => Param::Text(t),
                     _ => return Err(invalid_cursor()),
                 };
                 Some((value, data.id))

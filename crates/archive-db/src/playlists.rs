@@ -1,6 +1,9 @@
-//! Playlists and their ordered entries. Positions are dense (0, 1, 2…) within
-//! a playlist; adding, removing and moving shift the entries in between, and
-//! each shifted entry is a recorded change like any other write.
+//! Playlists and their ordered entries. An entry's place is a sort key
+//! between its neighbours' (see [`crate::order`]), so adding, moving or
+//! removing one entry writes that one row, and two nodes inserting into the
+//! same playlist both keep their entries after sync. `position`, as the API
+//! shows and takes it, is the entry's index in that order (0 is first),
+//! counted when read.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{DbError, Result};
 use crate::library::{optional_text, required_text};
+use crate::order;
 use crate::page::{Page, PageRequest, SortKey};
 use crate::sql::{Param, Sql};
 use crate::{Db, Tx};
@@ -31,13 +35,18 @@ pub struct PlaylistEntry {
     pub id: Uuid,
     pub playlist_id: Uuid,
     pub song_id: Uuid,
+    /// The entry's index in the playlist's order (0 is first), counted.
+    #[sqlx(skip)]
     pub position: i64,
+    /// Where the entry sorts (see [`crate::order`]).
+    #[serde(skip)]
+    pub sort_key: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
-const ENTRY_COLUMNS: &str = "id, playlist_id, song_id, position, created_at, updated_at, version";
+const ENTRY_COLUMNS: &str = "id, playlist_id, song_id, sort_key, created_at, updated_at, version";
 
 #[derive(Debug, Clone)]
 pub struct NewPlaylist {
@@ -74,7 +83,7 @@ impl Playlist {
 
 impl PlaylistEntry {
     const SORTS: &[SortKey<PlaylistEntry>] =
-        &[SortKey { name: "position", column: "position", value: |e| Param::Int(e.position) }];
+        &[SortKey { name: "position", column: "sort_key", value: |e| Param::Text(e.sort_key.clone()) }];
 }
 
 pub(crate) const MAX_DESCRIPTION: usize = 10_000;
@@ -109,7 +118,7 @@ impl Db {
         Ok(count)
     }
 
-    /// A playlist's entries in order.
+    /// A playlist's entries in order, each with its position.
     pub async fn playlist_entries(
         &self,
         playlist_id: Uuid,
@@ -118,8 +127,33 @@ impl Db {
         let plan = page.plan(PlaylistEntry::SORTS, &[])?;
         let mut sql = Sql::new(&format!("SELECT {ENTRY_COLUMNS} FROM playlist_entries WHERE playlist_id = "));
         sql.bind(Param::Uuid(playlist_id));
-        let rows = self.fetch_page(sql, &plan, "").await?;
+        let mut rows: Vec<PlaylistEntry> = self.fetch_page(sql, &plan, "").await?;
+        let first = match rows.first() {
+            Some(entry) => self.entries_before(playlist_id, entry).await?,
+            None => 0,
+        };
+        for (i, entry) in rows.iter_mut().enumerate() {
+            entry.position = match page.order {
+                crate::SortOrder::Asc => first + i as i64,
+                crate::SortOrder::Desc => first - i as i64,
+            };
+        }
         Ok(plan.finish(rows, PlaylistEntry::SORTS, |e| e.id))
+    }
+
+    /// The position of `entry`: how many entries sort before it.
+    async fn entries_before(&self, playlist_id: Uuid, entry: &PlaylistEntry) -> Result<i64> {
+        let count = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM playlist_entries WHERE playlist_id = $1 AND (sort_key, id) < ($2, $3)",
+            )
+            .bind(playlist_id)
+            .bind(&entry.sort_key)
+            .bind(entry.id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
     }
 }
 
@@ -165,32 +199,46 @@ impl Tx {
         self.delete_row("playlists", id).await
     }
 
-    async fn entry_count(&mut self, playlist_id: Uuid) -> Result<i64> {
-        let count = crate::backend::on_tx!(self, conn => {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM playlist_entries WHERE playlist_id = $1")
-                .bind(playlist_id)
-                .fetch_one(conn)
-                .await?
-        });
-        Ok(count)
+    /// A key for a new place at `position` (0 is first; past the end
+    /// appends), leaving out the entry `except` (one being moved).
+    async fn key_at(&mut self, playlist_id: Uuid, position: i64, except: Option<Uuid>) -> Result<String> {
+        let others = |sql: &mut Sql| {
+            sql.bind(Param::Uuid(playlist_id));
+            if let Some(except) = except {
+                sql.push(" AND id <> ").bind(Param::Uuid(except));
+            }
+        };
+        let mut count = Sql::new("SELECT count(*) FROM playlist_entries WHERE playlist_id = ");
+        others(&mut count);
+        let (count,): (i64,) = self.fetch_optional_sql(count).await?.unwrap_or((0,));
+        let position = position.min(count);
+        // The keys just below and just above the new place.
+        let mut sql = Sql::new("SELECT sort_key FROM playlist_entries WHERE playlist_id = ");
+        others(&mut sql);
+        sql.push(" ORDER BY sort_key, id LIMIT 2 OFFSET ");
+        sql.bind(Param::Int((position - 1).max(0)));
+        let keys: Vec<(String,)> = self.fetch_all_sql(sql).await?;
+        let mut keys = keys.into_iter().map(|(k,)| k);
+        let (low, high) = match position {
+            0 => (String::new(), keys.next()),
+            _ => (keys.next().unwrap_or_default(), keys.next()),
+        };
+        // Entries that share a key (two nodes inserted at one place) sort
+        // by id; a new key goes after the tied ones.
+        let high = match high {
+            Some(high) if high <= low => self.key_after(playlist_id, &low).await?,
+            other => other,
+        };
+        Ok(order::between(&low, high.as_deref()))
     }
 
-    /// Shifts by `delta` the positions of the entries in `from..to` (to exclusive).
-    async fn shift_entries(&mut self, playlist_id: Uuid, from: i64, to: i64, delta: i64) -> Result<()> {
-        crate::backend::on_tx!(self, conn => {
-            sqlx::query(
-                "UPDATE playlist_entries SET position = position + $1, updated_at = $2 \
-                 WHERE playlist_id = $3 AND position >= $4 AND position < $5",
-            )
-            .bind(delta)
-            .bind(crate::now())
-            .bind(playlist_id)
-            .bind(from)
-            .bind(to)
-            .execute(conn)
-            .await?;
-        });
-        Ok(())
+    /// The smallest key in the playlist above `key`.
+    async fn key_after(&mut self, playlist_id: Uuid, key: &str) -> Result<Option<String>> {
+        let mut sql = Sql::new("SELECT min(sort_key) FROM playlist_entries WHERE playlist_id = ");
+        sql.bind(Param::Uuid(playlist_id));
+        sql.push(" AND sort_key > ").bind(Param::Text(key.to_owned()));
+        let found: Option<(Option<String>,)> = self.fetch_optional_sql(sql).await?;
+        Ok(found.and_then(|(k,)| k))
     }
 
     /// Adds a song at `position` (0 is first; past the end or `None` appends).
@@ -200,15 +248,10 @@ impl Tx {
         song_id: Uuid,
         position: Option<i64>,
     ) -> Result<PlaylistEntry> {
-        let count = self.entry_count(playlist_id).await?;
-        let position = match position {
-            Some(p) if p < 0 => {
-                return Err(DbError::Invalid("position must not be negative".into()));
-            }
-            Some(p) => p.min(count),
-            None => count,
-        };
-        self.shift_entries(playlist_id, position, i64::MAX, 1).await?;
+        if position.is_some_and(|p| p < 0) {
+            return Err(DbError::Invalid("position must not be negative".into()));
+        }
+        let sort_key = self.key_at(playlist_id, position.unwrap_or(i64::MAX), None).await?;
         let id = Uuid::now_v7();
         let now = crate::now();
         self.insert_row(
@@ -217,32 +260,37 @@ impl Tx {
                 ("id", Some(Param::Uuid(id))),
                 ("playlist_id", Some(Param::Uuid(playlist_id))),
                 ("song_id", Some(Param::Uuid(song_id))),
-                ("position", Some(Param::Int(position))),
+                ("sort_key", Some(Param::Text(sort_key))),
                 ("created_at", Some(Param::Time(now))),
                 ("updated_at", Some(Param::Time(now))),
             ],
         )
         .await?;
-        self.touch_playlist(playlist_id).await?;
-        self.reload("playlist_entries", ENTRY_COLUMNS, id).await
+        self.entry_in(playlist_id, id).await
     }
 
+    /// The entry, with its position, if it is in the playlist.
     async fn entry_in(&mut self, playlist_id: Uuid, entry_id: Uuid) -> Result<PlaylistEntry> {
-        let entry: PlaylistEntry = self.reload("playlist_entries", ENTRY_COLUMNS, entry_id).await?;
+        let mut entry: PlaylistEntry = self.reload("playlist_entries", ENTRY_COLUMNS, entry_id).await?;
         if entry.playlist_id != playlist_id {
             return Err(DbError::NotFound);
         }
+        let mut sql = Sql::new("SELECT count(*) FROM playlist_entries WHERE playlist_id = ");
+        sql.bind(Param::Uuid(playlist_id));
+        sql.push(" AND (sort_key, id) < (").bind(Param::Text(entry.sort_key.clone()));
+        sql.push(", ").bind(Param::Uuid(entry.id));
+        sql.push(")");
+        let (before,): (i64,) = self.fetch_optional_sql(sql).await?.unwrap_or((0,));
+        entry.position = before;
         Ok(entry)
     }
 
     pub async fn remove_playlist_entry(&mut self, playlist_id: Uuid, entry_id: Uuid) -> Result<()> {
-        let entry = self.entry_in(playlist_id, entry_id).await?;
-        self.delete_row("playlist_entries", entry_id).await?;
-        self.shift_entries(playlist_id, entry.position + 1, i64::MAX, -1).await?;
-        self.touch_playlist(playlist_id).await
+        self.entry_in(playlist_id, entry_id).await?;
+        self.delete_row("playlist_entries", entry_id).await
     }
 
-    /// Moves an entry to `position` (clamped to the end), shifting those between.
+    /// Moves an entry to `position` (clamped to the end): one row changes.
     pub async fn move_playlist_entry(
         &mut self,
         playlist_id: Uuid,
@@ -253,23 +301,11 @@ impl Tx {
             return Err(DbError::Invalid("position must not be negative".into()));
         }
         let entry = self.entry_in(playlist_id, entry_id).await?;
-        let last = self.entry_count(playlist_id).await? - 1;
-        let target = position.min(last);
-        if target != entry.position {
-            if target < entry.position {
-                self.shift_entries(playlist_id, target, entry.position, 1).await?;
-            } else {
-                self.shift_entries(playlist_id, entry.position + 1, target + 1, -1).await?;
-            }
-            self.update_row("playlist_entries", entry_id, vec![("position", Some(Param::Int(target)))])
+        if position != entry.position {
+            let sort_key = self.key_at(playlist_id, position, Some(entry_id)).await?;
+            self.update_row("playlist_entries", entry_id, vec![("sort_key", Some(Param::Text(sort_key)))])
                 .await?;
-            self.touch_playlist(playlist_id).await?;
         }
-        self.reload("playlist_entries", ENTRY_COLUMNS, entry_id).await
-    }
-
-    /// Marks the playlist as changed (its `updated_at`) when its entries change.
-    async fn touch_playlist(&mut self, playlist_id: Uuid) -> Result<()> {
-        self.update_row("playlists", playlist_id, Vec::new()).await
+        self.entry_in(playlist_id, entry_id).await
     }
 }

@@ -213,8 +213,8 @@ pub(crate) fn checked_image(table: &SyncTable, id: Uuid, image: &RowImage) -> Re
             let description = optional_text("description", text("description"), MAX_DESCRIPTION)?;
             checked.push(("description", description.map(Param::Text)));
         }
-        "playlist_entries" => {
-            checked.push(("position", check_range("position", int("position"), 0, i64::MAX)?));
+        "playlist_entries" if !text("sort_key").is_some_and(crate::order::is_valid) => {
+            return Err(DbError::Invalid("sort_key is not a playlist sort key".into()));
         }
         "listening_data" => {
             crate::listening::check_rating(int("rating"))?;

@@ -131,6 +131,37 @@ async fn songs_filter_by_artist_album_genre_and_year() {
 }
 
 #[tokio::test]
+async fn four_hundred_songs_added_at_the_top_of_a_playlist_record_four_hundred_changes() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let f = fixture(db).await;
+        let before = db.change_count().await.unwrap();
+        let mut added = Vec::new();
+        for _ in 0..400 {
+            let mut tx = db.begin().await.unwrap();
+            added.push(tx.add_playlist_entry(f.playlist, f.song, Some(0)).await.unwrap().id);
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(db.change_count().await.unwrap() - before, 400, "one change per added entry");
+        // Moving the last to the top and removing one are one change each too.
+        let mut tx = db.begin().await.unwrap();
+        let moved = tx.move_playlist_entry(f.playlist, f.entry, 0).await.unwrap();
+        assert_eq!(moved.position, 0);
+        tx.remove_playlist_entry(f.playlist, added[0]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.change_count().await.unwrap() - before, 402);
+        let page = db
+            .playlist_entries(f.playlist, &PageRequest { limit: Some(500), ..Default::default() })
+            .await
+            .unwrap();
+        let mut expected = vec![f.entry];
+        expected.extend(added.iter().rev().take(399));
+        assert_eq!(page.items.iter().map(|e| e.id).collect::<Vec<_>>(), expected);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn playlist_positions_stay_dense_through_add_move_and_remove() {
     on_each_backend(|t| async move {
         let db = &t.db;
@@ -159,6 +190,19 @@ async fn playlist_positions_stay_dense_through_add_move_and_remove() {
         );
         let unique: BTreeSet<i64> = page.items.iter().map(|e| e.position).collect();
         assert_eq!(unique.len(), entries.len());
+        // Paged two at a time, positions go on from page to page.
+        let mut cursor = None;
+        let mut positions = Vec::new();
+        loop {
+            let request = PageRequest { limit: Some(2), cursor: cursor.clone(), ..Default::default() };
+            let page = db.playlist_entries(f.playlist, &request).await.unwrap();
+            positions.extend(page.items.iter().map(|e| e.position));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(positions, (0..entries.len() as i64).collect::<Vec<_>>());
     })
     .await;
 }

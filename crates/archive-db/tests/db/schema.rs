@@ -181,3 +181,63 @@ async fn the_trust_boundary_migration_removes_password_hashes_from_the_conflict_
         }
     }
 }
+
+#[tokio::test]
+async fn playlists_keep_their_order_through_the_move_to_sort_keys_and_nothing_is_recorded() {
+    for backend in archive_testkit::backends() {
+        let t = TestDb::empty(backend).await.unwrap();
+        t.db.migrate_to(6).await.unwrap();
+        let id = |n: u32| match backend {
+            Backend::Sqlite => format!("X'{n:032x}'"),
+            Backend::Postgres => format!("'{}'::uuid", uuid::Uuid::from_u128(n as u128)),
+        };
+        let at = "'2026-01-01T00:00:00Z'";
+        let mut sql = vec![
+            format!(
+                "INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at) VALUES ({}, 'o@example.org', 'O', 'user', 'x', {at}, {at})",
+                id(1)
+            ),
+            format!(
+                "INSERT INTO songs (id, title, title_key, created_at, updated_at) VALUES ({}, 'S', 's', {at}, {at})",
+                id(2)
+            ),
+            format!(
+                "INSERT INTO playlists (id, owner_id, name, created_at, updated_at) VALUES ({}, {}, 'P', {at}, {at})",
+                id(3),
+                id(1)
+            ),
+        ];
+        // Entries 10, 11, 12 at positions 2, 0, 1.
+        for (entry, position) in [(10, 2), (11, 0), (12, 1)] {
+            sql.push(format!(
+                "INSERT INTO playlist_entries (id, playlist_id, song_id, position, created_at, updated_at) \
+                 VALUES ({}, {}, {}, {position}, {at}, {at})",
+                id(entry),
+                id(3),
+                id(2)
+            ));
+        }
+        let mut tx = t.db.begin().await.unwrap();
+        for statement in &sql {
+            tx.execute_unchecked(statement).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let recorded = t.db.change_count().await.unwrap();
+        t.db.migrate().await.unwrap();
+        assert_eq!(
+            t.db.change_count().await.unwrap(),
+            recorded,
+            "{backend:?}: the migration records no change"
+        );
+        let page = t.db.playlist_entries(uuid::Uuid::from_u128(3), &Default::default()).await.unwrap();
+        let order: Vec<u128> = page.items.iter().map(|e| e.id.as_u128()).collect();
+        assert_eq!(order, vec![11, 12, 10], "{backend:?}");
+        assert_eq!(page.items.iter().map(|e| e.position).collect::<Vec<_>>(), vec![0, 1, 2]);
+        // New entries find their places among the migrated ones.
+        let mut tx = t.db.begin().await.unwrap();
+        let second =
+            tx.add_playlist_entry(uuid::Uuid::from_u128(3), uuid::Uuid::from_u128(2), Some(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(second.position, 1);
+    }
+}

@@ -2,8 +2,8 @@
 //! their songs in order, and the picker that adds a song from any list.
 //!
 //! Who may see and change a playlist is decided by the same functions as
-//! the API's (`api::playlists`); the changes are the database's own
-//! (positions stay dense, every shifted entry is a recorded change).
+//! the API's (`api::playlists`); the changes are the database's own (an
+//! entry's place is a sort key, so a move or an insert changes one row).
 
 use std::collections::HashSet;
 

@@ -265,7 +265,7 @@ async fn a_pushed_change_is_judged_by_its_authors_rights_on_the_master() {
         assert_eq!(status(outcome), "applied", "{outcome}");
         let entry = Uuid::now_v7().to_string();
         let song = create(&m.app, &m.admin.token, "/api/v1/songs", json!({"title": "Listened"})).await;
-        let entry_row = json!({"id": entry, "playlist_id": playlist, "song_id": song, "position": 0, "created_at": now(), "updated_at": now()});
+        let entry_row = json!({"id": entry, "playlist_id": playlist, "song_id": song, "sort_key": "i", "created_at": now(), "updated_at": now()});
         let outcome = &m
             .push(vec![change("playlist_entries", &entry, None, Some(entry_row.clone()), Some(other.id))])
             .await[0];

@@ -58,6 +58,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out (no body at all): `None` then.
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = req.headers().get(CONTENT_TYPE).is_none()
+            && req.headers().get(axum::http::header::CONTENT_LENGTH).is_none_or(|v| v == "0");
+        if empty {
+            return Ok(MaybeJson(None));
+        }
+        Ok(MaybeJson(Some(ApiJson::from_request(req, state).await?.0)))
+    }
+}
+
 /// 408: the client paused longer than `ARCHIVE_BODY_TIMEOUT` while sending a body.
 pub fn body_timeout() -> ApiError {
     ApiError::new(

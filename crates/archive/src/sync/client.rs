@@ -22,31 +22,38 @@ pub struct MasterClient {
     key: String,
 }
 
+/// An HTTP client for the master at `MASTER_ARCHIVE_URL`, and that URL:
+/// rustls trusting `MASTER_CA_CERT` if set, HTTPS only unless
+/// `SYNC_ALLOW_INSECURE`, the sync connect and read timeouts, gzip.
+pub fn http_client(config: &SyncConfig) -> Result<(reqwest::Client, String), SyncError> {
+    super::install_crypto_provider();
+    let base = config.master_url.clone().ok_or(SyncError::NotConfigured("MASTER_ARCHIVE_URL is not set"))?;
+    if base.starts_with("http://") && !config.allow_insecure {
+        return Err(SyncError::NotConfigured(
+            "MASTER_ARCHIVE_URL is http:// but SYNC_ALLOW_INSECURE is not set",
+        ));
+    }
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(config.read_timeout)
+        .gzip(true)
+        .https_only(!config.allow_insecure)
+        .user_agent(concat!("archive/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &config.master_ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| SyncError::Tls(format!("cannot read MASTER_CA_CERT {}: {e}", path.display())))?;
+        let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            SyncError::Tls(format!("MASTER_CA_CERT {} is not a PEM certificate: {e}", path.display()))
+        })?;
+        builder = builder.tls_certs_only([ca]);
+    }
+    let http = builder.build().map_err(|e| SyncError::Tls(e.to_string()))?;
+    Ok((http, base))
+}
+
 impl MasterClient {
     pub fn new(config: &SyncConfig, key: String) -> Result<MasterClient, SyncError> {
-        super::install_crypto_provider();
-        let base =
-            config.master_url.clone().ok_or(SyncError::NotConfigured("MASTER_ARCHIVE_URL is not set"))?;
-        if base.starts_with("http://") && !config.allow_insecure {
-            return Err(SyncError::NotConfigured(
-                "MASTER_ARCHIVE_URL is http:// but SYNC_ALLOW_INSECURE is not set",
-            ));
-        }
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .gzip(true)
-            .https_only(!config.allow_insecure)
-            .user_agent(concat!("archive/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.master_ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| SyncError::Tls(format!("cannot read MASTER_CA_CERT {}: {e}", path.display())))?;
-            let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                SyncError::Tls(format!("MASTER_CA_CERT {} is not a PEM certificate: {e}", path.display()))
-            })?;
-            builder = builder.tls_certs_only([ca]);
-        }
-        let http = builder.build().map_err(|e| SyncError::Tls(e.to_string()))?;
+        let (http, base) = http_client(config)?;
         Ok(MasterClient { http, base, key })
     }
 
@@ -133,7 +140,7 @@ impl MasterClient {
     }
 }
 
-fn transport_error(e: reqwest::Error) -> SyncError {
+pub(crate) fn transport_error(e: reqwest::Error) -> SyncError {
     if e.is_timeout() {
         SyncError::Timeout
     } else {

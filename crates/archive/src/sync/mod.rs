@@ -3,9 +3,11 @@
 //! client for its master ([`client`]), one sync cycle ([`engine`]), the
 //! background worker ([`worker`]) with its circuit breaker ([`breaker`]),
 //! what operators told sync to do ([`control`]), the status a node
-//! reports ([`status`]), and a slave's "Test connection" ([`probe`]). The master's handlers are in
+//! reports ([`status`]), a slave's "Test connection" ([`probe`]), and a
+//! slave's account changes, made on the master ([`accounts`]). The master's handlers are in
 //! `api::sync`; what sync does in the database is in `archive_db::sync`.
 
+pub mod accounts;
 pub mod breaker;
 pub mod client;
 pub mod control;

@@ -15,10 +15,9 @@ use uuid::Uuid;
 use archive_db::{PageRequest, Role};
 
 use super::pages::{CursorQuery, next_link};
-use super::session::CsrfForm;
 use super::{AdminUser, Frame, PageError, render, sentence};
-use crate::api::AppState;
-use crate::api::users::{create_user, delete_user, update_user};
+use crate::api::users::{Asker, UserPatchBody, create_user, delete_user, update_user};
+use crate::api::{AppState, ClientAddress};
 
 struct UserRow {
     id: Uuid,
@@ -36,6 +35,8 @@ struct UsersPage {
     roles: Vec<&'static str>,
     next: Option<String>,
     error: Option<String>,
+    /// On a slave: the master's address (accounts are changed there).
+    master: Option<String>,
 }
 
 async fn users_page(
@@ -66,6 +67,7 @@ async fn users_page(
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         next: next_link("/admin/users", page.next_cursor),
         error,
+        master: super::master_of_slave(state),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -86,7 +88,8 @@ async fn done(
 ) -> Result<Response, PageError> {
     match outcome {
         Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
-        Err(e) if e.status.is_client_error() => {
+        // A master that cannot be reached is said on the page, like a refusal.
+        Err(e) if e.status.is_client_error() || e.code == "master_unreachable" => {
             users_page(state, admin, None, Some((e.status, sentence(&e.message)))).await
         }
         Err(e) => Err(e.into()),
@@ -107,17 +110,22 @@ pub struct NewUserForm {
     email: String,
     role: String,
     password: String,
+    /// On a slave: the admin's own password, which the master checks.
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 pub async fn create(
     State(state): State<AppState>,
     admin: AdminUser,
+    address: ClientAddress,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
+    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
     let outcome = async {
         let role = parse_role(&form.role)?;
-        create_user(&state, form.email, form.name, role, form.password).await.map(|_| ())
+        create_user(&state, &asker, form.email, form.name, role, form.password).await.map(|_| ())
     }
     .await;
     done(&state, &admin, outcome).await
@@ -129,31 +137,45 @@ pub struct UserForm {
     role: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 pub async fn update(
     State(state): State<AppState>,
     admin: AdminUser,
+    address: ClientAddress,
     Path(id): Path<Uuid>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
+    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
     let outcome = async {
         let role = parse_role(&form.role)?;
         let password = Some(form.password).filter(|p| !p.is_empty());
-        update_user(&state, id, None, None, Some(role), password).await.map(|_| ())
+        let patch = UserPatchBody { role: Some(role), password, ..Default::default() };
+        update_user(&state, &asker, id, patch).await.map(|_| ())
     }
     .await;
     done(&state, &admin, outcome).await
 }
 
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf: String,
+    #[serde(default)]
+    current_password: Option<String>,
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     admin: AdminUser,
+    address: ClientAddress,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     admin.0.check_csrf(&form.csrf)?;
-    let outcome = delete_user(&state, id).await;
+    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
+    let outcome = delete_user(&state, &asker, id).await;
     done(&state, &admin, outcome).await
 }

@@ -19,7 +19,7 @@ use archive_db::Role;
 
 use super::{PageError, WebUser, assets, render, sentence};
 use crate::api::auth::{authenticate, issue_token};
-use crate::api::users::create_user;
+use crate::api::users::create_account;
 use crate::api::{AppState, ClientAddress};
 use crate::auth::MIN_PASSWORD_CHARS;
 
@@ -194,7 +194,7 @@ pub async fn setup(
     }
     refuse_on_a_slave(&state)?;
     let created =
-        create_user(&state, form.email.clone(), form.name.clone(), Role::Admin, form.password).await;
+        create_account(&state, None, form.email.clone(), form.name.clone(), Role::Admin, form.password).await;
     match created {
         Ok(user) => {
             tracing::info!(email = %user.email, "the first admin was created from the web");

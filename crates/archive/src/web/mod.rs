@@ -176,6 +176,15 @@ impl WebUser {
     }
 }
 
+/// On a slave, its master's address: accounts are changed there, and the
+/// forms that change one ask for the user's own password, which the master
+/// checks. `None` elsewhere.
+pub(crate) fn master_of_slave(state: &AppState) -> Option<String> {
+    let config = state.config();
+    (config.role == crate::config::NodeRole::Slave)
+        .then(|| config.sync.master_url.clone().unwrap_or_else(|| "the master".into()))
+}
+
 /// A message over a page after a form: what was done, or what was refused.
 pub(crate) struct Notice {
     pub ok: bool,

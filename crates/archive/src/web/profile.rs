@@ -23,9 +23,16 @@ struct ProfilePage {
     role: &'static str,
     notice: Option<&'static str>,
     error: Option<String>,
+    /// On a slave: the master's address (accounts are changed there).
+    master: Option<String>,
 }
 
-fn page(user: &WebUser, notice: Option<&'static str>, error: Option<String>) -> ProfilePage {
+fn page(
+    state: &AppState,
+    user: &WebUser,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> ProfilePage {
     ProfilePage {
         frame: Frame::of(user),
         name: user.user.name.clone(),
@@ -33,6 +40,7 @@ fn page(user: &WebUser, notice: Option<&'static str>, error: Option<String>) -> 
         role: user.user.role.as_str(),
         notice,
         error,
+        master: super::master_of_slave(state),
     }
 }
 
@@ -41,28 +49,40 @@ pub struct Notice {
     saved: Option<String>,
 }
 
-pub async fn show(user: WebUser, Query(notice): Query<Notice>) -> Result<Response, PageError> {
+pub async fn show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(notice): Query<Notice>,
+) -> Result<Response, PageError> {
     let notice = match notice.saved.as_deref() {
         Some("name") => Some("Your name is saved."),
         Some("password") => Some("Your password is changed; your other sessions have ended."),
         _ => None,
     };
-    render(&page(&user, notice, None))
+    render(&page(&state, &user, notice, None))
 }
 
 /// The profile again with what went wrong, or the error itself.
-fn refused(user: &WebUser, outcome: crate::api::error::ApiError) -> Result<Response, PageError> {
-    if !outcome.status.is_client_error() {
+fn refused(
+    state: &AppState,
+    user: &WebUser,
+    outcome: crate::api::error::ApiError,
+) -> Result<Response, PageError> {
+    // A master that cannot be reached is said on the page, like a refusal.
+    if !outcome.status.is_client_error() && outcome.code != "master_unreachable" {
         return Err(outcome.into());
     }
     let message = sentence(&outcome.message);
-    Ok((outcome.status, render(&page(user, None, Some(message)))?).into_response())
+    Ok((outcome.status, render(&page(state, user, None, Some(message)))?).into_response())
 }
 
 #[derive(Deserialize)]
 pub struct NameForm {
     csrf: String,
     name: String,
+    /// On a slave: the user's password, which the master checks.
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 pub async fn save_name(
@@ -72,11 +92,12 @@ pub async fn save_name(
     Form(form): Form<NameForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
-    let change = OwnChange { name: Some(form.name), ..Default::default() };
+    let change =
+        OwnChange { name: Some(form.name), current_password: form.current_password, ..Default::default() };
     let outcome: ApiResult<_> = update_own_account(&state, &user.user, change, &address).await;
     match outcome {
         Ok(_) => Ok(Redirect::to("/profile?saved=name").into_response()),
-        Err(e) => refused(&user, e),
+        Err(e) => refused(&state, &user, e),
     }
 }
 
@@ -109,6 +130,6 @@ pub async fn change_password(
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }
-        Err(e) => refused(&user, e),
+        Err(e) => refused(&state, &user, e),
     }
 }

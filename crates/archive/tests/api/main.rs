@@ -15,6 +15,7 @@ mod search;
 mod stream;
 pub(crate) mod support;
 mod sync;
+mod sync_accounts;
 mod sync_boundary;
 mod sync_cluster;
 mod sync_control;

@@ -14,6 +14,7 @@ mod health;
 pub(crate) mod imports;
 pub(crate) mod library;
 mod listening;
+pub mod openapi;
 pub(crate) mod playlists;
 mod search;
 mod stream;
@@ -110,6 +111,7 @@ pub fn routes() -> Vec<Route> {
     use Method as M;
     vec![
         route(M::GET, "/api/v1/health", Public, get(health::health)),
+        route(M::GET, "/api/v1/openapi.json", Public, get(openapi::document)),
         // Authentication
         route(M::POST, "/api/v1/auth/login", Public, post(auth::login)),
         route(M::POST, "/api/v1/auth/logout", User, post(auth::logout)),

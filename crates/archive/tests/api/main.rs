@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod cli;
 mod faults;
+mod fuzz;
 mod hostile;
 mod library;
 mod listening;

@@ -14,6 +14,7 @@ const EXPECTED: &[(&str, &str, Access)] = {
     use Access::{Admin, Moderator, Public, Slave, User};
     &[
         ("GET", "/api/v1/health", Public),
+        ("GET", "/api/v1/openapi.json", Public),
         ("POST", "/api/v1/auth/login", Public),
         ("POST", "/api/v1/auth/logout", User),
         ("POST", "/api/v1/auth/refresh", User),
@@ -109,6 +110,33 @@ fn every_route_has_an_expected_access_rule_and_no_other_exists() {
             "{method} {path} is expected but not routed"
         );
     }
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_only_routes() {
+    assert_eq!(archive::api::openapi::undescribed(), Vec::<String>::new(), "routes without a description");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_lists_exactly_the_routed_operations() {
+    on_each_backend(|app| async move {
+        let (status, document) = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(document["openapi"], "3.1.0");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        let mut routed: Vec<(String, String)> =
+            routes().iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(documented, routed);
+        assert!(document["components"]["schemas"]["Error"].is_object());
+    })
+    .await;
 }
 
 #[tokio::test]

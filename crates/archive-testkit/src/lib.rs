@@ -238,13 +238,7 @@ impl OwnPostgres {
             data = data.display(),
             dir = dir.display(),
         );
-        Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("start the watchdog: {e}"))?;
+        run_detached(&script).map_err(|e| format!("start the watchdog: {e}"))?;
         let server = OwnPostgres { cluster: Cluster { dir }, pg_ctl };
         server.start_again()?;
         Ok(server)
@@ -287,6 +281,18 @@ impl Drop for OwnPostgres {
         let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
         let _ = std::fs::remove_dir_all(&self.cluster.dir);
     }
+}
+
+/// Runs a shell script in the background, its output discarded: a
+/// watchdog that outlives nothing but its own loop.
+fn run_detached(script: &str) -> std::io::Result<()> {
+    Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
 }
 
 /// Makes an empty cluster under `dir` (owned by the server's user); its data folder.
@@ -333,13 +339,7 @@ fn start_cluster() -> Result<Cluster, String> {
         dir = dir.display(),
         pid = std::process::id()
     );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("start the server: {e}"))?;
+    run_detached(&script).map_err(|e| format!("start the server: {e}"))?;
     let cluster = Cluster { dir };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

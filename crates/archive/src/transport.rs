@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -42,13 +43,13 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Streams and downloads serve slow listeners, uploads carry large bodies
 /// (their pauses are limited instead), and sync's requests have their own
 /// time limits (`SYNC_OPERATION_TIMEOUT`, the connection test's timeouts).
-const LONG_ROUTES: &[&str] = &[
-    "/api/v1/songs/{id}/stream",
-    "/api/v1/songs/{id}/download",
-    "/api/v1/songs",
-    "/api/v1/sync/now",
-    "/sync/now",
-    "/settings/sync/test",
+const LONG_ROUTES: &[(Method, &str)] = &[
+    (Method::GET, "/api/v1/songs/{id}/stream"),
+    (Method::GET, "/api/v1/songs/{id}/download"),
+    (Method::POST, "/api/v1/songs"),
+    (Method::POST, "/api/v1/sync/now"),
+    (Method::POST, "/sync/now"),
+    (Method::POST, "/settings/sync/test"),
 ];
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
@@ -108,7 +109,14 @@ where
 
 /// Answers 503 when a request takes longer than the limit (see [`LONG_ROUTES`]).
 async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let long = request.extensions().get::<MatchedPath>().is_some_and(|p| LONG_ROUTES.contains(&p.as_str()));
+    let method = match *request.method() {
+        Method::HEAD => Method::GET,
+        ref other => other.clone(),
+    };
+    let long = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| LONG_ROUTES.iter().any(|(m, path)| *m == method && *path == p.as_str()));
     if long {
         return next.run(request).await;
     }

@@ -446,7 +446,13 @@ fn schemas() -> Value {
     let opt_int = nullable("integer");
     let boolean = json!({ "type": "boolean" });
     let record = |fields: Vec<(&str, Value)>| object_of(&fields);
-    let song = record(vec![
+    // A synced record: its own fields, then when it was made and changed, and its version.
+    let synced = |mut fields: Vec<(&str, Value)>| {
+        fields.extend([("created_at", time.clone()), ("updated_at", time.clone()), ("version", int.clone())]);
+        object_of(&fields)
+    };
+    let file_errors = json!({ "type": "array", "items": schema("FileError") });
+    let song = synced(vec![
         ("id", id.clone()),
         ("title", text.clone()),
         ("artist_id", opt_id.clone()),
@@ -462,18 +468,12 @@ fn schemas() -> Value {
         ("sample_rate", opt_int.clone()),
         ("channels", opt_int.clone()),
         ("content_hash", opt_text.clone()),
-        ("created_at", time.clone()),
-        ("updated_at", time.clone()),
-        ("version", int.clone()),
     ]);
     let album_fields = vec![
         ("id", id.clone()),
         ("title", text.clone()),
         ("artist_id", opt_id.clone()),
         ("year", opt_int.clone()),
-        ("created_at", time.clone()),
-        ("updated_at", time.clone()),
-        ("version", int.clone()),
     ];
     let mut album_with_songs = album_fields.clone();
     album_with_songs.push(("songs", json!({ "type": "array", "items": schema("Song") })));
@@ -496,58 +496,43 @@ fn schemas() -> Value {
             ("node_id", text.clone()),
             ("checks", record(vec![("database", text.clone()), ("writes", text.clone())])),
         ]),
-        "User": record(vec![
+        "User": synced(vec![
             ("id", id.clone()),
             ("email", text.clone()),
             ("name", text.clone()),
             ("role", json!({ "type": "string", "enum": ["user", "moderator", "admin"] })),
-            ("created_at", time.clone()),
-            ("updated_at", time.clone()),
-            ("version", int.clone()),
         ]),
         "TokenResponse": record(vec![("token", text.clone()), ("expires_at", time.clone()), ("user", schema("User"))]),
-        "Artist": record(vec![
+        "Artist": synced(vec![
             ("id", id.clone()),
             ("name", text.clone()),
             ("biography", opt_text.clone()),
-            ("created_at", time.clone()),
-            ("updated_at", time.clone()),
-            ("version", int.clone()),
         ]),
-        "Genre": record(vec![
+        "Genre": synced(vec![
             ("id", id.clone()),
             ("name", text.clone()),
-            ("created_at", time.clone()),
-            ("updated_at", time.clone()),
-            ("version", int.clone()),
         ]),
-        "Album": record(album_fields),
-        "AlbumWithSongs": record(album_with_songs),
+        "Album": synced(album_fields),
+        "AlbumWithSongs": synced(album_with_songs),
         "Song": song,
         "UploadResult": record(vec![
             ("songs", json!({ "type": "array", "items": schema("Song") })),
             ("imported", int.clone()),
             ("skipped", int.clone()),
-            ("failed", json!({ "type": "array", "items": record(vec![("path", text.clone()), ("error", text.clone())]) })),
+            ("failed", file_errors.clone()),
         ]),
-        "Playlist": record(vec![
+        "Playlist": synced(vec![
             ("id", id.clone()),
             ("owner_id", id.clone()),
             ("name", text.clone()),
             ("description", opt_text.clone()),
             ("is_public", boolean.clone()),
-            ("created_at", time.clone()),
-            ("updated_at", time.clone()),
-            ("version", int.clone()),
         ]),
-        "PlaylistEntry": record(vec![
+        "PlaylistEntry": synced(vec![
             ("id", id.clone()),
             ("playlist_id", id.clone()),
             ("song_id", id.clone()),
             ("position", int.clone()),
-            ("created_at", time.clone()),
-            ("updated_at", time.clone()),
-            ("version", int.clone()),
         ]),
         "Listening": record(vec![
             ("song_id", id.clone()),
@@ -576,8 +561,9 @@ fn schemas() -> Value {
             ("state", text.clone()),
             ("progress", json!({ "type": "object" })),
             ("finished_at", opt_time.clone()),
-            ("failures", json!({ "type": "array", "items": record(vec![("path", text.clone()), ("error", text.clone())]) })),
+            ("failures", file_errors),
         ]),
+        "FileError": record(vec![("path", text.clone()), ("error", text.clone())]),
         "Ping": record(vec![
             ("protocol", int.clone()),
             ("node_id", text.clone()),

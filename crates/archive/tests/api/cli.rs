@@ -241,9 +241,20 @@ fn sync_commands_issue_keys_and_pause_stop_and_report_locally() {
             text(&listed.stdout).contains("home") && !text(&listed.stdout).contains(&key),
             "shown only once"
         );
+        let kiosk = ["sync", "key", "generate", "--name", "kiosk", "--node-id", "kiosk", "--read-only"];
+        let out = archive(&target, &kiosk, &master, None);
+        assert!(out.status.success() && text(&out.stderr).contains("read-only"), "{}", text(&out.stderr));
+        let listed = text(&archive(&target, &["sync", "key", "list"], &master, None).stdout);
+        let kiosk_line = listed.lines().find(|l| l.contains("kiosk")).expect("listed");
+        assert!(kiosk_line.contains("read-only"), "{kiosk_line}");
+
+        // Accounts are the master's: a slave's command line does not make them.
+        let slave = [("ARCHIVE_ROLE", "slave"), ("MASTER_ARCHIVE_URL", "https://127.0.0.1:9")];
+        let user = ["user", "create", "--email", "a@example.org", "--name", "A", "--role", "admin"];
+        let refused = archive(&target, &user, &slave, Some("a long enough password\n"));
+        assert!(!refused.status.success() && text(&refused.stderr).contains("made on the master"));
 
         // The same database as a slave (enough for the local commands).
-        let slave = [("ARCHIVE_ROLE", "slave"), ("MASTER_ARCHIVE_URL", "https://127.0.0.1:9")];
         let stored = archive(&target, &["sync", "set-key"], &slave, Some(&key));
         assert!(stored.status.success(), "{}", text(&stored.stderr));
         let status = |target: &Target| -> serde_json::Value {

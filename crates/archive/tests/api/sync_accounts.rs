@@ -107,3 +107,33 @@ async fn an_admin_on_a_slave_manages_users_through_the_master_and_is_told_when_i
     assert!(body["error"]["message"].as_str().unwrap().contains("master"), "{body}");
     slave.stop().await;
 }
+
+#[tokio::test]
+async fn a_slaves_profile_and_users_pages_say_where_accounts_are_kept_and_change_them_there() {
+    use crate::web::{Browser, hidden_csrf};
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    pair.sync().await;
+    let (_, user) = shared_user(&pair, Role::User).await;
+    let mut browser = Browser::new(&pair.slave);
+    let csrf = hidden_csrf(&browser.log_in(&user.email).await);
+    let profile = browser.page("/profile").await;
+    assert!(
+        profile.contains(r#"id="accounts-on-master""#) && profile.contains(&pair.master.base),
+        "{profile}"
+    );
+    assert!(profile.contains(r#"id="name-password""#), "the name form asks for the password");
+    let saved = browser
+        .post_form(
+            "/profile",
+            &[("csrf", &csrf), ("name", "Named On A Slave"), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert!(saved.status().is_success() || saved.status().is_redirection(), "{}", saved.status());
+    assert_eq!(pair.master.db().user(user.id).await.unwrap().unwrap().name, "Named On A Slave");
+
+    let mut admin = Browser::new(&pair.slave);
+    admin.log_in(&pair.slave_admin.email).await;
+    let users = admin.page("/admin/users").await;
+    assert!(users.contains(r#"id="accounts-on-master""#) && users.contains(r#"id="new-own-password""#));
+    pair.stop().await;
+}

@@ -50,8 +50,10 @@ pub struct DbOptions {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    /// The last write probe's outcome (see [`Db::check_writes`]).
-    probe: std::sync::Arc<std::sync::Mutex<Option<ProbeOutcome>>>,
+    /// The last write probe's outcome (see [`Db::check_writes`]). An async
+    /// lock, held while a probe runs: callers who arrive meanwhile wait for
+    /// its answer instead of probing too.
+    probe: std::sync::Arc<tokio::sync::Mutex<Option<ProbeOutcome>>>,
 }
 
 /// When the write probe ran, and why writes failed (`None`: they did not).
@@ -192,7 +194,7 @@ impl Db {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .after_release(|conn, _| Box::pin(async move { Ok(settled(conn).await) }))
+            .before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }))
             .connect_with(connect.clone().pragma("cache_size", "-65536"))
             .await?;
         let read = SqlitePoolOptions::new()
@@ -262,8 +264,8 @@ impl Db {
     /// probes the last answer stands, so a flood of health checks costs
     /// one small write per 2 s. `Err(DbError::Unavailable)` says why not.
     pub async fn check_writes(&self) -> Result<()> {
-        let last = *self.probe.lock().expect("not poisoned");
-        let outcome = match last {
+        let mut last = self.probe.lock().await;
+        let outcome = match *last {
             Some((at, outcome)) if at.elapsed() < PROBE_EVERY => outcome,
             _ => {
                 let outcome = match self.probe_write().await {
@@ -274,7 +276,7 @@ impl Db {
                         Some(Unavailable::Io)
                     }
                 };
-                *self.probe.lock().expect("not poisoned") = Some((std::time::Instant::now(), outcome));
+                *last = Some((std::time::Instant::now(), outcome));
                 outcome
             }
         };
@@ -313,14 +315,13 @@ impl Db {
 /// the disk is full, SQLite may roll the transaction back by itself; the
 /// rollback queued when the transaction is dropped then fails, and the
 /// connection would stay "in a transaction" for good, refusing every later
-/// write until a restart. Such a connection is closed instead, and the pool
-/// opens a fresh one for the next write.
-async fn settled(conn: &mut sqlx::SqliteConnection) -> bool {
+/// write until a restart. Such a connection is closed before it is handed
+/// out again, and the pool opens a fresh one for the write.
+fn settled(conn: &mut sqlx::SqliteConnection) -> bool {
     use sqlx::Connection as _;
-    // The ping runs after the queued rollback, so the depth is final.
-    if conn.ping().await.is_err() {
-        return false;
-    }
+    // The pool pings a connection when it comes back and before it is
+    // handed out; the queued rollback ran before those pings, so the depth
+    // read here is final, and checking it costs no round trip of its own.
     let settled = !conn.is_in_transaction();
     if !settled {
         tracing::warn!("the database writer was left inside a failed transaction; reconnecting");

@@ -75,7 +75,7 @@ impl Server {
         let background = state.sync_background.clone();
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let mut limits = state.config().transport;
-        limits.max_connections = transport::connection_cap(limits.max_connections);
+        limits.max_connections = transport::connection_cap(limits.max_connections, https);
         let app = api::router(state.clone())
             .merge(crate::web::router(state))
             .layer(axum::middleware::from_fn(crate::web::security_headers));

@@ -42,6 +42,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HANDSHAKES: usize = 256;
 /// Handshaken connections waiting for the server to take them.
 const READY_QUEUE: usize = 64;
+/// Connections the TLS listener may hold before the server takes them
+/// (handshaking, or handshaken and waiting): descriptors beyond the
+/// server's connection cap.
+pub const PENDING_CONNECTIONS: usize = MAX_HANDSHAKES + READY_QUEUE;
 
 /// Reads the files and builds the server's TLS configuration (HTTP/1.1, TLS 1.2 and 1.3).
 pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {

@@ -157,12 +157,13 @@ pub fn open_file_limit() -> Option<usize> {
 
 /// The connection cap in force: the setting, kept far enough below the
 /// open-file limit that the database, the audio files and the listening
-/// socket always have descriptors left.
-pub fn connection_cap(setting: usize) -> usize {
-    const SPARE_FILES: usize = 128;
+/// socket always have descriptors left, and (with `tls`) so have the
+/// connections the TLS listener holds before the server takes them.
+pub fn connection_cap(setting: usize, tls: bool) -> usize {
+    let spare = 128 + if tls { crate::tls::PENDING_CONNECTIONS } else { 0 };
     match open_file_limit() {
-        Some(files) if setting + SPARE_FILES > files => {
-            let cap = files.saturating_sub(SPARE_FILES).max(8);
+        Some(files) if setting + spare > files => {
+            let cap = files.saturating_sub(spare).max(8);
             tracing::warn!(
                 setting,
                 open_file_limit = files,

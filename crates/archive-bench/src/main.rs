@@ -206,12 +206,7 @@ fn place(backend: Backend) -> anyhow::Result<Place> {
             Some(archive_testkit::postgres_database(false).context("PostgreSQL is not available here")?)
         }
     };
-    let options = DbOptions {
-        database_url,
-        sqlite_path: data_dir.join("archive.db"),
-        max_connections: 8,
-        ..Default::default()
-    };
+    let options = DbOptions::new(database_url, &data_dir, 8);
     Ok(Place { options, data_dir, _dir: dir })
 }
 

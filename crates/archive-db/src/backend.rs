@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::error::{DbError, Result, Unavailable};
+use crate::error::{ConnectError, DbError, Result, Unavailable};
 
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,52 @@ pub struct DbOptions {
     /// `max_page_count`): a database that reaches it fails writes as a full
     /// disk does. For tests of that; `None` in use.
     pub sqlite_page_limit: Option<u32>,
+}
+
+/// One connection pool's use: SQLite has a reader pool (`read`) and one
+/// writer (`write`); PostgreSQL one pool (`main`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub name: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The SQLite database's file name in the data directory.
+pub const SQLITE_FILE: &str = "archive.db";
+
+impl DbOptions {
+    /// PostgreSQL at `database_url` when given, else SQLite in `data_dir`.
+    pub fn new(database_url: Option<String>, data_dir: &std::path::Path, max_connections: u32) -> DbOptions {
+        DbOptions {
+            database_url,
+            sqlite_path: data_dir.join(SQLITE_FILE),
+            max_connections,
+            sqlite_page_limit: None,
+        }
+    }
+
+    /// Which database and where, for people: a URL never shows its password.
+    pub fn describe(&self) -> String {
+        match &self.database_url {
+            Some(url) => format!("PostgreSQL ({})", without_password(url)),
+            None => format!("SQLite ({})", self.sqlite_path.display()),
+        }
+    }
+}
+
+/// A database URL without its password (nor its query, which may carry one).
+fn without_password(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else { return "URL hidden".into() };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => format!("{scheme}://{rest}"),
+    }
 }
 
 /// A handle on the database: cheap to clone, shared by every task.
@@ -77,6 +123,56 @@ enum Pool {
 pub(crate) enum PoolRef<'a> {
     Sqlite(&'a SqlitePool),
     Postgres(&'a PgPool),
+}
+
+/// How long the first connection to PostgreSQL may take at start-up.
+const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens and closes one connection, turning a failure into the cause a
+/// person can act on.
+async fn first_connection(options: &PgConnectOptions) -> Result<()> {
+    use sqlx::ConnectOptions;
+    let host = options.get_host().to_owned();
+    let port = options.get_port();
+    let place =
+        if host.starts_with('/') { format!("the socket in {host}") } else { format!("{host}:{port}") };
+    // A name that does not resolve is told apart before connecting (a
+    // socket folder is not a name).
+    if !host.starts_with('/') && tokio::net::lookup_host((host.as_str(), port)).await.is_err() {
+        return Err(DbError::Connect(ConnectError::UnknownHost(host)));
+    }
+    let connection = tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, options.connect()).await;
+    let error = match connection {
+        Ok(Ok(connection)) => {
+            let _ = sqlx::Connection::close(connection).await;
+            return Ok(());
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            return Err(DbError::Connect(ConnectError::Timeout(place, FIRST_CONNECTION_TIMEOUT.as_secs())));
+        }
+    };
+    let cause = match &error {
+        sqlx::Error::Io(e)
+            if matches!(e.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound) =>
+        {
+            ConnectError::Refused(place)
+        }
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // invalid_password, invalid_authorization_specification
+            Some("28P01" | "28000") => ConnectError::AuthenticationFailed {
+                user: options.get_username().to_owned(),
+                message: db.message().to_owned(),
+            },
+            // invalid_catalog_name
+            Some("3D000") => ConnectError::DatabaseMissing(
+                options.get_database().unwrap_or(options.get_username()).to_owned(),
+            ),
+            _ => ConnectError::Other(error.to_string()),
+        },
+        other => ConnectError::Other(format!("{place}: {other}")),
+    };
+    Err(DbError::Connect(cause))
 }
 
 /// Runs `$body` with `$pool` bound to the live backend's read pool.
@@ -127,6 +223,10 @@ impl Db {
         // A transaction left open stalls every sync reader (they stop at the
         // oldest running transaction), so idle ones are cut off.
         let connect = connect.options([("idle_in_transaction_session_timeout", "60s")]);
+        // One connection first, so that a server that is down, a wrong
+        // password or a missing database is reported at once with its cause
+        // (a pool retries until its timeout and then says only that).
+        first_connection(&connect).await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10))
@@ -299,6 +399,22 @@ impl Db {
         Ok(())
     }
 
+    /// How many connections each pool holds now (for metrics).
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        fn usage<D: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<D>) -> PoolUsage {
+            PoolUsage {
+                name,
+                open: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match &self.pool {
+            Pool::Sqlite { read, write } => vec![usage("read", read), usage("write", write)],
+            Pool::Postgres(pool) => vec![usage("main", pool)],
+        }
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite { read, write } => {
@@ -415,5 +531,27 @@ impl Tx {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         let done = on_tx!(self, conn => sqlx::raw_sql(sql).execute(conn).await?.rows_affected());
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgres://archive:s3cret@db.example:5432/music"),
+            "postgres://archive@db.example:5432/music"
+        );
+        assert_eq!(
+            without_password("postgres://db.example/music?password=s3cret&sslmode=require"),
+            "postgres://db.example/music"
+        );
+        assert_eq!(
+            without_password("postgres://archive@%2Frun%2Fpg/music"),
+            "postgres://archive@%2Frun%2Fpg/music"
+        );
+        assert_eq!(without_password("nonsense"), "URL hidden");
     }
 }

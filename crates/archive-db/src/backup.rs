@@ -25,9 +25,7 @@ impl Db {
                 crate::sqlite::backup(writer, target).await?;
                 Ok(BackupOutcome::Written)
             }
-            None => Ok(BackupOutcome::UsePgDump {
-                command: format!("pg_dump --format=custom --file={} \"$DATABASE_URL\"", target.display()),
-            }),
+            None => Ok(BackupOutcome::UsePgDump { command: crate::postgres::dump_command(target) }),
         }
     }
 }

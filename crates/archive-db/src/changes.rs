@@ -12,26 +12,9 @@ use uuid::Uuid;
 
 use crate::backend::PoolRef;
 use crate::error::{DbError, Result};
+pub use crate::position::LogPosition;
 use crate::sql::{MAX_PARAMS, Param, Sql};
 use crate::{Backend, Db};
-
-/// A position in the change log, ordered by `(xid, id)`.
-///
-/// On SQLite `xid` is always 0 and `id` (AUTOINCREMENT, one writer) is in
-/// commit order. On PostgreSQL ids are allocated before commit, so `id` alone
-/// could pass over a transaction that commits late; there the position leads
-/// with the writing transaction's id and readers never read past the oldest
-/// transaction still running.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct LogPosition {
-    pub xid: i64,
-    pub id: i64,
-}
-
-impl LogPosition {
-    /// Before the first change.
-    pub const START: LogPosition = LogPosition { xid: 0, id: 0 };
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,7 +30,7 @@ impl ChangeOp {
             "insert" => Ok(ChangeOp::Insert),
             "update" => Ok(ChangeOp::Update),
             "delete" => Ok(ChangeOp::Delete),
-            other => Err(DbError::Invalid(format!("unknown change op {other:?}"))),
+            other => Err(DbError::invalid("op", format!("unknown change op {other:?}"))),
         }
     }
 }
@@ -108,7 +91,7 @@ impl TryFrom<ChangeRow> for ChangeRecord {
 impl Db {
     /// Up to `limit` committed changes after `after`, in log order.
     pub async fn changes_after(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeRecord>> {
-        let rows = match self.pool_ref() {
+        let rows: Vec<ChangeRow> = match self.pool_ref() {
             PoolRef::Sqlite(pool) => crate::sqlite::changes_after(pool, after, limit).await?,
             PoolRef::Postgres(pool) => crate::postgres::changes_after(pool, after, limit).await?,
         };
@@ -147,7 +130,7 @@ impl crate::Tx {
         after: LogPosition,
         limit: i64,
     ) -> Result<Vec<ChangeRecord>> {
-        let rows = match self.inner_mut() {
+        let rows: Vec<ChangeRow> = match self.inner_mut() {
             crate::backend::TxInner::Sqlite(t) => {
                 crate::sqlite::changes_after(&mut **t, after, limit).await?
             }
@@ -175,18 +158,8 @@ impl crate::Tx {
             sql.bind(Param::Text(table.to_owned()));
             sql.push(" AND row_id IN ").bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
             match self.backend() {
-                Backend::Sqlite => {
-                    sql.push(" GROUP BY row_id HAVING max(id > ");
-                    sql.bind(Param::Int(upto.id));
-                    sql.push(") = 0");
-                }
-                Backend::Postgres => {
-                    sql.push(" GROUP BY row_id HAVING NOT bool_or((xid, id) > (");
-                    sql.bind(Param::Int(upto.xid));
-                    sql.push("::bigint::text::xid8, ");
-                    sql.bind(Param::Int(upto.id));
-                    sql.push("))");
-                }
+                Backend::Sqlite => crate::sqlite::push_settled_by(&mut sql, upto),
+                Backend::Postgres => crate::postgres::push_settled_by(&mut sql, upto),
             }
             let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
             settled.extend(rows.into_iter().map(|(id,)| id));

@@ -12,9 +12,10 @@ pub enum DbError {
     /// A reference points at a row that does not exist.
     #[error("refers to a missing record: {0}")]
     MissingReference(String),
-    /// A check constraint rejected a value.
-    #[error("invalid value: {0}")]
-    Invalid(String),
+    /// A value is refused: by our checks, naming the request's `field`
+    /// when there is one, or by a check constraint of the database.
+    #[error("invalid value: {message}")]
+    Invalid { field: Option<String>, message: String },
     /// The rules refuse the change to whoever asked (a pushed change its
     /// author may not make).
     #[error("not allowed: {0}")]
@@ -22,6 +23,9 @@ pub enum DbError {
     /// The database URL or options are unusable.
     #[error("database configuration: {0}")]
     Config(String),
+    /// The database could not be reached at start-up, and why.
+    #[error("cannot connect to the database: {0}")]
+    Connect(ConnectError),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("backup failed: {0}")]
@@ -33,6 +37,23 @@ pub enum DbError {
     Unavailable(Unavailable),
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
+}
+
+/// Why a first connection to PostgreSQL failed: the cause a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConnectError {
+    #[error("nothing listens at {0} (connection refused): is PostgreSQL running, and on that port?")]
+    Refused(String),
+    #[error("the host {0} is unknown (its name does not resolve)")]
+    UnknownHost(String),
+    #[error("authentication failed for user {user}: {message}")]
+    AuthenticationFailed { user: String, message: String },
+    #[error("the database {0} does not exist on the server (create it with createdb)")]
+    DatabaseMissing(String),
+    #[error("{0} did not answer within {1} s")]
+    Timeout(String, u64),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// Why the database cannot take writes.
@@ -49,6 +70,11 @@ pub enum Unavailable {
 }
 
 impl DbError {
+    /// A value of `field` refused, and why (the message names the field too).
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> DbError {
+        DbError::Invalid { field: Some(field.into()), message: message.into() }
+    }
+
     /// Whether the error will fail every write until its cause is gone
     /// (a full disk, a database that is down): an import stops at it, and
     /// health reports it.
@@ -100,7 +126,7 @@ impl From<sqlx::Error> for DbError {
                 ErrorKind::UniqueViolation => DbError::Duplicate(db.message().to_owned()),
                 ErrorKind::ForeignKeyViolation => DbError::MissingReference(db.message().to_owned()),
                 ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
-                    DbError::Invalid(db.message().to_owned())
+                    DbError::Invalid { field: None, message: db.message().to_owned() }
                 }
                 _ => DbError::Sqlx(err),
             },

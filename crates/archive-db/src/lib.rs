@@ -19,6 +19,7 @@ pub mod normalize;
 pub(crate) mod order;
 mod page;
 mod playlists;
+mod position;
 mod postgres;
 mod schema;
 mod search;
@@ -28,19 +29,21 @@ mod sqlite;
 pub mod sync;
 mod tokens;
 mod users;
+mod words;
 
-pub use backend::{Backend, Capture, Db, DbOptions, Tx};
-pub use changes::{ChangeOp, ChangeRecord, LogPosition};
-pub use error::{DbError, Result, Unavailable};
+pub use backend::{Backend, Capture, Db, DbOptions, PoolUsage, SQLITE_FILE, Tx};
+pub use changes::{ChangeOp, ChangeRecord};
+pub use error::{ConnectError, DbError, Result, Unavailable};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
     NewSong, Song, SongCredits, SongFilter, SongPatch,
 };
 pub use listening::{ListeningData, RecentPlay, SongMarks, SongPlayCount};
-pub use media::{FileLocation, NewFileLocation};
+pub use media::{FileLocation, FileSource, FileStatus, NewFileLocation};
 pub use migrations::MigrationStatus;
 pub use page::{Page, PageRequest, SortOrder};
 pub use playlists::{NewPlaylist, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};
+pub use position::{BadPosition, LogPosition};
 pub use schema::{ColumnInfo, SYNCED_TABLES, TableInfo};
 pub use search::{SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SearchPage, SearchRequest, query_words};
 pub use settings::SharedSetting;

@@ -19,7 +19,10 @@ pub(crate) const MAX_BIOGRAPHY: usize = 100_000;
 /// no database of Archive's holds one.
 pub(crate) fn storable<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     if value.contains('\0') {
-        return Err(DbError::Invalid(format!("{field} contains a NUL character, which cannot be stored")));
+        return Err(DbError::invalid(
+            field,
+            format!("{field} contains a NUL character, which cannot be stored"),
+        ));
     }
     Ok(value)
 }
@@ -28,10 +31,10 @@ pub(crate) fn storable<'a>(field: &str, value: &'a str) -> Result<&'a str> {
 pub(crate) fn required_text(field: &str, value: &str) -> Result<String> {
     let cleaned = normalize::clean(storable(field, value)?);
     if cleaned.is_empty() {
-        return Err(DbError::Invalid(format!("{field} must not be empty")));
+        return Err(DbError::invalid(field, format!("{field} must not be empty")));
     }
     if cleaned.chars().count() > MAX_TEXT {
-        return Err(DbError::Invalid(format!("{field} is longer than {MAX_TEXT} characters")));
+        return Err(DbError::invalid(field, format!("{field} is longer than {MAX_TEXT} characters")));
     }
     Ok(cleaned)
 }
@@ -40,7 +43,7 @@ pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Res
     match value.map(|v| storable(field, v)).transpose()?.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => {
-            Err(DbError::Invalid(format!("{field} is longer than {max} characters")))
+            Err(DbError::invalid(field, format!("{field} is longer than {max} characters")))
         }
         Some(v) => Ok(Some(v.to_owned())),
     }
@@ -49,7 +52,7 @@ pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Res
 pub(crate) fn check_range(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<Param>> {
     match value {
         Some(v) if !(min..=max).contains(&v) => {
-            Err(DbError::Invalid(format!("{field} must be between {min} and {max}")))
+            Err(DbError::invalid(field, format!("{field} must be between {min} and {max}")))
         }
         other => Ok(other.map(Param::Int)),
     }

@@ -127,10 +127,10 @@ impl Db {
     /// The user's most played songs (offset paging: the order is an aggregate).
     pub async fn most_played(&self, user_id: Uuid, limit: i64, offset: i64) -> Result<Vec<SongPlayCount>> {
         if !(1..=crate::page::MAX_LIMIT).contains(&limit) || offset < 0 {
-            return Err(DbError::Invalid(format!(
-                "limit must be between 1 and {} and offset not negative",
-                crate::page::MAX_LIMIT
-            )));
+            return Err(DbError::invalid(
+                "limit",
+                format!("limit must be between 1 and {} and offset not negative", crate::page::MAX_LIMIT),
+            ));
         }
         let rows = crate::backend::on_pool!(self, pool => {
             sqlx::query_as::<_, SongPlayCount>(
@@ -151,7 +151,7 @@ impl Db {
 /// A rating is from 1 to 5 (or none).
 pub(crate) fn check_rating(rating: Option<i64>) -> Result<()> {
     match rating {
-        Some(r) if !(1..=5).contains(&r) => Err(DbError::Invalid("rating must be between 1 and 5".into())),
+        Some(r) if !(1..=5).contains(&r) => Err(DbError::invalid("rating", "rating must be between 1 and 5")),
         _ => Ok(()),
     }
 }

@@ -30,6 +30,25 @@ fn same_song(current: &Song, new: &NewSong) -> bool {
         && current.content_hash == new.content_hash
 }
 
+crate::words::word_enum! {
+    /// Where an imported file lives.
+    pub enum FileSource ("source") {
+        /// In a library folder, referenced in place.
+        Library = "library",
+        /// In the upload store under the data directory.
+        Upload = "upload",
+    }
+}
+
+crate::words::word_enum! {
+    /// Whether a file is still where it was recorded.
+    pub enum FileStatus ("status") {
+        Present = "present",
+        /// Gone from disk at the last import.
+        Missing = "missing",
+    }
+}
+
 /// Where a song's audio file is on this node.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct FileLocation {
@@ -37,10 +56,10 @@ pub struct FileLocation {
     pub path: String,
     pub file_size: i64,
     pub modified_at: Option<DateTime<Utc>>,
-    /// `library` (referenced in place) or `upload` (in the content store).
-    pub source: String,
-    /// `present` or `missing` (gone from disk at the last import).
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub source: FileSource,
+    #[sqlx(try_from = "String")]
+    pub status: FileStatus,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -53,7 +72,7 @@ pub struct NewFileLocation {
     pub path: String,
     pub file_size: i64,
     pub modified_at: Option<DateTime<Utc>>,
-    pub source: &'static str,
+    pub source: FileSource,
 }
 
 impl Db {
@@ -221,7 +240,7 @@ impl Tx {
                     Some(t) => insert.bind(Param::Time(t)),
                     None => insert.push("NULL"),
                 };
-                insert.push(", ").bind(Param::Text(l.source.to_owned())).push(", 'present', ");
+                insert.push(", ").bind(Param::Text(l.source.as_str().to_owned())).push(", 'present', ");
                 insert.bind(Param::Time(now)).push(")");
             }
             delete.push(")");

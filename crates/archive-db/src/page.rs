@@ -67,7 +67,7 @@ enum CursorValue {
 }
 
 fn invalid_cursor() -> DbError {
-    DbError::Invalid("cursor is not valid for this list and sort".into())
+    DbError::invalid("cursor", "cursor is not valid for this list and sort")
 }
 
 /// The parts of a list query that paging decides.
@@ -84,17 +84,17 @@ impl PageRequest {
     pub(crate) fn plan<T>(&self, sorts: &[SortKey<T>], time_sorts: &[&str]) -> Result<PagePlan> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(DbError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+            return Err(DbError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
-            return Err(DbError::Invalid("offset must not be negative".into()));
+            return Err(DbError::invalid("offset", "offset must not be negative"));
         }
         let key = match &self.sort {
             None => &sorts[0],
             Some(name) => sorts.iter().find(|k| k.name == name).ok_or_else(|| {
                 let names: Vec<_> = sorts.iter().map(|k| k.name).collect();
-                DbError::Invalid(format!("sort must be one of: {}", names.join(", ")))
+                DbError::invalid("sort", format!("sort must be one of: {}", names.join(", ")))
             })?,
         };
         let sort_kind_time = time_sorts.contains(&key.name);

@@ -249,7 +249,7 @@ impl Tx {
         position: Option<i64>,
     ) -> Result<PlaylistEntry> {
         if position.is_some_and(|p| p < 0) {
-            return Err(DbError::Invalid("position must not be negative".into()));
+            return Err(DbError::invalid("position", "position must not be negative"));
         }
         let sort_key = self.key_at(playlist_id, position.unwrap_or(i64::MAX), None).await?;
         let id = Uuid::now_v7();
@@ -298,7 +298,7 @@ impl Tx {
         position: i64,
     ) -> Result<PlaylistEntry> {
         if position < 0 {
-            return Err(DbError::Invalid("position must not be negative".into()));
+            return Err(DbError::invalid("position", "position must not be negative"));
         }
         let entry = self.entry_in(playlist_id, entry_id).await?;
         if position != entry.position {

@@ -2,9 +2,10 @@
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::changes::{ChangeRow, LogPosition};
 use crate::error::Result;
+use crate::position::LogPosition;
 use crate::schema::{ColumnInfo, TableInfo};
+use crate::sql::{Param, Sql};
 
 /// Turns capture on or off for the rest of the transaction. The context's
 /// origin stays empty: the master stamps a pushed row's entry itself.
@@ -32,11 +33,11 @@ pub(crate) async fn set_author(tx: &mut Transaction<'static, Postgres>, author: 
 /// `ORDER BY` names the table's columns: a bare `xid` would mean the output
 /// column (the `bigint` cast), which no index serves, and every poll would
 /// sort the whole log. The same holds in [`log_head`].
-pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>>(
-    conn: E,
-    after: LogPosition,
-    limit: i64,
-) -> Result<Vec<ChangeRow>> {
+pub(crate) async fn changes_after<'e, E, Row>(conn: E, after: LogPosition, limit: i64) -> Result<Vec<Row>>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+    Row: for<'r> sqlx::FromRow<'r, <Postgres as sqlx::Database>::Row> + Send + Unpin,
+{
     Ok(sqlx::query_as(
         "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
                 origin, changed_at, author \
@@ -51,6 +52,19 @@ pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Postgres>
     .fetch_all(conn)
     .await?)
 }
+
+/// `GROUP BY … HAVING` keeping the rows whose every log entry lies at or
+/// before `upto`, compared as `(xid8, id)`.
+pub(crate) fn push_settled_by(sql: &mut Sql, upto: LogPosition) {
+    sql.push(" GROUP BY row_id HAVING NOT bool_or((xid, id) > (");
+    sql.bind(Param::Int(upto.xid));
+    sql.push("::bigint::text::xid8, ");
+    sql.bind(Param::Int(upto.id));
+    sql.push("))");
+}
+
+/// The log's `xid` column (an `xid8`) as an integer.
+pub(crate) const XID_AS_INT: &str = "xid::text::bigint";
 
 /// The newest settled position: the last change below the oldest running
 /// transaction. Everything up to it is committed and visible.
@@ -138,4 +152,9 @@ pub(crate) const SEARCH_RANKED: &str = "SELECT d.ref_id, -ts_rank(d.vector, q) A
 /// The database's size on disk, in bytes.
 pub(crate) async fn size_bytes(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?)
+}
+
+/// The command that backs a PostgreSQL database up into `target`.
+pub(crate) fn dump_command(target: &std::path::Path) -> String {
+    format!("pg_dump --format=custom --file={} \"$DATABASE_URL\"", target.display())
 }

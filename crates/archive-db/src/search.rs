@@ -44,14 +44,17 @@ pub fn query_words(query: &str) -> Vec<&str> {
 impl SearchRequest {
     fn check(&self) -> Result<()> {
         if !(1..=SEARCH_LIMIT_MAX).contains(&self.limit) {
-            return Err(DbError::Invalid(format!("limit must be between 1 and {SEARCH_LIMIT_MAX}")));
+            return Err(DbError::invalid("limit", format!("limit must be between 1 and {SEARCH_LIMIT_MAX}")));
         }
         if !(0..=SEARCH_OFFSET_MAX).contains(&self.offset) {
-            return Err(DbError::Invalid(format!("offset must be between 0 and {SEARCH_OFFSET_MAX}")));
+            return Err(DbError::invalid(
+                "offset",
+                format!("offset must be between 0 and {SEARCH_OFFSET_MAX}"),
+            ));
         }
         crate::library::storable("q", &self.query)?;
         if self.query.chars().count() > 200 {
-            return Err(DbError::Invalid("q must be at most 200 characters".into()));
+            return Err(DbError::invalid("q", "q must be at most 200 characters"));
         }
         Ok(())
     }

@@ -4,9 +4,10 @@ use std::path::Path;
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::changes::{ChangeRow, LogPosition};
 use crate::error::Result;
+use crate::position::LogPosition;
 use crate::schema::{ColumnInfo, TableInfo};
+use crate::sql::{Param, Sql};
 
 /// Turns capture on or off for the rest of the transaction. The context's
 /// origin stays empty: the master stamps a pushed row's entry itself.
@@ -24,11 +25,11 @@ pub(crate) async fn set_author(tx: &mut Transaction<'static, Sqlite>, author: Op
     Ok(())
 }
 
-pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    conn: E,
-    after: LogPosition,
-    limit: i64,
-) -> Result<Vec<ChangeRow>> {
+pub(crate) async fn changes_after<'e, E, Row>(conn: E, after: LogPosition, limit: i64) -> Result<Vec<Row>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+    Row: for<'r> sqlx::FromRow<'r, <Sqlite as sqlx::Database>::Row> + Send + Unpin,
+{
     Ok(sqlx::query_as(
         "SELECT id, xid, change_id, table_name, row_id, op, base_version, version, origin, changed_at, author \
          FROM sync_changes WHERE id > $1 ORDER BY id LIMIT $2",
@@ -38,6 +39,17 @@ pub(crate) async fn changes_after<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
     .fetch_all(conn)
     .await?)
 }
+
+/// `GROUP BY … HAVING` keeping the rows whose every log entry lies at or
+/// before `upto` (on SQLite the id alone orders the log).
+pub(crate) fn push_settled_by(sql: &mut Sql, upto: LogPosition) {
+    sql.push(" GROUP BY row_id HAVING max(id > ");
+    sql.bind(Param::Int(upto.id));
+    sql.push(") = 0");
+}
+
+/// The log's `xid` column as an integer (always 0 on SQLite).
+pub(crate) const XID_AS_INT: &str = "xid";
 
 /// The newest position in the log (one writer: every change is settled).
 pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Sqlite>>(conn: E) -> Result<LogPosition> {

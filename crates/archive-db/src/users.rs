@@ -51,7 +51,9 @@ impl FromStr for Role {
             "user" => Ok(Role::User),
             "moderator" => Ok(Role::Moderator),
             "admin" => Ok(Role::Admin),
-            other => Err(DbError::Invalid(format!("role must be admin, moderator or user, not {other:?}"))),
+            other => {
+                Err(DbError::invalid("role", format!("role must be admin, moderator or user, not {other:?}")))
+            }
         }
     }
 }
@@ -106,7 +108,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
     if valid {
         Ok(email)
     } else {
-        Err(DbError::Invalid("email must be an address like name@example.org".into()))
+        Err(DbError::invalid("email", "email must be an address like name@example.org"))
     }
 }
 

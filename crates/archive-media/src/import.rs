@@ -150,23 +150,7 @@ pub async fn import(
     Ok(report)
 }
 
-/// Where an imported file lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileSource {
-    /// In a library folder, referenced in place.
-    Library,
-    /// In the upload store under the data directory.
-    Upload,
-}
-
-impl FileSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            FileSource::Library => "library",
-            FileSource::Upload => "upload",
-        }
-    }
-}
+pub use archive_db::FileSource;
 
 /// Imports the given files (uploads): read, hashed and written like files of
 /// a folder, without walking anything or marking anything missing.
@@ -259,7 +243,7 @@ async fn import_root(
 
     let gone: Vec<String> = known
         .values()
-        .filter(|l| l.status == "present" && !on_disk.contains(&l.path))
+        .filter(|l| l.status == archive_db::FileStatus::Present && !on_disk.contains(&l.path))
         .map(|l| l.path.clone())
         .collect();
     if !gone.is_empty() {
@@ -297,7 +281,9 @@ async fn read_and_write(
 /// Whether this node has the file already, with the same size and modification time.
 fn unchanged(known: &HashMap<String, FileLocation>, candidate: &Candidate) -> bool {
     known.get(&candidate.path_text).is_some_and(|l| {
-        l.status == "present" && l.file_size == candidate.size as i64 && l.modified_at == candidate.modified
+        l.status == archive_db::FileStatus::Present
+            && l.file_size == candidate.size as i64
+            && l.modified_at == candidate.modified
     })
 }
 
@@ -583,7 +569,7 @@ impl Writer<'_> {
             path: file.candidate.path_text.clone(),
             file_size: size,
             modified_at: file.candidate.modified,
-            source: self.source.as_str(),
+            source: self.source,
         };
         Ok(Some((song, location)))
     }

@@ -1,5 +1,5 @@
 //! The command line: `archive serve`, `archive db …`, `archive user …`,
-//! `archive import`, `archive sync …`.
+//! `archive import`, `archive sync …`, `archive healthcheck`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -70,6 +70,18 @@ enum Command {
     Sync {
         #[command(subcommand)]
         command: SyncCommand,
+    },
+    /// Ask the local server whether it is healthy (for containers and service
+    /// managers): exits 0 when GET /api/v1/health answers 200, 1 otherwise.
+    /// The address is ARCHIVE_BIND's (a wildcard address asks loopback), over
+    /// HTTPS when ARCHIVE_TLS_CERT is set.
+    Healthcheck {
+        /// Ask this base URL instead, such as http://127.0.0.1:3000
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Seconds to wait for the answer
+        #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        timeout: u64,
     },
 }
 
@@ -224,6 +236,10 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
             let (config, db) = serve::configure(&flags).await?;
             sync_command(command, &config, &db).await
         }
+        Command::Healthcheck { url, timeout } => {
+            let url = url.unwrap_or_else(|| crate::healthcheck::local_url(&boot));
+            crate::healthcheck::check(&url, std::time::Duration::from_secs(timeout)).await
+        }
     }
 }
 
@@ -330,7 +346,7 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
 }
 
 async fn db_command(command: DbCommand, config: &Config) -> anyhow::Result<()> {
-    let db = Db::connect(&config.db_options()).await.context("cannot open the database")?;
+    let db = serve::connect_database(config).await?;
     match command {
         DbCommand::Migrate => {
             db.migrate().await?;

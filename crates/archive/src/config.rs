@@ -47,6 +47,8 @@ pub enum Kind {
     Folders,
     /// A 256-bit key as 64 hex digits; never shown.
     SecretKey,
+    /// A password-like secret of at least 16 printable characters; never shown.
+    Token,
     /// IP addresses and networks (`10.0.0.0/8`), separated by commas or spaces.
     Networks,
 }
@@ -166,6 +168,20 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("60"),
         stored: false,
         help: "Seconds a request may take, except streams, downloads, uploads and sync's own long requests",
+    },
+    Setting {
+        var: "ARCHIVE_METRICS",
+        kind: Kind::Bool,
+        default: Some("false"),
+        stored: false,
+        help: "Serve Prometheus metrics at GET /metrics",
+    },
+    Setting {
+        var: "ARCHIVE_METRICS_TOKEN",
+        kind: Kind::Token,
+        default: None,
+        stored: false,
+        help: "Bearer token that GET /metrics requires (at least 16 characters); unset: /metrics is open",
     },
     Setting {
         var: "ARCHIVE_ROLE",
@@ -325,6 +341,17 @@ impl Setting {
                         var: self.var,
                         value: "(hidden)".into(),
                         reason: "must be 64 hexadecimal digits (a 256-bit key)".into(),
+                    })
+                }
+            }
+            Kind::Token => {
+                if v.chars().count() >= 16 && v.chars().all(|c| c.is_ascii_graphic()) {
+                    Ok(v.to_owned())
+                } else {
+                    Err(ConfigError::Invalid {
+                        var: self.var,
+                        value: "(hidden)".into(),
+                        reason: "must be at least 16 printable characters without spaces".into(),
                     })
                 }
             }
@@ -491,6 +518,14 @@ pub struct TransportLimits {
     pub request_timeout: Duration,
 }
 
+/// `GET /metrics` (see `crate::metrics`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// The bearer token a scrape must send, when set.
+    pub token: Option<String>,
+}
+
 /// Everything Archive is configured with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -513,6 +548,7 @@ pub struct Config {
     pub transport: TransportLimits,
     /// Peers whose `X-Forwarded-For` names the client (reverse proxies).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub metrics: MetricsConfig,
     /// Every setting's value and source, for the settings page.
     pub resolved: Resolved,
 }
@@ -596,6 +632,10 @@ impl Config {
                 body_timeout: resolved.seconds("ARCHIVE_BODY_TIMEOUT"),
                 request_timeout: resolved.seconds("ARCHIVE_REQUEST_TIMEOUT"),
             },
+            metrics: MetricsConfig {
+                enabled: resolved.flag("ARCHIVE_METRICS"),
+                token: get("ARCHIVE_METRICS_TOKEN"),
+            },
             resolved,
         })
     }
@@ -615,12 +655,7 @@ impl Config {
     }
 
     pub fn db_options(&self) -> archive_db::DbOptions {
-        archive_db::DbOptions {
-            database_url: self.database_url.clone(),
-            sqlite_path: self.data_dir.join("archive.db"),
-            max_connections: 8,
-            ..Default::default()
-        }
+        archive_db::DbOptions::new(self.database_url.clone(), &self.data_dir, 8)
     }
 }
 
@@ -762,5 +797,17 @@ mod tests {
         assert!(err.contains("ARCHIVE_TLS_KEY"), "{err}");
         let c = resolve(&[("ARCHIVE_TLS_CERT", file), ("ARCHIVE_TLS_KEY", file)], &[]).unwrap();
         assert_eq!(c.tls.map(|t| t.key), Some(file.into()));
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_a_short_token_is_refused_without_being_shown() {
+        let c = resolve(&[], &[]).unwrap();
+        assert_eq!(c.metrics, MetricsConfig { enabled: false, token: None });
+        let err = resolve(&[("ARCHIVE_METRICS_TOKEN", "short secret")], &[]).unwrap_err().to_string();
+        assert!(err.contains("ARCHIVE_METRICS_TOKEN") && err.contains("16"), "{err}");
+        assert!(!err.contains("short secret"), "the refused token is not repeated: {err}");
+        let c = resolve(&[("ARCHIVE_METRICS", "on"), ("ARCHIVE_METRICS_TOKEN", "0123456789abcdef")], &[])
+            .unwrap();
+        assert_eq!(c.metrics, MetricsConfig { enabled: true, token: Some("0123456789abcdef".into()) });
     }
 }

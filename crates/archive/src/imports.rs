@@ -122,10 +122,28 @@ fn rate(progress: &ProgressSnapshot, elapsed: Duration) -> f64 {
     (progress.imported + progress.skipped + progress.failed) as f64 / elapsed.as_secs_f64().max(1e-3)
 }
 
+/// Files handled by imports, by outcome (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileCounts {
+    pub imported: u64,
+    pub skipped: u64,
+    pub failed: u64,
+}
+
+impl FileCounts {
+    fn add(&mut self, progress: &ProgressSnapshot) {
+        self.imported += progress.imported;
+        self.skipped += progress.skipped;
+        self.failed += progress.failed;
+    }
+}
+
 /// The imports of this server process.
 #[derive(Default)]
 pub struct ImportJobs {
     jobs: Mutex<Vec<Arc<ImportJob>>>,
+    /// The files of imports no longer listed, so totals never go down.
+    forgotten: Mutex<FileCounts>,
 }
 
 impl ImportJobs {
@@ -152,7 +170,8 @@ impl ImportJobs {
         if jobs.len() > KEEP {
             let finished = jobs.iter().position(|j| !j.running());
             if let Some(oldest) = finished {
-                jobs.remove(oldest);
+                let forgotten = jobs.remove(oldest);
+                self.forgotten.lock().expect("import totals lock").add(&forgotten.progress.snapshot());
             }
         }
         let running = job.clone();
@@ -186,6 +205,21 @@ impl ImportJobs {
 
     pub fn get(&self, id: Uuid) -> Option<Arc<ImportJob>> {
         self.jobs.lock().expect("import jobs lock").iter().find(|j| j.id == id).cloned()
+    }
+
+    /// Every file handled by this process's imports, running or done.
+    pub fn file_totals(&self) -> FileCounts {
+        let jobs = self.jobs.lock().expect("import jobs lock");
+        let mut totals = *self.forgotten.lock().expect("import totals lock");
+        for job in jobs.iter() {
+            totals.add(&job.progress.snapshot());
+        }
+        totals
+    }
+
+    /// How many imports are running now (zero or one).
+    pub fn running(&self) -> usize {
+        self.jobs.lock().expect("import jobs lock").iter().filter(|j| j.running()).count()
     }
 
     /// The imports, most recent first.

@@ -3,18 +3,26 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn init(level: &str) {
-    let filter = if level == "trace" {
-        EnvFilter::new("trace")
+    let level: LevelFilter = level.parse().unwrap_or(LevelFilter::INFO);
+    // A plain list of targets (not `EnvFilter`, whose regular expressions
+    // would add a megabyte to the binary for filters nobody writes here).
+    let filter = if level == LevelFilter::TRACE {
+        Targets::new().with_default(LevelFilter::TRACE)
     } else {
-        EnvFilter::new(format!("warn,archive={level},archive_db={level},sync={level},tower_http={level}"))
+        ["archive", "sync", "tower_http"]
+            .into_iter()
+            .fold(Targets::new().with_default(LevelFilter::WARN), |targets, target| {
+                targets.with_target(target, level)
+            })
     };
-    // A second init (tests start several servers) is harmless and ignored.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A second init (tests start several servers) is harmless and ignored.
+    let _ = tracing_subscriber::registry().with(output).with(filter).try_init();
 }

@@ -16,8 +16,9 @@ use tokio_rustls::server::TlsStream;
 
 use archive_db::Db;
 
-use crate::api::{self, AppState};
+use crate::api;
 use crate::config::Config;
+use crate::state::AppState;
 use crate::sync::worker;
 use crate::tls::{self, TlsListener};
 use crate::transport;
@@ -30,12 +31,18 @@ fn no_delay(stream: &TcpStream) {
     }
 }
 
+/// Connects to the configured database; a failure names the setting and
+/// the cause (refused, unknown host, authentication, missing database).
+pub async fn connect_database(config: &Config) -> anyhow::Result<Db> {
+    Db::connect(&config.db_options()).await.with_context(|| match &config.database_url {
+        Some(_) => "DATABASE_URL".to_owned(),
+        None => format!("cannot open the database in {} (ARCHIVE_DATA_DIR)", config.data_dir.display()),
+    })
+}
+
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.db_options()).await.with_context(|| match &config.database_url {
-        Some(_) => "cannot connect to the database at DATABASE_URL".to_owned(),
-        None => format!("cannot open the SQLite database in {}", config.data_dir.display()),
-    })?;
+    let db = connect_database(config).await?;
     db.migrate().await.context("applying database migrations")?;
     Ok(db)
 }
@@ -77,7 +84,9 @@ impl Server {
         let mut limits = state.config().transport;
         limits.max_connections = transport::connection_cap(limits.max_connections, https);
         let app = api::router(state.clone())
-            .merge(crate::web::router(state))
+            .merge(crate::web::router(state.clone()))
+            .merge(crate::metrics::router(state.clone()))
+            .layer(axum::middleware::from_fn_with_state(state, crate::metrics::count_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let stopped = async {

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use archive_db::{Db, DbError};
 
-use crate::api::AppState;
 use crate::config::{self, Config, ConfigError, Source};
+use crate::state::AppState;
 
 /// Why settings were not changed.
 #[derive(Debug, thiserror::Error)]

@@ -214,16 +214,17 @@ pub(crate) fn checked_image(table: &SyncTable, id: Uuid, image: &RowImage) -> Re
             checked.push(("description", description.map(Param::Text)));
         }
         "playlist_entries" if !text("sort_key").is_some_and(crate::order::is_valid) => {
-            return Err(DbError::Invalid("sort_key is not a playlist sort key".into()));
+            return Err(DbError::invalid("sort_key", "sort_key is not a playlist sort key"));
         }
         "listening_data" => {
             crate::listening::check_rating(int("rating"))?;
             let (Some(user), Some(song)) = (uuid("user_id"), uuid("song_id")) else {
-                return Err(DbError::Invalid("user_id and song_id are required".into()));
+                return Err(DbError::invalid("user_id", "user_id and song_id are required"));
             };
             if id != crate::listening::listening_id(user, song) {
-                return Err(DbError::Invalid(
-                    "id is not the listening row id of this user and song (UUID v5 of both)".into(),
+                return Err(DbError::invalid(
+                    "id",
+                    "id is not the listening row id of this user and song (UUID v5 of both)",
                 ));
             }
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::boundary;
-use super::state::ConflictLog;
+use super::state::{ConflictLog, Resolution};
 use super::tables::{self, RowImage, StoredRow, SyncTable};
 use super::{PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
 use crate::backend::on_tx;
@@ -84,7 +84,7 @@ impl Db {
     /// The oldest position a reader may still continue from: compaction
     /// removed tombstones before it.
     pub async fn sync_retention_floor(&self) -> Result<LogPosition> {
-        Ok(self.sync_state(FLOOR).await?.and_then(|v| parse_position(&v)).unwrap_or(LogPosition::START))
+        Ok(self.sync_state(FLOOR).await?.and_then(|v| v.parse().ok()).unwrap_or(LogPosition::START))
     }
 
     /// Where a new reader of this master's log starts, and the furthest a
@@ -230,8 +230,8 @@ impl Db {
             .rows_affected()
         });
         let xid = match tx.backend() {
-            crate::Backend::Sqlite => "xid",
-            crate::Backend::Postgres => "xid::text::bigint",
+            crate::Backend::Sqlite => crate::sqlite::XID_AS_INT,
+            crate::Backend::Postgres => crate::postgres::XID_AS_INT,
         };
         let expired_sql =
             format!("SELECT {xid}, id FROM sync_changes WHERE op = 'delete' AND changed_at < $1");
@@ -246,7 +246,7 @@ impl Db {
             });
         }
         if !expired.is_empty() {
-            tx.set_sync_state(FLOOR, Some(&format_position(floor))).await?;
+            tx.set_sync_state(FLOOR, Some(&floor.to_string())).await?;
         }
         let receipts = on_tx!(tx, conn => {
             sqlx::query("DELETE FROM sync_receipts WHERE created_at < $1")
@@ -260,15 +260,6 @@ impl Db {
     }
 }
 
-pub fn format_position(position: LogPosition) -> String {
-    format!("{}:{}", position.xid, position.id)
-}
-
-pub fn parse_position(text: &str) -> Option<LogPosition> {
-    let (xid, id) = text.split_once(':')?;
-    Some(LogPosition { xid: xid.parse().ok()?, id: id.parse().ok()? })
-}
-
 fn state_of(table: &SyncTable, row: &StoredRow) -> RowState {
     RowState { table: table.name.into(), id: row.id, version: row.version, row: Some(row.image.clone()) }
 }
@@ -280,7 +271,7 @@ fn conflict_entry(
     change: &PushChange,
     row_id: Uuid,
     master: Option<(i64, &RowImage)>,
-    resolution: &str,
+    resolution: Resolution,
     reason: &str,
 ) -> ConflictLog {
     ConflictLog {
@@ -293,7 +284,7 @@ fn conflict_entry(
         master_version: master.map(|(version, _)| version),
         slave_row: change.row.as_ref().map(|r| tables::shown(&change.table, r)),
         master_row: master.map(|(_, image)| tables::shown(&change.table, image)),
-        resolution: resolution.into(),
+        resolution,
         reason: reason.into(),
         created_at: crate::now(),
     }
@@ -478,7 +469,7 @@ impl Tx {
                 outcome
             }
             Err(
-                err @ (DbError::Invalid(_)
+                err @ (DbError::Invalid { .. }
                 | DbError::Forbidden(_)
                 | DbError::MissingReference(_)
                 | DbError::Duplicate(_)),
@@ -553,7 +544,8 @@ impl Tx {
         let state = self.present_state(table.name, id).await?;
         if status == PushStatus::Conflict {
             let master = current.as_ref().map(|c| (c.version, &c.image));
-            self.log_conflict(&conflict_entry(node, change, id, master, "master_wins", &reason)).await?;
+            self.log_conflict(&conflict_entry(node, change, id, master, Resolution::MasterWins, &reason))
+                .await?;
         }
         Ok(PushOutcome {
             change_id: change.change_id,
@@ -607,7 +599,8 @@ impl Tx {
         let state = self.present_state(table.name, winner).await?;
         let reason = format!("same {} as {winner}", table.natural_key.unwrap_or("key"));
         let master = state.row.as_ref().map(|r| (state.version, r));
-        self.log_conflict(&conflict_entry(node, change, change.id, master, "merged", &reason)).await?;
+        self.log_conflict(&conflict_entry(node, change, change.id, master, Resolution::Merged, &reason))
+            .await?;
         Ok(PushOutcome {
             change_id: change.change_id,
             status: PushStatus::Merged,
@@ -644,7 +637,8 @@ impl Tx {
         let state = self.present_state(&change.table, change.id).await?;
         let master = state.row.as_ref().map(|r| (state.version, r));
         tracing::info!(target: "sync", node, table = %change.table, id = %change.id, %reason, "pushed change rejected");
-        self.log_conflict(&conflict_entry(node, change, change.id, master, "rejected", &reason)).await?;
+        self.log_conflict(&conflict_entry(node, change, change.id, master, Resolution::Rejected, &reason))
+            .await?;
         Ok(PushOutcome {
             change_id: change.change_id,
             status: PushStatus::Rejected,

@@ -340,7 +340,7 @@ impl Tx {
                 self.savepoint("RELEASE SAVEPOINT").await?;
                 return Ok(rows.len() as u64);
             }
-            Err(DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid(_)) => {
+            Err(DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid { .. }) => {
                 self.savepoint("ROLLBACK TO SAVEPOINT").await?;
                 self.savepoint("RELEASE SAVEPOINT").await?;
             }
@@ -372,7 +372,9 @@ impl Tx {
                     self.savepoint("RELEASE SAVEPOINT").await?;
                     return Ok(true);
                 }
-                Err(err @ (DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid(_))) => {
+                Err(
+                    err @ (DbError::Duplicate(_) | DbError::MissingReference(_) | DbError::Invalid { .. }),
+                ) => {
                     self.savepoint("ROLLBACK TO SAVEPOINT").await?;
                     self.savepoint("RELEASE SAVEPOINT").await?;
                     let holder = match (&err, attempt) {

@@ -127,7 +127,7 @@ impl Tx {
     /// Stores a new slave key (its hash; the secret is shown once by the caller).
     pub async fn create_slave_key(&mut self, key: &SlaveKey) -> Result<()> {
         if key.name.trim().is_empty() || key.node_id.trim().is_empty() {
-            return Err(DbError::Invalid("name: a slave key needs a name and a node id".into()));
+            return Err(DbError::invalid("name", "name: a slave key needs a name and a node id"));
         }
         crate::library::storable("name", &key.name)?;
         crate::library::storable("node_id", &key.node_id)?;
@@ -185,6 +185,46 @@ impl Tx {
     }
 }
 
+crate::words::word_enum! {
+    /// What became of a pushed change that did not stand as pushed.
+    pub enum Resolution ("resolution") {
+        /// The master's newer row stands.
+        MasterWins = "master_wins",
+        /// The change's row was folded into the master's equal one.
+        Merged = "merged",
+        /// The change was refused (its author's rights, or its values).
+        Rejected = "rejected",
+    }
+}
+
+crate::words::word_enum! {
+    /// Which side a peer is.
+    pub enum PeerRole ("peer_role") {
+        Master = "master",
+        Slave = "slave",
+    }
+}
+
+crate::words::word_enum! {
+    /// A slave's circuit breaker towards its master.
+    pub enum BreakerState ("breaker_state") {
+        /// Cycles run on schedule.
+        Closed = "closed",
+        /// Cycles wait until the breaker's timeout.
+        Open = "open",
+        /// One probe cycle may run.
+        HalfOpen = "half_open",
+    }
+}
+
+crate::words::word_enum! {
+    /// How a sync cycle ended.
+    pub enum AttemptOutcome ("outcome") {
+        Success = "success",
+        Failure = "failure",
+    }
+}
+
 /// One entry of the conflict log: both sides of a pushed change that did
 /// not win, and what became of it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -200,8 +240,8 @@ pub struct ConflictLog {
     pub slave_row: Option<String>,
     /// The master's row when the change arrived (JSON), `None` if it had none.
     pub master_row: Option<String>,
-    /// `master_wins`, `merged` or `rejected`.
-    pub resolution: String,
+    #[sqlx(try_from = "String")]
+    pub resolution: Resolution,
     pub reason: String,
     pub created_at: DateTime<Utc>,
 }
@@ -237,7 +277,7 @@ impl Tx {
             .bind(entry.master_version)
             .bind(&entry.slave_row)
             .bind(&entry.master_row)
-            .bind(&entry.resolution)
+            .bind(entry.resolution.as_str())
             .bind(&entry.reason)
             .bind(entry.created_at)
             .execute(conn)
@@ -249,10 +289,11 @@ impl Tx {
 
 /// What a node knows of one peer: a slave's view of its master (`node_id`
 /// "master"), or a master's view of each slave.
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct PeerStatus {
     pub node_id: String,
-    pub peer_role: String,
+    #[sqlx(try_from = "String")]
+    pub peer_role: PeerRole,
     pub attempts: i64,
     pub successes: i64,
     pub failures: i64,
@@ -262,8 +303,8 @@ pub struct PeerStatus {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// `closed`, `open` or `half_open`.
-    pub breaker_state: String,
+    #[sqlx(try_from = "String")]
+    pub breaker_state: BreakerState,
     pub breaker_opened_at: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
     pub changes_pulled: i64,
@@ -274,6 +315,34 @@ pub struct PeerStatus {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub key_id: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl PeerStatus {
+    /// A peer not heard of before: nothing counted, the breaker closed.
+    pub fn new(node_id: &str, peer_role: PeerRole) -> PeerStatus {
+        PeerStatus {
+            node_id: node_id.to_owned(),
+            peer_role,
+            attempts: 0,
+            successes: 0,
+            failures: 0,
+            consecutive_failures: 0,
+            last_error: None,
+            last_attempt_at: None,
+            last_success_at: None,
+            last_failure_at: None,
+            next_attempt_at: None,
+            breaker_state: BreakerState::Closed,
+            breaker_opened_at: None,
+            cursor: None,
+            changes_pulled: 0,
+            changes_pushed: 0,
+            lag_changes: None,
+            last_seen_at: None,
+            key_id: None,
+            updated_at: crate::now(),
+        }
+    }
 }
 
 const PEER_COLUMNS: &str = "node_id, peer_role, attempts, successes, failures, consecutive_failures, last_error, \
@@ -290,11 +359,11 @@ impl Db {
     }
 
     /// Every peer of one role (a master's slaves), by node id.
-    pub async fn peers(&self, peer_role: &str) -> Result<Vec<PeerStatus>> {
+    pub async fn peers(&self, peer_role: PeerRole) -> Result<Vec<PeerStatus>> {
         let mut sql = crate::sql::Sql::new(&format!(
             "SELECT {PEER_COLUMNS} FROM sync_status_tracking WHERE peer_role = "
         ));
-        sql.bind(crate::sql::Param::Text(peer_role.to_owned()));
+        sql.bind(crate::sql::Param::Text(peer_role.as_str().to_owned()));
         sql.push(" ORDER BY node_id LIMIT 1000");
         self.fetch_all_sql(sql).await
     }
@@ -320,7 +389,7 @@ impl Db {
                  last_seen_at = excluded.last_seen_at, key_id = excluded.key_id, updated_at = excluded.updated_at",
             )
             .bind(&status.node_id)
-            .bind(&status.peer_role)
+            .bind(status.peer_role.as_str())
             .bind(status.attempts)
             .bind(status.successes)
             .bind(status.failures)
@@ -330,7 +399,7 @@ impl Db {
             .bind(status.last_success_at)
             .bind(status.last_failure_at)
             .bind(status.next_attempt_at)
-            .bind(&status.breaker_state)
+            .bind(status.breaker_state.as_str())
             .bind(status.breaker_opened_at)
             .bind(&status.cursor)
             .bind(status.changes_pulled)
@@ -353,8 +422,8 @@ pub struct SyncAttempt {
     pub node_id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// `success`, `failure`, `skipped`…
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: AttemptOutcome,
     pub pulled: i64,
     pub pushed: i64,
     pub error: Option<String>,
@@ -375,7 +444,7 @@ impl Db {
             .bind(&attempt.node_id)
             .bind(attempt.started_at)
             .bind(attempt.finished_at)
-            .bind(&attempt.outcome)
+            .bind(attempt.outcome.as_str())
             .bind(attempt.pulled)
             .bind(attempt.pushed)
             .bind(&attempt.error)

@@ -191,7 +191,7 @@ pub(crate) fn table(name: &str) -> Result<&'static SyncTable> {
     TABLES
         .iter()
         .find(|t| t.name == name)
-        .ok_or_else(|| DbError::Invalid(format!("table: {name:?} is not a synced table")))
+        .ok_or_else(|| DbError::invalid("table", format!("table: {name:?} is not a synced table")))
 }
 
 /// The position of a table in parent-before-child order.
@@ -217,14 +217,17 @@ impl SyncTable {
     /// `id` must be the row's.
     pub(crate) fn values(&self, id: Uuid, row: &RowImage) -> Result<Vec<(&'static str, Value)>> {
         if let Some(unknown) = row.keys().find(|k| !self.columns.iter().any(|c| c.name == k.as_str())) {
-            return Err(DbError::Invalid(format!("{unknown}: not a column of {}", self.name)));
+            return Err(DbError::invalid(
+                unknown.clone(),
+                format!("{unknown}: not a column of {}", self.name),
+            ));
         }
         let mut values = Vec::with_capacity(self.columns.len());
         for column in self.columns {
             let json = row.get(column.name).unwrap_or(&Json::Null);
             let value = to_param(column, json)?;
             if column.name == "id" && value != Some(Param::Uuid(id)) {
-                return Err(DbError::Invalid(format!("id: the row's id is not {id}")));
+                return Err(DbError::invalid("id", format!("id: the row's id is not {id}")));
             }
             values.push((column.name, value));
         }
@@ -233,7 +236,7 @@ impl SyncTable {
 }
 
 fn to_param(column: &Column, json: &Json) -> Result<Value> {
-    let wrong = |what: &str| DbError::Invalid(format!("{}: expected {what}", column.name));
+    let wrong = |what: &str| DbError::invalid(column.name, format!("{}: expected {what}", column.name));
     if json.is_null() {
         return if column.nullable { Ok(None) } else { Err(wrong("a value, not null")) };
     }

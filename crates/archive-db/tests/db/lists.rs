@@ -56,10 +56,10 @@ async fn paging_edges_are_checked() {
         for limit in [0, -1, 501] {
             let err =
                 db.artists(&PageRequest { limit: Some(limit), ..Default::default() }).await.unwrap_err();
-            assert!(matches!(err, DbError::Invalid(_)), "limit {limit}: {err:?}");
+            assert!(matches!(err, DbError::Invalid { .. }), "limit {limit}: {err:?}");
         }
         let err = db.artists(&PageRequest { offset: Some(-1), ..Default::default() }).await.unwrap_err();
-        assert!(matches!(err, DbError::Invalid(_)));
+        assert!(matches!(err, DbError::Invalid { .. }));
         let err = db
             .artists(&PageRequest { sort: Some("password".into()), ..Default::default() })
             .await
@@ -70,7 +70,7 @@ async fn paging_edges_are_checked() {
                 .artists(&PageRequest { cursor: Some(cursor.into()), ..Default::default() })
                 .await
                 .unwrap_err();
-            assert!(matches!(err, DbError::Invalid(_)), "{cursor}: {err:?}");
+            assert!(matches!(err, DbError::Invalid { .. }), "{cursor}: {err:?}");
         }
     })
     .await;
@@ -95,7 +95,7 @@ async fn a_cursor_from_one_sort_is_refused_for_another() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(err, DbError::Invalid(_)));
+        assert!(matches!(err, DbError::Invalid { .. }));
     })
     .await;
 }
@@ -215,7 +215,7 @@ async fn listening_data_counts_plays_and_keeps_favourite_and_rating() {
         let mut tx = db.begin().await.unwrap();
         tx.set_rating(f.user, f.song, Some(4)).await.unwrap();
         tx.record_play(f.user, f.song, archive_db::now()).await.unwrap();
-        assert!(matches!(tx.set_rating(f.user, f.song, Some(6)).await, Err(DbError::Invalid(_))));
+        assert!(matches!(tx.set_rating(f.user, f.song, Some(6)).await, Err(DbError::Invalid { .. })));
         tx.commit().await.unwrap();
         let data = db.listening(f.user, f.song).await.unwrap();
         assert!(data.favourite);

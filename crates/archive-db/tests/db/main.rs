@@ -2,6 +2,7 @@
 
 mod capture;
 mod compaction;
+mod connect;
 mod lists;
 mod log_order;
 mod schema;

@@ -174,7 +174,7 @@ async fn out_of_range_pages_are_invalid() {
         for (limit, offset) in [(0, 0), (101, 0), (10, -1), (10, 10_001)] {
             let err =
                 t.db.search_songs(&SearchRequest { query: "x".into(), limit, offset }).await.unwrap_err();
-            assert!(matches!(err, DbError::Invalid(_)), "limit {limit} offset {offset}: {err:?}");
+            assert!(matches!(err, DbError::Invalid { .. }), "limit {limit} offset {offset}: {err:?}");
         }
     })
     .await;

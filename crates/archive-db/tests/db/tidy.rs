@@ -65,6 +65,131 @@ fn no_placeholders_or_debug_prints_in_the_code() {
     }
 }
 
+/// The code of a Rust file, line by line, without comments (`//` to the
+/// end of a line; doc comments name things freely).
+fn code_lines(file: &Path) -> Vec<(usize, String)> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .map(|(i, line)| (i + 1, line.split(" // ").next().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// SQL that only one of the two databases speaks.
+const DIALECT_SQL: &[&str] = &[
+    "xid8",
+    "::bigint",
+    "::text",
+    "::integer",
+    "pg_snapshot",
+    "pg_current",
+    "pg_dump",
+    "bool_or",
+    "PRAGMA",
+    ".pragma(",
+    "sqlite_schema",
+    "BEGIN IMMEDIATE",
+    "VACUUM",
+    "ts_rank",
+    "bm25",
+    "COLLATE",
+    "unaccent",
+    "tsvector",
+    "set_config",
+    "current_setting",
+    "ILIKE",
+    "REPEATABLE READ",
+    "AUTOINCREMENT",
+    "information_schema",
+];
+
+/// Dialect SQL is written in `sqlite.rs` and `postgres.rs`, and where
+/// connections and migrations are set up (`backend.rs`, `migrations.rs`);
+/// every other module of `archive-db` speaks SQL both databases take.
+#[test]
+fn dialect_sql_lives_only_in_the_dialect_modules() {
+    let src = workspace().join("crates/archive-db/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let allowed = ["sqlite.rs", "postgres.rs", "backend.rs", "migrations.rs"];
+    for file in files.iter().filter(|f| !allowed.iter().any(|a| f.ends_with(a))) {
+        for (number, line) in code_lines(file) {
+            for marker in DIALECT_SQL {
+                assert!(
+                    !line.contains(marker),
+                    "{}:{number} has dialect SQL ({marker}); put it in sqlite.rs and postgres.rs",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+/// Outside `archive-db`, the product's code (the server and the importer)
+/// never knows which database runs: no driver, no backend variant, no
+/// database file name, no SQL. Words meant for people (`--help`, messages)
+/// may name the two databases Archive supports.
+#[test]
+fn only_archive_db_knows_which_database_runs() {
+    let mut files = Vec::new();
+    for krate in ["archive", "archive-media"] {
+        rust_files(&workspace().join("crates").join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 20);
+    let banned = [
+        "sqlx",
+        "Backend::Sqlite",
+        "Backend::Postgres",
+        "archive.db",
+        "SQLITE_FILE",
+        "SqlitePool",
+        "PgPool",
+        "SELECT ",
+        "INSERT INTO",
+        "DELETE FROM",
+        "CREATE TABLE",
+    ];
+    for file in &files {
+        for (number, line) in code_lines(file) {
+            // `archive db backup` runs PostgreSQL's own dump tool when
+            // archive-db answers that it is the way (`BackupOutcome`).
+            for word in banned.iter().chain(DIALECT_SQL).filter(|w| **w != "pg_dump") {
+                assert!(
+                    !line.contains(word),
+                    "{}:{number} names the database ({word}); that belongs in archive-db",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+/// The dialect modules are leaves: they use the error type, the SQL
+/// builder, log positions and schema records, never the modules that call
+/// them (so reading the log does not go round in a loop).
+#[test]
+fn the_dialect_modules_depend_only_on_leaf_modules() {
+    let leaves = ["error", "sql", "position", "schema"];
+    for dialect in ["sqlite.rs", "postgres.rs"] {
+        let file = workspace().join("crates/archive-db/src").join(dialect);
+        for (number, line) in code_lines(&file) {
+            for (i, _) in line.match_indices("crate::") {
+                let module: String = line[i + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    leaves.contains(&module.as_str())
+                        || module.chars().next().is_some_and(char::is_uppercase),
+                    "{dialect}:{number} uses crate::{module}; the dialect modules use only {leaves:?}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_synced_table_has_a_uuid_id_and_a_version() {
     let t = TestDb::new(Backend::Sqlite).await.unwrap();

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use archive_db::{Role, User};
 
-use super::AppState;
 use super::error::ApiError;
 use crate::auth::hash_token;
+use crate::state::AppState;
 use crate::web::session;
 
 /// Who may call a route.

@@ -13,8 +13,9 @@ use archive_db::User;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
-use super::{AppState, ClientAddress, CurrentUser};
+use super::{ClientAddress, CurrentUser};
 use crate::auth::{TOKEN_LIFETIME, hash_password, hash_token, new_token, verify_password};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

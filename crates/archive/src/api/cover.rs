@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, Params};
+use crate::state::AppState;
 
 /// The album's files to look beside and in.
 const FILES_LOOKED_AT: i64 = 20;

@@ -85,16 +85,7 @@ impl From<DbError> for ApiError {
                 e.retry_after_secs = Some(30);
                 e
             }
-            DbError::Invalid(message) => {
-                let field = message
-                    .split_whitespace()
-                    .next()
-                    .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-                    .map(str::to_owned);
-                let mut e = ApiError::invalid(None, message);
-                e.field = field;
-                e
-            }
+            DbError::Invalid { field, message } => ApiError::invalid(field.as_deref(), message),
             other => ApiError::internal(other),
         }
     }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use archive_db::DbError;
 
-use super::AppState;
+use crate::state::AppState;
 
 /// `GET /api/v1/health`: 200 when every check passes, 503 otherwise, naming
 /// the check. `database`: the database answers a read; `writes`: it takes a

@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use crate::imports::{ImportJob, ImportJobView, ImportRequestError, resolve_under_roots};
 
+use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Params};
-use super::{AppState, CurrentUser};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,9 +12,10 @@ use archive_db::{
     NewSong, Page, Song, SongFilter, SongPatch,
 };
 
+use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::{AppState, CurrentUser};
+use crate::state::AppState;
 
 /// For PATCH bodies: a missing field is `None`, `null` is `Some(None)`.
 pub(super) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use archive_db::{ListeningData, Page, RecentPlay, Song, SongPlayCount};
 
+use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
 use super::library::{created, write_as};
-use super::{AppState, CurrentUser};
+use crate::state::AppState;
 
 async fn existing_song(state: &AppState, id: Uuid) -> ApiResult<()> {
     match state.db.song(id).await? {

@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch, Role, User};
 
+use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
 use super::library::{created, nullable, write_as};
-use super::{AppState, CurrentUser};
+use crate::state::AppState;
 
 /// The playlist if `viewer` may see it: their own, a public one, or any for an admin.
 /// Shared with the web pages, so both keep the same rules.

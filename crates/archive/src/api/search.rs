@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use archive_db::{Album, Artist, SearchPage, SearchRequest, Song};
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::Params;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct SearchResults {

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use archive_db::Song;
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
+use crate::state::AppState;
 
 pub async fn stream(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -> ApiResult<Response> {
     serve(state, id, req, false).await
@@ -44,8 +44,12 @@ async fn serve(
             "this song's file is not available on this node",
         )
     };
-    let location =
-        state.db.file_location(id).await?.filter(|l| l.status == "present").ok_or_else(not_here)?;
+    let location = state
+        .db
+        .file_location(id)
+        .await?
+        .filter(|l| l.status == archive_db::FileStatus::Present)
+        .ok_or_else(not_here)?;
     let path = std::path::PathBuf::from(&location.path);
     if !path.is_file() {
         return Err(not_here());

@@ -14,11 +14,11 @@ use archive_db::SYNCED_TABLES;
 use archive_db::sync::digest::TableDigest;
 use archive_db::sync::state::{ConflictLog, PeerStatus, SlaveKey};
 
-use super::AppState;
 use super::access::{CurrentUser, SlavePeer};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Params};
 use crate::config::NodeRole;
+use crate::state::AppState;
 use crate::sync::control::{self, Control};
 use crate::sync::keys;
 use crate::sync::protocol::{
@@ -144,6 +144,7 @@ pub async fn apply(
     }
     let answer = state.db.apply_pushed(&peer.key.node_id, &request.changes).await?;
     tracing::debug!(target: "sync", node = %peer.key.node_id, changes = answer.outcomes.len(), "applied a push");
+    state.metrics.record_received(&answer.outcomes);
     let pushed = answer.outcomes.len() as i64;
     note_seen(&state, &peer, move |visit| visit.pushed += pushed);
     Ok(Json(answer))
@@ -232,12 +233,10 @@ fn note_seen(state: &AppState, peer: &SlavePeer, update: impl FnOnce(&mut Visit)
 
 async fn record_visit(db: &archive_db::Db, node: &str, visit: Visit) -> Result<(), archive_db::DbError> {
     let _one_at_a_time = PEER_STATUS_LOCK.lock().await;
-    let mut status = db.peer_status(node).await?.unwrap_or_else(|| PeerStatus {
-        node_id: node.to_owned(),
-        peer_role: "slave".into(),
-        breaker_state: "closed".into(),
-        ..PeerStatus::default()
-    });
+    let mut status = db
+        .peer_status(node)
+        .await?
+        .unwrap_or_else(|| PeerStatus::new(node, archive_db::sync::state::PeerRole::Slave));
     status.last_seen_at = visit.seen_at.or(status.last_seen_at);
     status.key_id = visit.key_id.or(status.key_id);
     status.changes_pulled += visit.pulled;

@@ -21,9 +21,9 @@ use serde::Serialize;
 use archive_db::Song;
 use archive_media::{FileError, FileSource, Progress, StoreError};
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
+use crate::state::AppState;
 
 /// JSON bodies on this route are limited like everywhere else; only uploads are large.
 const JSON_LIMIT: usize = 1024 * 1024;
@@ -155,6 +155,7 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
         }
     }
     tracing::info!(files = stored.len(), bytes = total, imported = report.imported, "upload stored");
+    state.metrics.record_upload(report.imported, report.skipped, report.failed.len() as u64);
     let result =
         UploadResult { songs, imported: report.imported, skipped: report.skipped, failed: report.failed };
     Ok((StatusCode::CREATED, Json(result)))

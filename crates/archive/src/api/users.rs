@@ -20,9 +20,10 @@ use super::auth::{TokenResponse, confirm_password, issue_token};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, MaybeJson, PAGE_PARAMS, Params};
 use super::library::created;
-use super::{AppState, ClientAddress, CurrentUser};
+use super::{ClientAddress, CurrentUser};
 use crate::auth::{check_password_rules, hash_password};
 use crate::config::NodeRole;
+use crate::state::AppState;
 use crate::sync::accounts::{ForwardError, MasterAccounts, user_in};
 
 async fn hashed(password: Option<String>) -> ApiResult<Option<String>> {

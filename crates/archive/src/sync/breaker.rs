@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use archive_db::sync::state::BreakerState;
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +69,12 @@ impl Breaker {
         self.consecutive_failures
     }
 
-    /// `closed`, `open` or `half_open`, as `sync_status_tracking` stores it.
-    pub fn state_name(&self) -> &'static str {
+    /// The state as `sync_status_tracking` records it (without the deadline).
+    pub fn recorded_state(&self) -> BreakerState {
         match self.state {
-            State::Closed => "closed",
-            State::Open { .. } => "open",
-            State::HalfOpen => "half_open",
+            State::Closed => BreakerState::Closed,
+            State::Open { .. } => BreakerState::Open,
+            State::HalfOpen => BreakerState::HalfOpen,
         }
     }
 
@@ -145,7 +146,7 @@ mod tests {
         assert!(matches!(breaker.admit(Instant::now()), Admission::WaitUntil(_)), "still open");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(breaker.admit(Instant::now()), Admission::Probe);
-        assert_eq!(breaker.state_name(), "half_open");
+        assert_eq!(breaker.recorded_state(), BreakerState::HalfOpen);
 
         // The probe fails: open again for a whole period.
         breaker.failed(Instant::now());

@@ -123,7 +123,7 @@ pub async fn clear_failed(db: &Db) -> Result<u64, DbError> {
     if let Some(mut status) = db.peer_status(MASTER_PEER).await? {
         status.consecutive_failures = 0;
         status.last_error = None;
-        status.breaker_state = "closed".into();
+        status.breaker_state = archive_db::sync::state::BreakerState::Closed;
         status.breaker_opened_at = None;
         db.save_peer_status(&status).await?;
     }

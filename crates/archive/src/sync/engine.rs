@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use archive_db::sync::state::{PeerStatus, SyncAttempt};
+use archive_db::sync::state::{AttemptOutcome, PeerRole, PeerStatus, SyncAttempt};
 use archive_db::{Db, DbError};
 
 use super::client::MasterClient;
@@ -276,12 +276,8 @@ async fn record(
     result: &Result<CycleReport, SyncError>,
 ) -> Result<(), DbError> {
     let now = archive_db::now();
-    let mut status = db.peer_status(MASTER_PEER).await?.unwrap_or_else(|| PeerStatus {
-        node_id: MASTER_PEER.into(),
-        peer_role: "master".into(),
-        breaker_state: "closed".into(),
-        ..PeerStatus::default()
-    });
+    let mut status =
+        db.peer_status(MASTER_PEER).await?.unwrap_or_else(|| PeerStatus::new(MASTER_PEER, PeerRole::Master));
     status.attempts += 1;
     status.last_attempt_at = Some(now);
     let (outcome, pulled, pushed, error) = match result {
@@ -292,7 +288,7 @@ async fn record(
             status.last_error = None;
             status.changes_pulled += report.pulled as i64;
             status.changes_pushed += report.pushed as i64;
-            ("success", report.pulled as i64, report.pushed as i64, None)
+            (AttemptOutcome::Success, report.pulled as i64, report.pushed as i64, None)
         }
         Err(e) => {
             status.failures += 1;
@@ -300,7 +296,7 @@ async fn record(
             status.last_failure_at = Some(now);
             status.last_error = Some(e.to_string());
             tracing::warn!(target: "sync", error = %e, "sync cycle failed");
-            ("failure", 0, 0, Some(e.to_string()))
+            (AttemptOutcome::Failure, 0, 0, Some(e.to_string()))
         }
     };
     status.cursor = db.sync_state(CURSOR).await?;
@@ -310,7 +306,7 @@ async fn record(
         node_id: MASTER_PEER.into(),
         started_at: started,
         finished_at: Some(now),
-        outcome: outcome.into(),
+        outcome,
         pulled,
         pushed,
         error,

@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use archive_db::sync::master::{format_position, parse_position};
 use archive_db::{LogPosition, PushChange, RowState};
 
 /// The protocol's version; a master refuses slaves that speak another.
@@ -28,13 +27,13 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        hex::encode(format!("{}/{}", self.epoch, format_position(self.position)))
+        hex::encode(format!("{}/{}", self.epoch, self.position))
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let raw = String::from_utf8(hex::decode(text).ok()?).ok()?;
         let (epoch, position) = raw.split_once('/')?;
-        Some(Cursor { epoch: epoch.to_owned(), position: parse_position(position)? })
+        Some(Cursor { epoch: epoch.to_owned(), position: position.parse().ok()? })
     }
 }
 

@@ -92,7 +92,7 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
 pub async fn slave_views(db: &Db, config: &Config) -> Result<Vec<SlaveView>, archive_db::DbError> {
     let keys = db.slave_keys().await?;
     Ok(db
-        .peers("slave")
+        .peers(archive_db::sync::state::PeerRole::Slave)
         .await?
         .into_iter()
         .map(|status| {
@@ -142,7 +142,7 @@ fn slave_own_health(config: &Config, control: &Control, master: Option<&PeerStat
     }
     let Some(status) = master else { return say(Colour::Yellow, "no sync has run yet") };
     let last_error = status.last_error.as_deref().unwrap_or("unknown error");
-    if status.breaker_state == "open" {
+    if status.breaker_state == archive_db::sync::state::BreakerState::Open {
         let until =
             status.next_attempt_at.map(|at| format!(" until {}", at.format("%F %T UTC"))).unwrap_or_default();
         return say(

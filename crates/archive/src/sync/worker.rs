@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use archive_db::Db;
+use archive_db::sync::state::BreakerState;
 
 use super::breaker::{Admission, Breaker, State};
 use super::control::{self, Signals};
@@ -207,13 +208,13 @@ impl Cycles for LiveCycles {
     async fn scheduled(&self, breaker: &Breaker, next_in: Duration) {
         let result = async {
             let Some(mut status) = self.db.peer_status(MASTER_PEER).await? else { return Ok(()) };
-            let state = breaker.state_name();
-            if state == "open" && status.breaker_state != "open" {
+            let state = breaker.recorded_state();
+            if state == BreakerState::Open && status.breaker_state != BreakerState::Open {
                 status.breaker_opened_at = Some(archive_db::now());
-            } else if state == "closed" {
+            } else if state == BreakerState::Closed {
                 status.breaker_opened_at = None;
             }
-            status.breaker_state = state.into();
+            status.breaker_state = state;
             status.next_attempt_at = chrono::Duration::from_std(next_in).ok().map(|d| archive_db::now() + d);
             self.db.save_peer_status(&status).await
         }
@@ -234,7 +235,7 @@ pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> anyhow
     };
     let status = db.peer_status(MASTER_PEER).await?;
     let breaker = match status {
-        Some(status) if status.breaker_state == "open" => Breaker::restore(
+        Some(status) if status.breaker_state == BreakerState::Open => Breaker::restore(
             timing.failure_threshold,
             timing.circuit_timeout,
             u32::try_from(status.consecutive_failures).unwrap_or(u32::MAX),

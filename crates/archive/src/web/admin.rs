@@ -16,8 +16,9 @@ use archive_db::{PageRequest, Role};
 
 use super::pages::{CursorQuery, next_link};
 use super::{AdminUser, Frame, PageError, render, sentence};
+use crate::api::ClientAddress;
 use crate::api::users::{Asker, UserPatchBody, create_user, delete_user, update_user};
-use crate::api::{AppState, ClientAddress};
+use crate::state::AppState;
 
 struct UserRow {
     id: Uuid,

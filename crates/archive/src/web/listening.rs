@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::pages::{CursorQuery, SongPage, next_link};
 use super::song_rows::song_rows;
 use super::{Frame, PageError, WebUser, render};
-use crate::api::AppState;
 use crate::api::library::write_as;
+use crate::state::AppState;
 
 pub async fn favourites(
     State(state): State<AppState>,

@@ -18,10 +18,11 @@ use super::session::{self, CsrfForm, LOGIN_COOKIE, SESSION_COOKIE};
 use archive_db::Role;
 
 use super::{PageError, WebUser, assets, render, sentence};
+use crate::api::ClientAddress;
 use crate::api::auth::{authenticate, issue_token};
 use crate::api::users::create_account;
-use crate::api::{AppState, ClientAddress};
 use crate::auth::MIN_PASSWORD_CHARS;
+use crate::state::AppState;
 
 /// How long a login form stays valid.
 const LOGIN_FORM_SECS: u64 = 3600;

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Frame, ModeratorUser, PageError, render, sentence};
-use crate::api::AppState;
 use crate::api::imports::begin;
 use crate::imports::ImportJobView;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "upload.html")]

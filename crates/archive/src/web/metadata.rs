@@ -21,8 +21,8 @@ use archive_media::identity;
 use super::session::CsrfForm;
 use super::song_rows::{SongRow, minutes_and_seconds, song_rows};
 use super::{AdminUser, Frame, ModeratorUser, PageError, WebUser, render};
-use crate::api::AppState;
 use crate::api::library::{master_only, write_as};
+use crate::state::AppState;
 
 /// One fact of a song's page.
 struct Fact {
@@ -83,7 +83,7 @@ pub async fn song(
         None => None,
     };
     let listening = state.db.listening(user.user.id, id).await?;
-    let location = state.db.file_location(id).await?.filter(|l| l.status == "present");
+    let location = state.db.file_location(id).await?.filter(|l| l.status == archive_db::FileStatus::Present);
     let mut facts = vec![
         Fact { label: "Track", value: text(song.track_number) },
         Fact { label: "Disc", value: text(song.disc_number) },

@@ -30,8 +30,8 @@ use axum::routing::{get, post};
 
 use archive_db::User;
 
-use crate::api::AppState;
 use crate::auth::hash_token;
+use crate::state::AppState;
 
 /// The pages' routes (the API's are in [`crate::api`]).
 pub fn router(state: AppState) -> Router {
@@ -304,9 +304,12 @@ impl From<archive_db::DbError> for PageError {
         use archive_db::DbError::{Duplicate, Forbidden, Invalid, MissingReference, NotFound, Unavailable};
         match e {
             // The same statuses and messages as the API's.
-            NotFound | Duplicate(_) | MissingReference(_) | Invalid(_) | Forbidden(_) | Unavailable(_) => {
-                PageError::Api(e.into())
-            }
+            NotFound
+            | Duplicate(_)
+            | MissingReference(_)
+            | Invalid { .. }
+            | Forbidden(_)
+            | Unavailable(_) => PageError::Api(e.into()),
             other => PageError::Db(other),
         }
     }

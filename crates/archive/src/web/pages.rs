@@ -13,7 +13,7 @@ use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, SongFilter, Sor
 
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// Rows per page.
 const PAGE_SIZE: i64 = 50;

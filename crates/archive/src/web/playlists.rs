@@ -20,9 +20,9 @@ use archive_db::{NewPlaylist, PageRequest, PlaylistFilter, PlaylistPatch};
 use super::pages::{CursorQuery, next_link};
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
-use crate::api::AppState;
 use crate::api::library::write_as;
 use crate::api::playlists::{add_song, editable, may_edit, visible};
+use crate::state::AppState;
 
 /// Entries per page of a playlist.
 const ENTRIES_PER_PAGE: i64 = 100;

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::session;
 use super::{Frame, PageError, WebUser, render, sentence};
-use crate::api::AppState;
 use crate::api::ClientAddress;
 use crate::api::error::ApiResult;
 use crate::api::users::{OwnChange, update_own_account};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "profile.html")]

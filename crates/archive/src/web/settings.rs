@@ -23,10 +23,10 @@ use archive_db::sync::state::SlaveKey;
 use super::pages::Choice;
 use super::session::CsrfForm;
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
-use crate::api::AppState;
 use crate::api::sync::{issue_key, revoke};
 use crate::config::{self, Config, Kind, NodeRole};
 use crate::settings::{self, SettingsError, locked, source_name};
+use crate::state::AppState;
 use crate::sync::probe::{self, ConnectionCheck};
 
 /// How a field is edited.
@@ -116,7 +116,7 @@ fn refused(e: &SettingsError) -> (StatusCode, String) {
     let status = match e {
         SettingsError::Locked { .. } | SettingsError::NotStored(_) => StatusCode::CONFLICT,
         SettingsError::Invalid(_) | SettingsError::Shared(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        SettingsError::Db(DbError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        SettingsError::Db(DbError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
         SettingsError::Db(_) | SettingsError::Restart(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, sentence(&e.to_string()))
@@ -143,10 +143,7 @@ struct Fact {
 }
 
 fn server_facts(state: &AppState, config: &Config) -> Vec<Fact> {
-    let database = match &config.database_url {
-        Some(url) => format!("PostgreSQL ({})", without_password(url)),
-        None => format!("SQLite ({})", config.data_dir.join("archive.db").display()),
-    };
+    let database = config.db_options().describe();
     let roots = match config.library_roots.is_empty() {
         true => "none (ARCHIVE_LIBRARY_ROOTS)".to_owned(),
         false => config.library_roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
@@ -167,19 +164,6 @@ fn server_facts(state: &AppState, config: &Config) -> Vec<Fact> {
         Fact { label: "Log level", value: config.log_level.clone() },
         Fact { label: "Database engine", value: state.db.backend().name().to_owned() },
     ]
-}
-
-/// A database URL without its password (nor its query, which may carry one).
-fn without_password(url: &str) -> String {
-    let url = url.split('?').next().unwrap_or_default();
-    let Some((scheme, rest)) = url.split_once("://") else { return "URL hidden".into() };
-    match rest.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}")
-        }
-        None => format!("{scheme}://{rest}"),
-    }
 }
 
 #[derive(Template)]
@@ -468,26 +452,4 @@ pub async fn revoke_key(
         SyncExtras::default(),
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn a_database_url_is_shown_without_its_password() {
-        assert_eq!(
-            without_password("postgres://archive:s3cret@db.example:5432/music"),
-            "postgres://archive@db.example:5432/music"
-        );
-        assert_eq!(
-            without_password("postgres://db.example/music?password=s3cret&sslmode=require"),
-            "postgres://db.example/music"
-        );
-        assert_eq!(
-            without_password("postgres://archive@%2Frun%2Fpg/music"),
-            "postgres://archive@%2Frun%2Fpg/music"
-        );
-        assert_eq!(without_password("nonsense"), "URL hidden");
-    }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use archive_db::{Song, SongCredits, SongMarks};
 
 use super::{PageError, WebUser};
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// A song as a list shows it.
 pub(super) struct SongRow {

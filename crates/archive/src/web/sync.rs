@@ -19,8 +19,8 @@ use archive_db::sync::state::{ConflictLog, PeerStatus, SyncAttempt};
 
 use super::session::CsrfForm;
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
-use crate::api::AppState;
 use crate::api::sync::{ControlAction, control_sync, force_sync};
+use crate::state::AppState;
 use crate::sync::status::{self, Health, SlaveView, SyncReport};
 
 /// How many conflicts the page lists (the newest).
@@ -58,7 +58,7 @@ impl From<&PeerStatus> for MasterView {
             last_success: moment(status.last_success_at),
             last_attempt: moment(status.last_attempt_at),
             failures_in_a_row: status.consecutive_failures,
-            circuit: status.breaker_state.replace('_', "-"),
+            circuit: status.breaker_state.as_str().replace('_', "-"),
             next_attempt: moment(status.next_attempt_at),
             last_error: status.last_error.clone(),
         }
@@ -85,7 +85,7 @@ impl From<&SyncAttempt> for AttemptRow {
             took,
             pulled: a.pulled,
             pushed: a.pushed,
-            outcome: a.outcome.clone(),
+            outcome: a.outcome.to_string(),
             error: a.error.clone().unwrap_or_default(),
         }
     }
@@ -143,7 +143,7 @@ impl From<&ConflictLog> for ConflictRow {
             node_id: c.node_id.clone(),
             table: c.table_name.clone(),
             row_id: c.row_id.to_string(),
-            resolution: c.resolution.replace('_', " "),
+            resolution: c.resolution.as_str().replace('_', " "),
             reason: c.reason.clone(),
             slave_side: side(c.slave_row.as_deref(), "(the slave deleted it)"),
             master_side: side(c.master_row.as_deref(), "(the master had no such row)"),

@@ -55,9 +55,16 @@ fn help_covers_every_command_and_the_environment() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for word in
-        ["serve", "db", "user", "SYNC_INTERVAL", "ARCHIVE_DATA_DIR", "DATABASE_URL", "ARCHIVE_PASSWORD"]
-    {
+    for word in [
+        "serve",
+        "db",
+        "user",
+        "healthcheck",
+        "SYNC_INTERVAL",
+        "ARCHIVE_DATA_DIR",
+        "DATABASE_URL",
+        "ARCHIVE_PASSWORD",
+    ] {
         assert!(help.contains(word), "--help mentions {word}");
     }
     for sub in [&["serve", "--help"][..], &["db", "backup", "--help"], &["user", "create", "--help"]] {
@@ -344,6 +351,51 @@ async fn serve_speaks_https_with_the_configured_certificate_and_refuses_a_bad_on
         .unwrap();
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("ARCHIVE_TLS_KEY"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn healthcheck_exits_0_while_the_local_server_answers_and_1_once_it_is_gone() {
+    let certs = archive_testkit::tls::TestCertificates::new();
+    let (cert, key) = (certs.server_cert.display().to_string(), certs.server_key.display().to_string());
+    for tls in [false, true] {
+        let target = &targets()[0];
+        let tls_env: &[(&str, &str)] =
+            if tls { &[("ARCHIVE_TLS_CERT", &cert), ("ARCHIVE_TLS_KEY", &key)] } else { &[] };
+        let serving = serve_with(target, tls_env);
+        // The address comes from ARCHIVE_BIND, as the server's own does; the
+        // scheme from whether TLS is configured.
+        let bind = serving.base.split("://").nth(1).unwrap().to_owned();
+        let mut env = vec![("ARCHIVE_BIND", bind.as_str())];
+        env.extend_from_slice(tls_env);
+        let out = archive(target, &["healthcheck"], &env, None);
+        assert_eq!(out.status.code(), Some(0), "tls {tls}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("healthy"), "{}", text(&out.stdout));
+        stop(serving);
+
+        let started = Instant::now();
+        let out = archive(target, &["healthcheck", "--timeout", "2"], &env, None);
+        assert_eq!(out.status.code(), Some(1), "tls {tls}: nothing answers any more");
+        assert!(text(&out.stderr).contains("no answer"), "{}", text(&out.stderr));
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn a_database_url_where_nothing_listens_fails_at_once_saying_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://archive@127.0.0.1:{port}/archive");
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["--data-dir", &dir.path().display().to_string(), "db", "status"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let err = text(&out.stderr);
+    assert!(err.contains("DATABASE_URL") && err.contains("connection refused"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
 }
 
 #[test]

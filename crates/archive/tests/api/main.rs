@@ -10,6 +10,7 @@ mod hostile;
 mod library;
 mod listening;
 mod media;
+mod metrics;
 mod playlists;
 mod roles;
 mod search;

@@ -155,7 +155,7 @@ async fn an_upload_over_the_size_limit_is_413_and_leaves_nothing() {
 }
 
 /// Polls an import until it is no longer running (at most 60 s).
-async fn finished_import(app: &App, token: &str, id: &str) -> Value {
+pub(crate) async fn finished_import(app: &App, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, job) = app.get(&format!("/api/v1/imports/{id}"), token).await;

@@ -150,7 +150,7 @@ async fn a_song_whose_file_is_not_on_this_node_is_listed_as_not_available_here()
             path: "/music/here.mp3".into(),
             file_size: 1,
             modified_at: None,
-            source: "library",
+            source: archive_db::FileSource::Library,
         };
         tx.upsert_file_locations(&[location]).await.unwrap();
         tx.commit().await.unwrap();

@@ -30,7 +30,7 @@ async fn a_songs_page_shows_what_is_known_and_where_it_is() {
             path: "/music/nina/05 Sinnerman.flac".into(),
             file_size: 40_000_000,
             modified_at: None,
-            source: "library",
+            source: archive_db::FileSource::Library,
         };
         tx.upsert_file_locations(&[location]).await.unwrap();
         tx.commit().await.unwrap();

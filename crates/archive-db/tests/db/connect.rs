@@ -1,0 +1,52 @@
+//! A database that cannot be reached at start-up is reported at once, with
+//! the cause a person can act on (not a pool's timeout).
+
+use std::time::{Duration, Instant};
+
+use archive_db::{ConnectError, Db, DbError, DbOptions};
+
+async fn connect(url: String) -> DbError {
+    let options = DbOptions { database_url: Some(url), max_connections: 2, ..Default::default() };
+    match Db::connect(&options).await {
+        Ok(_) => panic!("connected to a database that should not be there"),
+        Err(e) => e,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_port_where_nothing_listens_is_reported_at_once_as_refused() {
+    let port = free_port();
+    let started = Instant::now();
+    let error = connect(format!("postgres://archive@127.0.0.1:{port}/archive")).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        matches!(&error, DbError::Connect(ConnectError::Refused(place)) if place.contains(&port.to_string())),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("connection refused"), "{error}");
+}
+
+#[tokio::test]
+async fn a_socket_folder_without_a_server_is_reported_as_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = connect(format!("postgres://archive@localhost/archive?host={}", dir.path().display())).await;
+    assert!(matches!(error, DbError::Connect(ConnectError::Refused(_))), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_database_that_does_not_exist_on_a_running_server_is_named() {
+    let Some(url) = archive_testkit::postgres_database(false) else { return };
+    // The same server, another database name.
+    let (before, after) = url.split_once('?').unwrap();
+    let server = before.rsplit_once('/').unwrap().0;
+    let error = connect(format!("{server}/no_such_database?{after}")).await;
+    assert!(
+        matches!(&error, DbError::Connect(ConnectError::DatabaseMissing(name)) if name == "no_such_database"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("does not exist"), "{error}");
+}

@@ -1,0 +1,73 @@
+//! [`AppState`]: what every request handler, page and background task of
+//! one server shares. Built once at start-up (`serve::Server::start`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::Method;
+
+use crate::api::{Access, routes};
+use crate::auth::{FailureThrottle, LoginThrottle};
+use crate::config::{Config, LiveConfig};
+use crate::imports::ImportJobs;
+use crate::metrics::Metrics;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: archive_db::Db,
+    /// Read with [`AppState::config`]; replaced when an admin saves settings.
+    config: Arc<LiveConfig>,
+    /// Failed logins (and wrong current passwords).
+    pub logins: Arc<LoginThrottle>,
+    /// Failed slave-key attempts per client address.
+    pub key_failures_by_address: Arc<FailureThrottle>,
+    pub imports: Arc<ImportJobs>,
+    pub store: archive_media::MediaStore,
+    /// The sync worker's signals and the master's copy of the control state.
+    pub sync_signals: Arc<crate::sync::control::Signals>,
+    /// Slaves' visits waiting to be recorded (a master).
+    pub sync_visits: Arc<crate::api::sync::Visits>,
+    /// Sync's background task (the worker or compaction), restarted when
+    /// the sync settings change.
+    pub sync_background: Arc<crate::sync::worker::Background>,
+    /// The shared site name, cached briefly (every page shows it).
+    pub site_name: Arc<crate::settings::SiteName>,
+    /// This server's metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+    /// Each API route's access rule, by method and path template.
+    pub(crate) access: Arc<HashMap<(Method, &'static str), Access>>,
+}
+
+impl AppState {
+    pub fn new(db: archive_db::Db, config: Config) -> Self {
+        let access = routes().into_iter().map(|r| ((r.method, r.path), r.access)).collect();
+        AppState {
+            db,
+            store: archive_media::MediaStore::new(&config.data_dir),
+            imports: Arc::new(ImportJobs::default()),
+            sync_signals: Arc::default(),
+            sync_visits: Arc::default(),
+            sync_background: Arc::default(),
+            site_name: Arc::default(),
+            config: Arc::new(LiveConfig::new(config)),
+            logins: Arc::default(),
+            key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+            metrics: Arc::default(),
+            access: Arc::new(access),
+        }
+    }
+}
+
+impl AppState {
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    /// Puts a new configuration in force (after settings were saved).
+    pub fn replace_config(&self, config: Config) -> Arc<Config> {
+        self.config.replace(config)
+    }
+}

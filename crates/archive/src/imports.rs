@@ -16,6 +16,9 @@ use serde::Serialize;
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::services::ServiceResult;
+use crate::state::AppState;
+
 /// How many finished imports stay listed.
 const KEEP: usize = 20;
 /// At most this many failed files are listed per import (all are counted and logged).
@@ -120,6 +123,15 @@ impl ImportJob {
 
 fn rate(progress: &ProgressSnapshot, elapsed: Duration) -> f64 {
     (progress.imported + progress.skipped + progress.failed) as f64 / elapsed.as_secs_f64().max(1e-3)
+}
+
+/// Starts importing `path` (a folder under a library root) for `user`:
+/// the API's and the import page's way in.
+pub async fn begin(state: &AppState, user: Uuid, path: &str) -> ServiceResult<Arc<ImportJob>> {
+    let folder = resolve_under_roots(path, &state.config().library_roots)?;
+    // While the database cannot take writes, an import would fail every file.
+    state.db.check_writes().await?;
+    Ok(state.imports.start(state.db.clone(), folder, user)?)
 }
 
 /// Files handled by imports, by outcome (for metrics).

@@ -11,12 +11,14 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod healthcheck;
 pub mod imports;
 pub mod logging;
 pub mod metrics;
 pub mod serve;
+pub mod services;
 pub mod settings;
 pub mod state;
 pub mod sync;

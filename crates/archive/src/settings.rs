@@ -33,7 +33,7 @@ pub enum SettingsError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("the settings are saved, but the sync worker did not restart: {0}")]
-    Restart(anyhow::Error),
+    Restart(DbError),
 }
 
 /// Where a locked setting's value comes from, in words.

@@ -1,13 +1,9 @@
 //! [`AppState`]: what every request handler, page and background task of
 //! one server shares. Built once at start-up (`serve::Server::start`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::Method;
-
-use crate::api::{Access, routes};
 use crate::auth::{FailureThrottle, LoginThrottle};
 use crate::config::{Config, LiveConfig};
 use crate::imports::ImportJobs;
@@ -28,7 +24,7 @@ pub struct AppState {
     /// The sync worker's signals and the master's copy of the control state.
     pub sync_signals: Arc<crate::sync::control::Signals>,
     /// Slaves' visits waiting to be recorded (a master).
-    pub sync_visits: Arc<crate::api::sync::Visits>,
+    pub sync_visits: Arc<crate::sync::master::Visits>,
     /// Sync's background task (the worker or compaction), restarted when
     /// the sync settings change.
     pub sync_background: Arc<crate::sync::worker::Background>,
@@ -36,13 +32,10 @@ pub struct AppState {
     pub site_name: Arc<crate::settings::SiteName>,
     /// This server's metrics (`GET /metrics`).
     pub metrics: Arc<Metrics>,
-    /// Each API route's access rule, by method and path template.
-    pub(crate) access: Arc<HashMap<(Method, &'static str), Access>>,
 }
 
 impl AppState {
     pub fn new(db: archive_db::Db, config: Config) -> Self {
-        let access = routes().into_iter().map(|r| ((r.method, r.path), r.access)).collect();
         AppState {
             db,
             store: archive_media::MediaStore::new(&config.data_dir),
@@ -55,7 +48,6 @@ impl AppState {
             logins: Arc::default(),
             key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             metrics: Arc::default(),
-            access: Arc::new(access),
         }
     }
 }

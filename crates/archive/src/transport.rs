@@ -134,19 +134,6 @@ async fn request_deadline(State(limit): State<Duration>, request: Request, next:
     }
 }
 
-/// Whether a failure to read a request body was its pause limit
-/// (`ARCHIVE_BODY_TIMEOUT`), found in the error's chain of causes.
-pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
-}
-
 /// The number of files this process may have open (its soft limit), if
 /// the system says.
 pub fn open_file_limit() -> Option<usize> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::boundary;
 use super::state::{ConflictLog, Resolution};
 use super::tables::{self, RowImage, StoredRow, SyncTable};
-use super::{PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
+use super::{BootstrapPage, PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
 use crate::backend::on_tx;
 use crate::changes::{ChangeOp, LogPosition};
 use crate::error::{DbError, Result};
@@ -25,15 +25,6 @@ pub struct ChangesPage {
     /// Where the next page starts.
     pub next: LogPosition,
     /// Whether more changes may wait after `next`.
-    pub has_more: bool,
-}
-
-/// A page of one table for a bootstrap, in id order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BootstrapPage {
-    pub rows: Vec<RowState>,
-    /// The last id in this page (the next page starts after it).
-    pub last_id: Option<Uuid>,
     pub has_more: bool,
 }
 

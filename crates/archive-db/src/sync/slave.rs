@@ -228,7 +228,7 @@ impl Db {
         &self,
         table: &str,
         after: Option<Uuid>,
-        page: &super::master::BootstrapPage,
+        page: &super::BootstrapPage,
         progress_key: &str,
         progress: &str,
     ) -> Result<Applied> {
@@ -458,7 +458,7 @@ impl Tx {
         &mut self,
         table: &SyncTable,
         after: Option<Uuid>,
-        page: &super::master::BootstrapPage,
+        page: &super::BootstrapPage,
     ) -> Result<u64> {
         let mut sql = Sql::new(&format!("SELECT id FROM {} WHERE 1 = 1", table.name));
         if let Some(after) = after {

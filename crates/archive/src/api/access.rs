@@ -2,6 +2,8 @@
 //! and the caller's bearer token (or browser session) and role are checked
 //! against it.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -15,8 +17,9 @@ use archive_db::{Role, User};
 
 use super::error::ApiError;
 use crate::auth::hash_token;
+use crate::auth::session;
+use crate::client_address::ClientAddress;
 use crate::state::AppState;
-use crate::web::session;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,52 +88,6 @@ impl<S: Send + Sync> FromRequestParts<S> for SlavePeer {
     }
 }
 
-/// The client's address, as throttles count it: the peer's, or, when the
-/// peer is one of `ARCHIVE_TRUSTED_PROXIES`, the nearest address in
-/// `X-Forwarded-For` that is not one of them (each proxy appends the
-/// address it heard from, so the entries before a trusted proxy's are
-/// whatever the client wrote). Without trusted proxies the header is
-/// ignored: any client could write it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientAddress(pub String);
-
-impl ClientAddress {
-    pub fn of(request: &Parts, trusted: &[ipnet::IpNet]) -> ClientAddress {
-        let peer =
-            request.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        let Some(peer) = peer else { return ClientAddress(String::new()) };
-        let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
-        if !is_trusted(&peer) {
-            return ClientAddress(peer.to_string());
-        }
-        let forwarded = request
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|a| a.trim().parse::<std::net::IpAddr>())
-            .collect::<Vec<_>>();
-        for address in forwarded.iter().rev() {
-            match address {
-                Ok(ip) if is_trusted(ip) => continue,
-                Ok(ip) => return ClientAddress(ip.to_string()),
-                // Garbage in the header: the last proxy's word is all we have.
-                Err(_) => break,
-            }
-        }
-        ClientAddress(peer.to_string())
-    }
-}
-
-impl FromRequestParts<AppState> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress::of(parts, &state.config().trusted_proxies))
-    }
-}
-
 fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
     let value = parts.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -146,6 +103,12 @@ fn is_stale(last_used_at: Option<chrono::DateTime<chrono::Utc>>) -> bool {
     last_used_at.is_none_or(|t| (archive_db::now() - t).to_std().is_ok_and(|age| age > TOUCH_INTERVAL))
 }
 
+/// Each route's access rule, by method and path template (from [`super::routes`], once).
+fn rules() -> &'static HashMap<(axum::http::Method, &'static str), Access> {
+    static RULES: OnceLock<HashMap<(axum::http::Method, &'static str), Access>> = OnceLock::new();
+    RULES.get_or_init(|| super::routes().into_iter().map(|r| ((r.method, r.path), r.access)).collect())
+}
+
 /// Checks the caller against the route's access rule.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
@@ -156,7 +119,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         axum::http::Method::HEAD => axum::http::Method::GET,
         ref other => other.clone(),
     };
-    let Some(access) = state.access.get(&(method, path.as_str())).copied() else {
+    let Some(access) = rules().get(&(method, path.as_str())).copied() else {
         return ApiError::internal(format!("route {} {path} has no access rule", req.method()))
             .into_response();
     };

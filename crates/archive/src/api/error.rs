@@ -7,6 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use archive_db::DbError;
+use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, READ_ONLY_KEY};
+
+use crate::imports::ImportRequestError;
+use crate::services::ServiceError;
+use crate::sync::accounts::ForwardError;
+use crate::sync::master::MasterError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -91,9 +97,86 @@ impl From<DbError> for ApiError {
     }
 }
 
-impl From<anyhow::Error> for ApiError {
-    fn from(err: anyhow::Error) -> Self {
-        ApiError::internal(format!("{err:#}"))
+/// The services' errors as the API answers them (the web pages have their
+/// own mapping, in `web`).
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        use ServiceError as E;
+        match err {
+            E::Db(e) => e.into(),
+            E::Invalid { field, message } => ApiError::invalid(field, message),
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Forbidden(message) => ApiError::forbidden(&message),
+            E::Conflict(message) => ApiError::conflict(message),
+            E::MasterOnly(message) => ApiError::new(StatusCode::CONFLICT, "master_only", message),
+            E::WrongCredentials => ApiError::unauthorized("wrong email or password"),
+            E::Throttled(wait) => ApiError::too_many(wait.as_secs()),
+            E::Master(e) => e.into(),
+            E::Import(e) => e.into(),
+            E::SyncNotConfigured(message) => {
+                ApiError::new(StatusCode::CONFLICT, "sync_not_configured", message)
+            }
+            E::SyncStopped(message) => ApiError::new(StatusCode::CONFLICT, "sync_stopped", message),
+            E::SyncFailed(message) => ApiError::new(StatusCode::BAD_GATEWAY, "sync_failed", message),
+            e @ E::NotMaster => ApiError::new(StatusCode::CONFLICT, "not_master", e.to_string()),
+            e @ E::SyncHeld { .. } => held(&e),
+            E::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+/// 503 to a slave while its master's operator holds sync: come back later.
+fn held(e: &ServiceError) -> ApiError {
+    let stopped = matches!(e, ServiceError::SyncHeld { stopped: true, .. });
+    let (code, retry_after) = if stopped { ("sync_stopped", 300) } else { ("sync_paused", 60) };
+    let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, e.to_string());
+    error.retry_after_secs = Some(retry_after);
+    error
+}
+
+impl From<MasterError> for ApiError {
+    fn from(err: MasterError) -> Self {
+        match err {
+            e @ MasterError::BootstrapRequired(_) => {
+                ApiError::new(StatusCode::GONE, BOOTSTRAP_REQUIRED, e.to_string())
+            }
+            e @ MasterError::ReadOnlyKey => {
+                ApiError::new(StatusCode::FORBIDDEN, READ_ONLY_KEY, e.to_string())
+            }
+            MasterError::UnknownTable => ApiError::not_found("synced table"),
+            other => ServiceError::from(other).into(),
+        }
+    }
+}
+
+impl From<ForwardError> for ApiError {
+    fn from(e: ForwardError) -> Self {
+        match e {
+            ForwardError::Unreachable(_) => {
+                let mut error =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "master_unreachable", e.to_string());
+                error.retry_after_secs = Some(60);
+                error
+            }
+            ForwardError::WrongPassword => ApiError::invalid(Some("current_password"), e.to_string()),
+            ForwardError::Refused { status, field, message, .. } => {
+                let mut error =
+                    ApiError::new(status, "master_refused", format!("the master refused: {message}"));
+                error.field = field;
+                error
+            }
+        }
+    }
+}
+
+impl From<ImportRequestError> for ApiError {
+    fn from(e: ImportRequestError) -> Self {
+        match e {
+            ImportRequestError::Busy => ApiError::conflict(e.to_string()),
+            ImportRequestError::NoRoots | ImportRequestError::OutsideRoots(_) => {
+                ApiError::invalid(Some("path"), e.to_string())
+            }
+        }
     }
 }
 

@@ -35,7 +35,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large")
-            } else if crate::transport::is_body_timeout(&e) {
+            } else if is_body_timeout(&e) {
                 body_timeout()
             } else {
                 ApiError::bad_request(format!("could not read the body: {e}"))
@@ -190,6 +190,19 @@ impl Params {
             None => Ok(()),
         }
     }
+}
+
+/// Whether a failure to read a request body was its pause limit
+/// (`ARCHIVE_BODY_TIMEOUT`), found in the error's chain of causes.
+pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 #[cfg(test)]

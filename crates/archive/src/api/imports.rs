@@ -10,9 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use std::sync::Arc;
-
-use crate::imports::{ImportJob, ImportJobView, ImportRequestError, resolve_under_roots};
+use crate::imports::{self, ImportJobView};
 
 use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
@@ -33,32 +31,12 @@ pub struct ImportList {
     library_roots: Vec<String>,
 }
 
-impl From<ImportRequestError> for ApiError {
-    fn from(e: ImportRequestError) -> Self {
-        match e {
-            ImportRequestError::Busy => ApiError::conflict(e.to_string()),
-            ImportRequestError::NoRoots | ImportRequestError::OutsideRoots(_) => {
-                ApiError::invalid(Some("path"), e.to_string())
-            }
-        }
-    }
-}
-
-/// Starts importing `path` (a folder under a library root) for `user`;
-/// shared with the import page.
-pub(crate) async fn begin(state: &AppState, user: Uuid, path: &str) -> ApiResult<Arc<ImportJob>> {
-    let folder = resolve_under_roots(path, &state.config().library_roots)?;
-    // While the database cannot take writes, an import would fail every file.
-    state.db.check_writes().await?;
-    Ok(state.imports.start(state.db.clone(), folder, user)?)
-}
-
 pub async fn start(
     State(state): State<AppState>,
     caller: CurrentUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<ImportJobView>)> {
-    let job = begin(&state, caller.user.id, &body.path).await?;
+    let job = imports::begin(&state, caller.user.id, &body.path).await?;
     Ok((StatusCode::ACCEPTED, Json(job.view())))
 }
 

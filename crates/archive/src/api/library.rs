@@ -15,6 +15,7 @@ use archive_db::{
 use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
+use crate::services::library::{master_only, write_as};
 use crate::state::AppState;
 
 /// For PATCH bodies: a missing field is `None`, `null` is `Some(None)`.
@@ -30,34 +31,6 @@ pub(super) fn created<T: Serialize>(value: T) -> (StatusCode, Json<T>) {
 
 fn found<T>(value: Option<T>, what: &str) -> ApiResult<Json<T>> {
     value.map(Json).ok_or_else(|| ApiError::not_found(what))
-}
-
-/// Runs one write in its own transaction, on behalf of the user `$author`
-/// (every change it records names them; see `Db::begin_as`).
-macro_rules! write_as {
-    ($state:expr, $author:expr, |$tx:ident| $body:expr) => {{
-        let mut $tx = $state.db.begin_as($author).await?;
-        let value = $body.await?;
-        $tx.commit().await?;
-        value
-    }};
-}
-pub(crate) use write_as;
-
-/// On a slave, what only an admin may do to synced data (deleting from the
-/// library, the shared settings) is done on the master: a slave's push
-/// carries at most a moderator's rights (see docs/SYNC.md).
-pub(crate) fn master_only(state: &AppState, what: &str) -> ApiResult<()> {
-    let config = state.config();
-    if config.role != crate::config::NodeRole::Slave {
-        return Ok(());
-    }
-    let master = config.sync.master_url.as_deref().unwrap_or("the master");
-    Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "master_only",
-        format!("{what} is done on the master ({master}); this node is its slave"),
-    ))
 }
 
 // ---------------------------------------------------------------- artists

@@ -11,7 +11,8 @@ use archive_db::{ListeningData, Page, RecentPlay, Song, SongPlayCount};
 use super::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::library::{created, write_as};
+use super::library::created;
+use crate::services::library::write_as;
 use crate::state::AppState;
 
 async fn existing_song(state: &AppState, id: Uuid) -> ApiResult<()> {

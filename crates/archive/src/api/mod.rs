@@ -27,7 +27,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
-pub use access::{Access, ClientAddress, CurrentUser, SlavePeer};
+pub use crate::client_address::ClientAddress;
+pub use access::{Access, CurrentUser, SlavePeer};
 
 use crate::state::AppState;
 use error::ApiError;

@@ -7,51 +7,15 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch, Role, User};
+use archive_db::{NewPlaylist, Page, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};
 
 use super::CurrentUser;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, PAGE_PARAMS, Params};
-use super::library::{created, nullable, write_as};
+use super::library::{created, nullable};
+use crate::services::library::write_as;
+use crate::services::playlists::{add_song, editable, visible};
 use crate::state::AppState;
-
-/// The playlist if `viewer` may see it: their own, a public one, or any for an admin.
-/// Shared with the web pages, so both keep the same rules.
-pub(crate) async fn visible(state: &AppState, viewer: &User, id: Uuid) -> ApiResult<Playlist> {
-    match state.db.playlist(id).await? {
-        Some(p) if p.is_public || p.owner_id == viewer.id || viewer.role == Role::Admin => Ok(p),
-        _ => Err(ApiError::not_found("playlist")),
-    }
-}
-
-/// The playlist if `editor` may change it: the owner or an admin.
-pub(crate) async fn editable(state: &AppState, editor: &User, id: Uuid) -> ApiResult<Playlist> {
-    let playlist = visible(state, editor, id).await?;
-    if may_edit(editor, &playlist) {
-        Ok(playlist)
-    } else {
-        Err(ApiError::forbidden("only the owner or an admin can change this playlist"))
-    }
-}
-
-pub(crate) fn may_edit(editor: &User, playlist: &Playlist) -> bool {
-    playlist.owner_id == editor.id || editor.role == Role::Admin
-}
-
-/// Adds a song to a playlist the editor may change.
-pub(crate) async fn add_song(
-    state: &AppState,
-    editor: &User,
-    id: Uuid,
-    song_id: Uuid,
-    position: Option<i64>,
-) -> ApiResult<PlaylistEntry> {
-    editable(state, editor, id).await?;
-    if state.db.song(song_id).await?.is_none() {
-        return Err(ApiError::invalid(Some("song_id"), "no song has this id"));
-    }
-    Ok(write_as!(state, editor.id, |tx| tx.add_playlist_entry(id, song_id, position)))
-}
 
 pub async fn list(
     State(state): State<AppState>,

@@ -84,7 +84,7 @@ fn store_error(limit: u64) -> impl Fn(StoreError) -> ApiError {
 fn multipart_error(limit: u64) -> impl Fn(MultipartError) -> ApiError {
     move |e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
-        _ if crate::transport::is_body_timeout(&e) => super::extract::body_timeout(),
+        _ if super::extract::is_body_timeout(&e) => super::extract::body_timeout(),
         _ => ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())),
     }
 }

@@ -1,7 +1,10 @@
-//! Authentication: password hashes, API tokens, and the throttle on failed
-//! logins. Who may do what is decided in `api::access`, from the route table.
+//! Authentication: password hashes, API tokens, browser sessions and their
+//! CSRF tokens, and the throttle on failed logins. Who may do what is
+//! decided in `api::access` (from the route table) and by the pages'
+//! extractors (`web`).
 
 mod password;
+pub mod session;
 mod throttle;
 mod token;
 

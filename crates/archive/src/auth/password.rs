@@ -17,15 +17,21 @@ pub fn check_password_rules(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Hashing failed (the hasher, or the blocking pool it runs on).
+#[derive(Debug, thiserror::Error)]
+#[error("hashing the password failed: {0}")]
+pub struct HashError(String);
+
 /// Hashes a password with Argon2id and a random salt.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
+pub async fn hash_password(password: String) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))
+            .map_err(|e| HashError(e.to_string()))
     })
-    .await?
+    .await
+    .map_err(|e| HashError(e.to_string()))?
 }
 
 /// Whether `password` matches `hash`. A malformed hash never matches.

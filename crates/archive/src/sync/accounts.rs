@@ -14,7 +14,7 @@ use serde_json::Value;
 use archive_db::User;
 
 use super::client::{http_client, transport_error};
-use super::engine::SyncError;
+use super::error::SyncError;
 use crate::config::SyncConfig;
 
 /// Why the master did not make an account change.

@@ -10,11 +10,13 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use archive_db::PushChange;
-use archive_db::sync::master::BootstrapPage;
+use archive_db::sync::protocol::BootstrapPage;
 
-use super::engine::SyncError;
-use super::protocol::{ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, Ping};
+use super::error::SyncError;
 use crate::config::SyncConfig;
+use archive_db::sync::protocol::{
+    ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, Ping, READ_ONLY_KEY,
+};
 
 pub struct MasterClient {
     http: reqwest::Client,
@@ -127,9 +129,7 @@ impl MasterClient {
         let error = response.json::<serde_json::Value>().await.unwrap_or_default();
         let message = error["error"]["message"].as_str().map_or_else(|| status.to_string(), str::to_owned);
         Err(match status {
-            StatusCode::FORBIDDEN if error["error"]["code"] == super::protocol::READ_ONLY_KEY => {
-                SyncError::ReadOnlyKey
-            }
+            StatusCode::FORBIDDEN if error["error"]["code"] == READ_ONLY_KEY => SyncError::ReadOnlyKey,
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
             StatusCode::GONE => SyncError::BootstrapRequired,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => {

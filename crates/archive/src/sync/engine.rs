@@ -13,42 +13,9 @@ use archive_db::sync::state::{AttemptOutcome, PeerRole, PeerStatus, SyncAttempt}
 use archive_db::{Db, DbError};
 
 use super::client::MasterClient;
-use super::keys::{self, Kek, KeyStoreError};
+pub use super::error::SyncError;
+use super::keys::{self, Kek};
 use crate::config::{Config, NodeRole};
-
-/// Why a cycle failed, and so what the worker does next.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("sync is not configured: {0}")]
-    NotConfigured(&'static str),
-    #[error("sync is stopped: {0}")]
-    Stopped(String),
-    #[error("no slave key is set on this node (archive sync set-key)")]
-    NoKey,
-    #[error(transparent)]
-    KeyStore(#[from] KeyStoreError),
-    #[error("the master refused the slave key: {0}")]
-    Unauthorized(String),
-    /// The key pulls and never pushes: local changes stay on this node.
-    #[error("the slave key is read-only: this node's own changes are not pushed")]
-    ReadOnlyKey,
-    #[error("the master cannot continue from this node's cursor; a bootstrap is needed")]
-    BootstrapRequired,
-    #[error("the master is not reachable: {0}")]
-    Unreachable(String),
-    #[error("TLS: {0}")]
-    Tls(String),
-    #[error("the master did not answer in time")]
-    Timeout,
-    #[error("the master asks to retry after {} s", .0.as_secs())]
-    RetryAfter(Duration),
-    #[error("the master answered {status}: {message}")]
-    Status { status: u16, message: String },
-    #[error("protocol error: {0}")]
-    Protocol(String),
-    #[error("local database: {0}")]
-    Db(#[from] DbError),
-}
 
 /// What one cycle did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -251,10 +218,7 @@ pub async fn run_cycle_now(db: &Db, config: &Config) -> Result<CycleReport, Sync
     let started = archive_db::now();
     let result = async {
         let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
-        let key = keys::load_on_slave(db, &kek).await.map_err(|e| match e.downcast::<KeyStoreError>() {
-            Ok(e) => SyncError::KeyStore(e),
-            Err(e) => SyncError::Protocol(e.to_string()),
-        })?;
+        let key = keys::load_on_slave(db, &kek).await?;
         let client = MasterClient::new(&config.sync, key.ok_or(SyncError::NoKey)?)?;
         match tokio::time::timeout(config.sync.operation_timeout, run_cycle(db, &client)).await {
             Ok(result) => result,

@@ -101,6 +101,8 @@ pub enum KeyStoreError {
     Decrypt,
     #[error("that is not a slave key (it should look like arcsync_<12 hex>_<64 hex>)")]
     Malformed,
+    #[error("the stored slave key cannot be read or written: {0}")]
+    Db(#[from] archive_db::DbError),
 }
 
 /// The key-encryption key that protects the slave key at rest.
@@ -164,10 +166,10 @@ impl Kek {
 pub const SEALED_KEY_STATE: &str = "slave.sealed_key";
 
 /// Stores the slave key, encrypted, on this slave.
-pub async fn store_on_slave(db: &archive_db::Db, kek: &Kek, secret: &str) -> anyhow::Result<()> {
+pub async fn store_on_slave(db: &archive_db::Db, kek: &Kek, secret: &str) -> Result<(), KeyStoreError> {
     let secret = secret.trim();
     if prefix_of(secret).is_none() {
-        return Err(KeyStoreError::Malformed.into());
+        return Err(KeyStoreError::Malformed);
     }
     db.set_sync_state(SEALED_KEY_STATE, Some(&kek.seal(secret))).await?;
     Ok(())
@@ -179,7 +181,7 @@ pub async fn set_on_slave(
     db: &archive_db::Db,
     config: &crate::config::Config,
     secret: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), KeyStoreError> {
     let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
     store_on_slave(db, &kek, secret).await?;
     super::control::clear_key_refusal(db).await?;
@@ -192,13 +194,13 @@ pub async fn set_on_slave(
 pub async fn stored_prefix(
     db: &archive_db::Db,
     config: &crate::config::Config,
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>, KeyStoreError> {
     let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
     Ok(load_on_slave(db, &kek).await?.and_then(|key| prefix_of(&key).map(str::to_owned)))
 }
 
 /// The slave key this slave stored, decrypted; `None` if none was set.
-pub async fn load_on_slave(db: &archive_db::Db, kek: &Kek) -> anyhow::Result<Option<String>> {
+pub async fn load_on_slave(db: &archive_db::Db, kek: &Kek) -> Result<Option<String>, KeyStoreError> {
     match db.sync_state(SEALED_KEY_STATE).await? {
         Some(sealed) => Ok(Some(kek.open(&sealed)?)),
         None => Ok(None),

@@ -1,20 +1,30 @@
-//! Master-slave sync, the parts above the database: the protocol's messages
-//! ([`protocol`]), slave keys and their storage ([`keys`]), the slave's
-//! client for its master ([`client`]), one sync cycle ([`engine`]), the
-//! background worker ([`worker`]) with its circuit breaker ([`breaker`]),
-//! what operators told sync to do ([`control`]), the status a node
-//! reports ([`status`]), a slave's "Test connection" ([`probe`]), and a
-//! slave's account changes, made on the master ([`accounts`]). The master's handlers are in
-//! `api::sync`; what sync does in the database is in `archive_db::sync`.
+//! Master-slave sync, the parts above the database, by role.
+//!
+//! - The master's side: [`master`] (serving slaves: cursors, pages of
+//!   changes, bootstrap, applying pushes, recording visits).
+//! - The slave's side: [`client`] (its HTTP client for the master),
+//!   [`engine`] (one cycle: push, bootstrap, pull), [`worker`] (the
+//!   background loop) with its circuit breaker ([`breaker`]), [`probe`]
+//!   ("Test connection"), [`accounts`] (account changes made on the master),
+//!   and [`error`] (why a cycle failed).
+//! - Both: [`keys`] (slave keys, and their storage on a slave), [`control`]
+//!   (pause, emergency stop, key refusal), [`status`] (what a node reports),
+//!   [`admin`] (what an admin does, from the API or the pages).
+//!
+//! Every message that travels is in `archive_db::sync::protocol`; what sync
+//! does in the database is in `archive_db::sync`; `api::sync` is the HTTP
+//! layer.
 
 pub mod accounts;
+pub mod admin;
 pub mod breaker;
 pub mod client;
 pub mod control;
 pub mod engine;
+pub mod error;
 pub mod keys;
+pub mod master;
 pub mod probe;
-pub mod protocol;
 pub mod status;
 pub mod worker;
 

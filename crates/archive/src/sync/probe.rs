@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::client::MasterClient;
-use super::engine::SyncError;
+use super::error::SyncError;
 use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

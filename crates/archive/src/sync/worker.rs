@@ -15,8 +15,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 
-use archive_db::Db;
 use archive_db::sync::state::BreakerState;
+use archive_db::{Db, DbError};
 
 use super::breaker::{Admission, Breaker, State};
 use super::control::{self, Signals};
@@ -227,7 +227,7 @@ impl Cycles for LiveCycles {
 
 /// Starts the worker (a slave with `SYNC_ENABLED`), its breaker restored
 /// from the recorded status so a restart does not reopen the floodgates.
-pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> anyhow::Result<JoinHandle<()>> {
+pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> Result<JoinHandle<()>, DbError> {
     let timing = Timing {
         interval: config.sync.interval,
         failure_threshold: config.sync.failure_threshold,
@@ -282,7 +282,7 @@ pub struct Background {
 impl Background {
     /// Stops the task running now (a cycle in progress is abandoned; its
     /// open transaction rolls back) and starts the one `config` asks for.
-    pub async fn start(&self, db: &Db, config: Arc<Config>, signals: Arc<Signals>) -> anyhow::Result<()> {
+    pub async fn start(&self, db: &Db, config: Arc<Config>, signals: Arc<Signals>) -> Result<(), DbError> {
         let mut task = self.task.lock().await;
         if let Some(running) = task.take() {
             running.abort();

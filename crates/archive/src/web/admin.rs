@@ -5,7 +5,6 @@
 //! email, never without an admin.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,10 +13,12 @@ use uuid::Uuid;
 
 use archive_db::{PageRequest, Role};
 
+use super::forms::CsrfForm;
 use super::pages::{CursorQuery, next_link};
-use super::{AdminUser, Frame, PageError, render, sentence};
-use crate::api::ClientAddress;
-use crate::api::users::{Asker, UserPatchBody, create_user, delete_user, update_user};
+use super::{AdminUser, Frame, PageError, render};
+use crate::client_address::ClientAddress;
+use crate::services::accounts::{AccountChange, Asker, create_user, delete_user, update_user};
+use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 struct UserRow {
@@ -85,28 +86,24 @@ pub async fn users(
 async fn done(
     state: &AppState,
     admin: &AdminUser,
-    outcome: crate::api::error::ApiResult<()>,
+    outcome: ServiceResult<()>,
 ) -> Result<Response, PageError> {
     match outcome {
         Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
-        // A master that cannot be reached is said on the page, like a refusal.
-        Err(e) if e.status.is_client_error() || e.code == "master_unreachable" => {
-            users_page(state, admin, None, Some((e.status, sentence(&e.message)))).await
-        }
-        Err(e) => Err(e.into()),
+        // A refusal, or a master that cannot be reached, is said on the page.
+        Err(e) => users_page(state, admin, None, Some(PageError::from(e).said_on_the_form()?)).await,
     }
 }
 
-fn parse_role(text: &str) -> crate::api::error::ApiResult<Role> {
+fn parse_role(text: &str) -> ServiceResult<Role> {
     Role::ALL
         .into_iter()
         .find(|r| r.as_str() == text)
-        .ok_or_else(|| crate::api::error::ApiError::invalid(Some("role"), format!("unknown role {text:?}")))
+        .ok_or_else(|| ServiceError::invalid("role", format!("unknown role {text:?}")))
 }
 
 #[derive(Deserialize)]
 pub struct NewUserForm {
-    csrf: String,
     name: String,
     email: String,
     role: String,
@@ -120,10 +117,9 @@ pub async fn create(
     State(state): State<AppState>,
     admin: AdminUser,
     address: ClientAddress,
-    Form(form): Form<NewUserForm>,
+    CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
+    let asker = Asker { user: &admin.0.user, address: &address.0, password: form.current_password };
     let outcome = async {
         let role = parse_role(&form.role)?;
         create_user(&state, &asker, form.email, form.name, role, form.password).await.map(|_| ())
@@ -134,7 +130,6 @@ pub async fn create(
 
 #[derive(Deserialize)]
 pub struct UserForm {
-    csrf: String,
     role: String,
     #[serde(default)]
     password: String,
@@ -147,14 +142,13 @@ pub async fn update(
     admin: AdminUser,
     address: ClientAddress,
     Path(id): Path<Uuid>,
-    Form(form): Form<UserForm>,
+    CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
+    let asker = Asker { user: &admin.0.user, address: &address.0, password: form.current_password };
     let outcome = async {
         let role = parse_role(&form.role)?;
         let password = Some(form.password).filter(|p| !p.is_empty());
-        let patch = UserPatchBody { role: Some(role), password, ..Default::default() };
+        let patch = AccountChange { role: Some(role), password, ..Default::default() };
         update_user(&state, &asker, id, patch).await.map(|_| ())
     }
     .await;
@@ -163,7 +157,6 @@ pub async fn update(
 
 #[derive(Deserialize)]
 pub struct DeleteForm {
-    csrf: String,
     #[serde(default)]
     current_password: Option<String>,
 }
@@ -173,10 +166,9 @@ pub async fn delete(
     admin: AdminUser,
     address: ClientAddress,
     Path(id): Path<Uuid>,
-    Form(form): Form<DeleteForm>,
+    CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let asker = Asker { user: &admin.0.user, address: &address, password: form.current_password };
+    let asker = Asker { user: &admin.0.user, address: &address.0, password: form.current_password };
     let outcome = delete_user(&state, &asker, id).await;
     done(&state, &admin, outcome).await
 }

@@ -1,17 +1,16 @@
 //! A user's own listening data on the pages: favourites, recently and most played.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::forms::CsrfForm;
 use super::pages::{CursorQuery, SongPage, next_link};
 use super::song_rows::song_rows;
 use super::{Frame, PageError, WebUser, render};
-use crate::api::library::write_as;
+use crate::services::library::write_as;
 use crate::state::AppState;
 
 pub async fn favourites(
@@ -54,11 +53,9 @@ pub struct FavouriteForm {
 pub async fn set_favourite(
     State(state): State<AppState>,
     user: WebUser,
-    headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(form): Form<FavouriteForm>,
+    CsrfForm(form): CsrfForm<FavouriteForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf_header(&headers)?;
     let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
     write_as!(state, user.user.id, |tx| tx.set_favourite(user.user.id, id, form.favourite));
     render(&FavouriteButton { song: FavouriteState { id, title: song.title, favourite: form.favourite } })
@@ -90,11 +87,9 @@ pub struct RatingForm {
 pub async fn set_rating(
     State(state): State<AppState>,
     user: WebUser,
-    headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(form): Form<RatingForm>,
+    CsrfForm(form): CsrfForm<RatingForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf_header(&headers)?;
     let rating = match form.rating.trim() {
         "" => None,
         text => {

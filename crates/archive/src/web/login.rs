@@ -14,14 +14,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::session::{self, CsrfForm, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::auth::session::{self, LOGIN_COOKIE, SESSION_COOKIE};
 use archive_db::Role;
 
-use super::{PageError, WebUser, assets, render, sentence};
-use crate::api::ClientAddress;
-use crate::api::auth::{authenticate, issue_token};
-use crate::api::users::create_account;
+use super::forms::{CsrfForm, NoFields};
+use super::{PageError, WebUser, assets, render};
 use crate::auth::MIN_PASSWORD_CHARS;
+use crate::client_address::ClientAddress;
+use crate::services::ServiceError;
+use crate::services::accounts::create_account;
+use crate::services::sessions::{authenticate, issue_token};
 use crate::state::AppState;
 
 /// How long a login form stays valid.
@@ -107,12 +109,15 @@ pub async fn submit(
     if !token_ok {
         return Ok((StatusCode::FORBIDDEN, Redirect::to("/login")).into_response());
     }
-    let user = match authenticate(&state, &form.email, form.password.clone(), &address).await {
+    let user = match authenticate(&state, &form.email, form.password.clone(), &address.0).await {
         Ok(user) => user,
-        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
-            return again(e.status, "Too many failed attempts. Wait a few minutes and try again.");
+        Err(ServiceError::Throttled(_)) => {
+            let words = "Too many failed attempts. Wait a few minutes and try again.";
+            return again(StatusCode::TOO_MANY_REQUESTS, words);
         }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => return again(e.status, "Wrong email or password."),
+        Err(ServiceError::WrongCredentials) => {
+            return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
+        }
         Err(e) => return Err(e.into()),
     };
     start_session(&state, user).await
@@ -201,31 +206,26 @@ pub async fn setup(
             tracing::info!(email = %user.email, "the first admin was created from the web");
             start_session(&state, user).await
         }
-        Err(e) if e.status.is_client_error() => {
+        Err(e) => {
+            let (status, error) = PageError::from(e).said_on_the_form()?;
             let page = SetupPage {
                 assets: &assets::VERSION,
                 min_password: MIN_PASSWORD_CHARS,
                 csrf: &form.csrf,
                 name: &form.name,
                 email: &form.email,
-                error: Some(sentence(&e.message)),
+                error: Some(error),
             };
-            Ok((e.status, render(&page)?).into_response())
+            Ok((status, render(&page)?).into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
 pub async fn logout(
     State(state): State<AppState>,
     user: WebUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    if !session::csrf_matches(&user.session, &form.csrf) {
-        return Ok(
-            (StatusCode::FORBIDDEN, "The form has expired: reload the page and try again.").into_response()
-        );
-    }
     let mut tx = state.db.begin().await?;
     tx.revoke_api_token(user.token_id).await?;
     tx.commit().await?;

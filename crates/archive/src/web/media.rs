@@ -8,14 +8,13 @@
 //! a library root, and one import runs at a time.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Frame, ModeratorUser, PageError, render, sentence};
-use crate::api::imports::begin;
+use super::forms::CsrfForm;
+use super::{Frame, ModeratorUser, PageError, render};
 use crate::imports::ImportJobView;
 use crate::state::AppState;
 
@@ -112,23 +111,21 @@ pub async fn imports(State(state): State<AppState>, user: ModeratorUser) -> Resu
 
 #[derive(Deserialize)]
 pub struct ImportForm {
-    csrf: String,
     folder: String,
 }
 
 pub async fn start_import(
     State(state): State<AppState>,
     user: ModeratorUser,
-    Form(form): Form<ImportForm>,
+    CsrfForm(form): CsrfForm<ImportForm>,
 ) -> Result<Response, PageError> {
-    user.0.check_csrf(&form.csrf)?;
-    match begin(&state, user.0.user.id, form.folder.trim()).await {
+    match crate::imports::begin(&state, user.0.user.id, form.folder.trim()).await {
         Ok(job) => Ok(Redirect::to(&format!("/imports/{}", job.id)).into_response()),
-        Err(e) if e.status.is_client_error() => {
-            let page = imports_page(&state, &user, form.folder, Some(sentence(&e.message)));
-            Ok((e.status, render(&page)?).into_response())
+        Err(e) => {
+            let (status, message) = PageError::from(e).said_on_the_form()?;
+            let page = imports_page(&state, &user, form.folder, Some(message));
+            Ok((status, render(&page)?).into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -8,7 +8,6 @@
 //! same name converge on one record after sync.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,10 +17,10 @@ use archive_db::normalize;
 use archive_db::{AlbumPatch, ArtistPatch, DbError, GenrePatch, Role, SongPatch, Tx};
 use archive_media::identity;
 
-use super::session::CsrfForm;
+use super::forms::{CsrfForm, NoFields};
 use super::song_rows::{SongRow, minutes_and_seconds, song_rows};
 use super::{AdminUser, Frame, ModeratorUser, PageError, WebUser, render};
-use crate::api::library::{master_only, write_as};
+use crate::services::library::{master_only, write_as};
 use crate::state::AppState;
 
 /// One fact of a song's page.
@@ -172,7 +171,6 @@ async fn ensure_artist(tx: &mut Tx, name: Option<&str>) -> Result<Option<Uuid>, 
 
 #[derive(Deserialize)]
 pub struct SongEdit {
-    csrf: String,
     title: String,
     #[serde(default)]
     artist: String,
@@ -192,9 +190,8 @@ pub async fn edit_song(
     State(state): State<AppState>,
     user: ModeratorUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<SongEdit>,
+    CsrfForm(form): CsrfForm<SongEdit>,
 ) -> Result<Response, PageError> {
-    user.0.check_csrf(&form.csrf)?;
     let song = state.db.song(id).await?.ok_or(PageError::NotFound("song"))?;
     let current_album = match song.album_id {
         Some(album) => state.db.album(album).await?,
@@ -243,9 +240,8 @@ pub async fn delete_song(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     master_only(&state, "Deleting from the library")?;
     write_as!(state, admin.0.user.id, |tx| tx.delete_song(id));
     Ok(Redirect::to("/").into_response())
@@ -253,7 +249,6 @@ pub async fn delete_song(
 
 #[derive(Deserialize)]
 pub struct AlbumEdit {
-    csrf: String,
     title: String,
     #[serde(default)]
     artist: String,
@@ -265,9 +260,8 @@ pub async fn edit_album(
     State(state): State<AppState>,
     user: ModeratorUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<AlbumEdit>,
+    CsrfForm(form): CsrfForm<AlbumEdit>,
 ) -> Result<Response, PageError> {
-    user.0.check_csrf(&form.csrf)?;
     let year = number("year", &form.year)?;
     let mut tx = state.db.begin_as(user.0.user.id).await?;
     let artist_id = ensure_artist(&mut tx, name(&form.artist).as_deref()).await?;
@@ -291,9 +285,8 @@ pub async fn delete_album(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     master_only(&state, "Deleting from the library")?;
     write_as!(state, admin.0.user.id, |tx| tx.delete_album(id));
     Ok(Redirect::to("/albums").into_response())
@@ -301,7 +294,6 @@ pub async fn delete_album(
 
 #[derive(Deserialize)]
 pub struct ArtistEdit {
-    csrf: String,
     name: String,
     #[serde(default)]
     biography: String,
@@ -311,9 +303,8 @@ pub async fn edit_artist(
     State(state): State<AppState>,
     user: ModeratorUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<ArtistEdit>,
+    CsrfForm(form): CsrfForm<ArtistEdit>,
 ) -> Result<Response, PageError> {
-    user.0.check_csrf(&form.csrf)?;
     let biography = Some(form.biography.trim().to_owned()).filter(|b| !b.is_empty());
     let patch = ArtistPatch { name: Some(form.name), biography: Some(biography) };
     let mut tx = state.db.begin_as(user.0.user.id).await?;
@@ -326,9 +317,8 @@ pub async fn delete_artist(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     master_only(&state, "Deleting from the library")?;
     write_as!(state, admin.0.user.id, |tx| tx.delete_artist(id));
     Ok(Redirect::to("/artists").into_response())
@@ -336,7 +326,6 @@ pub async fn delete_artist(
 
 #[derive(Deserialize)]
 pub struct GenreEdit {
-    csrf: String,
     name: String,
 }
 
@@ -344,9 +333,8 @@ pub async fn edit_genre(
     State(state): State<AppState>,
     user: ModeratorUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<GenreEdit>,
+    CsrfForm(form): CsrfForm<GenreEdit>,
 ) -> Result<Response, PageError> {
-    user.0.check_csrf(&form.csrf)?;
     let mut tx = state.db.begin_as(user.0.user.id).await?;
     tx.update_genre(id, GenrePatch { name: Some(form.name) })
         .await
@@ -359,9 +347,8 @@ pub async fn delete_genre(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     master_only(&state, "Deleting from the library")?;
     write_as!(state, admin.0.user.id, |tx| tx.delete_genre(id));
     Ok(Redirect::to("/genres").into_response())

@@ -9,6 +9,8 @@
 
 mod admin;
 mod assets;
+mod forms;
+pub use forms::{CsrfForm, NoFields};
 mod listening;
 mod login;
 mod media;
@@ -16,72 +18,127 @@ mod metadata;
 mod pages;
 mod playlists;
 mod profile;
-pub mod session;
 mod settings;
 mod song_rows;
 mod sync;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use archive_db::User;
 
-use crate::auth::hash_token;
+use crate::auth::{hash_token, session};
+use crate::imports::ImportRequestError;
+use crate::services::ServiceError;
 use crate::state::AppState;
+use crate::sync::accounts::ForwardError;
 
-/// The pages' routes (the API's are in [`crate::api`]).
+/// Who may open a page. A page's handler takes the matching extractor
+/// ([`WebUser`], [`ModeratorUser`], [`AdminUser`]; none for `Public`), and
+/// the page role matrix test (`tests/api/web_roles.rs`) calls every page as
+/// every role to hold the two together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAccess {
+    /// Anyone: logging in, the first start, the static files.
+    Public,
+    /// Any logged-in user.
+    User,
+    Moderator,
+    Admin,
+}
+
+/// One page route: method, path (axum syntax), who may open it, handler.
+pub struct PageRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: PageAccess,
+    handler: MethodRouter<AppState>,
+}
+
+fn page(
+    method: Method,
+    path: &'static str,
+    access: PageAccess,
+    handler: MethodRouter<AppState>,
+) -> PageRoute {
+    PageRoute { method, path, access, handler }
+}
+
+/// Every page route (the API's are in [`crate::api::routes`]). A `POST`
+/// changes something: its handler reads the form through [`CsrfForm`].
+pub fn pages() -> Vec<PageRoute> {
+    use Method as M;
+    use PageAccess::{Admin, Moderator, Public, User};
+    vec![
+        page(M::GET, "/", User, get(pages::songs)),
+        page(M::GET, "/artists", User, get(pages::artists)),
+        page(M::GET, "/artists/{id}", User, get(pages::artist)),
+        page(M::POST, "/artists/{id}", Moderator, post(metadata::edit_artist)),
+        page(M::POST, "/artists/{id}/delete", Admin, post(metadata::delete_artist)),
+        page(M::GET, "/albums", User, get(pages::albums)),
+        page(M::GET, "/albums/{id}", User, get(pages::album)),
+        page(M::POST, "/albums/{id}", Moderator, post(metadata::edit_album)),
+        page(M::POST, "/albums/{id}/delete", Admin, post(metadata::delete_album)),
+        page(M::GET, "/genres", User, get(pages::genres)),
+        page(M::GET, "/genres/{id}", User, get(pages::genre)),
+        page(M::POST, "/genres/{id}", Moderator, post(metadata::edit_genre)),
+        page(M::POST, "/genres/{id}/delete", Admin, post(metadata::delete_genre)),
+        page(M::GET, "/songs/{id}", User, get(metadata::song)),
+        page(M::POST, "/songs/{id}", Moderator, post(metadata::edit_song)),
+        page(M::POST, "/songs/{id}/delete", Admin, post(metadata::delete_song)),
+        page(M::GET, "/favourites", User, get(listening::favourites)),
+        page(M::GET, "/recent", User, get(listening::recent)),
+        page(M::GET, "/most-played", User, get(listening::most_played)),
+        page(M::POST, "/songs/{id}/favourite", User, post(listening::set_favourite)),
+        page(M::POST, "/songs/{id}/rating", User, post(listening::set_rating)),
+        page(M::GET, "/playlists", User, get(playlists::list)),
+        page(M::POST, "/playlists", User, post(playlists::create)),
+        page(M::GET, "/playlists/picker", User, get(playlists::picker)),
+        page(M::GET, "/playlists/{id}", User, get(playlists::show)),
+        page(M::POST, "/playlists/{id}", User, post(playlists::update)),
+        page(M::POST, "/playlists/{id}/delete", User, post(playlists::delete)),
+        page(M::POST, "/playlists/{id}/entries", User, post(playlists::add_entry)),
+        page(M::POST, "/playlists/{id}/entries/{entry_id}/move", User, post(playlists::move_entry)),
+        page(M::POST, "/playlists/{id}/entries/{entry_id}/delete", User, post(playlists::remove_entry)),
+        page(M::GET, "/upload", Moderator, get(media::upload)),
+        page(M::GET, "/imports", Moderator, get(media::imports)),
+        page(M::POST, "/imports", Moderator, post(media::start_import)),
+        page(M::GET, "/imports/{id}", Moderator, get(media::import)),
+        page(M::GET, "/login", Public, get(login::form)),
+        page(M::POST, "/login", Public, post(login::submit)),
+        page(M::GET, "/setup", Public, get(login::setup_form)),
+        page(M::POST, "/setup", Public, post(login::setup)),
+        page(M::POST, "/logout", User, post(login::logout)),
+        page(M::GET, "/profile", User, get(profile::show)),
+        page(M::POST, "/profile", User, post(profile::save_name)),
+        page(M::POST, "/profile/password", User, post(profile::change_password)),
+        page(M::GET, "/admin/users", Admin, get(admin::users)),
+        page(M::POST, "/admin/users", Admin, post(admin::create)),
+        page(M::POST, "/admin/users/{id}", Admin, post(admin::update)),
+        page(M::POST, "/admin/users/{id}/delete", Admin, post(admin::delete)),
+        page(M::GET, "/settings", Admin, get(settings::general)),
+        page(M::POST, "/settings", Admin, post(settings::save_general)),
+        page(M::GET, "/settings/sync", Admin, get(settings::sync)),
+        page(M::POST, "/settings/sync", Admin, post(settings::save_sync)),
+        page(M::POST, "/settings/sync/slave-key", Admin, post(settings::save_slave_key)),
+        page(M::POST, "/settings/sync/test", Admin, post(settings::test_connection)),
+        page(M::POST, "/settings/sync/keys", Admin, post(settings::generate_key)),
+        page(M::POST, "/settings/sync/keys/{id}/revoke", Admin, post(settings::revoke_key)),
+        page(M::GET, "/sync", Admin, get(sync::control_center)),
+        page(M::POST, "/sync/now", Admin, post(sync::sync_now)),
+        page(M::POST, "/sync/{action}", Admin, post(sync::control)),
+        page(M::GET, "/assets/{name}", Public, get(assets::serve)),
+    ]
+}
+
+/// The pages' router, built from [`pages`].
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::songs))
-        .route("/artists", get(pages::artists))
-        .route("/artists/{id}", get(pages::artist).post(metadata::edit_artist))
-        .route("/artists/{id}/delete", post(metadata::delete_artist))
-        .route("/albums", get(pages::albums))
-        .route("/albums/{id}", get(pages::album).post(metadata::edit_album))
-        .route("/albums/{id}/delete", post(metadata::delete_album))
-        .route("/genres", get(pages::genres))
-        .route("/genres/{id}", get(pages::genre).post(metadata::edit_genre))
-        .route("/genres/{id}/delete", post(metadata::delete_genre))
-        .route("/songs/{id}", get(metadata::song).post(metadata::edit_song))
-        .route("/songs/{id}/delete", post(metadata::delete_song))
-        .route("/favourites", get(listening::favourites))
-        .route("/recent", get(listening::recent))
-        .route("/most-played", get(listening::most_played))
-        .route("/songs/{id}/favourite", post(listening::set_favourite))
-        .route("/songs/{id}/rating", post(listening::set_rating))
-        .route("/playlists", get(playlists::list).post(playlists::create))
-        .route("/playlists/picker", get(playlists::picker))
-        .route("/playlists/{id}", get(playlists::show).post(playlists::update))
-        .route("/playlists/{id}/delete", post(playlists::delete))
-        .route("/playlists/{id}/entries", post(playlists::add_entry))
-        .route("/playlists/{id}/entries/{entry_id}/move", post(playlists::move_entry))
-        .route("/playlists/{id}/entries/{entry_id}/delete", post(playlists::remove_entry))
-        .route("/upload", get(media::upload))
-        .route("/imports", get(media::imports).post(media::start_import))
-        .route("/imports/{id}", get(media::import))
-        .route("/login", get(login::form).post(login::submit))
-        .route("/setup", get(login::setup_form).post(login::setup))
-        .route("/logout", post(login::logout))
-        .route("/profile", get(profile::show).post(profile::save_name))
-        .route("/profile/password", post(profile::change_password))
-        .route("/admin/users", get(admin::users).post(admin::create))
-        .route("/admin/users/{id}", post(admin::update))
-        .route("/admin/users/{id}/delete", post(admin::delete))
-        .route("/settings", get(settings::general).post(settings::save_general))
-        .route("/settings/sync", get(settings::sync).post(settings::save_sync))
-        .route("/settings/sync/slave-key", post(settings::save_slave_key))
-        .route("/settings/sync/test", post(settings::test_connection))
-        .route("/settings/sync/keys", post(settings::generate_key))
-        .route("/settings/sync/keys/{id}/revoke", post(settings::revoke_key))
-        .route("/sync", get(sync::control_center))
-        .route("/sync/now", post(sync::sync_now))
-        .route("/sync/{action}", post(sync::control))
-        .route("/assets/{name}", get(assets::serve))
-        .with_state(state)
+    pages().into_iter().fold(Router::new(), |router, p| router.route(p.path, p.handler)).with_state(state)
 }
 
 /// The Content-Security-Policy of every response: scripts, styles, images
@@ -147,32 +204,6 @@ pub struct WebUser {
 impl WebUser {
     pub fn csrf(&self) -> String {
         session::csrf_token(&self.session)
-    }
-
-    /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, presented: &str) -> Result<(), PageError> {
-        match session::csrf_matches(&self.session, presented) {
-            true => Ok(()),
-            false => Err(PageError::Forbidden("The page has expired: reload it and try again.")),
-        }
-    }
-
-    /// As [`WebUser::check_csrf`], for a script's request (`X-CSRF-Token`).
-    pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), PageError> {
-        self.check_csrf(headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or(""))
-    }
-
-    /// For a request that is a form or a script's: the form's token if it
-    /// has one, else the header.
-    pub fn check_csrf_form_or_header(
-        &self,
-        form_token: Option<&str>,
-        headers: &axum::http::HeaderMap,
-    ) -> Result<(), PageError> {
-        match form_token {
-            Some(token) if !token.is_empty() => self.check_csrf(token),
-            _ => self.check_csrf_header(headers),
-        }
     }
 }
 
@@ -282,13 +313,22 @@ fn render(template: &impl askama::Template) -> Result<Response, PageError> {
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    /// A failure of the database itself (what a request got wrong becomes `Api`).
+    /// A failure of the database itself (what a request got wrong is `Refused`).
     #[error("{0}")]
     Db(archive_db::DbError),
     #[error("rendering a page: {0}")]
     Template(#[from] askama::Error),
-    #[error("{}", .0.message)]
-    Api(crate::api::error::ApiError),
+    /// Refused by the rules (a service, the database's checks): the status
+    /// and the words, the same as the API's.
+    #[error("{message}")]
+    Refused { status: StatusCode, message: String },
+    /// On a slave, an account change that needs the master, which cannot
+    /// be reached (503).
+    #[error("{0}")]
+    MasterUnreachable(String),
+    /// Failed on our side; the cause goes to the log.
+    #[error("{0}")]
+    Internal(String),
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -297,38 +337,101 @@ pub enum PageError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(&'static str),
+    /// A form that cannot be read into what the page expects.
+    #[error("{0}")]
+    Invalid(String),
+    /// A body that is not a form.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
+impl PageError {
+    fn refused(status: StatusCode, message: impl std::fmt::Display) -> PageError {
+        PageError::Refused { status, message: message.to_string() }
+    }
+
+    /// What a form page says above the form instead of failing: a refusal
+    /// (a 4xx), or a master that cannot be reached. Anything else stays an
+    /// error page.
+    pub fn said_on_the_form(self) -> Result<(StatusCode, String), PageError> {
+        match self {
+            PageError::Refused { status, message } if status.is_client_error() => {
+                Ok((status, sentence(&message)))
+            }
+            PageError::MasterUnreachable(message) => {
+                Ok((StatusCode::SERVICE_UNAVAILABLE, sentence(&message)))
+            }
+            other => Err(other),
+        }
+    }
+}
+
+/// The database's refusals, with the API's statuses and words.
 impl From<archive_db::DbError> for PageError {
     fn from(e: archive_db::DbError) -> Self {
-        use archive_db::DbError::{Duplicate, Forbidden, Invalid, MissingReference, NotFound, Unavailable};
+        use archive_db::DbError as E;
         match e {
-            // The same statuses and messages as the API's.
-            NotFound
-            | Duplicate(_)
-            | MissingReference(_)
-            | Invalid { .. }
-            | Forbidden(_)
-            | Unavailable(_) => PageError::Api(e.into()),
+            E::NotFound => PageError::refused(StatusCode::NOT_FOUND, "record not found"),
+            E::Duplicate(_) => {
+                PageError::refused(StatusCode::CONFLICT, "a record with the same unique value already exists")
+            }
+            E::MissingReference(_) => {
+                PageError::refused(StatusCode::UNPROCESSABLE_ENTITY, "a referenced record does not exist")
+            }
+            E::Invalid { message, .. } => PageError::refused(StatusCode::UNPROCESSABLE_ENTITY, message),
+            E::Forbidden(message) => PageError::refused(StatusCode::FORBIDDEN, message),
+            e @ E::Unavailable(_) => PageError::refused(StatusCode::SERVICE_UNAVAILABLE, e),
             other => PageError::Db(other),
         }
     }
 }
 
-impl From<crate::api::error::ApiError> for PageError {
-    fn from(e: crate::api::error::ApiError) -> Self {
-        PageError::Api(e)
+/// The services' errors as the pages answer them (the API's mapping is
+/// `api::error`): the same statuses and words.
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as E;
+        let status = match &e {
+            E::Db(_) | E::Internal(_) => {
+                return match e {
+                    E::Db(db) => db.into(),
+                    other => PageError::Internal(other.to_string()),
+                };
+            }
+            E::Invalid { .. } | E::Master(ForwardError::WrongPassword) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::Import(ImportRequestError::NoRoots | ImportRequestError::OutsideRoots(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::Forbidden(_) => StatusCode::FORBIDDEN,
+            E::Conflict(_)
+            | E::MasterOnly(_)
+            | E::Import(ImportRequestError::Busy)
+            | E::SyncNotConfigured(_)
+            | E::SyncStopped(_)
+            | E::NotMaster => StatusCode::CONFLICT,
+            E::WrongCredentials => StatusCode::UNAUTHORIZED,
+            E::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            E::Master(ForwardError::Refused { status, .. }) => *status,
+            E::Master(ForwardError::Unreachable(_)) => return PageError::MasterUnreachable(e.to_string()),
+            E::SyncHeld { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            E::SyncFailed(_) => StatusCode::BAD_GATEWAY,
+        };
+        PageError::refused(status, e)
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            PageError::Api(e) => (e.status, sentence(&e.message)),
+            PageError::Refused { status, message } => (*status, sentence(message)),
+            PageError::MasterUnreachable(message) => (StatusCode::SERVICE_UNAVAILABLE, sentence(message)),
             PageError::NotFound(what) => (StatusCode::NOT_FOUND, format!("There is no such {what} here.")),
             PageError::Forbidden(why) => (StatusCode::FORBIDDEN, (*why).to_owned()),
             PageError::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
             PageError::Conflict(why) => (StatusCode::CONFLICT, (*why).to_owned()),
+            PageError::Invalid(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
+            PageError::Unsupported(why) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, (*why).to_owned()),
             other => {
                 tracing::error!(error = %other, "a page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".to_owned())

@@ -8,7 +8,6 @@
 use std::collections::HashSet;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,11 +16,12 @@ use uuid::Uuid;
 
 use archive_db::{NewPlaylist, PageRequest, PlaylistFilter, PlaylistPatch};
 
+use super::forms::{CsrfForm, NoFields};
 use super::pages::{CursorQuery, next_link};
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
-use crate::api::library::write_as;
-use crate::api::playlists::{add_song, editable, may_edit, visible};
+use crate::services::library::write_as;
+use crate::services::playlists::{add_song, editable, may_edit, visible};
 use crate::state::AppState;
 
 /// Entries per page of a playlist.
@@ -81,7 +81,6 @@ pub async fn list(
 #[derive(Deserialize)]
 pub struct PlaylistForm {
     #[serde(default)]
-    csrf: String,
     name: String,
     #[serde(default)]
     description: String,
@@ -106,9 +105,8 @@ pub async fn create(
     State(state): State<AppState>,
     user: WebUser,
     headers: HeaderMap,
-    Form(form): Form<PlaylistForm>,
+    CsrfForm(form): CsrfForm<PlaylistForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf_form_or_header(Some(&form.csrf), &headers)?;
     let song_id = match form.song_id.trim() {
         "" => None,
         text => {
@@ -210,9 +208,8 @@ pub async fn update(
     State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<PlaylistForm>,
+    CsrfForm(form): CsrfForm<PlaylistForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     editable(&state, &user.user, id).await?;
     let patch = PlaylistPatch {
         name: Some(form.name),
@@ -227,9 +224,8 @@ pub async fn delete(
     State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<super::session::CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     editable(&state, &user.user, id).await?;
     write_as!(state, user.user.id, |tx| tx.delete_playlist(id));
     Ok(Redirect::to("/playlists").into_response())
@@ -238,7 +234,6 @@ pub async fn delete(
 #[derive(Deserialize)]
 pub struct AddForm {
     #[serde(default)]
-    csrf: String,
     song_id: Uuid,
 }
 
@@ -246,11 +241,10 @@ pub struct AddForm {
 pub async fn add_entry(
     State(state): State<AppState>,
     user: WebUser,
-    headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(form): Form<AddForm>,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf_form_or_header(Some(&form.csrf), &headers)?;
     let playlist = editable(&state, &user.user, id).await?;
     add_song(&state, &user.user, id, form.song_id, None).await?;
     if from_picker(&headers) {
@@ -262,7 +256,6 @@ pub async fn add_entry(
 /// An entry form: the token, and the page of entries to come back to.
 #[derive(Deserialize)]
 pub struct EntryForm {
-    csrf: String,
     #[serde(default)]
     cursor: String,
     /// Where to move the entry (0 is first); only for moves.
@@ -285,9 +278,8 @@ pub async fn move_entry(
     State(state): State<AppState>,
     user: WebUser,
     Path((id, entry_id)): Path<(Uuid, Uuid)>,
-    Form(form): Form<EntryForm>,
+    CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     let position =
         form.position.ok_or_else(|| PageError::BadRequest("Where to move the song is missing.".into()))?;
     editable(&state, &user.user, id).await?;
@@ -299,9 +291,8 @@ pub async fn remove_entry(
     State(state): State<AppState>,
     user: WebUser,
     Path((id, entry_id)): Path<(Uuid, Uuid)>,
-    Form(form): Form<EntryForm>,
+    CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     editable(&state, &user.user, id).await?;
     write_as!(state, user.user.id, |tx| tx.remove_playlist_entry(id, entry_id));
     Ok(back_to(id, &form.cursor))

@@ -1,17 +1,17 @@
 //! Everyone's own profile: name and password.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::session;
-use super::{Frame, PageError, WebUser, render, sentence};
-use crate::api::ClientAddress;
-use crate::api::error::ApiResult;
-use crate::api::users::{OwnChange, update_own_account};
+use super::forms::CsrfForm;
+use super::{Frame, PageError, WebUser, render};
+use crate::auth::session;
+use crate::client_address::ClientAddress;
+use crate::services::ServiceError;
+use crate::services::accounts::{OwnChange, update_own_account};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -63,22 +63,14 @@ pub async fn show(
 }
 
 /// The profile again with what went wrong, or the error itself.
-fn refused(
-    state: &AppState,
-    user: &WebUser,
-    outcome: crate::api::error::ApiError,
-) -> Result<Response, PageError> {
-    // A master that cannot be reached is said on the page, like a refusal.
-    if !outcome.status.is_client_error() && outcome.code != "master_unreachable" {
-        return Err(outcome.into());
-    }
-    let message = sentence(&outcome.message);
-    Ok((outcome.status, render(&page(state, user, None, Some(message)))?).into_response())
+fn refused(state: &AppState, user: &WebUser, outcome: ServiceError) -> Result<Response, PageError> {
+    // A refusal, or a master that cannot be reached, is said on the page.
+    let (status, message) = PageError::from(outcome).said_on_the_form()?;
+    Ok((status, render(&page(state, user, None, Some(message)))?).into_response())
 }
 
 #[derive(Deserialize)]
 pub struct NameForm {
-    csrf: String,
     name: String,
     /// On a slave: the user's password, which the master checks.
     #[serde(default)]
@@ -89,12 +81,11 @@ pub async fn save_name(
     State(state): State<AppState>,
     user: WebUser,
     address: ClientAddress,
-    Form(form): Form<NameForm>,
+    CsrfForm(form): CsrfForm<NameForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     let change =
         OwnChange { name: Some(form.name), current_password: form.current_password, ..Default::default() };
-    let outcome: ApiResult<_> = update_own_account(&state, &user.user, change, &address).await;
+    let outcome = update_own_account(&state, &user.user, change, &address.0).await;
     match outcome {
         Ok(_) => Ok(Redirect::to("/profile?saved=name").into_response()),
         Err(e) => refused(&state, &user, e),
@@ -103,7 +94,6 @@ pub async fn save_name(
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     current_password: String,
     password: String,
 }
@@ -113,15 +103,14 @@ pub async fn change_password(
     State(state): State<AppState>,
     user: WebUser,
     address: ClientAddress,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&form.csrf)?;
     let change = OwnChange {
         password: Some(form.password),
         current_password: Some(form.current_password),
         ..Default::default()
     };
-    let outcome = update_own_account(&state, &user.user, change, &address).await;
+    let outcome = update_own_account(&state, &user.user, change, &address.0).await;
     match outcome {
         Ok((_, token)) => {
             let token = token.expect("a new password always comes with a new session");

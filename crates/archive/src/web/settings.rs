@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,13 +19,13 @@ use uuid::Uuid;
 use archive_db::DbError;
 use archive_db::sync::state::SlaveKey;
 
+use super::forms::{CsrfForm, NoFields};
 use super::pages::Choice;
-use super::session::CsrfForm;
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
-use crate::api::sync::{issue_key, revoke};
 use crate::config::{self, Config, Kind, NodeRole};
 use crate::settings::{self, SettingsError, locked, source_name};
 use crate::state::AppState;
+use crate::sync::admin::{issue_key, revoke};
 use crate::sync::probe::{self, ConnectionCheck};
 
 /// How a field is edited.
@@ -198,9 +197,8 @@ pub async fn general(State(state): State<AppState>, admin: AdminUser) -> Result<
 pub async fn save_general(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(form.get("csrf").map(String::as_str).unwrap_or_default())?;
     let outcome = async {
         // Every value is checked before anything is written.
         if let Some(name) = form.get("site_name") {
@@ -350,9 +348,8 @@ async fn sync_answer(
 pub async fn save_sync(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(form.get("csrf").map(String::as_str).unwrap_or_default())?;
     let outcome = settings::save(&state, &changes(&state.config(), SYNC_FIELDS, &form)).await;
     let outcome = outcome.map(|_| "Sync settings saved and in force.").map_err(|e| refused(&e));
     sync_answer(&state, &admin, outcome, SyncExtras::default()).await
@@ -360,7 +357,6 @@ pub async fn save_sync(
 
 #[derive(Deserialize)]
 pub struct SlaveKeyForm {
-    csrf: String,
     slave_key: String,
 }
 
@@ -368,9 +364,8 @@ pub struct SlaveKeyForm {
 pub async fn save_slave_key(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<SlaveKeyForm>,
+    CsrfForm(form): CsrfForm<SlaveKeyForm>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     let config = state.config();
     let outcome = match config.role {
         NodeRole::Slave => match crate::sync::keys::set_on_slave(&state.db, &config, &form.slave_key).await {
@@ -391,9 +386,8 @@ pub async fn save_slave_key(
 pub async fn test_connection(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     let config = state.config();
     let check = probe::test_stored_key(&state.db, &config).await;
     let outcome = match check.passed() {
@@ -405,7 +399,6 @@ pub async fn test_connection(
 
 #[derive(Deserialize)]
 pub struct NewKeyForm {
-    csrf: String,
     name: String,
     node_id: String,
     /// For a regenerated key: hours the node's other keys keep working.
@@ -419,9 +412,8 @@ pub struct NewKeyForm {
 pub async fn generate_key(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<NewKeyForm>,
+    CsrfForm(form): CsrfForm<NewKeyForm>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     let read_only = form.read_only.is_some();
     match issue_key(&state, &form.name, &form.node_id, form.overlap_hours, read_only).await {
         Ok(issued) => {
@@ -430,10 +422,10 @@ pub async fn generate_key(
             let text = "A new slave key: copy it now, it is not shown again.";
             sync_answer(&state, &admin, Ok(text), extras).await
         }
-        Err(e) if e.status.is_client_error() => {
-            sync_answer(&state, &admin, Err((e.status, sentence(&e.message))), SyncExtras::default()).await
+        Err(e) => {
+            let refusal = PageError::from(e).said_on_the_form()?;
+            sync_answer(&state, &admin, Err(refusal), SyncExtras::default()).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -441,9 +433,8 @@ pub async fn revoke_key(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     revoke(&state, id).await?;
     sync_answer(
         &state,

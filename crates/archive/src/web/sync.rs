@@ -9,7 +9,6 @@
 //! every few seconds.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,10 +16,10 @@ use chrono::{DateTime, Utc};
 
 use archive_db::sync::state::{ConflictLog, PeerStatus, SyncAttempt};
 
-use super::session::CsrfForm;
+use super::forms::{CsrfForm, NoFields};
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
-use crate::api::sync::{ControlAction, control_sync, force_sync};
 use crate::state::AppState;
+use crate::sync::admin::{ControlAction, control_sync, force_sync};
 use crate::sync::status::{self, Health, SlaveView, SyncReport};
 
 /// How many conflicts the page lists (the newest).
@@ -218,9 +217,8 @@ pub async fn control(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(action): Path<String>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     let (action, done) = match action.as_str() {
         "pause" => (ControlAction::Pause, "Sync is paused until you resume it."),
         "resume" => (ControlAction::Resume, "Sync is resumed."),
@@ -241,9 +239,8 @@ pub async fn control(
 pub async fn sync_now(
     State(state): State<AppState>,
     admin: AdminUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    admin.0.check_csrf(&form.csrf)?;
     let (status, notice) = match force_sync(&state).await {
         Ok(done) => {
             let mut text = format!("Synced: pushed {} changes, pulled {}.", done.pushed, done.pulled);
@@ -258,11 +255,17 @@ pub async fn sync_now(
             }
             (StatusCode::OK, Notice { ok: true, text })
         }
-        Err(e) if e.status.is_server_error() && e.status != StatusCode::BAD_GATEWAY => return Err(e.into()),
-        Err(e) => (
-            StatusCode::OK,
-            Notice { ok: false, text: format!("The sync did not happen: {}", sentence(&e.message)) },
-        ),
+        // Sync's own refusals and failures are said on the page; the
+        // database's failures are an error page.
+        Err(e) => match PageError::from(e) {
+            PageError::Refused { status, message }
+                if status.is_client_error() || status == StatusCode::BAD_GATEWAY =>
+            {
+                let text = format!("The sync did not happen: {}", sentence(&message));
+                (StatusCode::OK, Notice { ok: false, text })
+            }
+            other => return Err(other),
+        },
     };
     after(&state, &admin, status, notice).await
 }

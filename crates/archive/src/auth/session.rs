@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::TOKEN_LIFETIME;
+use super::TOKEN_LIFETIME;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "archive_session";
@@ -19,12 +19,6 @@ pub const SESSION_COOKIE: &str = "archive_session";
 pub const LOGIN_COOKIE: &str = "archive_login";
 /// The header that carries the CSRF token on requests made by scripts.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// A form whose only field is the CSRF token (logging out, deleting).
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
 
 /// The value of the cookie `name`, if the request sent it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

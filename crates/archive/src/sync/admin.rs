@@ -1,0 +1,86 @@
+//! Sync administration, shared by the admin API and the sync pages: slave
+//! keys (a master), a cycle now (a slave), and pause, resume and emergency
+//! stop (either).
+
+use archive_db::sync::state::SlaveKey;
+
+use super::control::{self, Control};
+use super::engine::{CycleReport, SyncError};
+use super::keys;
+use super::master::require_master;
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+
+/// Issues a slave key (a master only). Its secret is in the answer, once.
+pub async fn issue_key(
+    state: &AppState,
+    name: &str,
+    node_id: &str,
+    overlap_hours: Option<u32>,
+    read_only: bool,
+) -> ServiceResult<keys::IssuedKey> {
+    require_master(state).await?;
+    if name.trim().is_empty() || node_id.trim().is_empty() {
+        return Err(ServiceError::Invalid {
+            field: None,
+            message: "a slave key needs a name and the slave's node id".into(),
+        });
+    }
+    Ok(keys::create(&state.db, name, node_id, overlap_hours, read_only).await?)
+}
+
+/// The slave keys a master has issued.
+pub async fn keys(state: &AppState) -> ServiceResult<Vec<SlaveKey>> {
+    Ok(state.db.slave_keys().await?)
+}
+
+/// Revokes a slave key at once.
+pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
+    let mut tx = state.db.begin().await?;
+    tx.revoke_slave_key(id).await?;
+    tx.commit().await?;
+    tracing::info!(target: "sync", %id, "slave key revoked");
+    Ok(())
+}
+
+/// One sync cycle now (a slave), answered when done. It runs even when
+/// paused or while the breaker is open (an operator asked); not during an
+/// emergency stop.
+pub async fn force_sync(state: &AppState) -> ServiceResult<CycleReport> {
+    super::engine::run_cycle_now(&state.db, &state.config()).await.map_err(|e| match e {
+        // This node's own set-up, not the master, is what is missing.
+        SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
+            ServiceError::SyncNotConfigured(e.to_string())
+        }
+        SyncError::Stopped(_) => ServiceError::SyncStopped(e.to_string()),
+        other => ServiceError::SyncFailed(other.to_string()),
+    })
+}
+
+/// What an admin can tell sync to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    EmergencyStop,
+    ClearStop,
+    ClearFailed,
+}
+
+/// Changes the control state (kept across restarts) and tells this
+/// process's worker and the master's copy at once; `by` is the admin's email.
+pub async fn control_sync(state: &AppState, action: ControlAction, by: &str) -> ServiceResult<Control> {
+    let db = &state.db;
+    let control = match action {
+        ControlAction::Pause => control::pause(db, by).await?,
+        ControlAction::Resume => control::resume(db).await?,
+        ControlAction::EmergencyStop => control::emergency_stop(db, by).await?,
+        ControlAction::ClearStop => control::clear_stop(db).await?,
+        ControlAction::ClearFailed => {
+            control::clear_failed(db).await?;
+            control::read(db).await?
+        }
+    };
+    state.sync_signals.changed(&control);
+    Ok(control)
+}

@@ -1,0 +1,43 @@
+//! [`SyncError`]: why a slave's sync cycle failed, and so what the worker
+//! does next. Every part of the slave's side (the client, the keys, the
+//! engine) answers with it; it depends on none of them.
+
+use std::time::Duration;
+
+use archive_db::DbError;
+
+use super::keys::KeyStoreError;
+
+/// Why a cycle failed, and so what the worker does next.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("sync is not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error("sync is stopped: {0}")]
+    Stopped(String),
+    #[error("no slave key is set on this node (archive sync set-key)")]
+    NoKey,
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    #[error("the master refused the slave key: {0}")]
+    Unauthorized(String),
+    /// The key pulls and never pushes: local changes stay on this node.
+    #[error("the slave key is read-only: this node's own changes are not pushed")]
+    ReadOnlyKey,
+    #[error("the master cannot continue from this node's cursor; a bootstrap is needed")]
+    BootstrapRequired,
+    #[error("the master is not reachable: {0}")]
+    Unreachable(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the master did not answer in time")]
+    Timeout,
+    #[error("the master asks to retry after {} s", .0.as_secs())]
+    RetryAfter(Duration),
+    #[error("the master answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("local database: {0}")]
+    Db(#[from] DbError),
+}

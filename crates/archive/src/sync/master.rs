@@ -1,0 +1,261 @@
+//! The master's side of the protocol, apart from HTTP: whether this node
+//! serves slaves now, the cursors it hands out and takes back, the pages of
+//! changes and rows, applying a push, and the record of each slave's
+//! visits. `api::sync` is the thin HTTP layer over it; the slave's side is
+//! `engine`. The database work is `archive_db::sync::master`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use archive_db::sync::protocol::BootstrapPage;
+use archive_db::sync::protocol::{
+    ApplyResponse, BootstrapStart, ChangesResponse, Cursor, MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH,
+    PROTOCOL, Ping, PushChange,
+};
+use archive_db::sync::state::{PeerRole, PeerStatus, SlaveKey};
+use archive_db::{Db, DbError, SYNCED_TABLES};
+
+use crate::config::NodeRole;
+use crate::services::ServiceError;
+use crate::state::AppState;
+
+/// Why the master does not serve a slave's request.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    #[error("this node is not a sync master (ARCHIVE_ROLE)")]
+    NotMaster,
+    /// An operator paused sync (`stopped`: an emergency stop): come back later.
+    #[error("sync on the master: {reason}")]
+    Held { stopped: bool, reason: String },
+    /// The slave cannot continue from its cursor: it copies the data again.
+    #[error("{0}; copy the data again (bootstrap)")]
+    BootstrapRequired(&'static str),
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("this slave key is read-only: it pulls and never pushes")]
+    ReadOnlyKey,
+    #[error("synced table not found")]
+    UnknownTable,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<MasterError> for ServiceError {
+    fn from(e: MasterError) -> Self {
+        match e {
+            MasterError::NotMaster => ServiceError::NotMaster,
+            MasterError::Held { stopped, reason } => ServiceError::SyncHeld { stopped, reason },
+            MasterError::Db(e) => ServiceError::Db(e),
+            MasterError::Invalid { field, message } => ServiceError::invalid(field, message),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+type MasterResult<T> = Result<T, MasterError>;
+
+/// The master's protocol serves slaves only on a master, and not while an
+/// operator has paused or stopped sync (the slave is asked to come back
+/// later, which its worker honours without counting a failure).
+pub async fn require_master(state: &AppState) -> MasterResult<()> {
+    if state.config().role != NodeRole::Master {
+        return Err(MasterError::NotMaster);
+    }
+    let control = state.sync_signals.control(&state.db).await?;
+    if control.emergency_stop.is_none() && control.paused.is_none() {
+        return Ok(());
+    }
+    let stopped = control.emergency_stop.is_some();
+    Err(MasterError::Held { stopped, reason: control.hold().unwrap_or_default() })
+}
+
+async fn head_cursor(db: &Db) -> MasterResult<Cursor> {
+    Ok(Cursor { epoch: db.sync_epoch().await?, position: db.sync_head().await? })
+}
+
+/// `ping`: who this master is, where its log stands, and what the key may do.
+pub async fn ping(state: &AppState, key: &SlaveKey) -> MasterResult<Ping> {
+    require_master(state).await?;
+    let head = head_cursor(&state.db).await?;
+    note_seen(state, key, |_| {});
+    Ok(Ping {
+        protocol: PROTOCOL,
+        node_id: state.config().node_id.clone(),
+        epoch: head.epoch.clone(),
+        head: head.to_string(),
+        your_node_id: key.node_id.clone(),
+        read_only: key.read_only,
+    })
+}
+
+/// Checks a slave's cursor against this log: same epoch, not behind the
+/// retention floor, not ahead of the head (a master restored from an older
+/// backup).
+async fn check_cursor(db: &Db, text: &str) -> MasterResult<Cursor> {
+    let cursor: Cursor = text.parse().map_err(|_| MasterError::Invalid {
+        field: "cursor",
+        message: "cursor is not one this master gave".into(),
+    })?;
+    if cursor.epoch != db.sync_epoch().await? {
+        return Err(MasterError::BootstrapRequired("the cursor is from another epoch of this master's log"));
+    }
+    if cursor.position < db.sync_retention_floor().await? {
+        return Err(MasterError::BootstrapRequired("the cursor is older than the changes this master keeps"));
+    }
+    if cursor.position > db.sync_head().await? {
+        return Err(MasterError::BootstrapRequired(
+            "the cursor is ahead of this master's log (was it restored from a backup?)",
+        ));
+    }
+    Ok(cursor)
+}
+
+/// A page of changes after `cursor` (as row states), for the slave `key`.
+pub async fn changes(
+    state: &AppState,
+    key: &SlaveKey,
+    cursor: Option<&str>,
+    limit: i64,
+) -> MasterResult<ChangesResponse> {
+    require_master(state).await?;
+    let text = cursor.ok_or_else(|| MasterError::Invalid {
+        field: "cursor",
+        message: "cursor is required (from bootstrap or the last page)".into(),
+    })?;
+    if !(1..=MAX_CHANGES_PAGE).contains(&limit) {
+        return Err(MasterError::Invalid {
+            field: "limit",
+            message: format!("limit must be from 1 to {MAX_CHANGES_PAGE}"),
+        });
+    }
+    let cursor = check_cursor(&state.db, text).await?;
+    let page = state.db.changes_for_peer(cursor.position, limit, &key.node_id).await?;
+    let next = Cursor { epoch: cursor.epoch, position: page.next };
+    // Also counts changes held back behind a transaction still open (see
+    // `ChangesResponse::remaining`).
+    let remaining = state.db.changes_count_after(page.next).await?;
+    tracing::debug!(target: "sync", node = %key.node_id, rows = page.rows.len(), has_more = page.has_more, "served changes");
+    let pulled = page.rows.len() as i64;
+    let cursor_text = next.to_string();
+    let seen_cursor = cursor_text.clone();
+    note_seen(state, key, move |visit| {
+        visit.pulled += pulled;
+        visit.cursor = Some(seen_cursor);
+        visit.lag = Some(remaining);
+    });
+    Ok(ChangesResponse { rows: page.rows, cursor: cursor_text, has_more: page.has_more, remaining })
+}
+
+/// Applies a slave's push ("master wins"; see `archive_db::sync::master`).
+pub async fn apply(state: &AppState, key: &SlaveKey, changes: &[PushChange]) -> MasterResult<ApplyResponse> {
+    require_master(state).await?;
+    if key.read_only {
+        return Err(MasterError::ReadOnlyKey);
+    }
+    if changes.len() > MAX_PUSH {
+        return Err(MasterError::Invalid {
+            field: "changes",
+            message: format!("at most {MAX_PUSH} changes per push"),
+        });
+    }
+    let answer = state.db.apply_pushed(&key.node_id, changes).await?;
+    tracing::debug!(target: "sync", node = %key.node_id, changes = answer.outcomes.len(), "applied a push");
+    state.metrics.record_received(&answer.outcomes);
+    let pushed = answer.outcomes.len() as i64;
+    note_seen(state, key, move |visit| visit.pushed += pushed);
+    Ok(answer)
+}
+
+/// Where a slave's copy of the data starts.
+pub async fn bootstrap_start(state: &AppState, key: &SlaveKey) -> MasterResult<BootstrapStart> {
+    require_master(state).await?;
+    let cursor = head_cursor(&state.db).await?;
+    tracing::info!(target: "sync", node = %key.node_id, "a slave starts a bootstrap");
+    note_seen(state, key, |_| {});
+    Ok(BootstrapStart {
+        cursor: cursor.to_string(),
+        tables: SYNCED_TABLES.iter().map(|t| t.to_string()).collect(),
+    })
+}
+
+/// One page of one table's rows, after the row `after`.
+pub async fn bootstrap_page(
+    state: &AppState,
+    table: &str,
+    after: Option<uuid::Uuid>,
+    limit: i64,
+) -> MasterResult<BootstrapPage> {
+    require_master(state).await?;
+    if !SYNCED_TABLES.contains(&table) {
+        return Err(MasterError::UnknownTable);
+    }
+    if !(1..=MAX_BOOTSTRAP_PAGE).contains(&limit) {
+        return Err(MasterError::Invalid {
+            field: "limit",
+            message: format!("limit must be from 1 to {MAX_BOOTSTRAP_PAGE}"),
+        });
+    }
+    Ok(state.db.bootstrap_page(table, after, limit).await?)
+}
+
+/// What a master learns from a slave's requests, gathered in memory and
+/// written at most once a second per slave, off the request path: a poll
+/// costs no write transaction of its own.
+#[derive(Debug, Default)]
+pub struct Visits {
+    pending: std::sync::Mutex<HashMap<String, Visit>>,
+}
+
+#[derive(Debug, Default)]
+struct Visit {
+    seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    key_id: Option<uuid::Uuid>,
+    pulled: i64,
+    pushed: i64,
+    cursor: Option<String>,
+    lag: Option<i64>,
+}
+
+/// How long visits gather before they are written.
+const VISIT_FLUSH_DELAY: Duration = Duration::from_secs(1);
+
+fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) {
+    let node = key.node_id.clone();
+    let first = {
+        let mut pending = state.sync_visits.pending.lock().expect("not poisoned");
+        let first = !pending.contains_key(&node);
+        let visit = pending.entry(node.clone()).or_default();
+        visit.seen_at = Some(archive_db::now());
+        visit.key_id = Some(key.id);
+        update(visit);
+        first
+    };
+    if first {
+        let (db, visits): (Db, Arc<Visits>) = (state.db.clone(), state.sync_visits.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(VISIT_FLUSH_DELAY).await;
+            let visit = visits.pending.lock().expect("not poisoned").remove(&node);
+            if let Some(visit) = visit
+                && let Err(e) = record_visit(&db, &node, visit).await
+            {
+                tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
+            }
+        });
+    }
+}
+
+async fn record_visit(db: &Db, node: &str, visit: Visit) -> Result<(), DbError> {
+    let _one_at_a_time = PEER_STATUS_LOCK.lock().await;
+    let mut status = db.peer_status(node).await?.unwrap_or_else(|| PeerStatus::new(node, PeerRole::Slave));
+    status.last_seen_at = visit.seen_at.or(status.last_seen_at);
+    status.key_id = visit.key_id.or(status.key_id);
+    status.changes_pulled += visit.pulled;
+    status.changes_pushed += visit.pushed;
+    status.cursor = visit.cursor.or(status.cursor);
+    status.lag_changes = visit.lag.or(status.lag_changes);
+    db.save_peer_status(&status).await
+}
+
+/// Visits of slaves are recorded one at a time (read, change, write).
+static PEER_STATUS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -14,7 +14,6 @@ pub mod cli;
 pub mod client_address;
 pub mod config;
 pub mod healthcheck;
-pub mod imports;
 pub mod logging;
 pub mod metrics;
 pub mod serve;

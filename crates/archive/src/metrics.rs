@@ -193,7 +193,7 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn record_imports(totals: &crate::imports::FileCounts, running: usize) {
+fn record_imports(totals: &crate::services::imports::FileCounts, running: usize) {
     for (outcome, files) in
         [("imported", totals.imported), ("skipped", totals.skipped), ("failed", totals.failed)]
     {

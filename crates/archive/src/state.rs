@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::auth::{FailureThrottle, LoginThrottle};
 use crate::config::{Config, LiveConfig};
-use crate::imports::ImportJobs;
 use crate::metrics::Metrics;
+use crate::services::imports::ImportJobs;
 
 /// Shared by every request.
 #[derive(Clone)]

@@ -50,3 +50,14 @@ async fn a_database_that_does_not_exist_on_a_running_server_is_named() {
     );
     assert!(error.to_string().contains("does not exist"), "{error}");
 }
+
+#[tokio::test]
+async fn a_host_name_that_does_not_resolve_is_named() {
+    // `.invalid` never resolves (RFC 2606).
+    let error = connect("postgres://archive@archive-test-no-such-host.invalid:5432/archive".into()).await;
+    assert!(
+        matches!(&error, DbError::Connect(ConnectError::UnknownHost(host)) if host == "archive-test-no-such-host.invalid"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("does not resolve"), "{error}");
+}

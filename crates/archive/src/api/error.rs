@@ -9,8 +9,8 @@ use serde_json::json;
 use archive_db::DbError;
 use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, READ_ONLY_KEY};
 
-use crate::imports::ImportRequestError;
 use crate::services::ServiceError;
+use crate::services::imports::ImportRequestError;
 use crate::sync::accounts::ForwardError;
 use crate::sync::master::MasterError;
 

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::imports::{self, ImportJobView};
+use crate::services::imports::{self, ImportJobView};
 
 use super::CurrentUser;
 use super::error::{ApiError, ApiResult};

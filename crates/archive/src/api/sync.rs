@@ -1,6 +1,6 @@
 //! Sync over HTTP: the master's protocol routes (by slave key) and the
 //! admin routes. Thin: the master's side is `sync::master`, administration
-//! `sync::admin`, the messages `archive_db::sync::protocol`; `docs/SYNC.md`
+//! `services::sync_admin`, the messages `archive_db::sync::protocol`; `docs/SYNC.md`
 //! describes them.
 
 use axum::Json;
@@ -17,8 +17,8 @@ use archive_db::sync::state::{ConflictLog, SlaveKey};
 use super::access::{CurrentUser, SlavePeer};
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, Params};
+use crate::services::sync_admin::{self as admin, ControlAction};
 use crate::state::AppState;
-use crate::sync::admin::{self, ControlAction};
 use crate::sync::engine::CycleReport;
 use crate::sync::master;
 use crate::sync::status::{SlaveView, SyncReport};

@@ -5,21 +5,23 @@
 //! map it to a response in one place. Nothing here knows of requests,
 //! status codes or pages.
 //!
-//! Other services live beside the parts they serve: `imports` (starting
-//! imports), `settings` (changing settings), `sync::admin` (keys, pause,
-//! a cycle now).
+//! `settings` (changing settings while the server runs) is a service too,
+//! at the top level because start-up reads it before any service runs.
 
 pub mod accounts;
+pub mod imports;
 pub mod library;
 pub mod playlists;
 pub mod sessions;
+pub mod sync_admin;
 
 use std::time::Duration;
 
 use archive_db::DbError;
 
-use crate::imports::ImportRequestError;
+use crate::services::imports::ImportRequestError;
 use crate::sync::accounts::ForwardError;
+use crate::sync::master::MasterError;
 
 /// Why a service refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,5 +76,17 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 impl ServiceError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> ServiceError {
         ServiceError::Invalid { field: Some(field), message: message.into() }
+    }
+}
+
+impl From<MasterError> for ServiceError {
+    fn from(e: MasterError) -> Self {
+        match e {
+            MasterError::NotMaster => ServiceError::NotMaster,
+            MasterError::Held { stopped, reason } => ServiceError::SyncHeld { stopped, reason },
+            MasterError::Db(e) => ServiceError::Db(e),
+            MasterError::Invalid { field, message } => ServiceError::invalid(field, message),
+            other => ServiceError::Internal(other.to_string()),
+        }
     }
 }

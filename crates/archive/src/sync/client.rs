@@ -140,18 +140,41 @@ impl MasterClient {
     }
 }
 
+/// Whether `cause` is rustls's own error, directly or inside I/O errors
+/// (a failed handshake comes up through hyper as an I/O error holding an
+/// I/O error holding rustls's).
+fn is_rustls_error(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(cause);
+    while let Some(error) = current {
+        if error.is::<rustls::Error>() {
+            return true;
+        }
+        current = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+    }
+    false
+}
+
 pub(crate) fn transport_error(e: reqwest::Error) -> SyncError {
     if e.is_timeout() {
         SyncError::Timeout
     } else {
-        // The chain says what failed: DNS, connect, TLS.
+        // The chain says what failed: DNS, connect, TLS. A TLS failure is
+        // told apart by its type: rustls's error somewhere in the chain.
         let mut text = e.to_string();
+        let mut tls = false;
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
             text.push_str(": ");
             text.push_str(&cause.to_string());
+            tls |= is_rustls_error(cause);
             source = cause.source();
         }
-        SyncError::Unreachable(text)
+        match tls {
+            true => SyncError::Certificate(text),
+            false => SyncError::Unreachable(text),
+        }
     }
 }

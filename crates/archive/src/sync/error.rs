@@ -28,8 +28,13 @@ pub enum SyncError {
     BootstrapRequired,
     #[error("the master is not reachable: {0}")]
     Unreachable(String),
+    /// This node's own TLS set-up (the CA file it should trust) is wrong.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The master answered, but its certificate is not trusted (or the
+    /// handshake failed).
+    #[error("the master's certificate is not accepted: {0}")]
+    Certificate(String),
     #[error("the master did not answer in time")]
     Timeout,
     #[error("the master asks to retry after {} s", .0.as_secs())]

@@ -17,7 +17,6 @@ use archive_db::sync::state::{PeerRole, PeerStatus, SlaveKey};
 use archive_db::{Db, DbError, SYNCED_TABLES};
 
 use crate::config::NodeRole;
-use crate::services::ServiceError;
 use crate::state::AppState;
 
 /// Why the master does not serve a slave's request.
@@ -39,18 +38,6 @@ pub enum MasterError {
     UnknownTable,
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<MasterError> for ServiceError {
-    fn from(e: MasterError) -> Self {
-        match e {
-            MasterError::NotMaster => ServiceError::NotMaster,
-            MasterError::Held { stopped, reason } => ServiceError::SyncHeld { stopped, reason },
-            MasterError::Db(e) => ServiceError::Db(e),
-            MasterError::Invalid { field, message } => ServiceError::invalid(field, message),
-            other => ServiceError::Internal(other.to_string()),
-        }
-    }
 }
 
 type MasterResult<T> = Result<T, MasterError>;

@@ -8,15 +8,15 @@
 //!   ("Test connection"), [`accounts`] (account changes made on the master),
 //!   and [`error`] (why a cycle failed).
 //! - Both: [`keys`] (slave keys, and their storage on a slave), [`control`]
-//!   (pause, emergency stop, key refusal), [`status`] (what a node reports),
-//!   [`admin`] (what an admin does, from the API or the pages).
+//!   (pause, emergency stop, key refusal), [`status`] (what a node reports).
+//!   What an admin does (from the API or the pages) is the service
+//!   `services::sync_admin`.
 //!
 //! Every message that travels is in `archive_db::sync::protocol`; what sync
 //! does in the database is in `archive_db::sync`; `api::sync` is the HTTP
 //! layer.
 
 pub mod accounts;
-pub mod admin;
 pub mod breaker;
 pub mod client;
 pub mod control;

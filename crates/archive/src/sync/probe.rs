@@ -70,12 +70,6 @@ fn not_checked(name: &'static str) -> Step {
     step(name, Outcome::NotChecked, "not checked: an earlier step failed")
 }
 
-/// Whether a transport error's text (its whole chain) is about TLS.
-fn is_tls_failure(text: &str) -> bool {
-    let text = text.to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "unknownissuer"].iter().any(|word| text.contains(word))
-}
-
 /// Pings the master with `key` and reports the three steps.
 pub async fn test_connection(config: &Config, key: Option<String>) -> ConnectionCheck {
     let master_url = config.sync.master_url.clone();
@@ -128,7 +122,7 @@ pub async fn test_connection(config: &Config, key: Option<String>) -> Connection
                     };
                     [reached, tls_passed(), key]
                 }
-                Err(SyncError::Unreachable(text)) if is_tls_failure(&text) => [
+                Err(SyncError::Certificate(text)) => [
                     step(REACHABLE, Outcome::Passed, "the master's address answers"),
                     step(TLS, Outcome::Failed, text),
                     not_checked(KEY),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::forms::CsrfForm;
 use super::{Frame, ModeratorUser, PageError, render};
-use crate::imports::ImportJobView;
+use crate::services::imports::ImportJobView;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -119,7 +119,7 @@ pub async fn start_import(
     user: ModeratorUser,
     CsrfForm(form): CsrfForm<ImportForm>,
 ) -> Result<Response, PageError> {
-    match crate::imports::begin(&state, user.0.user.id, form.folder.trim()).await {
+    match crate::services::imports::begin(&state, user.0.user.id, form.folder.trim()).await {
         Ok(job) => Ok(Redirect::to(&format!("/imports/{}", job.id)).into_response()),
         Err(e) => {
             let (status, message) = PageError::from(e).said_on_the_form()?;

@@ -33,8 +33,8 @@ use axum::routing::{MethodRouter, get, post};
 use archive_db::User;
 
 use crate::auth::{hash_token, session};
-use crate::imports::ImportRequestError;
 use crate::services::ServiceError;
+use crate::services::imports::ImportRequestError;
 use crate::state::AppState;
 use crate::sync::accounts::ForwardError;
 

@@ -23,9 +23,9 @@ use super::forms::{CsrfForm, NoFields};
 use super::pages::Choice;
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
 use crate::config::{self, Config, Kind, NodeRole};
+use crate::services::sync_admin::{issue_key, revoke};
 use crate::settings::{self, SettingsError, locked, source_name};
 use crate::state::AppState;
-use crate::sync::admin::{issue_key, revoke};
 use crate::sync::probe::{self, ConnectionCheck};
 
 /// How a field is edited.

@@ -18,8 +18,8 @@ use archive_db::sync::state::{ConflictLog, PeerStatus, SyncAttempt};
 
 use super::forms::{CsrfForm, NoFields};
 use super::{AdminUser, Frame, Notice, PageError, render, sentence};
+use crate::services::sync_admin::{ControlAction, control_sync, force_sync};
 use crate::state::AppState;
-use crate::sync::admin::{ControlAction, control_sync, force_sync};
 use crate::sync::status::{self, Health, SlaveView, SyncReport};
 
 /// How many conflicts the page lists (the newest).

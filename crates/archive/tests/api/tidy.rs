@@ -110,7 +110,7 @@ fn nothing_below_the_http_layers_names_them() {
 fn the_services_know_nothing_of_http() {
     let mut files = Vec::new();
     rust_files(&src().join("services"), &mut files);
-    for file in ["imports.rs", "settings.rs", "config.rs", "state.rs"] {
+    for file in ["settings.rs", "config.rs", "state.rs"] {
         files.push(src().join(file));
     }
     rust_files(&src().join("sync"), &mut files);
@@ -125,6 +125,34 @@ fn the_services_know_nothing_of_http() {
                 "{} uses {http}: services return typed errors, and the layers map them",
                 file.display()
             );
+        }
+    }
+}
+
+/// Apart from `state` (the context every part takes, and which holds every
+/// part's shared pieces), the top-level modules form layers: no module
+/// depends on itself through others.
+#[test]
+fn apart_from_the_shared_state_the_modules_form_layers_without_cycles() {
+    let graph: Vec<(String, BTreeSet<String>)> = graph()
+        .into_iter()
+        .filter(|(module, _)| module != "state")
+        .map(|(module, named)| (module, named.into_iter().filter(|n| n != "state").collect()))
+        .collect();
+    let known: BTreeSet<&str> = graph.iter().map(|(m, _)| m.as_str()).collect();
+    // Depth-first from every module: reaching the module again is a cycle.
+    for (start, _) in &graph {
+        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((module, path)) = stack.pop() {
+            for next in names(&graph, &module).into_iter().filter(|n| known.contains(n.as_str())) {
+                assert!(&next != start, "a cycle: {} -> {next}", path.join(" -> "));
+                if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next, longer));
+                }
+            }
         }
     }
 }

@@ -4,12 +4,12 @@
 
 use archive_db::sync::state::SlaveKey;
 
-use super::control::{self, Control};
-use super::engine::{CycleReport, SyncError};
-use super::keys;
-use super::master::require_master;
-use crate::services::{ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult};
 use crate::state::AppState;
+use crate::sync::control::{self, Control};
+use crate::sync::engine::{self, CycleReport, SyncError};
+use crate::sync::keys;
+use crate::sync::master::require_master;
 
 /// Issues a slave key (a master only). Its secret is in the answer, once.
 pub async fn issue_key(
@@ -47,7 +47,7 @@ pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
 /// paused or while the breaker is open (an operator asked); not during an
 /// emergency stop.
 pub async fn force_sync(state: &AppState) -> ServiceResult<CycleReport> {
-    super::engine::run_cycle_now(&state.db, &state.config()).await.map_err(|e| match e {
+    engine::run_cycle_now(&state.db, &state.config()).await.map_err(|e| match e {
         // This node's own set-up, not the master, is what is missing.
         SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
             ServiceError::SyncNotConfigured(e.to_string())

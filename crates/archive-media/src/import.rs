@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::identity;
-use crate::tags::{MediaError, TrackInfo, content_hash, read_track};
+use crate::tags::{MediaError, NameHint, TrackInfo, content_hash, read_track_with};
 
 /// Extensions of the files an import looks at (the format itself is then
 /// detected from the content).
@@ -126,6 +126,26 @@ struct Candidate {
     path_text: String,
     size: u64,
     modified: Option<DateTime<Utc>>,
+    /// For an upload, the name its client gave it (`None`: a library file,
+    /// named by its path).
+    upload_name: Option<Option<String>>,
+}
+
+impl Candidate {
+    fn hint(&self) -> NameHint<'_> {
+        match &self.upload_name {
+            None => NameHint::Path,
+            Some(name) => NameHint::Upload(name.as_deref()),
+        }
+    }
+}
+
+/// A file imported by itself (an upload): where it is, and the name its
+/// client gave it, if any.
+#[derive(Debug, Clone)]
+pub struct NamedFile {
+    pub path: PathBuf,
+    pub client_name: Option<String>,
 }
 
 /// A file read and hashed, ready to write.
@@ -152,23 +172,25 @@ pub async fn import(
 
 pub use archive_db::FileSource;
 
-/// Imports the given files (uploads): read, hashed and written like files of
-/// a folder, without walking anything or marking anything missing.
-pub async fn import_files(
+/// Imports uploaded files, kept in the content store: read, hashed and
+/// written like files of a folder, without walking anything or marking
+/// anything missing. Missing tags come from the name each client gave its
+/// file, then "Unknown Artist" and "Unknown Album" (never from the store's
+/// own path, which is the file's hash).
+pub async fn import_uploads(
     db: &Db,
-    paths: &[PathBuf],
-    source: FileSource,
+    files: &[NamedFile],
     progress: Arc<Progress>,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let mut report = ImportReport::default();
     let mut known = HashMap::new();
     let mut to_read = VecDeque::new();
-    for path in paths {
+    for file in files {
         progress.seen.fetch_add(1, Ordering::Relaxed);
         report.seen += 1;
-        let candidate = match candidate(path) {
-            Ok(candidate) => candidate,
+        let candidate = match candidate(&file.path) {
+            Ok(candidate) => Candidate { upload_name: Some(file.client_name.clone()), ..candidate },
             Err(error) => {
                 fail(&progress, &mut report, error);
                 continue;
@@ -183,7 +205,7 @@ pub async fn import_files(
             to_read.push_back(candidate);
         }
     }
-    read_and_write(db, to_read, &known, source, &progress, &mut report).await?;
+    read_and_write(db, to_read, &known, FileSource::Upload, &progress, &mut report).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -202,6 +224,7 @@ fn candidate(path: &Path) -> Result<Candidate, FileError> {
         path_text,
         size: meta.len(),
         modified: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
+        upload_name: None,
     })
 }
 
@@ -339,7 +362,7 @@ fn read_all(queue: VecDeque<Candidate>) -> mpsc::Receiver<ReadResult> {
         tokio::task::spawn_blocking(move || {
             loop {
                 let Some(candidate) = queue.lock().expect("queue lock").pop_front() else { break };
-                let result = read_track(&candidate.path).and_then(|mut info| {
+                let result = read_track_with(&candidate.path, candidate.hint()).and_then(|mut info| {
                     // Covers are served from the files when asked for; holding
                     // thousands of them here would only cost memory.
                     info.cover = None;

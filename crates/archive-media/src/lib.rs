@@ -10,7 +10,11 @@ pub mod tags;
 
 pub use cover::{CoverImage, find_cover, image_type};
 pub use import::{
-    FileError, FileSource, ImportError, ImportReport, Progress, ProgressSnapshot, import, import_files,
+    FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
+    import_uploads,
 };
 pub use store::{Checked, Incoming, MediaStore, StoreError, StoredFile};
-pub use tags::{AudioFormat, Cover, MediaError, TrackInfo, content_hash, read_track};
+pub use tags::{
+    AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, content_hash,
+    read_track, read_track_with,
+};

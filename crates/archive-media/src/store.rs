@@ -33,6 +33,8 @@ pub struct StoredFile {
     pub content_hash: String,
     pub size: u64,
     pub format: AudioFormat,
+    /// The name the client gave the file: a hint for missing tags, never a path.
+    pub client_name: String,
 }
 
 /// The store under a data directory.
@@ -52,7 +54,8 @@ impl MediaStore {
         MediaStore { root: data_dir.join("media") }
     }
 
-    /// Starts receiving one file called `name` (for messages), of at most
+    /// Starts receiving one file called `name` by its client (for messages,
+    /// and as a hint for missing tags), of at most
     /// `limit` bytes.
     pub async fn receive(&self, name: &str, limit: u64) -> Result<Incoming, StoreError> {
         let incoming = self.root.join(".incoming");
@@ -112,7 +115,7 @@ impl Incoming {
             MediaError::Damaged(reason) => StoreError::Damaged { name: name.clone(), reason },
             MediaError::Io(e) => StoreError::Io(e),
         })?;
-        Ok(Checked { temp, content_hash, size: self.size, format })
+        Ok(Checked { temp, content_hash, size: self.size, format, client_name: name })
     }
 }
 
@@ -123,6 +126,7 @@ pub struct Checked {
     content_hash: String,
     size: u64,
     format: AudioFormat,
+    client_name: String,
 }
 
 impl Checked {
@@ -135,6 +139,12 @@ impl Checked {
         if !tokio::fs::try_exists(&path).await? {
             self.temp.persist(&path).map_err(|e| StoreError::Io(e.error))?;
         }
-        Ok(StoredFile { path, content_hash: self.content_hash, size: self.size, format: self.format })
+        Ok(StoredFile {
+            path,
+            content_hash: self.content_hash,
+            size: self.size,
+            format: self.format,
+            client_name: self.client_name,
+        })
     }
 }

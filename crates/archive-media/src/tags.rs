@@ -173,19 +173,47 @@ pub struct TrackInfo {
     pub cover: Option<Cover>,
 }
 
-/// Reads a file's format, tags and properties. Never panics: a parser panic
-/// on a hostile file is reported as a damaged file.
+/// The artist of a song whose tags and name say nothing about it.
+pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
+/// The album of a song whose tags and name say nothing about it.
+pub const UNKNOWN_ALBUM: &str = "Unknown Album";
+
+/// Where the tags a file lacks are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameHint<'a> {
+    /// A file in a library folder: its folders and file name
+    /// (`Artist/Album/01 - Title.ext`).
+    Path,
+    /// An uploaded file, stored under its hash: the name the client gave it
+    /// (`Artist - Title.mp3`, `01 Title.flac`), read as a hint and never as
+    /// a path; then "Unknown Artist" and "Unknown Album", the same on every
+    /// node.
+    Upload(Option<&'a str>),
+}
+
+/// Reads a file's format, tags and properties, with its path as the
+/// fallback for missing tags. Never panics: a parser panic on a hostile
+/// file is reported as a damaged file.
 pub fn read_track(path: &Path) -> Result<TrackInfo, MediaError> {
+    read_track_with(path, NameHint::Path)
+}
+
+/// As [`read_track`], with missing tags looked for as `hint` says.
+pub fn read_track_with(path: &Path, hint: NameHint<'_>) -> Result<TrackInfo, MediaError> {
     let size = std::fs::metadata(path)?.len();
     if size == 0 {
         return Err(MediaError::Empty);
     }
     let path_owned = path.to_owned();
-    std::panic::catch_unwind(move || read_track_inner(&path_owned))
+    let fallback = match hint {
+        NameHint::Path => PathFallback::of(path),
+        NameHint::Upload(name) => PathFallback::of_upload(name),
+    };
+    std::panic::catch_unwind(move || read_track_inner(&path_owned, fallback))
         .unwrap_or_else(|_| Err(MediaError::Damaged("the tag reader failed on this file".into())))
 }
 
-fn read_track_inner(path: &Path) -> Result<TrackInfo, MediaError> {
+fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, MediaError> {
     let reader = BufReader::new(File::open(path)?);
     let options = ParseOptions::new().parsing_mode(ParsingMode::BestAttempt);
     let probe = Probe::new(reader).options(options).guess_file_type()?;
@@ -204,7 +232,6 @@ fn read_track_inner(path: &Path) -> Result<TrackInfo, MediaError> {
     let text = |value: Option<std::borrow::Cow<'_, str>>| {
         value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     };
-    let fallback = PathFallback::of(path);
     let info = TrackInfo {
         title: tag.and_then(|t| text(t.title())).unwrap_or(fallback.title),
         artist: tag.and_then(|t| text(t.artist())).or(fallback.artist.clone()),
@@ -240,7 +267,8 @@ fn cover_of(tag: &lofty::tag::Tag) -> Option<Cover> {
     Some(Cover { mime_type, data: picture.data().to_vec() })
 }
 
-/// `Artist/Album/01 - Title.ext`: what a path says when tags are missing.
+/// `Artist/Album/01 - Title.ext`: what a path (or an upload's name) says
+/// when tags are missing.
 struct PathFallback {
     title: String,
     artist: Option<String>,
@@ -266,6 +294,28 @@ impl PathFallback {
         let artist_dir = album_dir.and_then(Path::parent);
         let title = if title.trim().is_empty() { "Untitled".to_owned() } else { title.trim().to_owned() };
         PathFallback { title, artist: name(artist_dir), album: name(album_dir), track_number }
+    }
+
+    /// What an upload's name says: `01 Title`, `Artist - Title` or
+    /// `01 - Artist - Title`, and the unknown artist and album otherwise.
+    /// Only the last part of the name counts (a client may send a path).
+    fn of_upload(client_name: Option<&str>) -> PathFallback {
+        let file_name = client_name.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
+        let stem =
+            Path::new(file_name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let named = PathFallback::of(Path::new(&stem));
+        let (artist, title) = match named.title.split_once(" - ") {
+            Some((artist, title)) if !artist.trim().is_empty() && !title.trim().is_empty() => {
+                (Some(artist.trim().to_owned()), title.trim().to_owned())
+            }
+            _ => (None, named.title),
+        };
+        PathFallback {
+            title,
+            artist: Some(artist.unwrap_or_else(|| UNKNOWN_ARTIST.to_owned())),
+            album: Some(UNKNOWN_ALBUM.to_owned()),
+            track_number: named.track_number,
+        }
     }
 }
 
@@ -295,6 +345,22 @@ mod tests {
         assert_eq!(f.artist.as_deref(), Some("Nina Simone"));
         assert_eq!(f.album.as_deref(), Some("Pastel Blues"));
         assert_eq!(f.track_number, Some(5));
+    }
+
+    #[test]
+    fn an_upload_is_named_from_the_name_its_client_gave_never_from_the_store() {
+        let f = PathFallback::of_upload(Some("Nina Simone - Sinnerman.mp3"));
+        assert_eq!((f.artist.as_deref(), f.title.as_str()), (Some("Nina Simone"), "Sinnerman"));
+        assert_eq!((f.album.as_deref(), f.track_number), (Some(UNKNOWN_ALBUM), None));
+        let f = PathFallback::of_upload(Some("01 Intro.flac"));
+        assert_eq!((f.title.as_str(), f.track_number), ("Intro", Some(1)));
+        assert_eq!(f.artist.as_deref(), Some(UNKNOWN_ARTIST));
+        let f = PathFallback::of_upload(Some("../../etc/03 - Band - Song.ogg"));
+        assert_eq!((f.artist.as_deref(), f.title.as_str(), f.track_number), (Some("Band"), "Song", Some(3)));
+        let f = PathFallback::of_upload(Some("C:\\Music\\Track.mp3"));
+        assert_eq!(f.title, "Track");
+        let f = PathFallback::of_upload(None);
+        assert_eq!((f.title.as_str(), f.artist.as_deref()), ("Untitled", Some(UNKNOWN_ARTIST)));
     }
 
     #[test]

@@ -135,6 +135,12 @@ pub async fn run(flags: &BTreeMap<&'static str, String>) -> anyhow::Result<()> {
         eprintln!("{hint}");
         tracing::warn!("no admin account exists yet");
     }
+    if config.metrics.enabled && config.metrics.token.is_none() && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            bind = %config.bind,
+            "ARCHIVE_METRICS is on without ARCHIVE_METRICS_TOKEN: anyone who reaches this address can read /metrics"
+        );
+    }
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (ARCHIVE_BIND)", config.bind))?;

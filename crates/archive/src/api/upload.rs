@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use archive_db::Song;
-use archive_media::{FileError, FileSource, Progress, StoreError};
+use archive_media::{FileError, NamedFile, Progress, StoreError};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
@@ -136,14 +136,16 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     for file in checked {
         stored.push(file.keep(&state.store).await.map_err(store_error(limit))?);
     }
-    let paths: Vec<_> = stored.iter().map(|f| f.path.clone()).collect();
-    let report =
-        archive_media::import_files(&state.db, &paths, FileSource::Upload, Arc::new(Progress::default()))
-            .await
-            .map_err(|e| match e {
-                archive_media::ImportError::Db(e) => ApiError::from(e),
-                other => ApiError::internal(other),
-            })?;
+    let files: Vec<_> = stored
+        .iter()
+        .map(|f| NamedFile { path: f.path.clone(), client_name: Some(f.client_name.clone()) })
+        .collect();
+    let report = archive_media::import_uploads(&state.db, &files, Arc::new(Progress::default()))
+        .await
+        .map_err(|e| match e {
+            archive_media::ImportError::Db(e) => ApiError::from(e),
+            other => ApiError::internal(other),
+        })?;
     let mut songs = Vec::new();
     for file in &stored {
         let song_id = state.db.file_location_by_path(file.path.to_str().unwrap_or_default()).await?;

@@ -92,6 +92,52 @@ async fn uploaded_files_are_stored_by_content_and_imported() {
     .await;
 }
 
+/// The name of the record `id` of `kind` (`artists`, `albums`).
+async fn name_of(app: &App, token: &str, kind: &str, id: &Value) -> String {
+    let (status, record) = app.get(&format!("/api/v1/{kind}/{}", id.as_str().unwrap()), token).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    record[if kind == "albums" { "title" } else { "name" }].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_upload_without_tags_is_named_from_the_name_its_client_gave_never_from_the_store() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A title and nothing else, sent as "Artist - Title.mp3".
+    let titled = dir.path().join("Nina Simone - Sinnerman.mp3");
+    audio::make(&titled, audio::format("mp3"), &[("title", "Sinnerman (Live)")], 0.5, 440);
+    // No tags at all, sent as "01 Intro.flac".
+    let untagged = dir.path().join("01 Intro.flac");
+    audio::make(&untagged, audio::format("flac"), &[], 0.5, 550);
+    on_each_backend(|app| {
+        let (titled, untagged) = (titled.clone(), untagged.clone());
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let form = Form::new().part("file", file_part(&titled)).part("file", file_part(&untagged));
+            let (status, body) = upload(&app, &token, form).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let songs = body["songs"].as_array().unwrap();
+            let titled = songs.iter().find(|s| s["title"] == "Sinnerman (Live)").expect("the tag's title");
+            assert_eq!(name_of(&app, &token, "artists", &titled["artist_id"]).await, "Nina Simone");
+            assert_eq!(name_of(&app, &token, "albums", &titled["album_id"]).await, "Unknown Album");
+            assert_eq!(titled["track_number"], Value::Null, "no track number made up from the hash");
+
+            let untagged = songs.iter().find(|s| s["title"] == "Intro").expect("the title from the name");
+            assert_eq!(untagged["track_number"], 1);
+            assert_eq!(name_of(&app, &token, "artists", &untagged["artist_id"]).await, "Unknown Artist");
+            assert_eq!(name_of(&app, &token, "albums", &untagged["album_id"]).await, "Unknown Album");
+            // The store's own path (media/ab/<hash>.ext) names nothing.
+            let (_, artists) = app.get("/api/v1/artists?limit=500", &token).await;
+            let names: Vec<&str> =
+                artists["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+            assert!(!names.contains(&"media"), "{names:?}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_upload_with_a_file_that_is_not_audio_is_refused_whole() {
     if !audio::ffmpeg_available() {

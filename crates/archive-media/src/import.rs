@@ -64,6 +64,9 @@ pub struct ImportReport {
     /// Files unchanged since the last import (or duplicates of another file).
     pub skipped: u64,
     pub failed: Vec<FileError>,
+    /// Files imported although part of them was damaged and skipped (a bad
+    /// tag frame, a metadata block of the wrong size), and what was skipped.
+    pub warnings: Vec<FileError>,
     /// Files known from an earlier import that are gone from disk.
     pub missing: u64,
     #[serde(skip)]
@@ -291,7 +294,10 @@ async fn read_and_write(
     let mut batch = Vec::with_capacity(BATCH);
     while let Some((candidate, result)) = scanned.recv().await {
         match result {
-            Ok((info, hash)) => batch.push(Scanned { candidate, info, hash }),
+            Ok((info, hash)) => {
+                warn(report, &candidate.path_text, &info.warnings);
+                batch.push(Scanned { candidate, info, hash })
+            }
             Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
         }
         if batch.len() >= BATCH {
@@ -308,6 +314,14 @@ fn unchanged(known: &HashMap<String, FileLocation>, candidate: &Candidate) -> bo
             && l.file_size == candidate.size as i64
             && l.modified_at == candidate.modified
     })
+}
+
+/// A file imported although part of it was damaged and skipped.
+fn warn(report: &mut ImportReport, path: &str, warnings: &[String]) {
+    for warning in warnings {
+        tracing::warn!(path, warning, "imported a file with damage skipped");
+        report.warnings.push(FileError { path: path.to_owned(), error: warning.clone() });
+    }
 }
 
 fn fail(progress: &Progress, report: &mut ImportReport, error: FileError) {

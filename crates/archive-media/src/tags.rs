@@ -171,6 +171,10 @@ pub struct TrackInfo {
     pub channels: Option<i64>,
     pub format: AudioFormat,
     pub cover: Option<Cover>,
+    /// What was damaged and skipped while the audio was still read (a bad
+    /// tag frame, a metadata block of the wrong size): the file is
+    /// imported, and these are reported as warnings.
+    pub warnings: Vec<String>,
 }
 
 /// The artist of a song whose tags and name say nothing about it.
@@ -213,14 +217,115 @@ pub fn read_track_with(path: &Path, hint: NameHint<'_>) -> Result<TrackInfo, Med
         .unwrap_or_else(|_| Err(MediaError::Damaged("the tag reader failed on this file".into())))
 }
 
+/// How hard a file is read: the tags as best lofty can, then in its
+/// relaxed mode (which skips a bad frame where best-attempt gives up), then
+/// the audio alone with names from the path, then past a damaged tag or
+/// metadata block at the start. Each step after the first is reported.
 fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, MediaError> {
+    let mut warnings = Vec::new();
+    let first = match probe_file(path, ParsingMode::BestAttempt, true) {
+        Ok(tagged) => return track_info(tagged, fallback, warnings),
+        Err(e) => e,
+    };
+    let reason = match &first {
+        MediaError::Damaged(reason) => reason.clone(),
+        other => other.to_string(),
+    };
+    if let Ok(tagged) = probe_file(path, ParsingMode::Relaxed, true) {
+        warnings.push(format!("a damaged tag frame was skipped ({reason})"));
+        return track_info(tagged, fallback, warnings);
+    }
+    if let Ok(tagged) = probe_file(path, ParsingMode::Relaxed, false) {
+        warnings.push(format!(
+            "the tags could not be read and were skipped ({reason}); names come from the file's name"
+        ));
+        return track_info(tagged, fallback, warnings);
+    }
+    if let Some((tagged, skipped)) = past_damaged_start(path)? {
+        warnings.push(format!("{skipped} ({reason}); names come from the file's name"));
+        return track_info(tagged, fallback, warnings);
+    }
+    Err(first)
+}
+
+/// Probes and reads a file: its type from the content, then (with `tags`)
+/// its tags and always its properties.
+fn probe_file(path: &Path, mode: ParsingMode, tags: bool) -> Result<lofty::file::TaggedFile, MediaError> {
     let reader = BufReader::new(File::open(path)?);
-    let options = ParseOptions::new().parsing_mode(ParsingMode::BestAttempt);
+    probe_reader(reader, mode, tags)
+}
+
+fn probe_reader<R: Read + std::io::Seek>(
+    reader: R,
+    mode: ParsingMode,
+    tags: bool,
+) -> Result<lofty::file::TaggedFile, MediaError> {
+    let options = ParseOptions::new().parsing_mode(mode).read_tags(tags).read_cover_art(tags);
     let probe = Probe::new(reader).options(options).guess_file_type()?;
     if probe.file_type().is_none() {
         return Err(MediaError::NotAudio);
     }
-    let tagged = probe.read().map_err(|e| MediaError::Damaged(e.to_string()))?;
+    probe.read().map_err(|e| MediaError::Damaged(parser_reason(&e)))
+}
+
+/// The parser's own words for why it failed: its message, and the cause
+/// behind it when lofty names one.
+fn parser_reason(error: &lofty::error::FileParseError) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    reason
+}
+
+/// A file whose start is damaged, read past the damage: an MP3 whose ID3v2
+/// tag claims a wrong size is read from its first MPEG frame; a FLAC file
+/// with a metadata block of the wrong size is read as its stream
+/// information followed by its audio frames. `None` when neither applies.
+fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'static str)>, MediaError> {
+    // Damage at the start lies within the first few hundred kilobytes;
+    // beyond that the file is not one of these.
+    const LOOK_AT: u64 = 1024 * 1024;
+    let mut head = Vec::new();
+    File::open(path)?.take(LOOK_AT).read_to_end(&mut head)?;
+    let audio = |bytes: Vec<u8>| probe_reader(std::io::Cursor::new(bytes), ParsingMode::Relaxed, false).ok();
+    if head.starts_with(b"ID3") {
+        // The first MPEG frame header after the tag's own 10-byte header.
+        let Some(start) =
+            (10..head.len().saturating_sub(1)).find(|&i| head[i] == 0xFF && head[i + 1] & 0xE0 == 0xE0)
+        else {
+            return Ok(None);
+        };
+        let rest = std::fs::read(path)?.split_off(start);
+        return Ok(audio(rest).map(|file| (file, "the ID3v2 tag claims a wrong size and was skipped")));
+    }
+    if head.starts_with(b"fLaC") && head.len() >= 42 && head[4] & 0x7F == 0 {
+        // STREAMINFO is always first (34 bytes); the audio frames start at
+        // the first frame sync code after it.
+        let Some(start) =
+            (42..head.len().saturating_sub(1)).find(|&i| head[i] == 0xFF && head[i + 1] & 0xFE == 0xF8)
+        else {
+            return Ok(None);
+        };
+        let mut rebuilt = b"fLaC".to_vec();
+        rebuilt.push(0x80); // STREAMINFO, the last metadata block now
+        rebuilt.extend_from_slice(&head[5..42]);
+        rebuilt.extend(std::fs::read(path)?.split_off(start));
+        return Ok(audio(rebuilt).map(|file| {
+            (file, "a metadata block has a wrong size; the metadata after the stream information was skipped")
+        }));
+    }
+    Ok(None)
+}
+
+fn track_info(
+    tagged: lofty::file::TaggedFile,
+    fallback: PathFallback,
+    warnings: Vec<String>,
+) -> Result<TrackInfo, MediaError> {
     let properties = tagged.properties();
     let format =
         AudioFormat::from_lofty(tagged.file_type(), properties.bit_depth()).ok_or(MediaError::NotAudio)?;
@@ -247,6 +352,7 @@ fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, Me
         channels: properties.channels().map(i64::from),
         format,
         cover: tag.and_then(cover_of),
+        warnings,
     };
     Ok(info)
 }

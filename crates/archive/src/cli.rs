@@ -466,6 +466,9 @@ async fn import_command(db: &Db, dirs: &[PathBuf]) -> anyhow::Result<()> {
         report.seen,
         handled as f64 / secs.max(1e-3)
     );
+    for warning in &report.warnings {
+        println!("imported with damage skipped: {}: {}", warning.path, warning.error);
+    }
     for failure in &report.failed {
         println!("failed: {}: {}", failure.path, failure.error);
     }

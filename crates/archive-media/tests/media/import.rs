@@ -119,6 +119,94 @@ async fn bad_files_are_reported_and_skipped_while_the_import_goes_on() {
     .await;
 }
 
+/// Writes `path` again with `change` applied to its bytes.
+fn damage(path: &Path, change: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(path).unwrap();
+    change(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Where `needle` starts in `bytes`.
+fn find(bytes: &[u8], needle: &[u8]) -> usize {
+    bytes.windows(needle.len()).position(|w| w == needle).expect("the bytes are there")
+}
+
+#[tokio::test]
+async fn a_playable_file_with_damaged_tags_is_kept_and_what_was_skipped_is_reported() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("Band/Record");
+    // An invalid frame among good ones: the date frame's text encoding is
+    // not one ID3v2 has.
+    let frame = root.join("01 - Bad Frame.mp3");
+    make(&frame, format("mp3"), &full_tags("Kept Title", "Kept Artist", "Kept Album"), 0.5, 440);
+    damage(&frame, |b| {
+        let at = find(b, b"TDRC");
+        b[at + 10] = 9;
+    });
+    // An ID3v2 tag whose header claims far more bytes than the file has.
+    let sized = root.join("02 - Wrong Size.mp3");
+    make(&sized, format("mp3"), &full_tags("Lost", "Lost", "Lost"), 0.5, 550);
+    damage(&sized, |b| b[6..10].copy_from_slice(&[0x7f, 0x7f, 0x7f, 0x7f]));
+    // A FLAC metadata block (the tags) shorter than the data it holds.
+    let block = root.join("03 - Short Block.flac");
+    make(&block, format("flac"), &full_tags("Lost", "Lost", "Lost"), 0.5, 660);
+    damage(&block, |b| {
+        let mut at = 4;
+        loop {
+            let (kind, length) = (b[at] & 0x7f, u32::from_be_bytes([0, b[at + 1], b[at + 2], b[at + 3]]));
+            if kind == 4 {
+                b[at + 1..at + 4].copy_from_slice(&(length - 10).to_be_bytes()[1..]);
+                break;
+            }
+            at += 4 + length as usize;
+        }
+    });
+    // A file cut off half way: its first half still plays.
+    let cut = root.join("04 - Cut.mp3");
+    make(&cut, format("mp3"), &full_tags("Cut", "Band", "Record"), 1.0, 770);
+    damage(&cut, |b| b.truncate(b.len() / 2));
+
+    on_each_backend(|t| {
+        let root = dir.path().to_owned();
+        async move {
+            let db = &t.db;
+            let report = run(db, &root).await;
+            assert!(report.failed.is_empty(), "{report:?}");
+            assert_eq!(report.imported, 4, "{report:?}");
+            let warned = |name: &str| {
+                report
+                    .warnings
+                    .iter()
+                    .find(|w| w.path.ends_with(name))
+                    .map(|w| w.error.clone())
+                    .unwrap_or_default()
+            };
+            let frame = warned("01 - Bad Frame.mp3");
+            assert!(frame.contains("tag frame was skipped") && frame.contains("TDRC"), "{frame}");
+            assert!(warned("02 - Wrong Size.mp3").contains("ID3v2 tag claims a wrong size"), "{report:?}");
+            assert!(
+                warned("03 - Short Block.flac").contains("metadata block has a wrong size"),
+                "{report:?}"
+            );
+            assert_eq!(warned("04 - Cut.mp3"), "", "a cut file with readable tags needs no warning");
+
+            let songs = all_songs(db).await;
+            let title =
+                |t: &str| songs.iter().find(|s| s.title == t).unwrap_or_else(|| panic!("{t}: {songs:?}"));
+            // The good frames of the first file are kept; the others take
+            // their names from the path.
+            assert!(title("Kept Title").duration_ms.is_some_and(|d| d > 0));
+            assert_eq!(title("Wrong Size").track_number, Some(2));
+            assert!(title("Short Block").duration_ms.is_some_and(|d| d > 0));
+            assert!(title("Cut").duration_ms.is_some());
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn reimport_skips_unchanged_files_updates_changed_ones_and_marks_removed_ones() {
     if !ffmpeg_available() {

@@ -520,6 +520,7 @@ fn schemas() -> Value {
             ("imported", int.clone()),
             ("skipped", int.clone()),
             ("failed", file_errors.clone()),
+            ("warnings", file_errors.clone()),
         ]),
         "Playlist": synced(vec![
             ("id", id.clone()),
@@ -561,7 +562,8 @@ fn schemas() -> Value {
             ("state", text.clone()),
             ("progress", json!({ "type": "object" })),
             ("finished_at", opt_time.clone()),
-            ("failures", file_errors),
+            ("failures", file_errors.clone()),
+            ("warnings", file_errors),
         ]),
         "FileError": record(vec![("path", text.clone()), ("error", text.clone())]),
         "Ping": record(vec![

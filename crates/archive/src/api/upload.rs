@@ -54,6 +54,8 @@ pub struct UploadResult {
     /// Files whose content was already in the library.
     skipped: u64,
     failed: Vec<FileError>,
+    /// Files imported with damage skipped (a bad tag frame…), and what.
+    warnings: Vec<FileError>,
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -158,7 +160,25 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     }
     tracing::info!(files = stored.len(), bytes = total, imported = report.imported, "upload stored");
     state.metrics.record_upload(report.imported, report.skipped, report.failed.len() as u64);
-    let result =
-        UploadResult { songs, imported: report.imported, skipped: report.skipped, failed: report.failed };
+    let result = UploadResult {
+        songs,
+        imported: report.imported,
+        skipped: report.skipped,
+        failed: by_client_name(report.failed, &stored),
+        warnings: by_client_name(report.warnings, &stored),
+    };
     Ok((StatusCode::CREATED, Json(result)))
+}
+
+/// Files named as their client named them, not by their place in the store.
+fn by_client_name(errors: Vec<FileError>, stored: &[archive_media::StoredFile]) -> Vec<FileError> {
+    errors
+        .into_iter()
+        .map(|mut error| {
+            if let Some(file) = stored.iter().find(|f| f.path.to_str() == Some(error.path.as_str())) {
+                error.path = file.client_name.clone();
+            }
+            error
+        })
+        .collect()
 }

@@ -83,6 +83,8 @@ pub struct ImportJobView {
     pub missing: Option<u64>,
     /// The files that could not be imported, and why (the first 1000).
     pub failures: Vec<FileError>,
+    /// The files imported with damage skipped, and what (the first 1000).
+    pub warnings: Vec<FileError>,
     /// Why the whole import stopped (when failed).
     pub error: Option<String>,
 }
@@ -91,15 +93,16 @@ impl ImportJob {
     pub fn view(&self) -> ImportJobView {
         let mut progress = self.progress.snapshot();
         let outcome = self.outcome.lock().expect("import outcome lock");
-        let (state, finished_at, missing, failures, error) = match &*outcome {
-            None => ("running", None, None, Vec::new(), None),
+        let (state, finished_at, missing, failures, warnings, error) = match &*outcome {
+            None => ("running", None, None, Vec::new(), Vec::new(), None),
             Some(Outcome::Done { report, finished_at }) => {
                 progress.files_per_second = rate(&progress, report.elapsed);
                 let failures = report.failed.iter().take(FAILURES_LISTED).cloned().collect();
-                ("done", Some(*finished_at), Some(report.missing), failures, None)
+                let warnings = report.warnings.iter().take(FAILURES_LISTED).cloned().collect();
+                ("done", Some(*finished_at), Some(report.missing), failures, warnings, None)
             }
             Some(Outcome::Failed { error, finished_at }) => {
-                ("failed", Some(*finished_at), None, Vec::new(), Some(error.clone()))
+                ("failed", Some(*finished_at), None, Vec::new(), Vec::new(), Some(error.clone()))
             }
         };
         ImportJobView {
@@ -112,6 +115,7 @@ impl ImportJob {
             finished_at,
             missing,
             failures,
+            warnings,
             error,
         }
     }

@@ -48,6 +48,8 @@ struct ImportRow {
     missing: Option<u64>,
     rate: String,
     failures: Vec<(String, String)>,
+    /// Files imported with damage skipped, and what.
+    warnings: Vec<(String, String)>,
     error: Option<String>,
 }
 
@@ -74,6 +76,7 @@ impl From<ImportJobView> for ImportRow {
             missing: job.missing,
             rate: format!("{:.0}", p.files_per_second),
             failures: job.failures.into_iter().map(|f| (f.path, f.error)).collect(),
+            warnings: job.warnings.into_iter().map(|f| (f.path, f.error)).collect(),
             error: job.error,
         }
     }

@@ -139,6 +139,33 @@ async fn an_upload_without_tags_is_named_from_the_name_its_client_gave_never_fro
 }
 
 #[tokio::test]
+async fn an_upload_with_a_damaged_tag_frame_is_kept_and_the_damage_is_reported_by_its_name() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("Damaged Frame.mp3");
+    audio::make(&damaged, audio::format("mp3"), &audio::full_tags("Still Here", "Band", "Record"), 0.5, 440);
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"TDRC").unwrap();
+    bytes[at + 10] = 9; // a text encoding ID3v2 does not have
+    std::fs::write(&damaged, bytes).unwrap();
+    on_each_backend(|app| {
+        let damaged = damaged.clone();
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let (status, body) = upload(&app, &token, Form::new().part("file", file_part(&damaged))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            assert_eq!(body["songs"][0]["title"], "Still Here");
+            assert_eq!(body["warnings"][0]["path"], "Damaged Frame.mp3", "{body}");
+            let warning = body["warnings"][0]["error"].as_str().unwrap();
+            assert!(warning.contains("tag frame was skipped"), "{warning}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_upload_with_a_file_that_is_not_audio_is_refused_whole() {
     if !audio::ffmpeg_available() {
         return;

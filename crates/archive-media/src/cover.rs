@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::tags::read_track;
 
 /// Names of cover files beside the audio, best first (any case).
@@ -66,6 +68,72 @@ fn embedded_cover(files: &[PathBuf]) -> Option<CoverImage> {
         let mime_type = image_type(&data)?;
         Some(CoverImage { data, mime_type })
     })
+}
+
+/// The sizes a thumbnail is made at: a request is served at the next one up
+/// (at most this many files per cover, whatever clients ask).
+pub const THUMBNAIL_SIZES: &[u32] = &[64, 128, 256, 320, 480, 640, 1024];
+
+/// Why a thumbnail could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("the cover image cannot be decoded: {0}")]
+    Decode(String),
+    #[error("the thumbnail cannot be kept: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Small copies of covers, made once per cover and size and kept under
+/// the data directory (`thumbnails/<sha256 of the cover>-<size>.jpg`), so a
+/// grid of albums never loads full-size scans.
+#[derive(Debug, Clone)]
+pub struct Thumbnails {
+    dir: PathBuf,
+}
+
+impl Thumbnails {
+    pub fn new(data_dir: &Path) -> Thumbnails {
+        Thumbnails { dir: data_dir.join("thumbnails") }
+    }
+
+    /// The size a request for `wanted` pixels is served at.
+    pub fn size_for(wanted: u32) -> u32 {
+        THUMBNAIL_SIZES
+            .iter()
+            .copied()
+            .find(|&s| s >= wanted)
+            .unwrap_or(*THUMBNAIL_SIZES.last().expect("sizes"))
+    }
+
+    /// `cover` at most `size` pixels wide and high, as JPEG: from the cache,
+    /// or made now and kept. Blocking: call it on a blocking thread.
+    pub fn get(&self, cover: &CoverImage, size: u32) -> Result<CoverImage, ThumbnailError> {
+        let key = hex::encode(Sha256::digest(&cover.data));
+        let path = self.dir.join(format!("{key}-{size}.jpg"));
+        if let Ok(data) = std::fs::read(&path) {
+            return Ok(CoverImage { data, mime_type: "image/jpeg" });
+        }
+        let data = shrink(&cover.data, size)?;
+        std::fs::create_dir_all(&self.dir)?;
+        // Written whole under another name, then renamed: a reader never
+        // sees half a file, and two requests at once both end well.
+        let temp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::fs::write(temp.path(), &data)?;
+        temp.persist(&path).map_err(|e| e.error)?;
+        Ok(CoverImage { data, mime_type: "image/jpeg" })
+    }
+}
+
+/// `data` decoded, fitted within `size` by `size` (never enlarged), and
+/// encoded as JPEG.
+fn shrink(data: &[u8], size: u32) -> Result<Vec<u8>, ThumbnailError> {
+    let image = image::load_from_memory(data).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let image =
+        if image.width() > size || image.height() > size { image.thumbnail(size, size) } else { image };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    image.to_rgb8().write_with_encoder(encoder).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    Ok(out.into_inner())
 }
 
 #[cfg(test)]

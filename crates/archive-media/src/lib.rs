@@ -8,7 +8,7 @@ pub mod import;
 pub mod store;
 pub mod tags;
 
-pub use cover::{CoverImage, find_cover, image_type};
+pub use cover::{CoverImage, THUMBNAIL_SIZES, ThumbnailError, Thumbnails, find_cover, image_type};
 pub use import::{
     FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
     import_uploads,

@@ -75,10 +75,16 @@ pub fn full_tags<'a>(title: &'a str, artist: &'a str, album: &'a str) -> Vec<(&'
 
 /// Writes a small PNG image (a solid colour, made by ffmpeg) to `path`.
 pub fn make_png(path: &Path, colour: &str) {
+    make_image(path, colour, 64, 64);
+}
+
+/// Writes an image of `width` by `height` (a solid colour, made by ffmpeg;
+/// its type from the extension) to `path`.
+pub fn make_image(path: &Path, colour: &str, width: u32, height: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let out = Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("color=c={colour}:s=64x64"))
+        .arg(format!("color=c={colour}:s={width}x{height}"))
         .args(["-frames:v", "1"])
         .arg(path)
         .output()

@@ -21,6 +21,8 @@ pub struct AppState {
     pub key_failures_by_address: Arc<FailureThrottle>,
     pub imports: Arc<ImportJobs>,
     pub store: archive_media::MediaStore,
+    /// Cover thumbnails, kept under the data directory.
+    pub thumbnails: archive_media::Thumbnails,
     /// The sync worker's signals and the master's copy of the control state.
     pub sync_signals: Arc<crate::sync::control::Signals>,
     /// Slaves' visits waiting to be recorded (a master).
@@ -39,6 +41,7 @@ impl AppState {
         AppState {
             db,
             store: archive_media::MediaStore::new(&config.data_dir),
+            thumbnails: archive_media::Thumbnails::new(&config.data_dir),
             imports: Arc::new(ImportJobs::default()),
             sync_signals: Arc::default(),
             sync_visits: Arc::default(),

@@ -1,6 +1,8 @@
 //! `GET /api/v1/albums/{id}/cover`: the album's cover image, from a picture
 //! beside its files on this node or embedded in them, with an ETag (a hash of
-//! the image) so that browsers revalidate cheaply.
+//! the image) so that browsers revalidate cheaply. With `?size=N` it is a
+//! JPEG thumbnail at most N pixels wide and high (served at the next of
+//! `THUMBNAIL_SIZES` up), made once and kept under the data directory.
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
@@ -22,16 +24,33 @@ pub async fn cover(
     params: Params,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    params.finish(&[])?;
+    params.finish(&["size"])?;
+    let size = match params.int("size")? {
+        None => None,
+        Some(n) if (16..=2048).contains(&n) => Some(archive_media::Thumbnails::size_for(n as u32)),
+        Some(_) => return Err(ApiError::invalid(Some("size"), "size must be from 16 to 2048 pixels")),
+    };
     state.db.album(id).await?.ok_or_else(|| ApiError::not_found("album"))?;
     let paths: Vec<std::path::PathBuf> =
         state.db.album_file_paths(id, FILES_LOOKED_AT).await?.into_iter().map(Into::into).collect();
-    let image = tokio::task::spawn_blocking(move || archive_media::find_cover(&paths))
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "no_cover", "this album has no cover on this node")
-        })?;
+    let thumbnails = state.thumbnails.clone();
+    let image = tokio::task::spawn_blocking(move || {
+        let cover = archive_media::find_cover(&paths)?;
+        let Some(size) = size else { return Some(cover) };
+        match thumbnails.get(&cover, size) {
+            Ok(thumbnail) => Some(thumbnail),
+            // A cover no decoder reads is still shown as it is.
+            Err(e) => {
+                tracing::warn!(album = %id, error = %e, "cover thumbnail not made; serving the cover itself");
+                Some(cover)
+            }
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "no_cover", "this album has no cover on this node")
+    })?;
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&image.data))[..32]);
     let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     let cache = HeaderValue::from_static("private, max-age=86400");

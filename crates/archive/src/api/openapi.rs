@@ -97,6 +97,7 @@ impl Operation {
                 "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
                 "offset" => json!({ "type": "integer", "minimum": 0 }),
                 "year" => json!({ "type": "integer" }),
+                "size" => json!({ "type": "integer", "minimum": 16, "maximum": 2048 }),
                 "order" => json!({ "type": "string", "enum": ["asc", "desc"] }),
                 "artist_id" | "album_id" | "genre_id" | "owner_id" | "after" => {
                     json!({ "type": "string", "format": "uuid" })
@@ -242,7 +243,11 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
             .json_body(object(&[("title", "string"), ("artist_id", "uuid"), ("year", "integer")], &["title"]))
             .answers(201, schema("Album")),
         ("GET", "/api/v1/albums/{id}") => op("An album with its songs").answers(200, schema("AlbumWithSongs")),
-        ("GET", "/api/v1/albums/{id}/cover") => op("An album's cover").file("image/*"),
+        ("GET", "/api/v1/albums/{id}/cover") => {
+            op("An album's cover; with size, a JPEG thumbnail at most that many pixels wide and high")
+                .query(&["size"])
+                .file("image/*")
+        }
         ("PATCH", "/api/v1/albums/{id}") => op("Change an album")
             .json_body(object(&[("title", "string"), ("artist_id", "uuid"), ("year", "integer")], &[]))
             .answers(200, schema("Album")),

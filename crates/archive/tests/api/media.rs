@@ -381,6 +381,82 @@ async fn album_covers_come_from_beside_the_files_or_from_inside_them() {
     .await;
 }
 
+/// The width and height of a JPEG, from its frame header.
+fn jpeg_size(data: &[u8]) -> (u32, u32) {
+    assert!(data.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    let mut at = 2;
+    while at + 9 < data.len() {
+        let (marker, length) = (data[at + 1], u16::from_be_bytes([data[at + 2], data[at + 3]]) as usize);
+        if (0xC0..=0xC2).contains(&marker) {
+            let height = u16::from_be_bytes([data[at + 5], data[at + 6]]);
+            let width = u16::from_be_bytes([data[at + 7], data[at + 8]]);
+            return (u32::from(width), u32::from(height));
+        }
+        at += 2 + length;
+    }
+    panic!("no JPEG frame header");
+}
+
+#[tokio::test]
+async fn a_cover_thumbnail_is_small_made_once_and_kept() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let album = root.path().join("Painter/Big Scan");
+    audio::make(
+        &album.join("01 - Wide.mp3"),
+        audio::format("mp3"),
+        &audio::full_tags("Wide", "Painter", "Big Scan"),
+        0.5,
+        440,
+    );
+    audio::make_image(&album.join("cover.png"), "orange", 1200, 900);
+    let original = std::fs::read(album.join("cover.png")).unwrap();
+    on_each_backend(|app| {
+        let (root, original) = (root.path().to_owned(), original.clone());
+        async move {
+            let progress = std::sync::Arc::new(archive_media::Progress::default());
+            archive_media::import(app.db(), &[root], progress).await.unwrap();
+            let token = app.user(Role::User).await.token;
+            let albums = app.db().albums(&Default::default(), &Default::default()).await.unwrap().items;
+            let id = albums.iter().find(|a| a.title == "Big Scan").unwrap().id;
+            let get = |query: &str| {
+                app.client
+                    .get(format!("{}/api/v1/albums/{id}/cover{query}", app.base))
+                    .bearer_auth(&token)
+                    .send()
+            };
+
+            let small = get("?size=300").await.unwrap();
+            assert_eq!(small.status(), StatusCode::OK);
+            assert_eq!(small.headers()["content-type"], "image/jpeg");
+            let etag = small.headers()["etag"].to_str().unwrap().to_owned();
+            let bytes = small.bytes().await.unwrap();
+            // Served at the next size up (320), the shape kept.
+            assert_eq!(jpeg_size(&bytes), (320, 240));
+            assert!(bytes.len() < original.len(), "{} bytes against {}", bytes.len(), original.len());
+            let kept: Vec<_> = std::fs::read_dir(app.data_dir.path().join("thumbnails")).unwrap().collect();
+            assert_eq!(kept.len(), 1, "made once and kept");
+            let again = get("?size=320").await.unwrap();
+            assert_eq!(again.headers()["etag"].to_str().unwrap(), etag, "the same thumbnail");
+            assert_eq!(std::fs::read_dir(app.data_dir.path().join("thumbnails")).unwrap().count(), 1);
+
+            let whole = get("").await.unwrap();
+            assert_eq!(
+                whole.bytes().await.unwrap().as_ref(),
+                &original[..],
+                "without size, the cover itself"
+            );
+            for bad in ["?size=0", "?size=5000", "?size=big"] {
+                let refused = get(bad).await.unwrap();
+                assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            }
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_database_and_stored_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;

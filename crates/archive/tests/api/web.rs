@@ -352,6 +352,8 @@ async fn artists_albums_and_genres_have_list_and_detail_pages() {
                 && page.contains("Shiva-Loka")
         );
         assert!(page.contains(&format!("/api/v1/albums/{}/cover", album.id)), "albums show their cover");
+        // A thumbnail for a 160-pixel tile (320 for sharp screens), never the full scan.
+        assert!(page.contains(&format!("/api/v1/albums/{}/cover?size=320", album.id)), "{page}");
 
         let albums = browser.get("/albums").await.text().await.unwrap();
         assert!(albums.contains("Journey in Satchidananda") && albums.contains("Alice Coltrane · 1971"));

@@ -291,7 +291,11 @@ fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'
     const LOOK_AT: u64 = 1024 * 1024;
     let mut head = Vec::new();
     File::open(path)?.take(LOOK_AT).read_to_end(&mut head)?;
-    let audio = |bytes: Vec<u8>| probe_reader(std::io::Cursor::new(bytes), ParsingMode::Relaxed, false).ok();
+    // The file is read from where the audio starts, not copied into memory.
+    let audio = |prefix: Vec<u8>, start: usize| -> Result<_, MediaError> {
+        let spliced = Spliced::new(prefix, File::open(path)?, start as u64)?;
+        Ok(probe_reader(BufReader::new(spliced), ParsingMode::Relaxed, false).ok())
+    };
     if head.starts_with(b"ID3") {
         // The first MPEG frame header after the tag's own 10-byte header.
         let Some(start) =
@@ -299,8 +303,9 @@ fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'
         else {
             return Ok(None);
         };
-        let rest = std::fs::read(path)?.split_off(start);
-        return Ok(audio(rest).map(|file| (file, "the ID3v2 tag claims a wrong size and was skipped")));
+        return Ok(
+            audio(Vec::new(), start)?.map(|file| (file, "the ID3v2 tag claims a wrong size and was skipped"))
+        );
     }
     if head.starts_with(b"fLaC") && head.len() >= 42 && head[4] & 0x7F == 0 {
         // STREAMINFO is always first (34 bytes); the audio frames start at
@@ -310,15 +315,65 @@ fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'
         else {
             return Ok(None);
         };
-        let mut rebuilt = b"fLaC".to_vec();
-        rebuilt.push(0x80); // STREAMINFO, the last metadata block now
-        rebuilt.extend_from_slice(&head[5..42]);
-        rebuilt.extend(std::fs::read(path)?.split_off(start));
-        return Ok(audio(rebuilt).map(|file| {
+        let mut header = b"fLaC".to_vec();
+        header.push(0x80); // STREAMINFO, the last metadata block now
+        header.extend_from_slice(&head[5..42]);
+        return Ok(audio(header, start)?.map(|file| {
             (file, "a metadata block has a wrong size; the metadata after the stream information was skipped")
         }));
     }
     Ok(None)
+}
+
+/// `prefix`, then `file` from byte `start` on, read and sought as one
+/// stream: a damaged file's audio with a new header in front of it,
+/// without copying the file.
+struct Spliced {
+    prefix: Vec<u8>,
+    file: File,
+    start: u64,
+    /// The whole stream's length.
+    len: u64,
+    position: u64,
+}
+
+impl Spliced {
+    fn new(prefix: Vec<u8>, file: File, start: u64) -> std::io::Result<Spliced> {
+        let len = prefix.len() as u64 + file.metadata()?.len().saturating_sub(start);
+        Ok(Spliced { prefix, file, start, len, position: 0 })
+    }
+}
+
+impl Read for Spliced {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let prefix_len = self.prefix.len() as u64;
+        let n = if self.position < prefix_len {
+            let from = &self.prefix[self.position as usize..];
+            let n = from.len().min(buf.len());
+            buf[..n].copy_from_slice(&from[..n]);
+            n
+        } else {
+            use std::io::Seek;
+            self.file.seek(std::io::SeekFrom::Start(self.start + self.position - prefix_len))?;
+            self.file.read(buf)?
+        };
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Spliced {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::Current(n) => self.position.checked_add_signed(n),
+            std::io::SeekFrom::End(n) => self.len.checked_add_signed(n),
+        };
+        let target = target
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.position = target;
+        Ok(target)
+    }
 }
 
 fn track_info(
@@ -467,6 +522,27 @@ mod tests {
         assert_eq!(f.title, "Track");
         let f = PathFallback::of_upload(None);
         assert_eq!((f.title.as_str(), f.artist.as_deref()), ("Untitled", Some(UNKNOWN_ARTIST)));
+    }
+
+    #[test]
+    fn a_spliced_stream_reads_and_seeks_as_the_prefix_then_the_file_from_its_start() {
+        use std::io::{Seek, SeekFrom};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        std::fs::write(&path, b"skipped:kept bytes").unwrap();
+        let mut spliced = Spliced::new(b"NEW".to_vec(), File::open(&path).unwrap(), 8).unwrap();
+        let mut all = String::new();
+        spliced.read_to_string(&mut all).unwrap();
+        assert_eq!(all, "NEWkept bytes");
+        assert_eq!(spliced.seek(SeekFrom::End(-5)).unwrap(), 8);
+        let mut tail = String::new();
+        spliced.read_to_string(&mut tail).unwrap();
+        assert_eq!(tail, "bytes");
+        spliced.seek(SeekFrom::Start(1)).unwrap();
+        let mut two = [0u8; 2];
+        spliced.read_exact(&mut two).unwrap();
+        assert_eq!(&two, b"EW");
+        assert!(spliced.seek(SeekFrom::Current(-10)).is_err());
     }
 
     #[test]

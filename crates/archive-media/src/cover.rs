@@ -89,11 +89,20 @@ pub enum ThumbnailError {
 #[derive(Debug, Clone)]
 pub struct Thumbnails {
     dir: PathBuf,
+    /// One thumbnail is made at a time: decoding a cover can take up to
+    /// `MAX_DECODE_BYTES`, and many requests at once must not multiply it.
+    making: std::sync::Arc<std::sync::Mutex<()>>,
 }
+
+/// The largest cover decoded, in pixels per side: a scan at 600 dpi of a
+/// 30 cm sleeve is about 7,100. A file claiming more is not decoded.
+const MAX_DECODE_SIDE: u32 = 10_000;
+/// The most memory one decode may take.
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 
 impl Thumbnails {
     pub fn new(data_dir: &Path) -> Thumbnails {
-        Thumbnails { dir: data_dir.join("thumbnails") }
+        Thumbnails { dir: data_dir.join("thumbnails"), making: Default::default() }
     }
 
     /// The size a request for `wanted` pixels is served at.
@@ -113,6 +122,11 @@ impl Thumbnails {
         if let Ok(data) = std::fs::read(&path) {
             return Ok(CoverImage { data, mime_type: "image/jpeg" });
         }
+        let _one_at_a_time = self.making.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Ok(data) = std::fs::read(&path) {
+            // Made by the request that held the lock before this one.
+            return Ok(CoverImage { data, mime_type: "image/jpeg" });
+        }
         let data = shrink(&cover.data, size)?;
         std::fs::create_dir_all(&self.dir)?;
         // Written whole under another name, then renamed: a reader never
@@ -127,18 +141,52 @@ impl Thumbnails {
 /// `data` decoded, fitted within `size` by `size` (never enlarged), and
 /// encoded as JPEG.
 fn shrink(data: &[u8], size: u32) -> Result<Vec<u8>, ThumbnailError> {
-    let image = image::load_from_memory(data).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let decode = |e: image::ImageError| ThumbnailError::Decode(e.to_string());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_SIDE);
+    limits.max_image_height = Some(MAX_DECODE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(data)).with_guessed_format()?;
+    reader.limits(limits);
+    let image = reader.decode().map_err(decode)?;
     let image =
         if image.width() > size || image.height() > size { image.thumbnail(size, size) } else { image };
     let mut out = std::io::Cursor::new(Vec::new());
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
-    image.to_rgb8().write_with_encoder(encoder).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    image.to_rgb8().write_with_encoder(encoder).map_err(decode)?;
     Ok(out.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::image_type;
+    #[test]
+    fn a_cover_claiming_huge_dimensions_is_refused_before_it_is_decoded() {
+        // A PNG header (valid, with its checksum) for 60,000 by 60,000
+        // pixels, which would take 14 GB decoded; no image data follows.
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for byte in bytes {
+                crc ^= u32::from(*byte);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                }
+            }
+            !crc
+        }
+        let mut chunk = b"IHDR".to_vec();
+        chunk.extend_from_slice(&60_000u32.to_be_bytes());
+        chunk.extend_from_slice(&60_000u32.to_be_bytes());
+        chunk.extend_from_slice(&[8, 6, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d".to_vec();
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let cover = CoverImage { data: png, mime_type: "image/png" };
+        let refused = Thumbnails::new(dir.path()).get(&cover, 320);
+        assert!(matches!(&refused, Err(ThumbnailError::Decode(why)) if why.contains("limit")), "{refused:?}");
+    }
+
+    use super::*;
 
     #[test]
     fn image_types_come_from_the_content() {

@@ -39,7 +39,7 @@ pub use library::{
     NewSong, Song, SongCredits, SongFilter, SongPatch,
 };
 pub use listening::{ListeningData, RecentPlay, SongMarks, SongPlayCount};
-pub use media::{FileLocation, FileSource, FileStatus, NewFileLocation};
+pub use media::{FileLocation, FileSource, FileStatus, HashRecorded, ImportedSong, NewFileLocation};
 pub use migrations::MigrationStatus;
 pub use page::{Page, PageRequest, SortOrder};
 pub use playlists::{NewPlaylist, Playlist, PlaylistEntry, PlaylistFilter, PlaylistPatch};

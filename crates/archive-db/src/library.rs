@@ -62,7 +62,7 @@ fn uuid_param(value: Option<Uuid>) -> Option<Param> {
     value.map(Param::Uuid)
 }
 
-fn text_param(value: Option<String>) -> Option<Param> {
+pub(crate) fn text_param(value: Option<String>) -> Option<Param> {
     value.map(Param::Text)
 }
 

@@ -7,10 +7,38 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::library::{NewAlbum, NewArtist, NewGenre, NewSong, Song, album_natural_key};
+use crate::library::{
+    NewAlbum, NewArtist, NewGenre, NewSong, Song, album_natural_key, optional_text, text_param,
+};
 use crate::normalize;
 use crate::sql::{Param, Sql};
 use crate::{Db, Tx};
+
+/// A song as an import found it.
+#[derive(Debug, Clone)]
+pub struct ImportedSong {
+    pub song: NewSong,
+    /// Whether the file's bytes changed since the song was last written
+    /// (a known path with a new size or time). A song whose
+    /// `content_hash` is `None` (not computed yet) keeps the hash it has,
+    /// unless its bytes changed: then that hash is wrong and is cleared.
+    pub bytes_changed: bool,
+}
+
+/// What [`Tx::record_content_hash`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashRecorded {
+    /// The song had no hash; now it has this one.
+    Recorded,
+    /// The song had this hash already (another node computed it).
+    AlreadyKnown,
+    /// The song has another hash: this node's file is not the bytes the
+    /// song was first imported from (see docs/ARCHITECTURE.md on sampled
+    /// identities). The song keeps its hash.
+    Differs { recorded: String },
+    /// The song is gone.
+    NoSong,
+}
 
 /// Whether `new` would leave song `current` as it is.
 fn same_song(current: &Song, new: &NewSong) -> bool {
@@ -115,6 +143,40 @@ impl Db {
         Ok(here)
     }
 
+    /// Songs with a known content hash whose file size is one of `sizes`:
+    /// `(id, content_hash, file_size)`.
+    pub async fn hashed_songs_of_sizes(&self, sizes: &[i64]) -> Result<Vec<(Uuid, String, i64)>> {
+        let mut found = Vec::new();
+        for chunk in sizes.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(
+                "SELECT id, content_hash, file_size FROM songs WHERE content_hash IS NOT NULL AND file_size IN ",
+            );
+            sql.bind_list(chunk.iter().map(|size| Param::Int(*size)));
+            found.extend(self.fetch_all_sql::<(Uuid, String, i64)>(sql).await?);
+        }
+        Ok(found)
+    }
+
+    /// Present files whose song has no content hash yet, in song id order
+    /// after `after`, at most `limit`.
+    pub async fn files_without_content_hash(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<FileLocation>> {
+        let columns: Vec<String> = LOCATION_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM file_locations l JOIN songs s ON s.id = l.song_id \
+             WHERE l.status = 'present' AND s.content_hash IS NULL",
+            columns.join(", ")
+        ));
+        if let Some(after) = after {
+            sql.push(" AND l.song_id > ").bind(Param::Uuid(after));
+        }
+        sql.push(" ORDER BY l.song_id LIMIT ").bind(Param::Int(limit));
+        self.fetch_all_sql(sql).await
+    }
+
     /// Every location whose path starts with `prefix` (a directory path ending in `/`).
     pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
         // A range on the path instead of LIKE: no escaping, and the unique index serves it.
@@ -169,17 +231,38 @@ impl Tx {
         Ok(self.fetch_optional_sql::<Id>(sql).await?.map(|r| r.id))
     }
 
+    /// Records the SHA-256 of song `id`'s whole file, through the write
+    /// path (the change syncs), unless the song has one already.
+    pub async fn record_content_hash(&mut self, id: Uuid, content_hash: &str) -> Result<HashRecorded> {
+        let Some(song) = self.songs_by_ids(&[id]).await?.pop() else { return Ok(HashRecorded::NoSong) };
+        match song.content_hash {
+            Some(known) if known == content_hash => Ok(HashRecorded::AlreadyKnown),
+            Some(recorded) => Ok(HashRecorded::Differs { recorded }),
+            None => {
+                let hash = optional_text("content_hash", Some(content_hash), 128)?;
+                self.update_row("songs", id, vec![("content_hash", text_param(hash))]).await?;
+                Ok(HashRecorded::Recorded)
+            }
+        }
+    }
+
     /// Creates or brings up to date many songs (each `NewSong` has its id):
     /// the new ones in multi-row statements, the changed ones one by one, the
     /// unchanged ones not at all. Every row written records its change.
-    pub async fn upsert_songs(&mut self, songs: Vec<NewSong>) -> Result<()> {
-        let ids: Vec<Uuid> = songs.iter().map(|s| s.id.expect("upsert_songs needs ids")).collect();
+    pub async fn upsert_songs(&mut self, songs: Vec<ImportedSong>) -> Result<()> {
+        let ids: Vec<Uuid> = songs.iter().map(|s| s.song.id.expect("upsert_songs needs ids")).collect();
         let existing: std::collections::HashMap<Uuid, Song> =
             self.songs_by_ids(&ids).await?.into_iter().map(|s| (s.id, s)).collect();
         let now = crate::now();
         let mut new_rows = Vec::new();
-        for song in songs {
+        for ImportedSong { mut song, bytes_changed } in songs {
             let id = song.id.expect("checked above");
+            if let Some(current) = existing.get(&id)
+                && song.content_hash.is_none()
+                && !bytes_changed
+            {
+                song.content_hash = current.content_hash.clone();
+            }
             match existing.get(&id) {
                 None => {
                     let mut values = crate::library::song_values(song)?;

@@ -53,6 +53,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_playlist_sort_keys.sql"),
         include_str!("../migrations/postgres/0007_playlist_sort_keys.sql"),
     ),
+    (
+        8,
+        "hashed songs by size",
+        include_str!("../migrations/sqlite/0008_song_sizes.sql"),
+        include_str!("../migrations/postgres/0008_song_sizes.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -3,7 +3,9 @@
 //! 1. Walk each root and list the files with an audio extension.
 //! 2. Skip those this node already has with the same size and modification
 //!    time (re-importing an unchanged library is a walk and a lookup).
-//! 3. Read tags and hash the content of the rest on every core.
+//! 3. Read the tags and the identity ([`identity::sample`]: at most a few
+//!    hundred kilobytes of each file) of the rest on every core. The full
+//!    SHA-256 of a large file is left to the background (`full_hash`).
 //! 4. Write them in batches, each in one transaction through the database
 //!    layer's write path (every row records its change). If a batch fails,
 //!    its files are written one by one, so one bad file costs only itself.
@@ -18,15 +20,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use archive_db::{Db, DbError, FileLocation, NewFileLocation, NewSong, Tx};
+use archive_db::{Db, DbError, FileLocation, ImportedSong, NewFileLocation, NewSong, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::identity;
-use crate::tags::{MediaError, NameHint, TrackInfo, content_hash, read_track_with};
+use crate::full_hash::content_hash;
+use crate::identity::{self, Sample};
+use crate::tags::{MediaError, NameHint, TrackInfo, read_track_with};
 
 /// Extensions of the files an import looks at (the format itself is then
 /// detected from the content).
@@ -151,11 +154,52 @@ pub struct NamedFile {
     pub client_name: Option<String>,
 }
 
-/// A file read and hashed, ready to write.
+/// A file read, ready to write.
 struct Scanned {
     candidate: Candidate,
     info: TrackInfo,
-    hash: String,
+    sample: Sample,
+    /// The SHA-256 of the whole file, when this import computed it (a small
+    /// file, an upload, or a file that may be a song imported before sampling).
+    full_hash: Option<String>,
+}
+
+/// Songs imported before sampled identities, whose ids came from the
+/// SHA-256 of the whole file: a file of the same size is hashed whole, and
+/// if it is one of them, it keeps that song's id. So a library synced
+/// between nodes before the change does not split when a node imports a
+/// file it had not imported yet.
+#[derive(Default)]
+struct SongsBeforeSampling {
+    sizes: HashSet<u64>,
+    by_hash: HashMap<String, Uuid>,
+}
+
+impl SongsBeforeSampling {
+    /// Those whose size is one of the candidates' (that are at new paths).
+    async fn of(
+        db: &Db,
+        candidates: &VecDeque<Candidate>,
+        known: &HashMap<String, FileLocation>,
+    ) -> Result<Self, DbError> {
+        let sizes: HashSet<i64> = candidates
+            .iter()
+            .filter(|c| !known.contains_key(&c.path_text))
+            .filter_map(|c| i64::try_from(c.size).ok())
+            .collect();
+        let mut older = SongsBeforeSampling::default();
+        if sizes.is_empty() {
+            return Ok(older);
+        }
+        let sizes: Vec<i64> = sizes.into_iter().collect();
+        for (id, hash, size) in db.hashed_songs_of_sizes(&sizes).await? {
+            if identity::is_full_hash_id(id, &hash) {
+                older.sizes.insert(size as u64);
+                older.by_hash.insert(hash, id);
+            }
+        }
+        Ok(older)
+    }
 }
 
 /// Imports the audio files under `roots` into the library.
@@ -289,14 +333,18 @@ async fn read_and_write(
     progress: &Arc<Progress>,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
-    let mut scanned = read_all(to_read);
-    let mut writer = Writer { db, known, source, written: HashSet::new(), names: NameCache::default() };
+    let older = SongsBeforeSampling::of(db, &to_read, known).await?;
+    let hash_whole =
+        Arc::new(HashWhole { uploads: source == FileSource::Upload, sizes: older.sizes.clone() });
+    let mut scanned = read_all(to_read, hash_whole);
+    let mut writer =
+        Writer { db, known, older, source, written: HashSet::new(), names: NameCache::default() };
     let mut batch = Vec::with_capacity(BATCH);
     while let Some((candidate, result)) = scanned.recv().await {
         match result {
-            Ok((info, hash)) => {
+            Ok((info, sample, full_hash)) => {
                 warn(report, &candidate.path_text, &info.warnings);
-                batch.push(Scanned { candidate, info, hash })
+                batch.push(Scanned { candidate, info, sample, full_hash })
             }
             Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
         }
@@ -362,10 +410,19 @@ fn walk(root: &Path) -> (Vec<Candidate>, Vec<FileError>) {
     (files, errors)
 }
 
-type ReadResult = (Candidate, Result<(TrackInfo, String), MediaError>);
+type ReadResult = (Candidate, Result<(TrackInfo, Sample, Option<String>), MediaError>);
 
-/// Reads and hashes the files on one thread per core; results arrive in any order.
-fn read_all(queue: VecDeque<Candidate>) -> mpsc::Receiver<ReadResult> {
+/// Which files the readers hash whole, beyond the small ones a sample reads whole.
+struct HashWhole {
+    /// Uploads: they have just been read whole anyway, and a node offers
+    /// its uploads to others by that hash.
+    uploads: bool,
+    /// The sizes of songs imported before sampling.
+    sizes: HashSet<u64>,
+}
+
+/// Reads the files on one thread per core; results arrive in any order.
+fn read_all(queue: VecDeque<Candidate>, hash_whole: Arc<HashWhole>) -> mpsc::Receiver<ReadResult> {
     // One batch waiting while one is written keeps both cores busy and memory bounded.
     let (sender, receiver) = mpsc::channel(BATCH);
     let queue = Arc::new(Mutex::new(queue));
@@ -373,6 +430,7 @@ fn read_all(queue: VecDeque<Candidate>) -> mpsc::Receiver<ReadResult> {
     for _ in 0..workers {
         let queue = queue.clone();
         let sender = sender.clone();
+        let hash_whole = hash_whole.clone();
         tokio::task::spawn_blocking(move || {
             loop {
                 let Some(candidate) = queue.lock().expect("queue lock").pop_front() else { break };
@@ -380,7 +438,15 @@ fn read_all(queue: VecDeque<Candidate>) -> mpsc::Receiver<ReadResult> {
                     // Covers are served from the files when asked for; holding
                     // thousands of them here would only cost memory.
                     info.cover = None;
-                    Ok((info, content_hash(&candidate.path)?))
+                    let sample = identity::sample(&candidate.path)?;
+                    let full_hash = match &sample.full_hash {
+                        Some(hash) => Some(hash.clone()),
+                        None if hash_whole.uploads || hash_whole.sizes.contains(&sample.size) => {
+                            Some(content_hash(&candidate.path)?)
+                        }
+                        None => None,
+                    };
+                    Ok((info, sample, full_hash))
                 });
                 if sender.blocking_send((candidate, result)).is_err() {
                     break;
@@ -459,6 +525,7 @@ impl NameCache {
 struct Writer<'a> {
     db: &'a Db,
     known: &'a HashMap<String, FileLocation>,
+    older: SongsBeforeSampling,
     source: FileSource,
     /// Songs written by this import, to skip a second file with the same content.
     written: HashSet<Uuid>,
@@ -549,15 +616,17 @@ impl Writer<'_> {
         tx: &mut Tx,
         file: &Scanned,
         in_this_batch: &HashSet<Uuid>,
-    ) -> Result<Option<(NewSong, NewFileLocation)>, DbError> {
+    ) -> Result<Option<(ImportedSong, NewFileLocation)>, DbError> {
         let info = &file.info;
         // A path seen before keeps its song, even if the file was re-tagged;
         // a new path takes the id its content gives.
-        let song_id = self
-            .known
-            .get(&file.candidate.path_text)
+        let known = self.known.get(&file.candidate.path_text);
+        let before_sampling =
+            || file.full_hash.as_ref().and_then(|hash| self.older.by_hash.get(hash)).copied();
+        let song_id = known
             .map(|l| l.song_id)
-            .unwrap_or_else(|| identity::song_id(&file.hash));
+            .or_else(before_sampling)
+            .unwrap_or_else(|| identity::song_id(&file.sample));
         if self.written.contains(&song_id) || in_this_batch.contains(&song_id) {
             tracing::info!(path = %file.candidate.path_text, "same content as another file of this import; skipped");
             return Ok(None);
@@ -599,8 +668,10 @@ impl Writer<'_> {
             bitrate: info.bitrate,
             sample_rate: info.sample_rate,
             channels: info.channels,
-            content_hash: Some(file.hash.clone()),
+            content_hash: file.full_hash.clone(),
         };
+        let bytes_changed =
+            known.is_some_and(|l| l.file_size != size || l.modified_at != file.candidate.modified);
         let location = NewFileLocation {
             song_id,
             path: file.candidate.path_text.clone(),
@@ -608,7 +679,7 @@ impl Writer<'_> {
             modified_at: file.candidate.modified,
             source: self.source,
         };
-        Ok(Some((song, location)))
+        Ok(Some((ImportedSong { song, bytes_changed }, location)))
     }
 }
 

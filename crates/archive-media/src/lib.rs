@@ -3,18 +3,20 @@
 //! an import creates, the importer, and the upload store.
 
 pub mod cover;
+pub mod full_hash;
 pub mod identity;
 pub mod import;
 pub mod store;
 pub mod tags;
 
 pub use cover::{CoverImage, THUMBNAIL_SIZES, ThumbnailError, Thumbnails, find_cover, image_type};
+pub use full_hash::{BACKGROUND_RATE, HashPass, content_hash, hash_pending};
 pub use import::{
     FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
     import_uploads,
 };
 pub use store::{Checked, Incoming, MediaStore, StoreError, StoredFile};
 pub use tags::{
-    AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, content_hash,
-    read_track, read_track_with,
+    AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, read_track,
+    read_track_with,
 };

@@ -11,7 +11,6 @@ use lofty::file::FileType;
 use lofty::picture::PictureType;
 use lofty::prelude::*;
 use lofty::probe::Probe;
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Why a file could not be read as audio.
@@ -478,21 +477,6 @@ impl PathFallback {
             track_number: named.track_number,
         }
     }
-}
-
-/// SHA-256 of the file's bytes, as lower-case hex, read in blocks.
-pub fn content_hash(path: &Path) -> Result<String, MediaError> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

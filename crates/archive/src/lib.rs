@@ -23,4 +23,5 @@ pub mod state;
 pub mod sync;
 pub mod tls;
 pub mod transport;
+pub mod upkeep;
 pub mod web;

@@ -65,6 +65,7 @@ pub struct Server {
     /// Sync in the background: the worker (a slave with `SYNC_ENABLED`) or
     /// log compaction (a master).
     background: std::sync::Arc<worker::Background>,
+    upkeep: crate::upkeep::Upkeep,
 }
 
 type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
@@ -79,6 +80,7 @@ impl Server {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
         let state = AppState::new(db, config);
+        let upkeep = crate::upkeep::Upkeep::start(state.db.clone(), state.imports.clone());
         let background = state.sync_background.clone();
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let mut limits = state.config().transport;
@@ -104,7 +106,7 @@ impl Server {
             }
         };
         let task = tokio::spawn(serving);
-        Ok(Server { addr, https, shutdown, task, background })
+        Ok(Server { addr, https, shutdown, task, background, upkeep })
     }
 
     /// The address clients use, such as `https://127.0.0.1:3000`.
@@ -117,6 +119,7 @@ impl Server {
     /// back, and the next cycle resumes from what was committed.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.background.stop().await;
+        self.upkeep.stop().await;
         let _ = self.shutdown.send(());
         self.task.await??;
         Ok(())

@@ -320,3 +320,131 @@ async fn an_import_stops_at_a_full_database_and_says_so_instead_of_failing_every
     let report = run(&roomy.db, dir.path()).await;
     assert_eq!(report.imported, 5, "{report:?}");
 }
+
+/// A WAV file of `seconds` (about 176 kB a second: 8 s is past the size
+/// read whole by an identity).
+fn large_wav(path: &Path, title: &str, seconds: f64, frequency: u32) {
+    make(path, format("wav"), &full_tags(title, "Large Ensemble", "Long Album"), seconds, frequency);
+    assert!(std::fs::metadata(path).unwrap().len() > archive_media::identity::WHOLE_FILE_UP_TO);
+}
+
+#[tokio::test]
+async fn a_large_file_is_imported_from_a_sample_and_its_full_hash_is_recorded_in_the_background() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Large Ensemble/Long Album/01 - Long.wav");
+    make(&dir.path().join("small.mp3"), format("mp3"), &[("title", "Small")], 0.5, 550);
+    on_each_backend(|t| {
+        let (root, path) = (dir.path().to_owned(), path.clone());
+        async move {
+            let db = &t.db;
+            large_wav(&path, "Long", 8.0, 440);
+            assert_eq!(run(db, &root).await.imported, 2);
+            let songs = all_songs(db).await;
+            let long = songs.iter().find(|s| s.title == "Long").unwrap();
+            assert_eq!(long.content_hash, None, "an import does not read a large file whole");
+            let small = songs.iter().find(|s| s.title == "Small").unwrap();
+            assert_eq!(
+                small.content_hash.as_ref().map(String::len),
+                Some(64),
+                "a small file is read whole anyway"
+            );
+
+            let changes = db.change_count().await.unwrap();
+            let pass = archive_media::hash_pending(db, u64::MAX).await.unwrap();
+            assert_eq!((pass.recorded, pass.differ, pass.skipped), (1, 0, 0));
+            let hash = archive_media::content_hash(&path).unwrap();
+            assert_eq!(db.song(long.id).await.unwrap().unwrap().content_hash, Some(hash.clone()));
+            assert_eq!(db.change_count().await.unwrap(), changes + 1, "the hash is a change that syncs");
+            assert_eq!(archive_media::hash_pending(db, u64::MAX).await.unwrap(), Default::default());
+
+            // New bytes at the same path: the song stays, its old hash goes, and the new one comes.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            large_wav(&path, "Long", 8.0, 660);
+            assert_eq!(run(db, &root).await.imported, 1);
+            assert_eq!(db.song(long.id).await.unwrap().unwrap().content_hash, None);
+            assert_eq!(archive_media::hash_pending(db, u64::MAX).await.unwrap().recorded, 1);
+            let rehashed = db.song(long.id).await.unwrap().unwrap().content_hash.unwrap();
+            assert_ne!(rehashed, hash);
+            assert_eq!(rehashed, archive_media::content_hash(&path).unwrap());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_song_imported_before_sampling_keeps_its_id_when_a_node_imports_its_file() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("Large Ensemble/Long Album/01 - Long.wav");
+    large_wav(&large, "Long", 8.0, 440);
+    let small = dir.path().join("Large Ensemble/Long Album/02 - Short.mp3");
+    make(&small, format("mp3"), &full_tags("Short", "Large Ensemble", "Long Album"), 0.5, 550);
+    on_each_backend(|t| {
+        let root = dir.path().to_owned();
+        let files = [large.clone(), small.clone()];
+        async move {
+            let db = &t.db;
+            // The rows an earlier release wrote (here, or on another node and
+            // synced): ids from the whole file's hash, and no file here yet.
+            let mut old_ids = Vec::new();
+            let mut tx = db.begin().await.unwrap();
+            for path in &files {
+                let hash = archive_media::content_hash(path).unwrap();
+                let id = archive_media::identity::song_id_from_full_hash(&hash);
+                let song = archive_db::NewSong {
+                    id: Some(id),
+                    title: "Synced before".into(),
+                    file_size: Some(std::fs::metadata(path).unwrap().len() as i64),
+                    content_hash: Some(hash),
+                    ..Default::default()
+                };
+                tx.insert_song(song).await.unwrap();
+                old_ids.push(id);
+            }
+            tx.commit().await.unwrap();
+
+            let report = run(db, &root).await;
+            assert_eq!(report.imported, 2, "{report:?}");
+            let mut ids: Vec<_> = all_songs(db).await.into_iter().map(|s| s.id).collect();
+            ids.sort();
+            old_ids.sort();
+            assert_eq!(ids, old_ids, "no second song for the same file");
+            for id in old_ids {
+                assert!(db.file_location(id).await.unwrap().is_some());
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_nodes_importing_the_same_large_file_agree_on_its_song_before_either_hashes_it_whole() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    large_wav(&one.path().join("a/Long.wav"), "Long", 8.0, 440);
+    // The same bytes, under another name and folder on the other node.
+    std::fs::create_dir_all(two.path().join("elsewhere")).unwrap();
+    std::fs::copy(one.path().join("a/Long.wav"), two.path().join("elsewhere/copy.wav")).unwrap();
+    let mut ids = Vec::new();
+    for (backend, root) in archive_testkit::backends()
+        .into_iter()
+        .chain([archive_db::Backend::Sqlite])
+        .zip([one.path(), two.path()].into_iter().cycle())
+    {
+        let node = TestDb::new(backend).await.unwrap();
+        run(&node.db, root).await;
+        let songs = all_songs(&node.db).await;
+        assert_eq!(songs.len(), 1);
+        assert_eq!(songs[0].content_hash, None);
+        ids.push(songs[0].id);
+    }
+    assert!(ids.len() >= 2);
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+}

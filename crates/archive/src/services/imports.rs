@@ -160,6 +160,8 @@ pub struct ImportJobs {
     jobs: Mutex<Vec<Arc<ImportJob>>>,
     /// The files of imports no longer listed, so totals never go down.
     forgotten: Mutex<FileCounts>,
+    /// Told when an import finishes (the background hasher waits on it).
+    pub finished: Arc<tokio::sync::Notify>,
 }
 
 impl ImportJobs {
@@ -191,6 +193,7 @@ impl ImportJobs {
             }
         }
         let running = job.clone();
+        let finished = self.finished.clone();
         tokio::spawn(async move {
             tracing::info!(folder = %running.folder.display(), "import started");
             let result =
@@ -215,6 +218,7 @@ impl ImportJobs {
                 }
             };
             *running.outcome.lock().expect("import outcome lock") = Some(outcome);
+            finished.notify_one();
         });
         Ok(job)
     }

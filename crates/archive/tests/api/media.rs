@@ -92,6 +92,29 @@ async fn uploaded_files_are_stored_by_content_and_imported() {
     .await;
 }
 
+#[tokio::test]
+async fn a_large_upload_has_its_full_hash_at_once_the_one_it_is_stored_by() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("Long.wav");
+    audio::make(&wav, audio::format("wav"), &audio::full_tags("Long", "Uploader", "Sent"), 8.0, 440);
+    assert!(std::fs::metadata(&wav).unwrap().len() > archive_media::identity::WHOLE_FILE_UP_TO);
+    on_each_backend(|app| {
+        let wav = wav.clone();
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let (status, body) = upload(&app, &token, Form::new().part("file", file_part(&wav))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let stored = stored_files(&app);
+            let name = stored[0].file_stem().unwrap().to_str().unwrap();
+            assert_eq!(body["songs"][0]["content_hash"], name, "{body}");
+        }
+    })
+    .await;
+}
+
 /// The name of the record `id` of `kind` (`artists`, `albums`).
 async fn name_of(app: &App, token: &str, kind: &str, id: &Value) -> String {
     let (status, record) = app.get(&format!("/api/v1/{kind}/{}", id.as_str().unwrap()), token).await;
@@ -239,6 +262,40 @@ pub(crate) async fn finished_import(app: &App, token: &str, id: &str) -> Value {
         assert!(Instant::now() < deadline, "the import did not finish: {job}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn the_server_records_a_large_imported_files_full_hash_in_the_background_soon_after_the_import() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("music");
+    let wav = root.join("Band/Record/01 - Long.wav");
+    audio::make(&wav, audio::format("wav"), &audio::full_tags("Long", "Band", "Record"), 8.0, 440);
+    let expected = archive_media::content_hash(&wav).unwrap();
+    let roots = std::fs::canonicalize(&root).unwrap().display().to_string();
+    on_each_backend_with(&[("ARCHIVE_LIBRARY_ROOTS", roots.clone())], |app| {
+        let expected = expected.clone();
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            let (status, job) = app.post("/api/v1/imports", &token, json!({"path": "Band"})).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+            let done = finished_import(&app, &token, job["id"].as_str().unwrap()).await;
+            assert_eq!(done["progress"]["imported"], 1, "{done}");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (status, songs) = app.get("/api/v1/songs", &token).await;
+                assert_eq!(status, StatusCode::OK, "{songs}");
+                if songs["items"][0]["content_hash"] == expected.as_str() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the full hash never came: {songs}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! files), albums (one per 10), titles and track numbers in ID3v2 tags.
 //!
 //! Names are pseudo-words made of syllables (a few with accents), so search
-//! has real words to find. The audio is one tiny MP3 made once by ffmpeg;
+//! has real words to find. The audio is one MP3 made once by ffmpeg (tiny,
+//! or the size of a real song), its stream copied under each file's tags;
 //! the tags make every file's content, and so its song, distinct.
 
 use std::path::{Path, PathBuf};
@@ -68,11 +69,35 @@ pub fn file_tags(i: usize) -> FileTags {
     }
 }
 
-/// A tiny MP3 without tags (0.1 s of a tone, mono, 32 kb/s), made by ffmpeg.
-fn template_mp3() -> anyhow::Result<Vec<u8>> {
+/// The audio every file of a library shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// 0.1 s of a tone, mono, 32 kb/s: under a kilobyte.
+    Tiny,
+    /// Four minutes of noise, stereo, 256 kb/s: 7.7 MB, like a real song.
+    Realistic,
+}
+
+/// The template's MP3 without tags, encoded once by ffmpeg.
+fn template_mp3(template: Template) -> anyhow::Result<Vec<u8>> {
+    let (source, channels, bitrate) = match template {
+        Template::Tiny => ("sine=frequency=440:duration=0.1", "1", "32k"),
+        Template::Realistic => ("anoisesrc=duration=240:color=pink:amplitude=0.3", "2", "256k"),
+    };
     let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.1"])
-        .args(["-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", "-id3v2_version", "0", "-write_xing", "0"])
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source])
+        .args([
+            "-ac",
+            channels,
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            bitrate,
+            "-id3v2_version",
+            "0",
+            "-write_xing",
+            "0",
+        ])
         .args(["-f", "mp3", "pipe:1"])
         .output()
         .context("running ffmpeg (needed to make the template audio)")?;
@@ -84,8 +109,8 @@ fn template_mp3() -> anyhow::Result<Vec<u8>> {
 
 /// Writes a library of `files` files under `root` (which must not hold one
 /// already) and returns the paths, in file order.
-pub fn generate(root: &Path, files: usize) -> anyhow::Result<Vec<PathBuf>> {
-    let template = template_mp3()?;
+pub fn generate(root: &Path, files: usize, template: Template) -> anyhow::Result<Vec<PathBuf>> {
+    let template = template_mp3(template)?;
     let mut paths = Vec::with_capacity(files);
     let mut bytes = Vec::with_capacity(template.len() + 1024);
     for i in 0..files {

@@ -53,7 +53,7 @@ fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
 }
 
 const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
-archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
+archive-bench media [--files N] [--realistic] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
 archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
@@ -62,6 +62,7 @@ fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<medi
         requests: 1_000,
         backends: vec![Backend::Sqlite, Backend::Postgres],
         library: None,
+        realistic: false,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -69,6 +70,7 @@ fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<medi
             "--files" => args.files = value()?.parse()?,
             "--requests" => args.requests = value()?.parse()?,
             "--library" => args.library = Some(PathBuf::from(value()?)),
+            "--realistic" => args.realistic = true,
             "--backend" => args.backends = parse_backends(&value()?)?,
             other => bail!("unknown argument {other}\n{USAGE}"),
         }

@@ -24,12 +24,18 @@ pub struct MediaArgs {
     /// Where to keep the generated library (kept between runs); a temporary
     /// folder otherwise.
     pub library: Option<PathBuf>,
+    /// Files the size of real songs (a few hundred is realistic) instead of tiny ones.
+    pub realistic: bool,
 }
 
 pub async fn run(args: &MediaArgs) -> anyhow::Result<()> {
     let temp;
+    let (template, kind) = match args.realistic {
+        true => (library::Template::Realistic, "realistic"),
+        false => (library::Template::Tiny, "library"),
+    };
     let root = match &args.library {
-        Some(dir) => dir.join(format!("library-{}", args.files)),
+        Some(dir) => dir.join(format!("{kind}-{}", args.files)),
         None => {
             temp = tempfile::tempdir()?;
             temp.path().join("library")
@@ -37,7 +43,7 @@ pub async fn run(args: &MediaArgs) -> anyhow::Result<()> {
     };
     if !root.join(".complete").exists() {
         let started = Instant::now();
-        library::generate(&root, args.files)?;
+        library::generate(&root, args.files, template)?;
         std::fs::write(root.join(".complete"), b"")?;
         eprintln!("generated {} files in {:.1} s", args.files, started.elapsed().as_secs_f64());
     }
@@ -169,8 +175,13 @@ async fn search(
 ) -> anyhow::Result<()> {
     let title_of = move |i: usize| library::file_tags(mix(i as u64, 99) as usize % files).title;
     type QueryFor = Box<dyn Fn(usize) -> String>;
+    let typed = move |letters: usize| -> QueryFor {
+        Box::new(move |i| title_of(i).chars().take(letters).collect::<String>())
+    };
     let cases: Vec<(&str, QueryFor)> = vec![
-        ("GET /search (3 letters typed)", Box::new(move |i| title_of(i).chars().take(3).collect::<String>())),
+        ("GET /search (1 letter typed)", typed(1)),
+        ("GET /search (2 letters typed)", typed(2)),
+        ("GET /search (3 letters typed)", typed(3)),
         (
             "GET /search (a word and the start of the next)",
             Box::new(move |i| {
@@ -208,6 +219,51 @@ async fn search(
         }
         report(name, label, &mut times);
     }
+    let two_letters: String = title_of(0).chars().take(2).collect();
+    concurrent_search(client, base, token, name, &two_letters, requests).await
+}
+
+/// 64 clients searching the same short prefix at once, `requests` each at
+/// most (and for 20 s at most): answers per second, and their latencies.
+async fn concurrent_search(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    query: &str,
+    requests: usize,
+) -> anyhow::Result<()> {
+    const CLIENTS: usize = 64;
+    let url = format!("{base}/api/v1/search?q={query}&limit=20");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
+        clients.spawn(async move {
+            let mut times = Vec::new();
+            for _ in 0..requests.max(1) {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let asked = Instant::now();
+                let resp = client.get(&url).bearer_auth(&token).send().await?;
+                if !resp.status().is_success() {
+                    bail!("concurrent search: {}", resp.status());
+                }
+                resp.bytes().await?;
+                times.push(asked.elapsed());
+            }
+            anyhow::Ok(times)
+        });
+    }
+    let mut times = Vec::new();
+    while let Some(done) = clients.join_next().await {
+        times.extend(done??);
+    }
+    let rate = times.len() as f64 / started.elapsed().as_secs_f64();
+    let label = format!("GET /search?q={query} by {CLIENTS} clients at once: **{rate:.0} answers/s**");
+    report(name, &label, &mut times);
     Ok(())
 }
 

@@ -490,6 +490,16 @@ impl Tx {
         Ok(())
     }
 
+    /// `n` new versions from the node's sequence, in order, as the capture
+    /// triggers would take them one by one.
+    pub(crate) async fn reserve_versions(&mut self, n: usize) -> Result<Vec<i64>> {
+        let n = i64::try_from(n).expect("a count of rows fits in i64");
+        match &mut self.inner {
+            TxInner::Sqlite(t) => crate::sqlite::reserve_versions(t, n).await,
+            TxInner::Postgres(t) => crate::postgres::reserve_versions(t, n).await,
+        }
+    }
+
     /// Names the user this transaction's changes are recorded as made by
     /// (`None`: the node itself, the default).
     pub async fn set_author(&mut self, author: Option<uuid::Uuid>) -> Result<()> {

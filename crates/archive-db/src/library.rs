@@ -130,23 +130,9 @@ impl Db {
 
 impl Tx {
     pub async fn insert_artist(&mut self, new: NewArtist) -> Result<Artist> {
-        let name = required_text("name", &new.name)?;
-        let biography = optional_text("biography", new.biography.as_deref(), MAX_BIOGRAPHY)?;
-        let id = new.id.unwrap_or_else(Uuid::now_v7);
-        let now = crate::now();
-        self.insert_row(
-            "artists",
-            vec![
-                ("id", Some(Param::Uuid(id))),
-                ("name_key", Some(Param::Text(normalize::key(&name)))),
-                ("name", Some(Param::Text(name))),
-                ("biography", text_param(biography)),
-                ("created_at", Some(Param::Time(now))),
-                ("updated_at", Some(Param::Time(now))),
-            ],
-        )
-        .await?;
-        self.reload("artists", ARTIST_COLUMNS, id).await
+        let row = artist_row(new)?;
+        self.insert_row("artists", row.values).await?;
+        self.reload("artists", ARTIST_COLUMNS, row.id).await
     }
 
     pub async fn update_artist(&mut self, id: Uuid, patch: ArtistPatch) -> Result<Artist> {
@@ -222,21 +208,9 @@ impl Db {
 
 impl Tx {
     pub async fn insert_genre(&mut self, new: NewGenre) -> Result<Genre> {
-        let name = required_text("name", &new.name)?;
-        let id = new.id.unwrap_or_else(Uuid::now_v7);
-        let now = crate::now();
-        self.insert_row(
-            "genres",
-            vec![
-                ("id", Some(Param::Uuid(id))),
-                ("name_key", Some(Param::Text(normalize::key(&name)))),
-                ("name", Some(Param::Text(name))),
-                ("created_at", Some(Param::Time(now))),
-                ("updated_at", Some(Param::Time(now))),
-            ],
-        )
-        .await?;
-        self.reload("genres", GENRE_COLUMNS, id).await
+        let row = genre_row(new)?;
+        self.insert_row("genres", row.values).await?;
+        self.reload("genres", GENRE_COLUMNS, row.id).await
     }
 
     pub async fn update_genre(&mut self, id: Uuid, patch: GenrePatch) -> Result<Genre> {
@@ -274,6 +248,65 @@ pub(crate) const ALBUM_COLUMNS: &str =
     "id, title, title_key, artist_id, year, created_at, updated_at, version";
 
 /// An album's natural key: its artist and its normalised title.
+/// A new row to insert: its id, its natural key (what finds it again), and
+/// its column values.
+pub(crate) struct NewRow {
+    pub(crate) id: Uuid,
+    pub(crate) key: String,
+    pub(crate) values: Vec<(&'static str, Option<Param>)>,
+}
+
+pub(crate) fn artist_row(new: NewArtist) -> Result<NewRow> {
+    let name = required_text("name", &new.name)?;
+    let biography = optional_text("biography", new.biography.as_deref(), MAX_BIOGRAPHY)?;
+    let id = new.id.unwrap_or_else(Uuid::now_v7);
+    let now = crate::now();
+    let key = normalize::key(&name);
+    let values = vec![
+        ("id", Some(Param::Uuid(id))),
+        ("name_key", Some(Param::Text(key.clone()))),
+        ("name", Some(Param::Text(name))),
+        ("biography", text_param(biography)),
+        ("created_at", Some(Param::Time(now))),
+        ("updated_at", Some(Param::Time(now))),
+    ];
+    Ok(NewRow { id, key, values })
+}
+
+pub(crate) fn genre_row(new: NewGenre) -> Result<NewRow> {
+    let name = required_text("name", &new.name)?;
+    let id = new.id.unwrap_or_else(Uuid::now_v7);
+    let now = crate::now();
+    let key = normalize::key(&name);
+    let values = vec![
+        ("id", Some(Param::Uuid(id))),
+        ("name_key", Some(Param::Text(key.clone()))),
+        ("name", Some(Param::Text(name))),
+        ("created_at", Some(Param::Time(now))),
+        ("updated_at", Some(Param::Time(now))),
+    ];
+    Ok(NewRow { id, key, values })
+}
+
+pub(crate) fn album_row(new: NewAlbum) -> Result<NewRow> {
+    let title = required_text("title", &new.title)?;
+    let year = check_range("year", new.year, 0, 9999)?;
+    let id = new.id.unwrap_or_else(Uuid::now_v7);
+    let now = crate::now();
+    let key = album_natural_key(new.artist_id, &title);
+    let values = vec![
+        ("id", Some(Param::Uuid(id))),
+        ("natural_key", Some(Param::Text(key.clone()))),
+        ("title_key", Some(Param::Text(normalize::key(&title)))),
+        ("title", Some(Param::Text(title))),
+        ("artist_id", uuid_param(new.artist_id)),
+        ("year", year),
+        ("created_at", Some(Param::Time(now))),
+        ("updated_at", Some(Param::Time(now))),
+    ];
+    Ok(NewRow { id, key, values })
+}
+
 pub(crate) fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {
     let artist = artist_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
     format!("{artist}/{}", normalize::key(title))
@@ -330,25 +363,9 @@ impl Db {
 
 impl Tx {
     pub async fn insert_album(&mut self, new: NewAlbum) -> Result<Album> {
-        let title = required_text("title", &new.title)?;
-        let year = check_range("year", new.year, 0, 9999)?;
-        let id = new.id.unwrap_or_else(Uuid::now_v7);
-        let now = crate::now();
-        self.insert_row(
-            "albums",
-            vec![
-                ("id", Some(Param::Uuid(id))),
-                ("natural_key", Some(Param::Text(album_natural_key(new.artist_id, &title)))),
-                ("title_key", Some(Param::Text(normalize::key(&title)))),
-                ("title", Some(Param::Text(title))),
-                ("artist_id", uuid_param(new.artist_id)),
-                ("year", year),
-                ("created_at", Some(Param::Time(now))),
-                ("updated_at", Some(Param::Time(now))),
-            ],
-        )
-        .await?;
-        self.reload("albums", ALBUM_COLUMNS, id).await
+        let row = album_row(new)?;
+        self.insert_row("albums", row.values).await?;
+        self.reload("albums", ALBUM_COLUMNS, row.id).await
     }
 
     pub async fn update_album(&mut self, id: Uuid, patch: AlbumPatch) -> Result<Album> {

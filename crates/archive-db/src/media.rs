@@ -2,13 +2,16 @@
 //! audio file (node-local, never synced), and find-or-create of the library
 //! records a file names, by natural key.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::library::{
-    NewAlbum, NewArtist, NewGenre, NewSong, Song, album_natural_key, optional_text, text_param,
+    NewAlbum, NewArtist, NewGenre, NewRow, NewSong, Song, album_row, artist_row, genre_row, optional_text,
+    text_param,
 };
 use crate::normalize;
 use crate::sql::{Param, Sql};
@@ -191,18 +194,12 @@ impl Db {
 impl Tx {
     /// Finds the artist with this name's natural key, or creates it with `id`.
     pub async fn ensure_artist(&mut self, name: &str, id: Uuid) -> Result<Uuid> {
-        if let Some(existing) = self.id_by_key("artists", "name_key", normalize::key(name)).await? {
-            return Ok(existing);
-        }
-        Ok(self.insert_artist(NewArtist { id: Some(id), name: name.to_owned(), biography: None }).await?.id)
+        Ok(self.ensure_artists(&[(name.to_owned(), id)]).await?[0])
     }
 
     /// Finds the genre with this name's natural key, or creates it with `id`.
     pub async fn ensure_genre(&mut self, name: &str, id: Uuid) -> Result<Uuid> {
-        if let Some(existing) = self.id_by_key("genres", "name_key", normalize::key(name)).await? {
-            return Ok(existing);
-        }
-        Ok(self.insert_genre(NewGenre { id: Some(id), name: name.to_owned() }).await?.id)
+        Ok(self.ensure_genres(&[(name.to_owned(), id)]).await?[0])
     }
 
     /// Finds the album with this artist and title, or creates it with `id`.
@@ -213,22 +210,59 @@ impl Tx {
         year: Option<i64>,
         id: Uuid,
     ) -> Result<Uuid> {
-        let key = album_natural_key(artist_id, &normalize::clean(title));
-        if let Some(existing) = self.id_by_key("albums", "natural_key", key).await? {
-            return Ok(existing);
-        }
-        let new = NewAlbum { id: Some(id), title: title.to_owned(), artist_id, year };
-        Ok(self.insert_album(new).await?.id)
+        let album = NewAlbum { id: Some(id), title: title.to_owned(), artist_id, year };
+        Ok(self.ensure_albums(vec![album]).await?[0])
     }
 
-    async fn id_by_key(&mut self, table: &str, column: &str, key: String) -> Result<Option<Uuid>> {
-        #[derive(sqlx::FromRow)]
-        struct Id {
-            id: Uuid,
+    /// The ids of the artists with these names' natural keys, in order;
+    /// the missing ones are created with the ids given, all at once.
+    pub async fn ensure_artists(&mut self, names: &[(String, Uuid)]) -> Result<Vec<Uuid>> {
+        let rows = names
+            .iter()
+            .map(|(name, id)| artist_row(NewArtist { id: Some(*id), name: name.clone(), biography: None }))
+            .collect::<Result<Vec<_>>>()?;
+        self.ensure_rows("artists", "name_key", rows).await
+    }
+
+    /// The ids of the genres with these names' natural keys, in order; the
+    /// missing ones are created with the ids given, all at once.
+    pub async fn ensure_genres(&mut self, names: &[(String, Uuid)]) -> Result<Vec<Uuid>> {
+        let rows = names
+            .iter()
+            .map(|(name, id)| genre_row(NewGenre { id: Some(*id), name: name.clone() }))
+            .collect::<Result<Vec<_>>>()?;
+        self.ensure_rows("genres", "name_key", rows).await
+    }
+
+    /// The ids of the albums with these artists and titles, in order; the
+    /// missing ones are created as given (with their ids), all at once.
+    pub async fn ensure_albums(&mut self, albums: Vec<NewAlbum>) -> Result<Vec<Uuid>> {
+        let rows = albums.into_iter().map(album_row).collect::<Result<Vec<_>>>()?;
+        self.ensure_rows("albums", "natural_key", rows).await
+    }
+
+    /// The id of the row with each new row's natural key (`key_column`),
+    /// inserting the rows none has (the first of each key), every row
+    /// recording its change: one query to find, a few statements to insert.
+    async fn ensure_rows(&mut self, table: &str, key_column: &str, rows: Vec<NewRow>) -> Result<Vec<Uuid>> {
+        let mut ids: HashMap<String, Uuid> = HashMap::new();
+        let keys: Vec<String> =
+            rows.iter().map(|r| r.key.clone()).collect::<HashSet<_>>().into_iter().collect();
+        for chunk in keys.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(&format!("SELECT {key_column}, id FROM {table} WHERE {key_column} IN "));
+            sql.bind_list(chunk.iter().map(|key| Param::Text(key.clone())));
+            ids.extend(self.fetch_all_sql::<(String, Uuid)>(sql).await?);
         }
-        let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE {column} = "));
-        sql.bind(Param::Text(key));
-        Ok(self.fetch_optional_sql::<Id>(sql).await?.map(|r| r.id))
+        let order: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        let mut new_rows = Vec::new();
+        for row in rows {
+            if let std::collections::hash_map::Entry::Vacant(missing) = ids.entry(row.key) {
+                missing.insert(row.id);
+                new_rows.push(row.values);
+            }
+        }
+        self.insert_rows_recorded(table, new_rows).await?;
+        Ok(order.iter().map(|key| ids[key]).collect())
     }
 
     /// Records the SHA-256 of song `id`'s whole file, through the write
@@ -277,7 +311,7 @@ impl Tx {
                 }
             }
         }
-        self.insert_rows("songs", new_rows).await
+        self.insert_rows_recorded("songs", new_rows).await
     }
 
     async fn songs_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<Song>> {

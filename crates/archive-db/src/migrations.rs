@@ -55,9 +55,9 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         8,
-        "hashed songs by size",
-        include_str!("../migrations/sqlite/0008_song_sizes.sql"),
-        include_str!("../migrations/postgres/0008_song_sizes.sql"),
+        "library lookups: hashed songs by size, name prefixes",
+        include_str!("../migrations/sqlite/0008_library_lookups.sql"),
+        include_str!("../migrations/postgres/0008_library_lookups.sql"),
     ),
 ];
 

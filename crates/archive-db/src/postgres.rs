@@ -17,6 +17,17 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Postgres>, enabled
     Ok(())
 }
 
+/// Takes `n` versions from the sequence, as the capture triggers take one per row.
+pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Postgres>, n: i64) -> Result<Vec<i64>> {
+    let mut versions: Vec<i64> =
+        sqlx::query_scalar("SELECT nextval('sync_version_seq') FROM generate_series(1, $1)")
+            .bind(n)
+            .fetch_all(&mut **tx)
+            .await?;
+    versions.sort_unstable();
+    Ok(versions)
+}
+
 /// Names the author of this transaction's changes (`None`: the node).
 pub(crate) async fn set_author(tx: &mut Transaction<'static, Postgres>, author: Option<&str>) -> Result<()> {
     sqlx::query("SELECT set_config('archive.author', $1, true)")
@@ -148,6 +159,26 @@ pub(crate) const SEARCH_RANKED: &str = "SELECT d.ref_id, -ts_rank(d.vector, q) A
      FROM search_documents d, archive_search_query($1) q \
      WHERE d.kind = $2 AND d.vector @@ q \
      ORDER BY score, d.ref_id LIMIT $3 OFFSET $4";
+
+/// Keys from `$1` up to `$2` (a prefix, and the prefix followed by the
+/// last code point), and the order they sort in: byte by byte (the C
+/// collation), which the key's `COLLATE "C"` index serves (migration 0008).
+pub(crate) fn key_range(key_column: &str) -> (String, String) {
+    let key = format!("{key_column} COLLATE \"C\"");
+    (format!("{key} >= $1 AND {key} < $2"), key)
+}
+
+/// Matches of one kind whose name key is not in the range `$3`…`$4`, in
+/// the order they were indexed, not ranked: `$1` the query, `$2` the kind,
+/// `$5` limit, `$6` offset. `t` is the kind's table.
+pub(crate) fn search_other_matches(table: &str, columns: &str, key_column: &str) -> String {
+    format!(
+        "SELECT {columns} FROM search_documents d JOIN {table} t ON t.id = d.ref_id, archive_search_query($1) q \
+         WHERE d.kind = $2 AND d.vector @@ q \
+         AND NOT (t.{key_column} COLLATE \"C\" >= $3 AND t.{key_column} COLLATE \"C\" < $4) \
+         ORDER BY d.doc_id LIMIT $5 OFFSET $6"
+    )
+}
 
 /// The database's size on disk, in bytes.
 pub(crate) async fn size_bytes(pool: &PgPool) -> Result<i64> {

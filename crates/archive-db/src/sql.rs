@@ -5,10 +5,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// The most parameters a multi-row statement binds. More is slower, not
-/// faster: SQLite looks a parameter's name up by a linear scan, so binding
-/// n parameters costs n² (seen as a fifth of an import's time at 3,600).
-pub(crate) const MAX_PARAMS: usize = 400;
+/// The most parameters a multi-row statement binds: below SQLite's limit
+/// (32,766) and PostgreSQL's (65,535). Fewer, larger statements write a
+/// batch faster (measured on a 20k-file import: 400 → 4,000 → 16,000 took
+/// 1.7 s → 1.36 s → 1.25 s), now that SQLite gets anonymous placeholders
+/// (see [`Dialect`]): with `$N`, binding n parameters cost n².
+pub(crate) const MAX_PARAMS: usize = 16000;
 
 /// A value to bind.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,41 @@ macro_rules! bind_params {
 }
 pub(crate) use bind_params;
 
+/// How a backend wants a statement's text: SQLite binds `$N` by looking each
+/// name up in a list (n² for n parameters), so it gets anonymous `?` where
+/// the placeholders allow; PostgreSQL takes `$N` as they are.
+pub(crate) trait Dialect {
+    fn statement(text: String) -> String;
+}
+
+impl Dialect for sqlx::SqliteConnection {
+    fn statement(text: String) -> String {
+        crate::sqlite::anonymous_placeholders(text)
+    }
+}
+
+impl Dialect for sqlx::SqlitePool {
+    fn statement(text: String) -> String {
+        crate::sqlite::anonymous_placeholders(text)
+    }
+}
+
+impl Dialect for sqlx::PgConnection {
+    fn statement(text: String) -> String {
+        text
+    }
+}
+
+impl Dialect for sqlx::PgPool {
+    fn statement(text: String) -> String {
+        text
+    }
+}
+
+pub(crate) fn statement_for<C: Dialect>(_: &C, text: String) -> String {
+    C::statement(text)
+}
+
 /// A row type that decodes from both backends.
 pub(crate) trait AnyRow:
     for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -97,16 +134,16 @@ impl<T> AnyRow for T where
 impl crate::Db {
     pub(crate) async fn fetch_all_sql<T: AnyRow>(&self, sql: Sql) -> crate::Result<Vec<T>> {
         let rows = crate::backend::on_pool!(self, pool => {
-            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
-            bind_params!(query, sql.params.clone()).fetch_all(pool).await?
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(statement_for(pool, sql.text)));
+            bind_params!(query, sql.params).fetch_all(pool).await?
         });
         Ok(rows)
     }
 
     pub(crate) async fn fetch_optional_sql<T: AnyRow>(&self, sql: Sql) -> crate::Result<Option<T>> {
         let row = crate::backend::on_pool!(self, pool => {
-            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
-            bind_params!(query, sql.params.clone()).fetch_optional(pool).await?
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(statement_for(pool, sql.text)));
+            bind_params!(query, sql.params).fetch_optional(pool).await?
         });
         Ok(row)
     }
@@ -126,24 +163,24 @@ impl crate::Db {
 impl crate::Tx {
     pub(crate) async fn fetch_all_sql<T: AnyRow>(&mut self, sql: Sql) -> crate::Result<Vec<T>> {
         let rows = crate::backend::on_tx!(self, conn => {
-            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
-            bind_params!(query, sql.params.clone()).fetch_all(conn).await?
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(statement_for(&*conn, sql.text)));
+            bind_params!(query, sql.params).fetch_all(conn).await?
         });
         Ok(rows)
     }
 
     pub(crate) async fn fetch_optional_sql<T: AnyRow>(&mut self, sql: Sql) -> crate::Result<Option<T>> {
         let row = crate::backend::on_tx!(self, conn => {
-            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.clone()));
-            bind_params!(query, sql.params.clone()).fetch_optional(conn).await?
+            let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(statement_for(&*conn, sql.text)));
+            bind_params!(query, sql.params).fetch_optional(conn).await?
         });
         Ok(row)
     }
 
     pub(crate) async fn execute_sql(&mut self, sql: Sql) -> crate::Result<u64> {
         let done = crate::backend::on_tx!(self, conn => {
-            let query = sqlx::query(sqlx::AssertSqlSafe(sql.text.clone()));
-            bind_params!(query, sql.params.clone()).execute(conn).await?.rows_affected()
+            let query = sqlx::query(sqlx::AssertSqlSafe(statement_for(&*conn, sql.text)));
+            bind_params!(query, sql.params).execute(conn).await?.rows_affected()
         });
         Ok(done)
     }
@@ -187,6 +224,48 @@ impl crate::Tx {
             self.execute_sql(sql).await?;
         }
         Ok(())
+    }
+
+    /// Inserts new rows of a synced table (each with its `id`) and records
+    /// one change for each, exactly as the capture triggers would (a new
+    /// version from the node's sequence, an `insert` entry in the log, its
+    /// author), in the same transaction, but in bulk: the versions are
+    /// reserved at once and the entries written many per statement, with
+    /// capture off for the rows. Per row, the trigger's own update of the
+    /// row's version was the largest part of an import's writing. For a
+    /// transaction that captures locally (the default), such as an import's.
+    pub(crate) async fn insert_rows_recorded(
+        &mut self,
+        table: &str,
+        mut rows: Vec<Vec<(&str, Value)>>,
+    ) -> crate::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let versions = self.reserve_versions(rows.len()).await?;
+        // One call for every change's random id, not one each.
+        let mut random = vec![0u8; 16 * rows.len()];
+        getrandom::fill(&mut random).map_err(|e| sqlx::Error::Io(std::io::Error::other(e.to_string())))?;
+        let change_ids = random
+            .chunks_exact(16)
+            .map(|bytes| uuid::Builder::from_random_bytes(bytes.try_into().expect("16 bytes")).into_uuid());
+        let mut changes = Vec::with_capacity(rows.len());
+        for ((row, version), change_id) in rows.iter_mut().zip(versions).zip(change_ids) {
+            let id = row.iter().find(|(column, _)| *column == "id").and_then(|(_, id)| id.clone());
+            let id = id.expect("insert_rows_recorded needs each row's id");
+            row.push(("version", Some(Param::Int(version))));
+            changes.push(vec![
+                ("change_id", Some(Param::Uuid(change_id))),
+                ("table_name", Some(Param::Text(table.to_owned()))),
+                ("row_id", Some(id)),
+                ("op", Some(Param::Text("insert".to_owned()))),
+                ("version", Some(Param::Int(version))),
+            ]);
+        }
+        self.set_capture(crate::Capture::Off).await?;
+        self.insert_rows(table, rows).await?;
+        self.insert_rows("sync_changes", changes).await?;
+        self.set_capture(crate::Capture::Local).await
     }
 
     /// Updates the row `id` (and its `updated_at`); `NotFound` if there is none.

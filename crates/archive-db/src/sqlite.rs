@@ -9,6 +9,38 @@ use crate::position::LogPosition;
 use crate::schema::{ColumnInfo, TableInfo};
 use crate::sql::{Param, Sql};
 
+/// `text` with its `$1, $2, … $n` placeholders made anonymous `?`, when
+/// each appears once and in that order (as [`Sql::bind`] writes them);
+/// otherwise `text` as it is. sqlx binds an anonymous parameter by its
+/// position, and a named one by a linear search of the statement's names.
+pub(crate) fn anonymous_placeholders(text: String) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut expected = 1u64;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits > 0 {
+                let number: u64 = text[i + 1..i + 1 + digits].parse().unwrap_or(0);
+                if number != expected {
+                    return text;
+                }
+                expected += 1;
+                out.push_str(&text[copied..i]);
+                out.push('?');
+                i += 1 + digits;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// Turns capture on or off for the rest of the transaction. The context's
 /// origin stays empty: the master stamps a pushed row's entry itself.
 pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: bool) -> Result<()> {
@@ -17,6 +49,17 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: 
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Takes `n` versions at once: the capture triggers take one per row.
+pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Sqlite>, n: i64) -> Result<Vec<i64>> {
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE sync_context SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
+    )
+    .bind(n)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((last - n + 1..=last).collect())
 }
 
 /// Names the author of this transaction's changes (`None`: the node).
@@ -128,6 +171,26 @@ pub(crate) fn search_ranked(kind: &str) -> String {
     )
 }
 
+/// Keys from `$1` up to `$2` (a prefix, and the prefix followed by the
+/// last code point), and the order they sort in: text compares byte by
+/// byte here, so the key's own index serves both.
+pub(crate) fn key_range(key_column: &str) -> (String, String) {
+    (format!("{key_column} >= $1 AND {key_column} < $2"), key_column.to_owned())
+}
+
+/// Matches of one kind whose name key is not in the range `$3`…`$4`, in
+/// the order they were indexed, not ranked: `$1` the FTS5 query, `$2` the
+/// kind, `$5` limit, `$6` offset. `t` is the kind's table.
+pub(crate) fn search_other_matches(kind: &str, table: &str, columns: &str, key_column: &str) -> String {
+    let fts = format!("search_{kind}_fts");
+    format!(
+        "SELECT {columns} FROM {fts} CROSS JOIN search_documents d ON d.doc_id = {fts}.rowid \
+         CROSS JOIN {table} t ON t.id = d.ref_id \
+         WHERE {fts} MATCH $1 AND d.kind = $2 AND NOT (t.{key_column} >= $3 AND t.{key_column} < $4) \
+         ORDER BY {fts}.rowid LIMIT $5 OFFSET $6"
+    )
+}
+
 /// An FTS5 query that requires every word, each as a prefix: `"beyon"* "hal"*`.
 /// Words are letters and digits only, so quoting them is enough.
 pub(crate) fn search_match(words: &[&str]) -> String {
@@ -139,4 +202,24 @@ pub(crate) async fn size_bytes(pool: &SqlitePool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
         .fetch_one(pool)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anonymous_placeholders;
+
+    #[test]
+    fn placeholders_in_order_become_anonymous_and_any_other_text_stays_as_it_is() {
+        let in_order = "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)".to_owned();
+        assert_eq!(anonymous_placeholders(in_order), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+        for kept in ["SELECT $2, $1", "SELECT $1 WHERE x = $1", "SELECT '$' || $1 || '$5'", "SELECT 1"] {
+            assert_eq!(
+                anonymous_placeholders(kept.to_owned()),
+                kept,
+                "a placeholder out of order or repeated"
+            );
+        }
+        assert_eq!(anonymous_placeholders("SELECT $1, $10x".to_owned()), "SELECT $1, $10x");
+        assert_eq!(anonymous_placeholders("SELECT a$ , $1".to_owned()), "SELECT a$ , ?");
+    }
 }

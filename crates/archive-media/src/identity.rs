@@ -97,6 +97,23 @@ pub fn sampled_ranges(size: u64) -> Vec<(u64, u64)> {
     ranges
 }
 
+/// The sample of a whole file already in memory.
+pub fn sample_in_memory(bytes: &[u8]) -> Sample {
+    let size = bytes.len() as u64;
+    let mut hasher = Sha256::new();
+    hasher.update(SAMPLE_PREFIX.as_bytes());
+    hasher.update(size.to_be_bytes());
+    let mut full = (size <= WHOLE_FILE_UP_TO).then(Sha256::new);
+    for (offset, length) in sampled_ranges(size) {
+        let part = &bytes[offset as usize..(offset + length) as usize];
+        hasher.update(part);
+        if let Some(full) = &mut full {
+            full.update(part);
+        }
+    }
+    Sample { size, hash: hex::encode(hasher.finalize()), full_hash: full.map(|h| hex::encode(h.finalize())) }
+}
+
 /// Reads the sample of the file at `path`.
 pub fn sample(path: &Path) -> io::Result<Sample> {
     let mut file = File::open(path)?;
@@ -210,6 +227,15 @@ mod tests {
         let mut outside = bytes.clone();
         outside[unsampled as usize] ^= 0x80;
         assert_eq!(sample(&write(dir.path(), "outside", &outside)).unwrap().hash, sampled.hash);
+    }
+
+    #[test]
+    fn a_sample_is_the_same_read_from_the_file_or_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 7, 300_000, 1024 * 1024, 3_000_001] {
+            let bytes = pseudo_random(len, 3);
+            assert_eq!(sample(&write(dir.path(), "f", &bytes)).unwrap(), sample_in_memory(&bytes), "{len}");
+        }
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub use import::{
 pub use store::{Checked, Incoming, MediaStore, StoreError, StoredFile};
 pub use tags::{
     AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, read_track,
-    read_track_with,
+    read_track_in_memory, read_track_with,
 };

@@ -3,7 +3,7 @@
 //! with the folder and file name as the fallback for missing tags.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use lofty::config::{ParseOptions, ParsingMode};
@@ -203,26 +203,89 @@ pub fn read_track(path: &Path) -> Result<TrackInfo, MediaError> {
 
 /// As [`read_track`], with missing tags looked for as `hint` says.
 pub fn read_track_with(path: &Path, hint: NameHint<'_>) -> Result<TrackInfo, MediaError> {
-    let size = std::fs::metadata(path)?.len();
-    if size == 0 {
+    read_content(Content::File(path), path, hint)
+}
+
+/// As [`read_track_with`], for a file whose bytes were read into memory
+/// already (`path` names it, for the fallback). A small file is cheaper
+/// read once and parsed from memory: a tag reader seeks and reads in small
+/// steps, each a system call on a file.
+pub fn read_track_in_memory(bytes: &[u8], path: &Path, hint: NameHint<'_>) -> Result<TrackInfo, MediaError> {
+    read_content(Content::Memory(bytes), path, hint)
+}
+
+fn read_content(content: Content<'_>, path: &Path, hint: NameHint<'_>) -> Result<TrackInfo, MediaError> {
+    if content.len()? == 0 {
         return Err(MediaError::Empty);
     }
-    let path_owned = path.to_owned();
     let fallback = match hint {
         NameHint::Path => PathFallback::of(path),
         NameHint::Upload(name) => PathFallback::of_upload(name),
     };
-    std::panic::catch_unwind(move || read_track_inner(&path_owned, fallback))
+    std::panic::catch_unwind(move || read_track_inner(content, fallback))
         .unwrap_or_else(|_| Err(MediaError::Damaged("the tag reader failed on this file".into())))
+}
+
+/// Where a file's bytes are read from: the file, or a copy in memory.
+#[derive(Debug, Clone, Copy)]
+enum Content<'a> {
+    File(&'a Path),
+    Memory(&'a [u8]),
+}
+
+impl<'a> Content<'a> {
+    fn len(self) -> std::io::Result<u64> {
+        match self {
+            Content::File(path) => Ok(std::fs::metadata(path)?.len()),
+            Content::Memory(bytes) => Ok(bytes.len() as u64),
+        }
+    }
+
+    fn reader(self) -> std::io::Result<ContentReader<'a>> {
+        Ok(match self {
+            Content::File(path) => ContentReader::File(BufReader::new(File::open(path)?)),
+            Content::Memory(bytes) => ContentReader::Memory(Cursor::new(bytes)),
+        })
+    }
+
+    /// The first `n` bytes (fewer if the file is shorter).
+    fn head(self, n: u64) -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        self.reader()?.take(n).read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
+
+enum ContentReader<'a> {
+    File(BufReader<File>),
+    Memory(Cursor<&'a [u8]>),
+}
+
+impl Read for ContentReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ContentReader::File(r) => r.read(buf),
+            ContentReader::Memory(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for ContentReader<'_> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            ContentReader::File(r) => r.seek(to),
+            ContentReader::Memory(r) => r.seek(to),
+        }
+    }
 }
 
 /// How hard a file is read: the tags as best lofty can, then in its
 /// relaxed mode (which skips a bad frame where best-attempt gives up), then
 /// the audio alone with names from the path, then past a damaged tag or
 /// metadata block at the start. Each step after the first is reported.
-fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, MediaError> {
+fn read_track_inner(content: Content<'_>, fallback: PathFallback) -> Result<TrackInfo, MediaError> {
     let mut warnings = Vec::new();
-    let first = match probe_file(path, ParsingMode::BestAttempt, true) {
+    let first = match probe_file(content, ParsingMode::BestAttempt, true) {
         Ok(tagged) => return track_info(tagged, fallback, warnings),
         Err(e) => e,
     };
@@ -230,17 +293,17 @@ fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, Me
         MediaError::Damaged(reason) => reason.clone(),
         other => other.to_string(),
     };
-    if let Ok(tagged) = probe_file(path, ParsingMode::Relaxed, true) {
+    if let Ok(tagged) = probe_file(content, ParsingMode::Relaxed, true) {
         warnings.push(format!("a damaged tag frame was skipped ({reason})"));
         return track_info(tagged, fallback, warnings);
     }
-    if let Ok(tagged) = probe_file(path, ParsingMode::Relaxed, false) {
+    if let Ok(tagged) = probe_file(content, ParsingMode::Relaxed, false) {
         warnings.push(format!(
             "the tags could not be read and were skipped ({reason}); names come from the file's name"
         ));
         return track_info(tagged, fallback, warnings);
     }
-    if let Some((tagged, skipped)) = past_damaged_start(path)? {
+    if let Some((tagged, skipped)) = past_damaged_start(content)? {
         warnings.push(format!("{skipped} ({reason}); names come from the file's name"));
         return track_info(tagged, fallback, warnings);
     }
@@ -249,9 +312,12 @@ fn read_track_inner(path: &Path, fallback: PathFallback) -> Result<TrackInfo, Me
 
 /// Probes and reads a file: its type from the content, then (with `tags`)
 /// its tags and always its properties.
-fn probe_file(path: &Path, mode: ParsingMode, tags: bool) -> Result<lofty::file::TaggedFile, MediaError> {
-    let reader = BufReader::new(File::open(path)?);
-    probe_reader(reader, mode, tags)
+fn probe_file(
+    content: Content<'_>,
+    mode: ParsingMode,
+    tags: bool,
+) -> Result<lofty::file::TaggedFile, MediaError> {
+    probe_reader(content.reader()?, mode, tags)
 }
 
 fn probe_reader<R: Read + std::io::Seek>(
@@ -284,15 +350,16 @@ fn parser_reason(error: &lofty::error::FileParseError) -> String {
 /// tag claims a wrong size is read from its first MPEG frame; a FLAC file
 /// with a metadata block of the wrong size is read as its stream
 /// information followed by its audio frames. `None` when neither applies.
-fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'static str)>, MediaError> {
+fn past_damaged_start(
+    content: Content<'_>,
+) -> Result<Option<(lofty::file::TaggedFile, &'static str)>, MediaError> {
     // Damage at the start lies within the first few hundred kilobytes;
     // beyond that the file is not one of these.
     const LOOK_AT: u64 = 1024 * 1024;
-    let mut head = Vec::new();
-    File::open(path)?.take(LOOK_AT).read_to_end(&mut head)?;
+    let head = content.head(LOOK_AT)?;
     // The file is read from where the audio starts, not copied into memory.
     let audio = |prefix: Vec<u8>, start: usize| -> Result<_, MediaError> {
-        let spliced = Spliced::new(prefix, File::open(path)?, start as u64)?;
+        let spliced = Spliced::new(prefix, content.reader()?, content.len()?, start as u64);
         Ok(probe_reader(BufReader::new(spliced), ParsingMode::Relaxed, false).ok())
     };
     if head.starts_with(b"ID3") {
@@ -324,26 +391,26 @@ fn past_damaged_start(path: &Path) -> Result<Option<(lofty::file::TaggedFile, &'
     Ok(None)
 }
 
-/// `prefix`, then `file` from byte `start` on, read and sought as one
-/// stream: a damaged file's audio with a new header in front of it,
-/// without copying the file.
-struct Spliced {
+/// `prefix`, then `file` (of `file_len` bytes) from byte `start` on, read
+/// and sought as one stream: a damaged file's audio with a new header in
+/// front of it, without copying the file.
+struct Spliced<R> {
     prefix: Vec<u8>,
-    file: File,
+    file: R,
     start: u64,
     /// The whole stream's length.
     len: u64,
     position: u64,
 }
 
-impl Spliced {
-    fn new(prefix: Vec<u8>, file: File, start: u64) -> std::io::Result<Spliced> {
-        let len = prefix.len() as u64 + file.metadata()?.len().saturating_sub(start);
-        Ok(Spliced { prefix, file, start, len, position: 0 })
+impl<R: Read + Seek> Spliced<R> {
+    fn new(prefix: Vec<u8>, file: R, file_len: u64, start: u64) -> Spliced<R> {
+        let len = prefix.len() as u64 + file_len.saturating_sub(start);
+        Spliced { prefix, file, start, len, position: 0 }
     }
 }
 
-impl Read for Spliced {
+impl<R: Read + Seek> Read for Spliced<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let prefix_len = self.prefix.len() as u64;
         let n = if self.position < prefix_len {
@@ -352,7 +419,6 @@ impl Read for Spliced {
             buf[..n].copy_from_slice(&from[..n]);
             n
         } else {
-            use std::io::Seek;
             self.file.seek(std::io::SeekFrom::Start(self.start + self.position - prefix_len))?;
             self.file.read(buf)?
         };
@@ -361,7 +427,7 @@ impl Read for Spliced {
     }
 }
 
-impl std::io::Seek for Spliced {
+impl<R: Read + Seek> Seek for Spliced<R> {
     fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
         let target = match to {
             std::io::SeekFrom::Start(n) => Some(n),
@@ -514,7 +580,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data");
         std::fs::write(&path, b"skipped:kept bytes").unwrap();
-        let mut spliced = Spliced::new(b"NEW".to_vec(), File::open(&path).unwrap(), 8).unwrap();
+        let mut spliced = Spliced::new(b"NEW".to_vec(), File::open(&path).unwrap(), 18, 8);
         let mut all = String::new();
         spliced.read_to_string(&mut all).unwrap();
         assert_eq!(all, "NEWkept bytes");

@@ -39,6 +39,11 @@ const SQLITE_ONLY_TABLES: &[&str] = &[
 const POSTGRES_ONLY_INDEXES: &[&str] = &[
     "sync_changes_position",   // (xid, id): SQLite orders by id alone
     "search_documents_vector", // full-text GIN index; SQLite has search_*_fts
+    // Name keys compared byte by byte for short search prefixes; SQLite's
+    // own name indexes compare so already.
+    "songs_title_bytes",
+    "artists_name_bytes",
+    "albums_title_bytes",
 ];
 
 /// Columns only PostgreSQL has: (table, column).

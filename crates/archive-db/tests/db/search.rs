@@ -179,3 +179,59 @@ async fn out_of_range_pages_are_invalid() {
     })
     .await;
 }
+
+/// Every page of a search for `query`, `limit` at a time, in order.
+async fn all_pages(db: &Db, query: &str, limit: i64) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    for _ in 0..100 {
+        let page = db.search_songs(&SearchRequest { query: query.into(), limit, offset }).await.unwrap();
+        assert!(page.items.len() as i64 <= limit);
+        seen.extend(page.items.into_iter().map(|s| s.title));
+        match page.next_offset {
+            Some(next) => offset = next,
+            None => return seen,
+        }
+    }
+    panic!("the pages never ended: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_short_prefix_lists_names_that_start_with_it_in_name_order_then_the_other_matches() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let zoe =
+            tx.insert_artist(NewArtist { name: "Zoé Zola".into(), ..Default::default() }).await.unwrap().id;
+        for title in ["Zoo Station", "zombie", "Across the Zone", "Amazon", "Zoetrope", "Ozone"] {
+            tx.insert_song(NewSong { title: title.into(), ..Default::default() }).await.unwrap();
+        }
+        let by_zoe = NewSong { title: "Untitled".into(), artist_id: Some(zoe), ..Default::default() };
+        tx.insert_song(by_zoe).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let expected = ["Zoetrope", "zombie", "Zoo Station", "Across the Zone", "Untitled"];
+        let first: Vec<String> = all_pages(db, "zo", 20).await;
+        assert_eq!(first[..3], expected[..3], "names that start with it, in name order");
+        let mut rest = first[3..].to_vec();
+        rest.sort();
+        assert_eq!(rest, ["Across the Zone", "Untitled"], "then a later word, and the artist");
+        for limit in [1, 2, 3] {
+            assert_eq!(all_pages(db, "ZO", limit).await, first, "pages of {limit}: no gap, no repeat");
+        }
+        assert_eq!(all_pages(db, "z", 20).await[..3], expected[..3]);
+        assert!(!all_pages(db, "zom", 20).await.contains(&"Ozone".to_owned()), "a prefix, not a substring");
+        // Past the names that start with it, straight into the other matches.
+        let page = db.search_songs(&SearchRequest { query: "zo".into(), limit: 1, offset: 4 }).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next_offset, None);
+        assert!(
+            db.search_songs(&SearchRequest { query: "zo".into(), limit: 5, offset: 9 })
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+    })
+    .await;
+}

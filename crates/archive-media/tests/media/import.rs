@@ -448,3 +448,41 @@ async fn two_nodes_importing_the_same_large_file_agree_on_its_song_before_either
     assert!(ids.len() >= 2);
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
 }
+
+#[tokio::test]
+async fn every_row_an_import_writes_records_one_change_with_the_rows_version() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    library(dir.path());
+    on_each_backend(|t| {
+        let root = dir.path().to_owned();
+        async move {
+            let db = &t.db;
+            run(db, &root).await;
+            let changes = db.changes_after(archive_db::LogPosition::START, 1000).await.unwrap();
+            let songs = all_songs(db).await;
+            for song in &songs {
+                let recorded: Vec<_> = changes.iter().filter(|c| c.row_id == song.id).collect();
+                assert_eq!(recorded.len(), 1, "{}: {recorded:?}", song.title);
+                assert_eq!(recorded[0].table_name, "songs");
+                assert_eq!(recorded[0].op, archive_db::ChangeOp::Insert);
+                assert_eq!((recorded[0].version, recorded[0].origin.as_deref()), (song.version, None));
+            }
+            // Artists, albums and genres too: 2 artists, 3 albums, 1 genre.
+            let others: Vec<&str> =
+                changes.iter().map(|c| c.table_name.as_str()).filter(|t| *t != "songs").collect();
+            assert_eq!(others.len(), 6, "{others:?}");
+            let mut versions: Vec<i64> = changes.iter().map(|c| c.version).collect();
+            versions.sort();
+            versions.dedup();
+            assert_eq!(versions.len(), changes.len(), "every change has its own version");
+            let mut ids: Vec<_> = changes.iter().map(|c| c.change_id).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), changes.len());
+        }
+    })
+    .await;
+}

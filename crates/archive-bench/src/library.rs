@@ -107,6 +107,14 @@ fn template_mp3(template: Template) -> anyhow::Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
+/// Gives the MP3 at `path` a new title, in place.
+pub fn retitle(path: &Path, title: &str) -> anyhow::Result<()> {
+    let mut tag = lofty::read_from_path(path)?.primary_tag().cloned().context("the template has tags")?;
+    tag.set_title(title.to_owned());
+    tag.save_to_path(path, WriteOptions::default())?;
+    Ok(())
+}
+
 /// Writes a library of `files` files under `root` (which must not hold one
 /// already) and returns the paths, in file order.
 pub fn generate(root: &Path, files: usize, template: Template) -> anyhow::Result<Vec<PathBuf>> {

@@ -184,7 +184,15 @@ fn place_config(place: &Place, settings: &[(&'static str, String)]) -> anyhow::R
 }
 
 async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
-    let config = place_config(place, &[])?;
+    start_server_with(db, place, &[]).await
+}
+
+async fn start_server_with(
+    db: &Db,
+    place: &Place,
+    settings: &[(&'static str, String)],
+) -> anyhow::Result<Running> {
+    let config = place_config(place, settings)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = Server::start(listener, db.clone(), config).await?;
     let base = format!("http://{}", server.addr);

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use archive_db::{Backend, Db};
 
 use crate::library::{self, mix};
-use crate::{Place, Running, archive_binary, place, report, start_server};
+use crate::{Place, Running, archive_binary, place, report, start_server, start_server_with};
 
 pub struct MediaArgs {
     pub files: usize,
@@ -102,10 +102,67 @@ async fn run_backend(backend: Backend, root: &Path, args: &MediaArgs) -> anyhow:
 
     search(&client, &base, &token, name, files, args.requests).await?;
     stream(&client, &base, &token, &db, name, args.requests).await?;
-
     server.stop().await?;
+
+    changes_while_serving(&db, &place, root, name).await?;
     db.close().await;
     Ok(())
+}
+
+/// How long a file copied into a watched library folder takes to answer in
+/// search, while the server serves: ten files, one after the other.
+async fn changes_while_serving(db: &Db, place: &Place, root: &Path, name: &str) -> anyhow::Result<()> {
+    const FILES: usize = 10;
+    let root = std::fs::canonicalize(root)?;
+    let settings = [("ARCHIVE_LIBRARY_ROOTS", root.display().to_string()), ("ARCHIVE_WATCH", "true".into())];
+    let Running { server, base, client, token, .. } = start_server_with(db, place, &settings).await?;
+    let template = first_file(&root)?;
+    let staging = tempfile::tempdir()?;
+    let dropped = root.join(format!("Dropped in {name}"));
+    std::fs::create_dir_all(&dropped)?;
+    let mut times = Vec::new();
+    for i in 0..FILES {
+        // A new song: the template under a title no other song has.
+        let word = format!("Freshly{}{i}", std::process::id());
+        let staged = staging.path().join(format!("{word}.mp3"));
+        std::fs::copy(&template, &staged)?;
+        library::retitle(&staged, &format!("{word} Arrives"))?;
+        let copied = Instant::now();
+        std::fs::rename(&staged, dropped.join(format!("{word}.mp3")))?;
+        let deadline = copied + Duration::from_secs(60);
+        loop {
+            let url = format!("{base}/api/v1/search?q={word}&type=song");
+            let found: serde_json::Value = client.get(url).bearer_auth(&token).send().await?.json().await?;
+            if found["songs"]["items"].as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{word} never answered in search");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        times.push(copied.elapsed());
+    }
+    std::fs::remove_dir_all(&dropped)?;
+    server.stop().await?;
+    report(name, "a file copied into a watched folder, until search finds it", &mut times);
+    Ok(())
+}
+
+/// The first audio file under `dir`, in name order.
+fn first_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        if entry.file_type()?.is_dir() {
+            if let Ok(found) = first_file(&entry.path()) {
+                return Ok(found);
+            }
+        } else if entry.path().extension().is_some_and(|e| e == "mp3") {
+            return Ok(entry.path());
+        }
+    }
+    bail!("no MP3 under {}", dir.display())
 }
 
 struct ImportRun {

@@ -13,7 +13,7 @@ pub use cover::{CoverImage, THUMBNAIL_SIZES, ThumbnailError, Thumbnails, find_co
 pub use full_hash::{BACKGROUND_RATE, HashPass, content_hash, hash_pending};
 pub use import::{
     FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
-    import_uploads,
+    import_uploads, is_audio_path,
 };
 pub use store::{Checked, Incoming, MediaStore, StoreError, StoredFile};
 pub use tags::{

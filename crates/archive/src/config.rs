@@ -121,6 +121,20 @@ pub const SETTINGS: &[Setting] = &[
         help: "Folders (separated by :) that imports started from the API or web UI may read",
     },
     Setting {
+        var: "ARCHIVE_WATCH",
+        kind: Kind::Bool,
+        default: Some("true"),
+        stored: false,
+        help: "Watch the library folders and import what changes in them within seconds",
+    },
+    Setting {
+        var: "ARCHIVE_SCAN_INTERVAL",
+        kind: Kind::Seconds { min: 60, max: 2_592_000 },
+        default: Some("86400"),
+        stored: false,
+        help: "Seconds between full scans of the library folders (for what watching misses, such as network mounts)",
+    },
+    Setting {
         var: "ARCHIVE_TRUSTED_PROXIES",
         kind: Kind::Networks,
         default: None,
@@ -540,6 +554,10 @@ pub struct Config {
     pub sync: SyncConfig,
     /// Folders that imports started through the API may read (canonical paths).
     pub library_roots: Vec<PathBuf>,
+    /// Whether `archive serve` watches the library roots for changes.
+    pub watch: bool,
+    /// How often `archive serve` scans every library root.
+    pub scan_interval: Duration,
     /// The largest upload accepted, in bytes.
     pub max_upload_bytes: u64,
     /// The most files one upload request may carry.
@@ -617,6 +635,8 @@ impl Config {
             library_roots: get("ARCHIVE_LIBRARY_ROOTS")
                 .map(|roots| roots.split(':').map(PathBuf::from).collect())
                 .unwrap_or_default(),
+            watch: resolved.flag("ARCHIVE_WATCH"),
+            scan_interval: resolved.seconds("ARCHIVE_SCAN_INTERVAL"),
             max_upload_bytes: get("ARCHIVE_MAX_UPLOAD_MB")
                 .and_then(|v| v.parse::<u64>().ok())
                 .expect("checked number")

@@ -80,7 +80,7 @@ impl Server {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
         let state = AppState::new(db, config);
-        let upkeep = crate::upkeep::Upkeep::start(state.db.clone(), state.imports.clone());
+        let upkeep = crate::upkeep::Upkeep::start(&state);
         let background = state.sync_background.clone();
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let mut limits = state.config().transport;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub site_name: Arc<crate::settings::SiteName>,
     /// This server's metrics (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// How the library folders are followed (watched, scanned).
+    pub following: Arc<crate::upkeep::FollowingState>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             logins: Arc::default(),
             key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             metrics: Arc::default(),
+            following: Arc::default(),
         }
     }
 }

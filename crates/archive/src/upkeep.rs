@@ -1,34 +1,114 @@
-//! The library's upkeep in the background of `archive serve`: the full
-//! SHA-256 of every file an import identified by a sample
-//! (`archive_media::full_hash`), read at a bounded rate, one file at a time.
+//! The library's upkeep in the background of `archive serve`:
+//!
+//! - **Following the library roots** (`ARCHIVE_WATCH`, on by default): a
+//!   file added, changed, moved or deleted under a root is imported within
+//!   seconds (`notify`: inotify on Linux). A burst of changes (an album
+//!   copied in) is gathered until the roots are quiet for a moment, then
+//!   imported as one job of the folders it touched.
+//! - **A periodic scan** of every root (`ARCHIVE_SCAN_INTERVAL`, daily by
+//!   default, first one interval after start-up) for what watching misses:
+//!   network mounts, changes while the server was down, a watch limit hit.
+//! - **The full SHA-256** of each file an import identified by a sample
+//!   (`archive_media::hash_pending`), read at a bounded rate.
+//!
+//! Imports started here go through the same [`ImportJobs`] as those started
+//! on the Import page: one at a time (a change waits for a running import),
+//! listed there with what started them.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use crate::services::imports::ImportJobs;
+use crate::services::imports::{ImportJobs, ImportRequestError, Trigger};
+use crate::state::AppState;
 
 /// How long the hasher rests when it has nothing to do, unless an import
 /// finishes first (`archive import` from the command line, in another
 /// process, is seen this late at most).
 const IDLE: Duration = Duration::from_secs(60);
+/// A burst of changes ends when the roots have been quiet this long…
+const QUIET: Duration = Duration::from_millis(1500);
+/// …or this long after its first change, whichever comes first.
+const LONGEST_BURST: Duration = Duration::from_secs(10);
+/// How often an import waiting for another to finish looks again.
+const BUSY_RETRY: Duration = Duration::from_millis(500);
 
 /// The upkeep tasks of one server.
 pub struct Upkeep {
-    hashing: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Dropping the watcher stops the events.
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// How the roots are followed, for the Import page.
+#[derive(Debug, Clone, Default)]
+pub struct Following {
+    /// The roots watched for changes.
+    pub watched: Vec<PathBuf>,
+    /// Why watching could not start (the roots are then only scanned).
+    pub watch_error: Option<String>,
+    /// How often every root is scanned (none without roots).
+    pub scan_every: Option<Duration>,
+    pub next_scan: Option<DateTime<Utc>>,
+    pub last_change_imported: Option<DateTime<Utc>>,
+}
+
+/// [`Following`], shared between the tasks and the pages.
+#[derive(Debug, Default)]
+pub struct FollowingState(Mutex<Following>);
+
+impl FollowingState {
+    pub fn get(&self) -> Following {
+        self.0.lock().expect("following lock").clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Following)) {
+        change(&mut self.0.lock().expect("following lock"));
+    }
 }
 
 impl Upkeep {
-    pub fn start(db: archive_db::Db, imports: Arc<ImportJobs>) -> Upkeep {
-        Upkeep { hashing: tokio::spawn(hash_in_background(db, imports)) }
+    pub fn start(state: &AppState) -> Upkeep {
+        let config = state.config();
+        let mut tasks = vec![tokio::spawn(hash_in_background(state.db.clone(), state.imports.clone()))];
+        let roots = config.library_roots.clone();
+        let mut watcher = None;
+        state.following.update(|f| *f = Following::default());
+        if !roots.is_empty() {
+            if config.watch {
+                let (changes, received) = mpsc::unbounded_channel();
+                match watch(&roots, changes) {
+                    Ok(watching) => {
+                        watcher = Some(watching);
+                        state.following.update(|f| f.watched = roots.clone());
+                        tasks.push(tokio::spawn(import_changes(state.clone(), roots.clone(), received)));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot watch the library folders; they are only scanned");
+                        state.following.update(|f| f.watch_error = Some(e.to_string()));
+                    }
+                }
+            }
+            state.following.update(|f| f.scan_every = Some(config.scan_interval));
+            tasks.push(tokio::spawn(scan_periodically(state.clone(), roots, config.scan_interval)));
+        }
+        Upkeep { tasks, _watcher: watcher }
     }
 
-    /// Stops the tasks: a file being hashed is abandoned, and a hash not
-    /// yet recorded is computed again by the next server.
+    /// Stops the tasks: a file being hashed is abandoned (its hash is
+    /// computed again by the next server); an import already started runs
+    /// to its end.
     pub async fn stop(self) {
-        self.hashing.abort();
-        let _ = self.hashing.await;
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
@@ -52,5 +132,145 @@ async fn hash_in_background(db: archive_db::Db, imports: Arc<ImportJobs>) {
             _ = tokio::time::sleep(IDLE) => {}
             _ = imports.finished.notified() => {}
         }
+    }
+}
+
+/// Watches every root; each event's paths go to `changes`.
+fn watch(
+    roots: &[PathBuf],
+    changes: mpsc::UnboundedSender<PathBuf>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+        Ok(event) if !event.kind.is_access() => {
+            for path in event.paths {
+                let _ = changes.send(path);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "watching the library folders"),
+    })?;
+    for root in roots {
+        watcher.watch(root, RecursiveMode::Recursive)?;
+    }
+    Ok(watcher)
+}
+
+/// Gathers changes into bursts and imports the folders each burst touched.
+async fn import_changes(state: AppState, roots: Vec<PathBuf>, mut changes: mpsc::UnboundedReceiver<PathBuf>) {
+    while let Some(first) = changes.recv().await {
+        let mut touched = vec![first];
+        let ends = Instant::now() + LONGEST_BURST;
+        loop {
+            let quiet = tokio::time::sleep_until(ends.min(Instant::now() + QUIET));
+            tokio::select! {
+                next = changes.recv() => match next {
+                    Some(path) => touched.push(path),
+                    None => break,
+                },
+                _ = quiet => break,
+            }
+        }
+        let folders = folders_to_import(&roots, &touched);
+        if folders.is_empty() {
+            continue;
+        }
+        tracing::info!(
+            changes = touched.len(),
+            folders = folders.len(),
+            "importing what changed in the library folders"
+        );
+        if import_when_free(&state, folders, Trigger::Watch).await {
+            state.following.update(|f| f.last_change_imported = Some(archive_db::now()));
+        }
+    }
+}
+
+/// Imports every root every `interval`.
+async fn scan_periodically(state: AppState, roots: Vec<PathBuf>, interval: Duration) {
+    loop {
+        let next = archive_db::now() + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+        state.following.update(|f| f.next_scan = Some(next));
+        tokio::time::sleep(interval).await;
+        tracing::info!("scanning the library folders");
+        import_when_free(&state, roots.clone(), Trigger::Scan).await;
+    }
+}
+
+/// Starts an import of `folders` once no other runs, and waits for it to
+/// end (so that the next burst is imported after this one); whether it
+/// ran.
+async fn import_when_free(state: &AppState, folders: Vec<PathBuf>, trigger: Trigger) -> bool {
+    loop {
+        match state.imports.start(state.db.clone(), folders.clone(), trigger) {
+            Ok(job) => {
+                while job.running() {
+                    tokio::time::sleep(BUSY_RETRY).await;
+                }
+                return true;
+            }
+            Err(ImportRequestError::Busy) => tokio::time::sleep(BUSY_RETRY).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot import what changed in the library folders");
+                return false;
+            }
+        }
+    }
+}
+
+/// The folders to import for changes at `paths`: each path's folder (the
+/// path itself when it is a folder), or the nearest one still there when it
+/// went away, under one of `roots`, and none inside another. Changes to
+/// files that are not audio are left out.
+pub fn folders_to_import(roots: &[PathBuf], paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let Some(root) = roots.iter().find(|root| path.starts_with(root)) else { continue };
+        let is_dir = path.is_dir();
+        if !is_dir && path.exists() && !archive_media::is_audio_path(path) {
+            continue;
+        }
+        let mut folder: &Path = if is_dir { path } else { path.parent().unwrap_or(root) };
+        while !folder.is_dir() && folder != root.as_path() {
+            folder = folder.parent().unwrap_or(root);
+        }
+        if folder.starts_with(root) {
+            folders.push(folder.to_owned());
+        }
+    }
+    folders.sort();
+    folders.dedup();
+    let mut outermost: Vec<PathBuf> = Vec::new();
+    for folder in folders {
+        if !outermost.iter().any(|outer| folder.starts_with(outer)) {
+            outermost.push(folder);
+        }
+    }
+    outermost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_become_the_outermost_existing_folders_under_the_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("music");
+        std::fs::create_dir_all(root.join("A/One")).unwrap();
+        std::fs::create_dir_all(root.join("B/Two")).unwrap();
+        std::fs::write(root.join("B/Two/cover.jpg"), b"").unwrap();
+        let roots = vec![root.clone()];
+        let paths = [
+            root.join("A/One/01 - Song.mp3"),
+            root.join("A/One/02 - Song.mp3"),
+            root.join("A"),
+            root.join("B/Two/cover.jpg"),
+            root.join("Gone/Album/03.flac"),
+            dir.path().join("elsewhere/04.mp3"),
+        ];
+        assert_eq!(folders_to_import(&roots, &paths), vec![root.clone()], "a folder gone: the root");
+        assert_eq!(folders_to_import(&roots, &paths[..3]), [root.join("A")]);
+        assert_eq!(folders_to_import(&roots, &paths[..2]), [root.join("A/One")]);
+        assert!(folders_to_import(&roots, &paths[3..4]).is_empty(), "a picture is not audio");
     }
 }

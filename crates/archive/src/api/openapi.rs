@@ -562,7 +562,8 @@ fn schemas() -> Value {
         "Import": record(vec![
             ("id", id.clone()),
             ("folder", text.clone()),
-            ("started_by", id.clone()),
+            ("trigger", json!({ "type": "string", "enum": ["request", "watch", "scan"] })),
+            ("started_by", opt_id.clone()),
             ("started_at", time.clone()),
             ("state", text.clone()),
             ("progress", json!({ "type": "object" })),

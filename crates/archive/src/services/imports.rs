@@ -53,11 +53,34 @@ pub fn resolve_under_roots(requested: &str, roots: &[PathBuf]) -> Result<PathBuf
         .ok_or_else(outside)
 }
 
-/// One import started through the API.
+/// What started an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A moderator or admin, through the API or the Import page.
+    Request(Uuid),
+    /// Changes seen in the library folders (`ARCHIVE_WATCH`).
+    Watch,
+    /// The periodic scan (`ARCHIVE_SCAN_INTERVAL`).
+    Scan,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Request(_) => "request",
+            Trigger::Watch => "watch",
+            Trigger::Scan => "scan",
+        }
+    }
+}
+
+/// One import of this server: of a folder someone asked for, or of what
+/// changed in the library folders.
 pub struct ImportJob {
     pub id: Uuid,
-    pub folder: PathBuf,
-    pub started_by: Uuid,
+    /// The folders imported, in order (one, unless changes touched several).
+    pub folders: Vec<PathBuf>,
+    pub trigger: Trigger,
     pub started_at: DateTime<Utc>,
     progress: Arc<Progress>,
     outcome: Mutex<Option<Outcome>>,
@@ -72,8 +95,12 @@ enum Outcome {
 #[derive(Debug, Serialize)]
 pub struct ImportJobView {
     pub id: Uuid,
+    /// The folders imported, separated by ", ".
     pub folder: String,
-    pub started_by: Uuid,
+    /// request, watch or scan
+    pub trigger: &'static str,
+    /// Who asked for it (none for the watcher and the scan).
+    pub started_by: Option<Uuid>,
     pub started_at: DateTime<Utc>,
     /// running, done or failed
     pub state: &'static str,
@@ -107,8 +134,12 @@ impl ImportJob {
         };
         ImportJobView {
             id: self.id,
-            folder: self.folder.display().to_string(),
-            started_by: self.started_by,
+            folder: self.folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
+            trigger: self.trigger.as_str(),
+            started_by: match self.trigger {
+                Trigger::Request(user) => Some(user),
+                Trigger::Watch | Trigger::Scan => None,
+            },
             started_at: self.started_at,
             state,
             progress,
@@ -120,7 +151,7 @@ impl ImportJob {
         }
     }
 
-    fn running(&self) -> bool {
+    pub fn running(&self) -> bool {
         self.outcome.lock().expect("import outcome lock").is_none()
     }
 }
@@ -135,7 +166,7 @@ pub async fn begin(state: &AppState, user: Uuid, path: &str) -> ServiceResult<Ar
     let folder = resolve_under_roots(path, &state.config().library_roots)?;
     // While the database cannot take writes, an import would fail every file.
     state.db.check_writes().await?;
-    Ok(state.imports.start(state.db.clone(), folder, user)?)
+    Ok(state.imports.start(state.db.clone(), vec![folder], Trigger::Request(user))?)
 }
 
 /// Files handled by imports, by outcome (for metrics).
@@ -165,12 +196,12 @@ pub struct ImportJobs {
 }
 
 impl ImportJobs {
-    /// Starts importing `folder` in the background, unless an import is running.
+    /// Starts importing `folders` in the background, unless an import is running.
     pub fn start(
         &self,
         db: archive_db::Db,
-        folder: PathBuf,
-        started_by: Uuid,
+        folders: Vec<PathBuf>,
+        trigger: Trigger,
     ) -> Result<Arc<ImportJob>, ImportRequestError> {
         let mut jobs = self.jobs.lock().expect("import jobs lock");
         if jobs.iter().any(|j| j.running()) {
@@ -178,8 +209,8 @@ impl ImportJobs {
         }
         let job = Arc::new(ImportJob {
             id: Uuid::now_v7(),
-            folder,
-            started_by,
+            folders,
+            trigger,
             started_at: archive_db::now(),
             progress: Arc::new(Progress::default()),
             outcome: Mutex::new(None),
@@ -195,15 +226,14 @@ impl ImportJobs {
         let running = job.clone();
         let finished = self.finished.clone();
         tokio::spawn(async move {
-            tracing::info!(folder = %running.folder.display(), "import started");
-            let result =
-                archive_media::import(&db, std::slice::from_ref(&running.folder), running.progress.clone())
-                    .await;
+            let folder = running.view().folder;
+            tracing::info!(%folder, trigger = running.trigger.as_str(), "import started");
+            let result = archive_media::import(&db, &running.folders, running.progress.clone()).await;
             let finished_at = archive_db::now();
             let outcome = match result {
                 Ok(report) => {
                     tracing::info!(
-                        folder = %running.folder.display(),
+                        %folder,
                         imported = report.imported,
                         skipped = report.skipped,
                         failed = report.failed.len(),
@@ -213,7 +243,7 @@ impl ImportJobs {
                     Outcome::Done { report, finished_at }
                 }
                 Err(e) => {
-                    tracing::error!(folder = %running.folder.display(), error = %e, "import failed");
+                    tracing::error!(%folder, error = %e, "import failed");
                     Outcome::Failed { error: e.to_string(), finished_at }
                 }
             };

@@ -36,6 +36,8 @@ pub async fn upload(State(state): State<AppState>, user: ModeratorUser) -> Resul
 struct ImportRow {
     id: Uuid,
     folder: String,
+    /// What started it, in a few words.
+    started_by: &'static str,
     started: String,
     running: bool,
     /// What happened, in a few words.
@@ -65,6 +67,11 @@ impl From<ImportJobView> for ImportRow {
         ImportRow {
             id: job.id,
             folder: job.folder,
+            started_by: match job.trigger {
+                "watch" => "Changes in the folders",
+                "scan" => "The periodic scan",
+                _ => "A moderator or admin",
+            },
             started: job.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             running: job.state == "running",
             summary,
@@ -87,9 +94,39 @@ impl From<ImportJobView> for ImportRow {
 struct ImportsPage {
     frame: Frame,
     roots: Vec<String>,
+    following: FollowingView,
     imports: Vec<ImportRow>,
     folder: String,
     error: Option<String>,
+}
+
+/// How the library folders are followed, as the Import page says it.
+struct FollowingView {
+    /// The folders watched, if any.
+    watched: Option<String>,
+    watch_error: Option<String>,
+    /// "every 24 hours"
+    scan_every: Option<String>,
+    next_scan: Option<String>,
+    last_change_imported: Option<String>,
+}
+
+impl FollowingView {
+    fn of(following: &crate::upkeep::Following) -> FollowingView {
+        let when = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let joined = following.watched.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
+        FollowingView {
+            watched: (!following.watched.is_empty()).then_some(joined),
+            watch_error: following.watch_error.clone(),
+            scan_every: following.scan_every.map(|every| match every.as_secs() {
+                s if s % 3600 == 0 => format!("every {} hours", s / 3600),
+                s if s % 60 == 0 => format!("every {} minutes", s / 60),
+                s => format!("every {s} seconds"),
+            }),
+            next_scan: following.next_scan.as_ref().map(when),
+            last_change_imported: following.last_change_imported.as_ref().map(when),
+        }
+    }
 }
 
 fn imports_page(
@@ -101,6 +138,7 @@ fn imports_page(
     ImportsPage {
         frame: Frame::of(&user.0),
         roots: state.config().library_roots.iter().map(|r| r.display().to_string()).collect(),
+        following: FollowingView::of(&state.following.get()),
         imports: state.imports.list().into_iter().map(|j| j.view().into()).collect(),
         folder,
         error,

@@ -10,6 +10,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::support::{App, code, on_each_backend, on_each_backend_with};
+use crate::web::Browser;
 
 pub fn file_part(path: &Path) -> Part {
     let name = path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -540,6 +541,121 @@ async fn the_database_and_stored_files_are_readable_by_their_owner_only() {
                 assert_eq!(mode(&app.test_db.options.sqlite_path), 0o600, "the SQLite database");
             }
         }
+    })
+    .await;
+}
+
+/// Polls the song list until `done` says so (at most 20 s).
+async fn songs_until(app: &App, token: &str, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, songs) = app.get("/api/v1/songs?limit=100", token).await;
+        assert_eq!(status, StatusCode::OK, "{songs}");
+        let items = songs["items"].as_array().unwrap().clone();
+        if done(&items) {
+            return items;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened: {songs}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn titled<'a>(songs: &'a [Value], title: &str) -> Option<&'a Value> {
+    songs.iter().find(|s| s["title"] == title)
+}
+
+#[tokio::test]
+async fn files_added_moved_and_deleted_in_a_watched_folder_are_in_the_library_within_seconds() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(base.path()).unwrap().join("music");
+    std::fs::create_dir_all(&root).unwrap();
+    let made = base.path().join("made");
+    for (i, title) in ["One", "Two", "Three"].iter().enumerate() {
+        let path = made.join(format!("0{} - {title}.mp3", i + 1));
+        audio::make(
+            &path,
+            audio::format("mp3"),
+            &audio::full_tags(title, "Band", "Live"),
+            0.5,
+            440 + i as u32,
+        );
+    }
+    let settings = [("ARCHIVE_LIBRARY_ROOTS", root.display().to_string()), ("ARCHIVE_WATCH", "true".into())];
+    on_each_backend_with(&settings, |app| {
+        let (root, made) = (root.clone(), made.clone());
+        async move {
+            let token = app.user(Role::Moderator).await.token;
+            // An album copied in: one burst of changes, one import.
+            let album = root.join(format!("Band-{}", app.test_db.db.backend().name())).join("Live");
+            std::fs::create_dir_all(&album).unwrap();
+            for entry in std::fs::read_dir(&made).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), album.join(entry.file_name())).unwrap();
+            }
+            let songs = songs_until(&app, &token, "the copied album's import", |s| s.len() == 3).await;
+            let (_, imports) = app.get("/api/v1/imports", &token).await;
+            let imports = imports["items"].as_array().unwrap();
+            assert_eq!(imports.len(), 1, "one burst, one import: {imports:?}");
+            assert_eq!(
+                (imports[0]["trigger"].as_str(), &imports[0]["started_by"]),
+                (Some("watch"), &Value::Null)
+            );
+
+            // A file moved to another folder keeps its song, at its new place.
+            let two = titled(&songs, "Two").unwrap()["id"].as_str().unwrap().parse().unwrap();
+            let elsewhere = root.join("Elsewhere");
+            std::fs::create_dir_all(&elsewhere).unwrap();
+            std::fs::rename(album.join("02 - Two.mp3"), elsewhere.join("Two.mp3")).unwrap();
+            let db = &app.test_db.db;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !db.file_location(two).await.unwrap().is_some_and(|l| l.path.ends_with("Elsewhere/Two.mp3"))
+            {
+                assert!(Instant::now() < deadline, "the move was never seen");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(db.file_location(two).await.unwrap().unwrap().status.as_str(), "present");
+
+            // A file deleted is missing from this node; its song stays.
+            let three = titled(&songs, "Three").unwrap()["id"].as_str().unwrap().parse().unwrap();
+            std::fs::remove_file(album.join("03 - Three.mp3")).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while db.file_location(three).await.unwrap().unwrap().status.as_str() != "missing" {
+                assert!(Instant::now() < deadline, "the deletion was never seen");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(songs_until(&app, &token, "nothing", |_| true).await.len(), 3);
+
+            let moderator = app.user(Role::Moderator).await;
+            let mut browser = Browser::new(&app);
+            browser.log_in(&moderator.email).await;
+            let page = browser.page("/imports").await;
+            assert!(page.contains("Watching <code>"), "{page}");
+            assert!(page.contains("Changes in the folders"), "{page}");
+            assert!(page.contains("scanned every 24 hours; the next scan is at"), "{page}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_watching_off_the_import_page_says_so_and_the_scan_still_runs() {
+    let base = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(base.path()).unwrap();
+    let settings = [
+        ("ARCHIVE_LIBRARY_ROOTS", root.display().to_string()),
+        ("ARCHIVE_WATCH", "false".into()),
+        ("ARCHIVE_SCAN_INTERVAL", "3600".into()),
+    ];
+    on_each_backend_with(&settings, |app| async move {
+        let moderator = app.user(Role::Moderator).await;
+        let mut browser = Browser::new(&app);
+        browser.log_in(&moderator.email).await;
+        let page = browser.page("/imports").await;
+        assert!(page.contains("Not watching the folders (<code>ARCHIVE_WATCH</code> is off)"), "{page}");
+        assert!(page.contains("scanned every 1 hours"), "{page}");
     })
     .await;
 }

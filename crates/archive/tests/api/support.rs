@@ -54,6 +54,9 @@ impl App {
         }
         flags.insert("ARCHIVE_DATA_DIR", data_dir.path().display().to_string());
         flags.insert("ARCHIVE_BIND", "127.0.0.1:0".into());
+        // Tests that start imports themselves must not race the watcher;
+        // the tests of watching turn it on.
+        flags.insert("ARCHIVE_WATCH", "false".into());
         for (var, value) in settings {
             flags.insert(var, value.clone());
         }

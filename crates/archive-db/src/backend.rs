@@ -490,6 +490,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether new songs' search documents are left to the caller, who
+    /// writes them for a whole batch at once (see `Tx::upsert_songs`).
+    pub(crate) async fn set_search_in_bulk(&mut self, bulk: bool) -> Result<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => crate::sqlite::set_search_in_bulk(t, bulk).await,
+            TxInner::Postgres(t) => crate::postgres::set_search_in_bulk(t, bulk).await,
+        }
+    }
+
     /// `n` new versions from the node's sequence, in order, as the capture
     /// triggers would take them one by one.
     pub(crate) async fn reserve_versions(&mut self, n: usize) -> Result<Vec<i64>> {

@@ -311,7 +311,31 @@ impl Tx {
                 }
             }
         }
-        self.insert_rows_recorded("songs", new_rows).await
+        if new_rows.is_empty() {
+            return Ok(());
+        }
+        let new_ids: Vec<Uuid> = new_rows
+            .iter()
+            .filter_map(|row| match row.iter().find(|(column, _)| *column == "id") {
+                Some((_, Some(Param::Uuid(id)))) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        // One search statement for the batch, not one trigger query per song.
+        self.set_search_in_bulk(true).await?;
+        self.insert_rows_recorded("songs", new_rows).await?;
+        for chunk in new_ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(
+                "INSERT INTO search_documents (kind, ref_id, name, context) \
+                 SELECT 'song', id, name, context FROM search_song_source WHERE id IN ",
+            );
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            sql.push(
+                " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
+            );
+            self.execute_sql(sql).await?;
+        }
+        self.set_search_in_bulk(false).await
     }
 
     async fn songs_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<Song>> {

@@ -17,6 +17,16 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Postgres>, enabled
     Ok(())
 }
 
+/// Turns the per-song search trigger off (`bulk`) or on again for the rest
+/// of the transaction (migration 0008).
+pub(crate) async fn set_search_in_bulk(tx: &mut Transaction<'static, Postgres>, bulk: bool) -> Result<()> {
+    sqlx::query("SELECT set_config('archive.search_in_bulk', $1, true)")
+        .bind(if bulk { "on" } else { "off" })
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Takes `n` versions from the sequence, as the capture triggers take one per row.
 pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Postgres>, n: i64) -> Result<Vec<i64>> {
     let mut versions: Vec<i64> =

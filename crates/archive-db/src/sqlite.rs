@@ -51,6 +51,16 @@ pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: 
     Ok(())
 }
 
+/// Turns the per-song search trigger off (`bulk`) or on again for the rest
+/// of the transaction (migration 0008).
+pub(crate) async fn set_search_in_bulk(tx: &mut Transaction<'static, Sqlite>, bulk: bool) -> Result<()> {
+    sqlx::query("UPDATE sync_context SET search_in_bulk = $1 WHERE id = 1")
+        .bind(bulk)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Takes `n` versions at once: the capture triggers take one per row.
 pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Sqlite>, n: i64) -> Result<Vec<i64>> {
     let last: i64 = sqlx::query_scalar(

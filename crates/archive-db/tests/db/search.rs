@@ -235,3 +235,34 @@ async fn a_short_prefix_lists_names_that_start_with_it_in_name_order_then_the_ot
     })
     .await;
 }
+
+#[tokio::test]
+async fn songs_written_in_bulk_and_one_by_one_in_the_same_transaction_are_all_searchable() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let bulk = (0..3)
+            .map(|i| archive_db::ImportedSong {
+                song: NewSong {
+                    id: Some(Uuid::now_v7()),
+                    title: format!("Bulkhead {i}"),
+                    ..Default::default()
+                },
+                bytes_changed: false,
+            })
+            .collect();
+        tx.upsert_songs(bulk).await.unwrap();
+        tx.insert_song(NewSong { title: "Bulkhead alone".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(song_titles(db, "bulkhead").await.len(), 4);
+        let mut tx = db.begin().await.unwrap();
+        tx.insert_song(NewSong { title: "Bulkhead later".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            song_titles(db, "bulkhead").await.len(),
+            5,
+            "the next transaction indexes one by one again"
+        );
+    })
+    .await;
+}

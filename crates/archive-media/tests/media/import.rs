@@ -72,6 +72,16 @@ async fn a_folder_becomes_artists_albums_genres_and_songs() {
             assert_eq!(db.genres(&PageRequest::default()).await.unwrap().items.len(), 1);
             let location = db.file_location(sinnerman.id).await.unwrap().unwrap();
             assert!(location.path.ends_with("Nina Simone/Pastel Blues/02 - Sinnerman.flac"));
+            // Written in bulk, found by search like any other song.
+            let found = db
+                .search_songs(&archive_db::SearchRequest {
+                    query: "sinnerm pastel".into(),
+                    limit: 5,
+                    offset: 0,
+                })
+                .await
+                .unwrap();
+            assert_eq!(found.items.iter().map(|s| s.id).collect::<Vec<_>>(), [sinnerman.id]);
             assert_eq!(location.status.as_str(), "present");
         }
     })

@@ -7,6 +7,7 @@
 //! importing stay quick on a disk), and records each hash through the
 //! database's write path, where it syncs like any change.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -65,9 +66,27 @@ pub struct HashPass {
     pub skipped: u64,
 }
 
+/// Files that could not be read, as they were then (song, path, size,
+/// time): left alone until they change, so that one unreadable file is
+/// not read, and warned about, on every pass.
+#[derive(Debug, Default)]
+pub struct Unreadable(HashSet<(Uuid, String, i64, Option<DateTime<Utc>>)>);
+
+impl Unreadable {
+    fn key(file: &FileLocation) -> (Uuid, String, i64, Option<DateTime<Utc>>) {
+        (file.song_id, file.path.clone(), file.file_size, file.modified_at)
+    }
+}
+
 /// Hashes every present file whose song has no content hash yet, reading
-/// at most `bytes_per_second`, and records the hashes.
-pub async fn hash_pending(db: &Db, bytes_per_second: u64) -> Result<HashPass, DbError> {
+/// at most `bytes_per_second`, and records the hashes. Files in
+/// `unreadable` are skipped while they stay as they were; those that
+/// cannot be read now are added to it.
+pub async fn hash_pending(
+    db: &Db,
+    bytes_per_second: u64,
+    unreadable: &mut Unreadable,
+) -> Result<HashPass, DbError> {
     let mut pass = HashPass::default();
     let mut after: Option<Uuid> = None;
     loop {
@@ -75,9 +94,21 @@ pub async fn hash_pending(db: &Db, bytes_per_second: u64) -> Result<HashPass, Db
         let Some(last) = files.last() else { break };
         after = Some(last.song_id);
         for file in files {
-            let Some(hash) = hash_unchanged(&file, bytes_per_second).await else {
+            if unreadable.0.contains(&Unreadable::key(&file)) {
                 pass.skipped += 1;
                 continue;
+            }
+            let hash = match hash_unchanged(&file, bytes_per_second).await {
+                Hashed::Hash(hash) => hash,
+                Hashed::Changed => {
+                    pass.skipped += 1;
+                    continue;
+                }
+                Hashed::Unreadable => {
+                    unreadable.0.insert(Unreadable::key(&file));
+                    pass.skipped += 1;
+                    continue;
+                }
             };
             let mut tx = db.begin().await?;
             let recorded = tx.record_content_hash(file.song_id, &hash).await?;
@@ -98,26 +129,74 @@ pub async fn hash_pending(db: &Db, bytes_per_second: u64) -> Result<HashPass, Db
     Ok(pass)
 }
 
+/// What reading a file for its hash gave.
+enum Hashed {
+    Hash(String),
+    /// Changed or gone since it was imported: the next import deals with it.
+    Changed,
+    Unreadable,
+}
+
 /// The file's hash, if it is still the file that was imported (same size
 /// and modification time before and after reading it).
-async fn hash_unchanged(file: &FileLocation, bytes_per_second: u64) -> Option<String> {
+async fn hash_unchanged(file: &FileLocation, bytes_per_second: u64) -> Hashed {
     let (path, size, modified) = (file.path.clone(), file.file_size, file.modified_at);
     let same = move |path: &Path| {
-        let meta = std::fs::metadata(path).ok()?;
-        let now_modified = meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6));
-        (i64::try_from(meta.len()).ok() == Some(size) && now_modified == modified).then_some(())
+        std::fs::metadata(path).ok().is_some_and(|meta| {
+            let now_modified = meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6));
+            i64::try_from(meta.len()).ok() == Some(size) && now_modified == modified
+        })
     };
     let outcome = tokio::task::spawn_blocking(move || {
         let path = Path::new(&path);
-        same(path)?;
-        let hash = hash_at_rate(path, Some(bytes_per_second))
-            .inspect_err(
-                |e| tracing::warn!(path = %path.display(), error = %e, "cannot read a file to hash it"),
-            )
-            .ok()?;
-        same(path)?;
-        Some(hash)
+        if !same(path) {
+            return Hashed::Changed;
+        }
+        match hash_at_rate(path, Some(bytes_per_second)) {
+            Ok(hash) if same(path) => Hashed::Hash(hash),
+            Ok(_) => Hashed::Changed,
+            Err(e) => {
+                let path = path.display();
+                tracing::warn!(%path, error = %e, "cannot read a file to hash it; it is left until it changes");
+                Hashed::Unreadable
+            }
+        }
     })
     .await;
-    outcome.ok().flatten()
+    outcome.unwrap_or(Hashed::Changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location_of(path: &Path) -> FileLocation {
+        let meta = std::fs::metadata(path).unwrap();
+        FileLocation {
+            song_id: Uuid::nil(),
+            path: path.to_str().unwrap().to_owned(),
+            file_size: meta.len() as i64,
+            modified_at: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
+            source: archive_db::FileSource::Library,
+            status: archive_db::FileStatus::Present,
+            updated_at: archive_db::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_is_hashed_if_unchanged_and_one_that_cannot_be_read_is_told_apart_from_one_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("song.mp3");
+        std::fs::write(&file, b"some bytes").unwrap();
+        let location = location_of(&file);
+        assert!(
+            matches!(hash_unchanged(&location, u64::MAX).await, Hashed::Hash(h) if h == content_hash(&file).unwrap())
+        );
+        std::fs::write(&file, b"other, longer bytes").unwrap();
+        assert!(matches!(hash_unchanged(&location, u64::MAX).await, Hashed::Changed));
+        // A folder opens but cannot be read, even by root.
+        let folder = dir.path().join("not a file.mp3");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(matches!(hash_unchanged(&location_of(&folder), u64::MAX).await, Hashed::Unreadable));
+    }
 }

@@ -10,7 +10,7 @@ pub mod store;
 pub mod tags;
 
 pub use cover::{CoverImage, THUMBNAIL_SIZES, ThumbnailError, Thumbnails, find_cover, image_type};
-pub use full_hash::{BACKGROUND_RATE, HashPass, content_hash, hash_pending};
+pub use full_hash::{BACKGROUND_RATE, HashPass, Unreadable, content_hash, hash_pending};
 pub use import::{
     FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
     import_uploads, is_audio_path,

@@ -113,8 +113,9 @@ impl Upkeep {
 }
 
 async fn hash_in_background(db: archive_db::Db, imports: Arc<ImportJobs>) {
+    let mut unreadable = archive_media::Unreadable::default();
     loop {
-        match archive_media::hash_pending(&db, archive_media::BACKGROUND_RATE).await {
+        match archive_media::hash_pending(&db, archive_media::BACKGROUND_RATE, &mut unreadable).await {
             Ok(pass) if pass.recorded + pass.differ > 0 => {
                 tracing::info!(
                     recorded = pass.recorded,

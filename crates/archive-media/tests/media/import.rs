@@ -363,19 +363,25 @@ async fn a_large_file_is_imported_from_a_sample_and_its_full_hash_is_recorded_in
             );
 
             let changes = db.change_count().await.unwrap();
-            let pass = archive_media::hash_pending(db, u64::MAX).await.unwrap();
+            let pass = archive_media::hash_pending(db, u64::MAX, &mut Default::default()).await.unwrap();
             assert_eq!((pass.recorded, pass.differ, pass.skipped), (1, 0, 0));
             let hash = archive_media::content_hash(&path).unwrap();
             assert_eq!(db.song(long.id).await.unwrap().unwrap().content_hash, Some(hash.clone()));
             assert_eq!(db.change_count().await.unwrap(), changes + 1, "the hash is a change that syncs");
-            assert_eq!(archive_media::hash_pending(db, u64::MAX).await.unwrap(), Default::default());
+            assert_eq!(
+                archive_media::hash_pending(db, u64::MAX, &mut Default::default()).await.unwrap(),
+                Default::default()
+            );
 
             // New bytes at the same path: the song stays, its old hash goes, and the new one comes.
             std::thread::sleep(std::time::Duration::from_millis(20));
             large_wav(&path, "Long", 8.0, 660);
             assert_eq!(run(db, &root).await.imported, 1);
             assert_eq!(db.song(long.id).await.unwrap().unwrap().content_hash, None);
-            assert_eq!(archive_media::hash_pending(db, u64::MAX).await.unwrap().recorded, 1);
+            assert_eq!(
+                archive_media::hash_pending(db, u64::MAX, &mut Default::default()).await.unwrap().recorded,
+                1
+            );
             let rehashed = db.song(long.id).await.unwrap().unwrap().content_hash.unwrap();
             assert_ne!(rehashed, hash);
             assert_eq!(rehashed, archive_media::content_hash(&path).unwrap());

@@ -144,6 +144,8 @@ struct Candidate {
     /// For an upload, the name its client gave it (`None`: a library file,
     /// named by its path).
     upload_name: Option<Option<String>>,
+    /// The whole file's SHA-256, when the caller knows it already.
+    known_hash: Option<String>,
 }
 
 impl Candidate {
@@ -161,6 +163,9 @@ impl Candidate {
 pub struct NamedFile {
     pub path: PathBuf,
     pub client_name: Option<String>,
+    /// The whole file's SHA-256, if known (the upload store computes it as
+    /// the bytes arrive): the import then does not read the file again for it.
+    pub content_hash: Option<String>,
 }
 
 /// A file read, ready to write.
@@ -246,7 +251,11 @@ pub async fn import_uploads(
         progress.seen.fetch_add(1, Ordering::Relaxed);
         report.seen += 1;
         let candidate = match candidate(&file.path) {
-            Ok(candidate) => Candidate { upload_name: Some(file.client_name.clone()), ..candidate },
+            Ok(candidate) => Candidate {
+                upload_name: Some(file.client_name.clone()),
+                known_hash: file.content_hash.clone(),
+                ..candidate
+            },
             Err(error) => {
                 fail(&progress, &mut report, error);
                 continue;
@@ -285,6 +294,7 @@ fn candidate_with(path: &Path, meta: &std::fs::Metadata) -> Result<Candidate, Fi
         size: meta.len(),
         modified: meta.modified().ok().map(|t| DateTime::<Utc>::from(t).trunc_subsecs(6)),
         upload_name: None,
+        known_hash: None,
     })
 }
 
@@ -426,8 +436,8 @@ type ReadResult = (Candidate, Result<(TrackInfo, Sample, Option<String>), MediaE
 
 /// Which files the readers hash whole, beyond the small ones a sample reads whole.
 struct HashWhole {
-    /// Uploads: they have just been read whole anyway, and a node offers
-    /// its uploads to others by that hash.
+    /// Uploads whose hash the caller did not give: they have just been read
+    /// whole anyway, and a node offers its uploads to others by that hash.
     uploads: bool,
     /// The sizes of songs imported before sampling.
     sizes: HashSet<u64>,
@@ -462,16 +472,21 @@ fn read_file(
     candidate: &Candidate,
     hash_whole: &HashWhole,
 ) -> Result<(TrackInfo, Sample, Option<String>), MediaError> {
-    let (mut info, sample) = if candidate.size <= identity::WHOLE_FILE_UP_TO {
-        let bytes = std::fs::read(&candidate.path)?;
-        (read_track_in_memory(&bytes, &candidate.path, candidate.hint())?, identity::sample_in_memory(&bytes))
-    } else {
-        (read_track_with(&candidate.path, candidate.hint())?, identity::sample(&candidate.path)?)
+    let small = match candidate.size <= identity::WHOLE_FILE_UP_TO {
+        true => read_at_most(&candidate.path, identity::WHOLE_FILE_UP_TO)?,
+        false => None,
+    };
+    let (mut info, sample) = match small {
+        Some(bytes) => (
+            read_track_in_memory(&bytes, &candidate.path, candidate.hint())?,
+            identity::sample_in_memory(&bytes),
+        ),
+        None => (read_track_with(&candidate.path, candidate.hint())?, identity::sample(&candidate.path)?),
     };
     // Covers are served from the files when asked for; holding thousands of
     // them here would only cost memory.
     info.cover = None;
-    let full_hash = match &sample.full_hash {
+    let full_hash = match sample.full_hash.as_ref().or(candidate.known_hash.as_ref()) {
         Some(hash) => Some(hash.clone()),
         None if hash_whole.uploads || hash_whole.sizes.contains(&sample.size) => {
             Some(content_hash(&candidate.path)?)
@@ -479,6 +494,16 @@ fn read_file(
         None => None,
     };
     Ok((info, sample, full_hash))
+}
+
+/// The whole file, if it is at most `limit` bytes now: a file that grew
+/// since it was listed (one being copied in) is never read into memory
+/// past the limit, whatever its size.
+fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Ids of the artists, albums and genres this import found or created, so
@@ -742,4 +767,19 @@ fn count(progress: &Progress, report: &mut ImportReport, imported: u64, skipped:
     progress.skipped.fetch_add(skipped, Ordering::Relaxed);
     report.imported += imported;
     report.skipped += skipped;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_file_is_read_whole_and_one_that_grew_past_the_limit_is_not_read_into_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("song.mp3");
+        std::fs::write(&path, vec![7u8; 100]).unwrap();
+        assert_eq!(read_at_most(&path, 100).unwrap(), Some(vec![7u8; 100]));
+        std::fs::write(&path, vec![7u8; 101]).unwrap();
+        assert_eq!(read_at_most(&path, 100).unwrap(), None);
+    }
 }

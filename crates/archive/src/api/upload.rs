@@ -140,7 +140,11 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     }
     let files: Vec<_> = stored
         .iter()
-        .map(|f| NamedFile { path: f.path.clone(), client_name: Some(f.client_name.clone()) })
+        .map(|f| NamedFile {
+            path: f.path.clone(),
+            client_name: Some(f.client_name.clone()),
+            content_hash: Some(f.content_hash.clone()),
+        })
         .collect();
     let report = archive_media::import_uploads(&state.db, &files, Arc::new(Progress::default()))
         .await

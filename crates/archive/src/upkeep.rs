@@ -159,18 +159,22 @@ fn watch(
 /// Gathers changes into bursts and imports the folders each burst touched.
 async fn import_changes(state: AppState, roots: Vec<PathBuf>, mut changes: mpsc::UnboundedReceiver<PathBuf>) {
     while let Some(first) = changes.recv().await {
-        let mut touched = vec![first];
+        // A file being written sends an event per block: each path once.
+        let mut touched = std::collections::BTreeSet::from([first]);
         let ends = Instant::now() + LONGEST_BURST;
         loop {
             let quiet = tokio::time::sleep_until(ends.min(Instant::now() + QUIET));
             tokio::select! {
                 next = changes.recv() => match next {
-                    Some(path) => touched.push(path),
+                    Some(path) => {
+                        touched.insert(path);
+                    }
                     None => break,
                 },
                 _ = quiet => break,
             }
         }
+        let touched: Vec<PathBuf> = touched.into_iter().collect();
         let folders = folders_to_import(&roots, &touched);
         if folders.is_empty() {
             continue;
@@ -220,8 +224,10 @@ async fn import_when_free(state: &AppState, folders: Vec<PathBuf>, trigger: Trig
 
 /// The folders to import for changes at `paths`: each path's folder (the
 /// path itself when it is a folder), or the nearest one still there when it
-/// went away, under one of `roots`, and none inside another. Changes to
-/// files that are not audio are left out.
+/// went away, under one of `roots` (canonical), and none inside another.
+/// Changes to files that are not audio are left out, and so is a folder
+/// that leads outside the roots through a symbolic link: the watcher reads
+/// no more than an import started from the Import page may.
 pub fn folders_to_import(roots: &[PathBuf], paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = Vec::new();
     for path in paths {
@@ -234,8 +240,11 @@ pub fn folders_to_import(roots: &[PathBuf], paths: &[PathBuf]) -> Vec<PathBuf> {
         while !folder.is_dir() && folder != root.as_path() {
             folder = folder.parent().unwrap_or(root);
         }
-        if folder.starts_with(root) {
-            folders.push(folder.to_owned());
+        match std::fs::canonicalize(folder) {
+            Ok(real) if roots.iter().any(|root| real.starts_with(root)) => folders.push(real),
+            _ => {
+                tracing::debug!(folder = %folder.display(), "a change outside the library folders is left alone")
+            }
         }
     }
     folders.sort();
@@ -256,7 +265,7 @@ mod tests {
     #[test]
     fn changes_become_the_outermost_existing_folders_under_the_roots() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("music");
+        let root = std::fs::canonicalize(dir.path()).unwrap().join("music");
         std::fs::create_dir_all(root.join("A/One")).unwrap();
         std::fs::create_dir_all(root.join("B/Two")).unwrap();
         std::fs::write(root.join("B/Two/cover.jpg"), b"").unwrap();
@@ -273,5 +282,12 @@ mod tests {
         assert_eq!(folders_to_import(&roots, &paths[..3]), [root.join("A")]);
         assert_eq!(folders_to_import(&roots, &paths[..2]), [root.join("A/One")]);
         assert!(folders_to_import(&roots, &paths[3..4]).is_empty(), "a picture is not audio");
+
+        // A link inside a root to a folder outside it leads nowhere.
+        let outside = dir.path().join("private");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
+        let through_link = [root.join("escape/05.mp3"), root.join("escape")];
+        assert!(folders_to_import(&roots, &through_link).is_empty());
     }
 }

@@ -628,6 +628,12 @@ async fn files_added_moved_and_deleted_in_a_watched_folder_are_in_the_library_wi
             }
             assert_eq!(songs_until(&app, &token, "nothing", |_| true).await.len(), 3);
 
+            // Importing reads the files: reading must not look like a change.
+            let count = |imports: Value| imports["items"].as_array().unwrap().len();
+            let before = count(app.get("/api/v1/imports", &token).await.1);
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            assert_eq!(count(app.get("/api/v1/imports", &token).await.1), before, "an import started itself");
+
             let moderator = app.user(Role::Moderator).await;
             let mut browser = Browser::new(&app);
             browser.log_in(&moderator.email).await;

@@ -247,7 +247,6 @@ pub struct Album {
 pub(crate) const ALBUM_COLUMNS: &str =
     "id, title, title_key, artist_id, year, created_at, updated_at, version";
 
-/// An album's natural key: its artist and its normalised title.
 /// A new row to insert: its id, its natural key (what finds it again), and
 /// its column values.
 pub(crate) struct NewRow {
@@ -307,6 +306,7 @@ pub(crate) fn album_row(new: NewAlbum) -> Result<NewRow> {
     Ok(NewRow { id, key, values })
 }
 
+/// An album's natural key: its artist and its normalised title.
 pub(crate) fn album_natural_key(artist_id: Option<Uuid>, title: &str) -> String {
     let artist = artist_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
     format!("{artist}/{}", normalize::key(title))

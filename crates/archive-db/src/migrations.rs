@@ -59,6 +59,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_library_lookups.sql"),
         include_str!("../migrations/postgres/0008_library_lookups.sql"),
     ),
+    (
+        9,
+        "full-text index merged sooner",
+        include_str!("../migrations/sqlite/0009_search_pending_list.sql"),
+        include_str!("../migrations/postgres/0009_search_pending_list.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -190,6 +190,15 @@ pub(crate) fn search_other_matches(table: &str, columns: &str, key_column: &str)
     )
 }
 
+/// Samples the library's tables for the planner (see
+/// `Db::refresh_library_statistics`).
+pub(crate) async fn analyze_library(pool: &PgPool) -> Result<()> {
+    sqlx::query("ANALYZE songs, artists, albums, genres, file_locations, search_documents, sync_changes")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The database's size on disk, in bytes.
 pub(crate) async fn size_bytes(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?)

@@ -51,6 +51,10 @@ pub fn is_audio_path(path: &Path) -> bool {
 /// and 2,000 → 5,000 took 1.8 s to 1.7 s).
 const BATCH: usize = 5000;
 
+/// An import of this many files or more refreshes the database's
+/// statistics at its end ([`Db::refresh_library_statistics`]).
+const STATISTICS_AFTER: u64 = 1000;
+
 #[derive(Debug, Error)]
 pub enum ImportError {
     #[error("{path} is not a readable folder: {reason}")]
@@ -226,6 +230,12 @@ pub async fn import(
     let mut report = ImportReport::default();
     for root in roots {
         import_root(db, root, &progress, &mut report).await?;
+    }
+    if report.imported >= STATISTICS_AFTER
+        && let Err(error) = db.refresh_library_statistics().await
+    {
+        // The import itself is done and committed; searches are only slower.
+        tracing::warn!(%error, "could not refresh the planner's statistics after an import");
     }
     report.elapsed = started.elapsed();
     Ok(report)

@@ -246,3 +246,45 @@ async fn playlists_keep_their_order_through_the_move_to_sort_keys_and_nothing_is
         assert_eq!(second.position, 1);
     }
 }
+
+#[tokio::test]
+async fn the_postgres_full_text_index_keeps_its_pending_list_short() {
+    // Every search reads the GIN index's whole pending list; migration 0009
+    // bounds it at 256 kB instead of the server's 4 MB default.
+    if !archive_testkit::backends().contains(&Backend::Postgres) {
+        return; // the PostgreSQL test server said why it is missing
+    }
+    let t = TestDb::new(Backend::Postgres).await.expect("PostgreSQL is available");
+    let mut tx = t.db.begin().await.unwrap();
+    tx.execute_unchecked(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'search_documents_vector' \
+         AND 'gin_pending_list_limit=256' = ANY (reloptions)) THEN RAISE EXCEPTION 'no pending list limit'; \
+         END IF; END $$",
+    )
+    .await
+    .expect("the search index has a 256 kB pending list limit");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn refreshing_the_library_statistics_gives_postgres_a_row_estimate_for_songs() {
+    // Without statistics (a library imported into fresh tables, before
+    // autovacuum's round) PostgreSQL planned two-word searches four times slower.
+    on_each_backend(|t| async move {
+        let mut tx = t.db.begin().await.unwrap();
+        tx.insert_artist(NewArtist { name: "Estimated".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        t.db.refresh_library_statistics().await.unwrap();
+        if t.db.backend() == Backend::Postgres {
+            let mut tx = t.db.begin().await.unwrap();
+            tx.execute_unchecked(
+                "DO $$ BEGIN IF (SELECT reltuples FROM pg_class WHERE relname = 'artists') < 1 \
+                 THEN RAISE EXCEPTION 'artists were never analyzed'; END IF; END $$",
+            )
+            .await
+            .expect("the artists table has a row estimate");
+            tx.rollback().await.unwrap();
+        }
+    })
+    .await;
+}

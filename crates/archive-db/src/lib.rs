@@ -10,6 +10,7 @@ mod backend;
 mod backup;
 pub use backup::BackupOutcome;
 mod changes;
+mod content_files;
 mod error;
 mod library;
 mod listening;
@@ -33,6 +34,7 @@ mod words;
 
 pub use backend::{Backend, Capture, Db, DbOptions, PoolUsage, SQLITE_FILE, Tx};
 pub use changes::{ChangeOp, ChangeRecord};
+pub use content_files::{ContentFile, ContentOrigin};
 pub use error::{ConnectError, DbError, Result, Unavailable};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,

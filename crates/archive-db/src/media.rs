@@ -133,7 +133,8 @@ impl Db {
         Ok(rows.into_iter().map(|(path,)| path).collect())
     }
 
-    /// Which of `song_ids` have their audio file on this node.
+    /// Which of `song_ids` have their audio file on this node: a present
+    /// file location, or their bytes in the content store.
     pub async fn songs_here(&self, song_ids: &[Uuid]) -> Result<std::collections::HashSet<Uuid>> {
         let mut here = std::collections::HashSet::new();
         for chunk in song_ids.chunks(crate::sql::MAX_PARAMS) {
@@ -143,6 +144,7 @@ impl Db {
             let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
             here.extend(rows.into_iter().map(|(id,)| id));
         }
+        here.extend(self.songs_in_content_store(song_ids).await?);
         Ok(here)
     }
 

@@ -65,6 +65,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_search_pending_list.sql"),
         include_str!("../migrations/postgres/0009_search_pending_list.sql"),
     ),
+    (
+        10,
+        "content files held by hash",
+        include_str!("../migrations/sqlite/0010_content_files.sql"),
+        include_str!("../migrations/postgres/0010_content_files.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

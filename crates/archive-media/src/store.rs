@@ -22,9 +22,21 @@ pub enum StoreError {
     NotAudio { name: String, reason: String },
     #[error("{name} is damaged: {reason}")]
     Damaged { name: String, reason: String },
+    #[error("the file's bytes do not have the SHA-256 they were sent as")]
+    HashMismatch,
+    #[error("this file is being received already")]
+    Busy,
+    #[error("{0} files are being received already; finish or abandon one first")]
+    TooManyParts(usize),
     #[error("cannot store the upload: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Files received in pieces from other nodes at once, at most: each holds
+/// disk until it is finished, so a stolen slave key cannot fill the disk
+/// with abandoned halves. A piece untouched for a day is abandoned.
+pub const MAX_PARTS: usize = 16;
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A file kept in the store.
 #[derive(Debug, Clone)]
@@ -52,6 +64,34 @@ pub struct MediaStore {
 impl MediaStore {
     pub fn new(data_dir: &Path) -> MediaStore {
         MediaStore { root: data_dir.join("media") }
+    }
+
+    /// Where the file of this hash and format is kept (its folder created).
+    async fn path_for(&self, sha256: &str, format: AudioFormat) -> std::io::Result<PathBuf> {
+        let dir = self.root.join(&sha256[..2]);
+        private_dir(&dir).await?;
+        Ok(dir.join(format!("{sha256}.{}", format.extension())))
+    }
+
+    /// Bytes received so far of the file whose SHA-256 is `sha256` (0 if none).
+    pub async fn part_received(&self, sha256: &str) -> u64 {
+        let path = self.root.join(".incoming").join(format!("{sha256}.part"));
+        tokio::fs::metadata(path).await.map_or(0, |m| m.len())
+    }
+
+    /// Opens the piece received so far of the file whose SHA-256 is
+    /// `sha256` (64 lowercase hex digits), creating it empty. Only one
+    /// request at a time holds a piece, across processes (a file lock):
+    /// another gets [`StoreError::Busy`].
+    pub async fn open_part(&self, sha256: &str) -> Result<Part, StoreError> {
+        assert!(sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()), "a SHA-256 in hex");
+        let incoming = self.root.join(".incoming");
+        private_dir(&incoming).await?;
+        let path = incoming.join(format!("{sha256}.part"));
+        let opened = tokio::task::spawn_blocking(move || open_locked_part(&incoming, path)).await;
+        let (file, path) = opened.map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let received = file.metadata()?.len();
+        Ok(Part { file: tokio::fs::File::from_std(file), path, sha256: sha256.to_owned(), received })
     }
 
     /// Starts receiving one file called `name` by its client (for messages,
@@ -105,18 +145,30 @@ impl Incoming {
         drop(self.file);
         let content_hash = hex::encode(self.hasher.finalize());
         let (temp, name) = (self.temp, self.name);
-        let (format, temp) = tokio::task::spawn_blocking(move || (read_track(&temp).map(|t| t.format), temp))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-        let format = format.map_err(|e| match e {
-            MediaError::Empty | MediaError::NotAudio => {
-                StoreError::NotAudio { name: name.clone(), reason: e.to_string() }
-            }
-            MediaError::Damaged(reason) => StoreError::Damaged { name: name.clone(), reason },
-            MediaError::Io(e) => StoreError::Io(e),
-        })?;
+        let (format, temp) = audio_format(temp, &name).await?;
         Ok(Checked { temp, content_hash, size: self.size, format, client_name: name })
     }
+}
+
+/// The audio format of the file at `path`, from its content (`name` for
+/// messages), and the path back. On an error the path is dropped (a
+/// temporary file with it).
+async fn audio_format<P: AsRef<Path> + Send + 'static>(
+    path: P,
+    name: &str,
+) -> Result<(AudioFormat, P), StoreError> {
+    let (format, path) =
+        tokio::task::spawn_blocking(move || (read_track(path.as_ref()).map(|t| t.format), path))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+    let format = format.map_err(|e| match e {
+        MediaError::Empty | MediaError::NotAudio => {
+            StoreError::NotAudio { name: name.to_owned(), reason: e.to_string() }
+        }
+        MediaError::Damaged(reason) => StoreError::Damaged { name: name.to_owned(), reason },
+        MediaError::Io(e) => StoreError::Io(e),
+    })?;
+    Ok((format, path))
 }
 
 /// A received file known to be audio, not yet in the store. Dropping it
@@ -133,9 +185,7 @@ impl Checked {
     /// Moves the file to its name in the store (if the same content is
     /// there already, that copy stays and this one goes).
     pub async fn keep(self, store: &MediaStore) -> Result<StoredFile, StoreError> {
-        let dir = store.root.join(&self.content_hash[..2]);
-        private_dir(&dir).await?;
-        let path = dir.join(format!("{}.{}", self.content_hash, self.format.extension()));
+        let path = store.path_for(&self.content_hash, self.format).await?;
         if !tokio::fs::try_exists(&path).await? {
             self.temp.persist(&path).map_err(|e| StoreError::Io(e.error))?;
         }
@@ -146,5 +196,100 @@ impl Checked {
             format: self.format,
             client_name: self.client_name,
         })
+    }
+}
+
+/// Opens (or creates, if fewer than [`MAX_PARTS`] are open) a piece file
+/// and locks it. Pieces abandoned for a day are removed first.
+fn open_locked_part(incoming: &Path, path: PathBuf) -> Result<(std::fs::File, PathBuf), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !path.exists() {
+        let mut parts = 0;
+        for entry in std::fs::read_dir(incoming)?.flatten() {
+            let name = entry.file_name();
+            let is_part = name.to_str().is_some_and(|n| n.len() == 69 && n.ends_with(".part"));
+            if !is_part {
+                continue;
+            }
+            let idle = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+            if idle.is_some_and(|idle| idle > ABANDONED_AFTER) {
+                let _ = std::fs::remove_file(entry.path());
+            } else {
+                parts += 1;
+            }
+        }
+        if parts >= MAX_PARTS {
+            return Err(StoreError::TooManyParts(parts));
+        }
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).read(true).mode(0o600).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok((file, path)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(e)),
+    }
+}
+
+/// A file arriving in pieces from another node, named by the SHA-256 it
+/// must have: `.incoming/<sha256>.part`, appended to by each request and
+/// kept between them, so an interrupted transfer resumes where it stopped.
+/// It enters the store only once its bytes hash to its name.
+pub struct Part {
+    file: tokio::fs::File,
+    path: PathBuf,
+    sha256: String,
+    received: u64,
+}
+
+impl Part {
+    /// Bytes received so far (where the next piece starts).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Appends a chunk; it is on its way to the disk when this returns
+    /// (flushed), so a request cut off after it keeps it.
+    pub async fn append(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(chunk).await?;
+        self.file.flush().await?;
+        self.received += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Checks the whole file's SHA-256 and that it is audio, then moves it
+    /// into the store. A file that fails either check is removed: the
+    /// sender starts again from nothing.
+    pub async fn finish(mut self, store: &MediaStore) -> Result<StoredFile, StoreError> {
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        let path = self.path.clone();
+        let hashed = tokio::task::spawn_blocking(move || crate::full_hash::content_hash(&path))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        if hashed != self.sha256 {
+            self.discard().await;
+            return Err(StoreError::HashMismatch);
+        }
+        let format = match audio_format(self.path.clone(), &self.sha256).await {
+            Ok((format, _)) => format,
+            Err(e) => {
+                self.discard().await;
+                return Err(e);
+            }
+        };
+        let kept = store.path_for(&self.sha256, format).await?;
+        tokio::fs::rename(&self.path, &kept).await?;
+        Ok(StoredFile {
+            path: kept,
+            content_hash: self.sha256,
+            size: self.received,
+            format,
+            client_name: String::new(),
+        })
+    }
+
+    /// Removes what was received.
+    pub async fn discard(self) {
+        let _ = tokio::fs::remove_file(&self.path).await;
     }
 }

@@ -222,3 +222,84 @@ mod tests {
         }
     }
 }
+
+/// The most objects one files batch may name.
+pub const MAX_FILES_BATCH: usize = 1000;
+
+/// `POST /api/v1/sync/files/batch`: which of these files the master holds
+/// (to download them) or needs (to upload them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesBatch {
+    pub operation: FilesOperation,
+    pub objects: Vec<FileObject>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilesOperation {
+    Download,
+    Upload,
+}
+
+/// A file named by its content: the SHA-256 of its bytes (64 lowercase
+/// hex digits) and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileObject {
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesBatchAnswer {
+    pub objects: Vec<FileAnswer>,
+}
+
+/// What the master says of one file of a batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileAnswer {
+    pub sha256: String,
+    /// The size the master holds (download) or was told (upload).
+    pub size: u64,
+    pub status: FileStatusOnMaster,
+    /// Where to download it (`available`) or upload it (`needed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    /// For `needed`: the bytes the master has received already from an
+    /// interrupted upload; the next piece starts there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatusOnMaster {
+    /// Download: the master holds it.
+    Available,
+    /// Download: the master does not hold it.
+    Missing,
+    /// Upload: the master holds it already; nothing to send.
+    Present,
+    /// Upload: send it.
+    Needed,
+}
+
+/// The answer to a piece of an upload (`PATCH /api/v1/sync/files/{sha256}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadAnswer {
+    pub status: UploadStatus,
+    /// Bytes the master holds of the file now.
+    pub received: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// More is expected, from `received` on.
+    Partial,
+    /// The whole file arrived, hashed to its name, and is kept.
+    Stored,
+    /// The master held the file already; the body was not read.
+    Present,
+}

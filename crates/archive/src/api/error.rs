@@ -12,7 +12,9 @@ use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, READ_ONLY_KEY};
 use crate::services::ServiceError;
 use crate::services::imports::ImportRequestError;
 use crate::sync::accounts::ForwardError;
+use crate::sync::files::FilesError;
 use crate::sync::master::MasterError;
+use archive_media::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -145,6 +147,57 @@ impl From<MasterError> for ApiError {
             }
             MasterError::UnknownTable => ApiError::not_found("synced table"),
             other => ServiceError::from(other).into(),
+        }
+    }
+}
+
+impl From<FilesError> for ApiError {
+    fn from(err: FilesError) -> Self {
+        match err {
+            FilesError::Master(e) => e.into(),
+            FilesError::Db(e) => e.into(),
+            FilesError::Invalid { field, message } => ApiError::invalid(Some(field), message),
+            e @ FilesError::WrongOffset { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "wrong_offset", e.to_string())
+            }
+            e @ FilesError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+            }
+            FilesError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The content store's errors, for uploads through the API and from slaves.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::TooLarge { limit } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "the upload is larger than the limit of {} MiB (ARCHIVE_MAX_UPLOAD_MB)",
+                    limit / (1024 * 1024)
+                ),
+            ),
+            e @ StoreError::NotAudio { .. } => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.to_string())
+            }
+            e @ StoreError::Damaged { .. } => ApiError::invalid(Some("file"), e.to_string()),
+            e @ StoreError::HashMismatch => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch", e.to_string())
+            }
+            e @ StoreError::Busy => ApiError::new(StatusCode::CONFLICT, "upload_busy", e.to_string()),
+            e @ StoreError::TooManyParts(_) => {
+                let mut error =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", e.to_string());
+                error.retry_after_secs = Some(60);
+                error
+            }
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                ApiError::unavailable("the server's disk is full: the upload cannot be stored")
+            }
+            StoreError::Io(e) => ApiError::internal(e),
         }
     }
 }

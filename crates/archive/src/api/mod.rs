@@ -19,6 +19,7 @@ pub(crate) mod playlists;
 mod search;
 mod stream;
 pub(crate) mod sync;
+mod sync_files;
 mod upload;
 pub(crate) mod users;
 
@@ -133,6 +134,14 @@ pub fn routes() -> Vec<Route> {
         ),
         route(M::POST, "/api/v1/sync/bootstrap", Slave, post(sync::bootstrap_start)),
         route(M::GET, "/api/v1/sync/bootstrap/{table}", Slave, get(sync::bootstrap_page).layer(gzip())),
+        route(M::POST, "/api/v1/sync/files/batch", Slave, post(sync_files::batch)),
+        route(M::GET, "/api/v1/sync/files/{sha256}", Slave, get(sync_files::download)),
+        route(
+            M::PATCH,
+            "/api/v1/sync/files/{sha256}",
+            Slave,
+            patch(sync_files::upload).layer(DefaultBodyLimit::disable()),
+        ),
         // Sync administration
         route(M::GET, "/api/v1/sync/status", Admin, get(sync::status)),
         route(M::POST, "/api/v1/sync/now", Admin, post(sync::sync_now)),

@@ -118,6 +118,14 @@ impl Operation {
         self
     }
 
+    /// Raw bytes as the body.
+    fn binary_body(mut self) -> Self {
+        let content =
+            json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } });
+        self.body = Some(json!({ "required": true, "content": content }));
+        self
+    }
+
     fn answers(mut self, status: u16, body: Value) -> Self {
         self.responses.insert(
             status.to_string(),
@@ -151,6 +159,7 @@ impl Operation {
             .map(|name| {
                 let schema = match name {
                     "table" => json!({ "type": "string" }),
+                    "sha256" => json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }),
                     _ => json!({ "type": "string", "format": "uuid" }),
                 };
                 json!({ "name": name, "in": "path", "required": true, "schema": schema })
@@ -353,6 +362,21 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
         ("GET", "/api/v1/sync/bootstrap/{table}") => op("Sync: a page of one table")
             .query(&["after", "limit"])
             .answers(200, json!({ "type": "object", "required": ["rows", "last_id", "has_more"] })),
+        ("POST", "/api/v1/sync/files/batch") => op("Sync: which files the master holds or needs")
+            .json_body(object_of(&[
+                ("operation", json!({ "type": "string", "enum": ["download", "upload"] })),
+                ("objects", json!({ "type": "array", "maxItems": 1000, "items": { "type": "object",
+                    "required": ["sha256", "size"], "additionalProperties": false, "properties": {
+                        "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                        "size": { "type": "integer", "minimum": 0 } } } })),
+            ]))
+            .answers(200, json!({ "type": "object", "required": ["objects"] })),
+        ("GET", "/api/v1/sync/files/{sha256}") => op("Sync: a file's bytes, by its SHA-256 (ranges)")
+            .file("audio/*"),
+        ("PATCH", "/api/v1/sync/files/{sha256}") => op("Sync: a piece of a file (Upload-Offset, Upload-Length)")
+            .binary_body()
+            .answers(200, json!({ "type": "object", "required": ["status", "received"] }))
+            .answers(201, json!({ "type": "object", "required": ["status", "received"] })),
         ("GET", "/api/v1/sync/status") => op("Sync status, read locally").answers(200, schema("SyncReport")),
         ("POST", "/api/v1/sync/now") => op("Run a sync cycle now (a slave)").answers(
             200,

@@ -7,6 +7,8 @@
 //! is honoured only while the file is unchanged), the real `Content-Type`,
 //! and `Content-Disposition` for downloads.
 
+use std::path::{Path, PathBuf};
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
@@ -33,7 +35,7 @@ pub async fn download(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -
 async fn serve(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    mut req: Request,
+    req: Request,
     attachment: bool,
 ) -> ApiResult<Response> {
     let song = state.db.song(id).await?.ok_or_else(|| ApiError::not_found("song"))?;
@@ -44,16 +46,7 @@ async fn serve(
             "this song's file is not available on this node",
         )
     };
-    let location = state
-        .db
-        .file_location(id)
-        .await?
-        .filter(|l| l.status == archive_db::FileStatus::Present)
-        .ok_or_else(not_here)?;
-    let path = std::path::PathBuf::from(&location.path);
-    if !path.is_file() {
-        return Err(not_here());
-    }
+    let path = song_file(&state, &song).await?.ok_or_else(not_here)?;
     let mime: mime::Mime = song
         .format
         .as_deref()
@@ -61,14 +54,7 @@ async fn serve(
         .map_or("application/octet-stream", |f| f.mime_type())
         .parse()
         .map_err(ApiError::internal)?;
-    if req.headers().contains_key(RANGE) && req.headers().contains_key(IF_RANGE) {
-        let validators = validators(&path, &mime).await?;
-        if !if_range_matches(req.headers().get(IF_RANGE), &validators) {
-            req.headers_mut().remove(RANGE);
-        }
-    }
-    let response = ServeFile::new_with_mime(&path, &mime).oneshot(req).await.map_err(ApiError::internal)?;
-    let mut response = response.map(Body::new).into_response();
+    let mut response = serve_file(&path, &mime, req).await?;
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     if attachment {
@@ -77,11 +63,36 @@ async fn serve(
     Ok(response)
 }
 
+/// Where this node holds a song's file: its present location, or else its
+/// bytes by content hash (a file another node sent).
+async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
+    let location =
+        state.db.file_location(song.id).await?.filter(|l| l.status == archive_db::FileStatus::Present);
+    if let Some(location) = location {
+        let path = PathBuf::from(&location.path);
+        if path.is_file() {
+            return Ok(Some(path));
+        }
+    }
+    let Some(hash) = &song.content_hash else { return Ok(None) };
+    Ok(crate::sync::files::held(&state.db, hash).await?.map(|held| held.path))
+}
+
+/// Serves the file at `path` for `req`: the whole file, or the range asked
+/// for (while the `If-Range` validator, if any, still matches).
+pub(super) async fn serve_file(path: &Path, mime: &mime::Mime, mut req: Request) -> ApiResult<Response> {
+    if req.headers().contains_key(RANGE) && req.headers().contains_key(IF_RANGE) {
+        let validators = validators(path, mime).await?;
+        if !if_range_matches(req.headers().get(IF_RANGE), &validators) {
+            req.headers_mut().remove(RANGE);
+        }
+    }
+    let response = ServeFile::new_with_mime(path, mime).oneshot(req).await.map_err(ApiError::internal)?;
+    Ok(response.map(Body::new).into_response())
+}
+
 /// The ETag and Last-Modified that `ServeFile` gives the file now.
-async fn validators(
-    path: &std::path::Path,
-    mime: &mime::Mime,
-) -> ApiResult<(Option<HeaderValue>, Option<HeaderValue>)> {
+async fn validators(path: &Path, mime: &mime::Mime) -> ApiResult<(Option<HeaderValue>, Option<HeaderValue>)> {
     let head =
         Request::builder().method(Method::HEAD).uri("/").body(Body::empty()).map_err(ApiError::internal)?;
     let response = ServeFile::new_with_mime(path, mime).oneshot(head).await.map_err(ApiError::internal)?;
@@ -104,7 +115,7 @@ fn if_range_matches(
 }
 
 /// `attachment; filename="Title.ext"` (ASCII fallback) and the UTF-8 name.
-fn disposition(song: &Song, path: &std::path::Path) -> HeaderValue {
+fn disposition(song: &Song, path: &Path) -> HeaderValue {
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("bin");
     let name = format!("{}.{extension}", song.title);
     let ascii: String = name

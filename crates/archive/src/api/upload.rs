@@ -59,27 +59,15 @@ pub struct UploadResult {
 }
 
 fn too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        format!(
-            "the upload is larger than the limit of {} MiB (ARCHIVE_MAX_UPLOAD_MB)",
-            limit / (1024 * 1024)
-        ),
-    )
+    StoreError::TooLarge { limit }.into()
 }
 
+/// The store's errors as the API answers them, a file too large naming the
+/// whole upload's limit (each file is received against what is left of it).
 fn store_error(limit: u64) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::TooLarge { .. } => too_large(limit),
-        StoreError::NotAudio { .. } => {
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.to_string())
-        }
-        StoreError::Damaged { .. } => ApiError::invalid(Some("file"), e.to_string()),
-        StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
-            ApiError::unavailable("the server's disk is full: the upload cannot be stored")
-        }
-        StoreError::Io(e) => ApiError::internal(e),
+        e => e.into(),
     }
 }
 

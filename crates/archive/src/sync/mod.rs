@@ -1,7 +1,8 @@
 //! Master-slave sync, the parts above the database, by role.
 //!
 //! - The master's side: [`master`] (serving slaves: cursors, pages of
-//!   changes, bootstrap, applying pushes, recording visits).
+//!   changes, bootstrap, applying pushes, recording visits) and [`files`]
+//!   (which audio files it holds by hash; receiving a slave's in pieces).
 //! - The slave's side: [`client`] (its HTTP client for the master),
 //!   [`engine`] (one cycle: push, bootstrap, pull), [`worker`] (the
 //!   background loop) with its circuit breaker ([`breaker`]), [`probe`]
@@ -22,6 +23,7 @@ pub mod client;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod master;
 pub mod probe;

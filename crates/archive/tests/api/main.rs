@@ -21,6 +21,7 @@ mod sync_accounts;
 mod sync_boundary;
 mod sync_cluster;
 mod sync_control;
+mod sync_files;
 mod tidy;
 mod transport;
 mod users;

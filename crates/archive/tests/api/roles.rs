@@ -75,6 +75,9 @@ const EXPECTED: &[(&str, &str, Access)] = {
         ("POST", "/api/v1/sync/apply", Slave),
         ("POST", "/api/v1/sync/bootstrap", Slave),
         ("GET", "/api/v1/sync/bootstrap/{table}", Slave),
+        ("POST", "/api/v1/sync/files/batch", Slave),
+        ("GET", "/api/v1/sync/files/{sha256}", Slave),
+        ("PATCH", "/api/v1/sync/files/{sha256}", Slave),
         ("GET", "/api/v1/sync/status", Admin),
         ("POST", "/api/v1/sync/now", Admin),
         ("GET", "/api/v1/sync/digest", Admin),
@@ -152,7 +155,8 @@ async fn every_route_answers_every_role_as_its_rule_says() {
             let concrete = path
                 .replace("{id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{entry_id}", &uuid::Uuid::new_v4().to_string())
-                .replace("{table}", "songs");
+                .replace("{table}", "songs")
+                .replace("{sha256}", &"ab".repeat(32));
             let method: Method = method.parse().unwrap();
             let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
             let (status, _) = app.call(method.clone(), &concrete, None, body.clone()).await;

@@ -1,0 +1,90 @@
+//! Audio files held in the content store by their SHA-256 without a file
+//! location (node-local, never synced): what another node sent this one.
+//! Together with the present file locations of songs with a known
+//! `content_hash`, they answer "does this node hold the bytes of hash H, and
+//! where?", which file transfer between nodes keys on.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::sql::{Param, Sql};
+use crate::{Db, FileLocation, Tx};
+
+crate::words::word_enum! {
+    /// How a content file came to this node.
+    pub enum ContentOrigin ("origin") {
+        /// Sent by another node (a slave's upload to the master).
+        Received = "received",
+    }
+}
+
+/// A file in the content store, by hash.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ContentFile {
+    pub sha256: String,
+    pub path: String,
+    pub size: i64,
+    #[sqlx(try_from = "String")]
+    pub origin: ContentOrigin,
+    pub created_at: DateTime<Utc>,
+}
+
+const CONTENT_COLUMNS: &str = "sha256, path, size, origin, created_at";
+
+impl Db {
+    pub async fn content_file(&self, sha256: &str) -> Result<Option<ContentFile>> {
+        let mut sql = Sql::new(&format!("SELECT {CONTENT_COLUMNS} FROM content_files WHERE sha256 = "));
+        sql.bind(Param::Text(sha256.to_owned()));
+        self.fetch_optional_sql(sql).await
+    }
+
+    /// The present location of a song whose whole file has this SHA-256.
+    pub async fn located_file_with_hash(&self, sha256: &str) -> Result<Option<FileLocation>> {
+        let mut sql = Sql::new(
+            "SELECT l.song_id, l.path, l.file_size, l.modified_at, l.source, l.status, l.updated_at \
+             FROM songs s JOIN file_locations l ON l.song_id = s.id \
+             WHERE l.status = 'present' AND s.content_hash = ",
+        );
+        sql.bind(Param::Text(sha256.to_owned()));
+        sql.push(" ORDER BY l.updated_at DESC LIMIT 1");
+        self.fetch_optional_sql(sql).await
+    }
+
+    /// Which of `song_ids` have no file location but their bytes in the
+    /// content store (by their `content_hash`).
+    pub async fn songs_in_content_store(&self, song_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut held = Vec::new();
+        for chunk in song_ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(
+                "SELECT s.id FROM songs s JOIN content_files c ON c.sha256 = s.content_hash WHERE s.id IN ",
+            );
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+            held.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(held)
+    }
+}
+
+impl Tx {
+    /// Records a file kept in the content store (or, if the hash is known
+    /// already, keeps the record there is: the same bytes).
+    pub async fn record_content_file(
+        &mut self,
+        sha256: &str,
+        path: &str,
+        size: i64,
+        origin: ContentOrigin,
+    ) -> Result<()> {
+        let mut sql = Sql::new("INSERT INTO content_files (sha256, path, size, origin, created_at) VALUES (");
+        sql.bind(Param::Text(sha256.to_owned())).push(", ");
+        sql.bind(Param::Text(path.to_owned())).push(", ");
+        sql.bind(Param::Int(size)).push(", ");
+        sql.bind(Param::Text(origin.as_str().to_owned())).push(", ");
+        sql.bind(Param::Time(crate::now())).push(") ON CONFLICT (sha256) DO NOTHING");
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! `/api/v1/sync/files/…`: audio files between nodes, by slave key. Thin:
+//! the master's side is `sync::files`, the messages
+//! `archive_db::sync::protocol`; `docs/SYNC.md` ("Files") describes them.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use archive_db::sync::protocol::{FilesBatch, FilesBatchAnswer, UploadAnswer, UploadStatus};
+
+use super::access::SlavePeer;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+use crate::sync::files::{self, parse_hash};
+use crate::sync::master::require_master;
+
+pub async fn batch(
+    State(state): State<AppState>,
+    peer: SlavePeer,
+    ApiJson(request): ApiJson<FilesBatch>,
+) -> ApiResult<Json<FilesBatchAnswer>> {
+    Ok(Json(files::batch(&state, &peer.key, request).await?))
+}
+
+/// The bytes of a file this node holds (single ranges, `If-Range`, a strong ETag).
+pub async fn download(
+    State(state): State<AppState>,
+    _peer: SlavePeer,
+    ApiPath(sha256): ApiPath<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let sha256 = parse_hash("sha256", &sha256)?;
+    require_master(&state).await?;
+    let held = files::held(&state.db, &sha256).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_on_this_node", "this node does not hold that file")
+    })?;
+    super::stream::serve_file(&held.path, &mime::APPLICATION_OCTET_STREAM, req).await
+}
+
+/// One piece of an upload: `Upload-Offset` (where the body starts in the
+/// file) and `Upload-Length` (the whole file's size) are required.
+pub async fn upload(
+    State(state): State<AppState>,
+    peer: SlavePeer,
+    ApiPath(sha256): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<UploadAnswer>)> {
+    let sha256 = parse_hash("sha256", &sha256)?;
+    let offset = number_header(&headers, "Upload-Offset")?;
+    let length = number_header(&headers, "Upload-Length")?;
+    let answer = files::receive(&state, &peer.key, &sha256, offset, length, body).await?;
+    let status = match answer.status {
+        UploadStatus::Stored => StatusCode::CREATED,
+        UploadStatus::Partial | UploadStatus::Present => StatusCode::OK,
+    };
+    Ok((status, Json(answer)))
+}
+
+fn number_header(headers: &HeaderMap, name: &'static str) -> ApiResult<u64> {
+    let value =
+        headers.get(name).ok_or_else(|| ApiError::invalid(Some(name), format!("{name} is required")))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| ApiError::invalid(Some(name), format!("{name} must be a number of bytes")))
+}

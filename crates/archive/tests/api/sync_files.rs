@@ -1,0 +1,353 @@
+//! Audio files between nodes, the master's side, over HTTPS with slave
+//! keys, on each database: which files the master holds (`batch`), their
+//! bytes by hash (ranges, `If-Range`), and a slave's file received in
+//! pieces, kept only when its bytes hash to its name.
+
+use std::time::Duration;
+
+use archive_db::{Backend, NewSong};
+use archive_testkit::audio;
+use archive_testkit::tls::TestCertificates;
+use reqwest::header::{ETAG, IF_RANGE, RANGE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::media::upload;
+use crate::support::{App, TestUser, code};
+use crate::sync::start_master;
+
+/// A master serving HTTPS, its admin, and a read-write and a read-only slave key.
+struct Master {
+    app: App,
+    admin: TestUser,
+    key: String,
+    read_only_key: String,
+    _certificates: TestCertificates,
+}
+
+impl Master {
+    async fn start(backend: Backend) -> Master {
+        let certificates = TestCertificates::new();
+        let (app, admin) = start_master(backend, &certificates).await;
+        let mut keys = Vec::new();
+        for (name, read_only) in [("home", false), ("office", true)] {
+            let body = json!({"name": name, "node_id": name, "read_only": read_only});
+            let (status, issued) = app.post("/api/v1/sync/keys", &admin.token, body).await;
+            assert_eq!(status, StatusCode::CREATED, "{issued}");
+            keys.push(issued["key"].as_str().unwrap().to_owned());
+        }
+        let read_only_key = keys.pop().unwrap();
+        let key = keys.pop().unwrap();
+        Master { app, admin, key, read_only_key, _certificates: certificates }
+    }
+
+    async fn batch(&self, key: &str, operation: &str, objects: &[(&str, usize)]) -> (StatusCode, Value) {
+        let objects: Vec<Value> = objects.iter().map(|(h, s)| json!({"sha256": h, "size": s})).collect();
+        let body = json!({"operation": operation, "objects": objects});
+        self.app.call(Method::POST, "/api/v1/sync/files/batch", Some(key), Some(body)).await
+    }
+
+    /// The one object of a batch about `sha256`.
+    async fn ask(&self, operation: &str, sha256: &str, size: usize) -> Value {
+        let (status, answer) = self.batch(&self.key, operation, &[(sha256, size)]).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer["objects"][0].clone()
+    }
+
+    async fn get(
+        &self,
+        sha256: &str,
+        headers: &[(reqwest::header::HeaderName, String)],
+    ) -> reqwest::Response {
+        let url = format!("{}/api/v1/sync/files/{sha256}", self.app.base);
+        let mut request = self.app.client.get(url).bearer_auth(&self.key);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Sends `piece` as the bytes of the file from `offset`.
+    async fn send(
+        &self,
+        key: &str,
+        sha256: &str,
+        offset: usize,
+        length: usize,
+        piece: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}/api/v1/sync/files/{sha256}", self.app.base);
+        let response = self
+            .app
+            .client
+            .patch(url)
+            .bearer_auth(key)
+            .header("Upload-Offset", offset.to_string())
+            .header("Upload-Length", length.to_string())
+            .body(piece)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A few seconds of tagged MP3, its bytes.
+fn mp3(name: &str, frequency: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    audio::make(&path, audio::format("mp3"), &audio::full_tags(name, "Sender", "Pieces"), 3.0, frequency);
+    std::fs::read(&path).unwrap()
+}
+
+fn mp3_part(bytes: &[u8]) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("Held.mp3")
+}
+
+/// Runs `test` on a fresh master on each database (when ffmpeg can make
+/// the audio it needs).
+async fn on_each_master<F, Fut>(test: F)
+where
+    F: Fn(Master) -> Fut,
+    Fut: std::future::Future<Output = Master>,
+{
+    if !audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let m = test(Master::start(backend).await).await;
+        m.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_slave_downloads_a_file_the_master_holds_by_its_hash_and_resumes_with_a_range() {
+    on_each_master(|m| async move {
+        let bytes = mp3("Held.mp3", 440);
+        let (status, uploaded) =
+            upload(&m.app, &m.admin.token, reqwest::multipart::Form::new().part("file", mp3_part(&bytes)))
+                .await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let hash = sha256(&bytes);
+        let unknown = sha256(b"no such file");
+
+        let (status, answer) = m.batch(&m.read_only_key, "download", &[(&hash, 0), (&unknown, 10)]).await;
+        assert_eq!(status, StatusCode::OK, "a read-only key may download: {answer}");
+        let objects = answer["objects"].as_array().unwrap();
+        assert_eq!(objects[0]["status"], "available", "{answer}");
+        assert_eq!(objects[0]["size"], bytes.len(), "the master says the size it holds");
+        assert_eq!(objects[0]["href"], format!("/api/v1/sync/files/{hash}"));
+        assert_eq!(objects[1]["status"], "missing", "{answer}");
+
+        let whole = m.get(&hash, &[]).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        let etag = whole.headers().get(ETAG).expect("a strong ETag").to_str().unwrap().to_owned();
+        assert!(!etag.starts_with("W/"), "{etag}");
+        assert_eq!(sha256(&whole.bytes().await.unwrap()), hash, "the bytes hash to their name");
+
+        // A download cut off at byte 1000 resumes there while the file is the same.
+        let rest = m.get(&hash, &[(RANGE, "bytes=1000-".into()), (IF_RANGE, etag.clone())]).await;
+        assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(rest.bytes().await.unwrap().as_ref(), &bytes[1000..]);
+        // With a validator that no longer matches, the whole file comes instead.
+        let changed = m.get(&hash, &[(RANGE, "bytes=1000-".into()), (IF_RANGE, "\"other\"".into())]).await;
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_eq!(changed.bytes().await.unwrap().len(), bytes.len());
+
+        assert_eq!(m.get(&unknown, &[]).await.status(), StatusCode::NOT_FOUND);
+        let (status, body) =
+            m.app.call(Method::GET, "/api/v1/sync/files/NOT-A-HASH", Some(&m.key), None).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{body}");
+        let (status, _) =
+            m.app.call(Method::GET, &format!("/api/v1/sync/files/{hash}"), Some(&m.admin.token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a user's token is not a slave key");
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slaves_file_arrives_in_pieces_and_then_plays_on_the_master() {
+    on_each_master(|m| async move {
+        let bytes = mp3("Pieces.mp3", 660);
+        let (hash, size, half) = (sha256(&bytes), bytes.len(), bytes.len() / 2);
+
+        let asked = m.ask("upload", &hash, size).await;
+        assert_eq!(
+            (asked["status"].as_str(), asked["received"].as_u64()),
+            (Some("needed"), Some(0)),
+            "{asked}"
+        );
+
+        let (status, answer) = m.send(&m.key, &hash, 0, size, bytes[..half].to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(
+            (answer["status"].as_str(), answer["received"].as_u64()),
+            (Some("partial"), Some(half as u64))
+        );
+        let asked = m.ask("upload", &hash, size).await;
+        assert_eq!(asked["received"], half, "the batch says where to resume: {asked}");
+        assert_eq!(m.ask("download", &hash, size).await["status"], "missing", "half a file is not offered");
+
+        let (status, answer) = m.send(&m.key, &hash, 0, size, bytes.clone()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::CONFLICT, "wrong_offset"), "{answer}");
+
+        let (status, answer) = m.send(&m.key, &hash, half, size, bytes[half..].to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer["status"], "stored");
+        assert_eq!(m.ask("upload", &hash, size).await["status"], "present", "nothing more to send");
+        assert_eq!(m.ask("download", &hash, size).await["status"], "available");
+        assert_eq!(sha256(&m.get(&hash, &[]).await.bytes().await.unwrap()), hash);
+
+        // The song's row arrives after its file (as a slave pushes them):
+        // the master plays it from the bytes it received.
+        let mut tx = m.app.db().begin().await.unwrap();
+        let song = tx
+            .insert_song(NewSong {
+                title: "Pieces".into(),
+                format: Some("mp3".into()),
+                file_size: Some(size as i64),
+                content_hash: Some(hash.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let url = format!("{}/api/v1/songs/{}/stream", m.app.base, song.id);
+        let played = m.app.client.get(url).bearer_auth(&m.admin.token).send().await.unwrap();
+        assert_eq!(played.status(), StatusCode::OK);
+        assert_eq!(played.bytes().await.unwrap().len(), size);
+        let here = m.app.db().songs_here(&[song.id]).await.unwrap();
+        assert!(here.contains(&song.id), "its pages say it plays here");
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_killed_half_way_resumes_from_the_bytes_that_arrived() {
+    on_each_master(|m| async move {
+        let bytes = mp3("Killed.mp3", 330);
+        let (hash, size) = (sha256(&bytes), bytes.len());
+
+        // The body stops with an error two thirds of the way: the connection dies.
+        let cut = size * 2 / 3;
+        let pieces: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+            Ok(bytes[..cut / 2].to_vec()),
+            Ok(bytes[cut / 2..cut].to_vec()),
+            Err(std::io::Error::other("the slave lost its connection")),
+        ];
+        let url = format!("{}/api/v1/sync/files/{hash}", m.app.base);
+        let killed = m
+            .app
+            .client
+            .patch(url)
+            .bearer_auth(&m.key)
+            .header("Upload-Offset", "0")
+            .header("Upload-Length", size.to_string())
+            .body(reqwest::Body::wrap_stream(futures_util::StreamExt::then(
+                futures_util::stream::iter(pieces),
+                |piece| async move {
+                    // The pieces go out before the connection dies.
+                    if piece.is_err() {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    piece
+                },
+            )))
+            .send()
+            .await;
+        assert!(killed.is_err(), "the request failed: {killed:?}");
+
+        // Resume from what the master says it has; it may still be writing
+        // the last piece for a moment (then it answers that it is busy).
+        let mut sent_again = None;
+        for _ in 0..50 {
+            let received = m.ask("upload", &hash, size).await["received"].as_u64().unwrap() as usize;
+            let (status, answer) = m.send(&m.key, &hash, received, size, bytes[received..].to_vec()).await;
+            if status == StatusCode::CREATED {
+                sent_again = Some(size - received);
+                break;
+            }
+            assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let sent_again = sent_again.expect("the upload finished");
+        assert!(sent_again < size, "the second request sent {sent_again} of {size} bytes");
+        assert_eq!(sha256(&m.get(&hash, &[]).await.bytes().await.unwrap()), hash);
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_hash_to_their_name_or_are_not_audio_are_refused_and_nothing_is_kept() {
+    on_each_master(|m| async move {
+        let bytes = mp3("Altered.mp3", 880);
+        let (hash, size) = (sha256(&bytes), bytes.len());
+
+        // One byte altered in transit.
+        let mut altered = bytes.clone();
+        altered[size / 2] ^= 0xff;
+        let (status, answer) = m.send(&m.key, &hash, 0, size, altered).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"), "{answer}");
+        let asked = m.ask("upload", &hash, size).await;
+        assert_eq!(asked["received"], 0, "the bad bytes were thrown away: {asked}");
+        assert_eq!(m.get(&hash, &[]).await.status(), StatusCode::NOT_FOUND, "never served");
+        // Sent again, right, it is kept.
+        let (status, answer) = m.send(&m.key, &hash, 0, size, bytes.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+
+        // Bytes that hash to their name but are not audio.
+        let text = b"not a song at all, only text".repeat(100);
+        let text_hash = sha256(&text);
+        let (status, answer) = m.send(&m.key, &text_hash, 0, text.len(), text.clone()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
+        assert_eq!(m.get(&text_hash, &[]).await.status(), StatusCode::NOT_FOUND);
+
+        // More bytes than announced.
+        let (status, answer) = m.send(&m.key, &text_hash, 0, 10, text.clone()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{answer}");
+
+        // A read-only key pulls and never pushes, files included.
+        let (status, answer) = m.batch(&m.read_only_key, "upload", &[(&hash, size)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        let (status, answer) = m.send(&m.read_only_key, &sha256(b"x"), 0, 1, b"x".to_vec()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_refuses_bad_hashes_and_too_many_files() {
+    for backend in archive_testkit::backends() {
+        let m = Master::start(backend).await;
+        let (status, answer) = m.batch(&m.key, "download", &[("ABCDEF", 1)]).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{answer}");
+        let hash = sha256(b"one");
+        let many: Vec<(&str, usize)> = (0..1001).map(|_| (hash.as_str(), 1)).collect();
+        let (status, answer) = m.batch(&m.key, "download", &many).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{answer}");
+        let (status, answer) = m.send(&m.key, &hash, 0, 1usize << 40, b"one".to_vec()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+
+        // Files stop with the rest of sync while an operator holds it.
+        let (status, _) = m.app.post("/api/v1/sync/pause", &m.admin.token, json!({})).await;
+        assert!(status.is_success(), "{status}");
+        let (status, answer) = m.batch(&m.key, "download", &[(&hash, 1)]).await;
+        assert_eq!((status, code(&answer)), (StatusCode::SERVICE_UNAVAILABLE, "sync_paused"), "{answer}");
+        let (status, answer) = m.send(&m.key, &hash, 0, 3, b"one".to_vec()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+        assert_eq!(m.get(&hash, &[]).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        m.app.stop().await;
+    }
+}

@@ -15,7 +15,8 @@ use archive_db::sync::protocol::BootstrapPage;
 use super::error::SyncError;
 use crate::config::SyncConfig;
 use archive_db::sync::protocol::{
-    ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, Ping, READ_ONLY_KEY,
+    ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, FileObject, FilesBatch, FilesBatchAnswer,
+    FilesOperation, Ping, READ_ONLY_KEY, UploadAnswer,
 };
 
 pub struct MasterClient {
@@ -93,6 +94,36 @@ impl MasterClient {
         self.call(Method::GET, &format!("/api/v1/sync/bootstrap/{table}"), &query, None::<&()>).await
     }
 
+    /// Which of `objects` the master holds (download) or needs (upload).
+    pub async fn files_batch(
+        &self,
+        operation: FilesOperation,
+        objects: Vec<FileObject>,
+    ) -> Result<FilesBatchAnswer, SyncError> {
+        let body = FilesBatch { operation, objects };
+        self.call(Method::POST, "/api/v1/sync/files/batch", &[], Some(&body)).await
+    }
+
+    /// Sends `piece`, the bytes of the file `sha256` (of `length` bytes in
+    /// all) from `offset` on.
+    pub async fn upload_piece(
+        &self,
+        sha256: &str,
+        offset: u64,
+        length: u64,
+        piece: Vec<u8>,
+    ) -> Result<UploadAnswer, SyncError> {
+        let path = format!("/api/v1/sync/files/{sha256}");
+        let request = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("Upload-Offset", offset)
+            .header("Upload-Length", length)
+            .body(piece);
+        self.answer(&path, request).await
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -109,6 +140,15 @@ impl MasterClient {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.answer(path, request).await
+    }
+
+    /// Sends `request` and reads its JSON answer, or says what went wrong.
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, SyncError> {
         tracing::debug!(target: "sync", path, "request to the master");
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();

@@ -4,16 +4,21 @@
 //! bootstrap progress, so a cycle cut off anywhere resumes where it was.
 //! No local transaction is held across a network call.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use archive_db::sync::protocol::{
+    FileObject, FileStatusOnMaster, FilesOperation, MAX_FILES_BATCH, UploadStatus,
+};
 use archive_db::sync::state::{AttemptOutcome, PeerRole, PeerStatus, SyncAttempt};
-use archive_db::{Db, DbError};
+use archive_db::{Db, DbError, PushChange};
 
 use super::client::MasterClient;
 pub use super::error::SyncError;
+use super::files;
 use super::keys::{self, Kek};
 use crate::config::{Config, NodeRole};
 
@@ -25,6 +30,9 @@ pub struct CycleReport {
     pub not_applied: u64,
     pub pulled: u64,
     pub bootstrapped: bool,
+    /// Audio files sent to the master before the songs that need them.
+    #[serde(default)]
+    pub files_uploaded: u64,
 }
 
 /// Local changes per push request.
@@ -82,6 +90,7 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         let answer = if outbox.changes.is_empty() {
             archive_db::PushAnswer::default()
         } else {
+            report.files_uploaded += upload_files(db, client, &outbox.changes).await?;
             match client.apply(&outbox.changes).await {
                 Err(SyncError::ReadOnlyKey) => {
                     // Nothing goes up: the master's state replaces this
@@ -112,6 +121,98 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         tracing::debug!(target: "sync", changes = outcomes.len(), "pushed");
     }
     Ok(())
+}
+
+/// The largest piece of a file sent in one request.
+const UPLOAD_PIECE: u64 = 8 * 1024 * 1024;
+
+/// Sends the master the audio files of the songs about to be pushed that
+/// it does not hold yet (by their `content_hash`), so that it never lists a
+/// song of this node it cannot play. An upload cut off resumes where the
+/// master says it stopped. A file the master refuses for good (too large
+/// for it, not audio to it) is logged and its song pushed without it; a
+/// song whose hash is not known yet goes without its file, which follows
+/// with the change that records the hash. Returns how many files were sent.
+async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) -> Result<u64, SyncError> {
+    let hashes: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.table == "songs")
+        .filter_map(|c| c.row.as_ref()?.get("content_hash")?.as_str())
+        .collect();
+    let mut here = Vec::new();
+    for hash in hashes {
+        if let Some(held) = files::held(db, hash).await? {
+            here.push((hash.to_owned(), held));
+        }
+    }
+    let mut sent = 0;
+    for chunk in here.chunks(MAX_FILES_BATCH) {
+        let objects =
+            chunk.iter().map(|(sha256, held)| FileObject { sha256: sha256.clone(), size: held.size });
+        let answer = match client.files_batch(FilesOperation::Upload, objects.collect()).await {
+            // A read-only key sends nothing; the push settles its changes.
+            Err(SyncError::ReadOnlyKey) => return Ok(sent),
+            other => other?,
+        };
+        for (object, (sha256, held)) in answer.objects.iter().zip(chunk) {
+            if object.status != FileStatusOnMaster::Needed {
+                continue;
+            }
+            match upload_file(client, sha256, held, object.received.unwrap_or(0)).await {
+                Ok(()) => sent += 1,
+                Err(UploadError::Local(error)) => {
+                    tracing::warn!(target: "sync", sha256, %error, "cannot read a file to send; its song goes without it");
+                }
+                Err(UploadError::Sync(SyncError::Status { status, message }))
+                    if (400..500).contains(&status) && status != 409 =>
+                {
+                    tracing::warn!(target: "sync", sha256, status, message, "the master refused a file; its song goes without it");
+                }
+                Err(UploadError::Sync(error)) => return Err(error),
+            }
+        }
+    }
+    Ok(sent)
+}
+
+enum UploadError {
+    /// This node's copy could not be read.
+    Local(std::io::Error),
+    Sync(SyncError),
+}
+
+impl From<SyncError> for UploadError {
+    fn from(error: SyncError) -> Self {
+        UploadError::Sync(error)
+    }
+}
+
+/// Sends one file in pieces from `offset` on, until the master has it.
+async fn upload_file(
+    client: &MasterClient,
+    sha256: &str,
+    held: &files::Held,
+    mut offset: u64,
+) -> Result<(), UploadError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(&held.path).await.map_err(UploadError::Local)?;
+    file.seek(std::io::SeekFrom::Start(offset)).await.map_err(UploadError::Local)?;
+    loop {
+        let mut piece = vec![0; held.size.saturating_sub(offset).min(UPLOAD_PIECE) as usize];
+        file.read_exact(&mut piece).await.map_err(UploadError::Local)?;
+        let answer = client.upload_piece(sha256, offset, held.size, piece).await?;
+        match answer.status {
+            UploadStatus::Stored | UploadStatus::Present => return Ok(()),
+            UploadStatus::Partial if answer.received > offset && answer.received < held.size => {
+                offset = answer.received;
+            }
+            UploadStatus::Partial => {
+                let message =
+                    format!("sent {sha256} up to byte {offset}, and the master has {}", answer.received);
+                return Err(SyncError::Protocol(message).into());
+            }
+        }
+    }
 }
 
 async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {

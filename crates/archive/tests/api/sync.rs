@@ -671,3 +671,48 @@ async fn a_cycle_waits_for_changes_held_back_behind_an_open_transaction_on_the_m
     pair.assert_in_step().await;
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start(master_backend, slave_backend).await;
+        pair.settle().await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("From Home.mp3");
+        let tags = archive_testkit::audio::full_tags("From Home", "Slave Band", "Uploaded");
+        archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, 2.0, 523);
+        // And a file larger than one piece of an upload (8 MiB): 55 s of WAV.
+        let long = dir.path().join("Long Take.wav");
+        let tags = archive_testkit::audio::full_tags("Long Take", "Slave Band", "Uploaded");
+        archive_testkit::audio::make(&long, archive_testkit::audio::format("wav"), &tags, 55.0, 262);
+        assert!(std::fs::metadata(&long).unwrap().len() > 8 * 1024 * 1024);
+        let form = reqwest::multipart::Form::new()
+            .part("file", crate::media::file_part(&path))
+            .part("file", crate::media::file_part(&long));
+        let (status, uploaded) = crate::media::upload(&pair.slave, &pair.slave_admin.token, form).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+
+        let report = pair.sync().await;
+        assert_eq!(report["files_uploaded"], 2, "the files went up before their songs: {report}");
+        for (title, file) in [("From%20Home", &path), ("Long%20Take", &long)] {
+            let search = format!("/api/v1/search?q={title}&type=song");
+            let (_, found) = pair.master.get(&search, &pair.master_admin.token).await;
+            let song =
+                found["songs"]["items"][0]["id"].as_str().expect("the song reached the master").to_owned();
+            let url = format!("{}/api/v1/songs/{song}/stream", pair.master.base);
+            let played =
+                pair.master.client.get(url).bearer_auth(&pair.master_admin.token).send().await.unwrap();
+            assert_eq!(played.status(), StatusCode::OK, "the master plays the slave's song");
+            assert!(played.bytes().await.unwrap().as_ref() == std::fs::read(file).unwrap(), "the same bytes");
+        }
+
+        // Nothing is sent twice: the next cycle finds the master holding it.
+        let report = pair.sync().await;
+        assert_eq!(report["files_uploaded"], 0, "{report}");
+        pair.stop().await;
+    }
+}

@@ -1,5 +1,6 @@
 //! Audio files held in the content store by their SHA-256 without a file
-//! location (node-local, never synced): what another node sent this one.
+//! location (node-local, never synced): what another node sent this one,
+//! and what a slave fetched from its master.
 //! Together with the present file locations of songs with a known
 //! `content_hash`, they answer "does this node hold the bytes of hash H, and
 //! where?", which file transfer between nodes keys on.
@@ -17,6 +18,8 @@ crate::words::word_enum! {
     pub enum ContentOrigin ("origin") {
         /// Sent by another node (a slave's upload to the master).
         Received = "received",
+        /// Fetched from the master (by a slave).
+        Fetched = "fetched",
     }
 }
 

@@ -247,6 +247,13 @@ impl Part {
         self.received
     }
 
+    /// Empties the piece, to receive the file again from its start.
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        self.file.set_len(0).await?;
+        self.received = 0;
+        Ok(())
+    }
+
     /// Appends a chunk; it is on its way to the disk when this returns
     /// (flushed), so a request cut off after it keeps it.
     pub async fn append(&mut self, chunk: &[u8]) -> std::io::Result<()> {

@@ -135,6 +135,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/sync/bootstrap", Slave, post(sync::bootstrap_start)),
         route(M::GET, "/api/v1/sync/bootstrap/{table}", Slave, get(sync::bootstrap_page).layer(gzip())),
         route(M::POST, "/api/v1/sync/files/batch", Slave, post(sync_files::batch)),
+        route(M::POST, "/api/v1/sync/files/fetch", Admin, post(sync_files::fetch)),
         route(M::GET, "/api/v1/sync/files/{sha256}", Slave, get(sync_files::download)),
         route(
             M::PATCH,

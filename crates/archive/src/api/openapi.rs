@@ -371,6 +371,9 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
                         "size": { "type": "integer", "minimum": 0 } } } })),
             ]))
             .answers(200, json!({ "type": "object", "required": ["objects"] })),
+        ("POST", "/api/v1/sync/files/fetch") => op("Fetch a song's file from the master now (a slave)")
+            .json_body(object_of(&[("song_id", json!({ "type": "string", "format": "uuid" }))]))
+            .answers(200, json!({ "type": "object", "required": ["sha256", "size", "transferred"] })),
         ("GET", "/api/v1/sync/files/{sha256}") => op("Sync: a file's bytes, by its SHA-256 (ranges)")
             .file("audio/*"),
         ("PATCH", "/api/v1/sync/files/{sha256}") => op("Sync: a piece of a file (Upload-Offset, Upload-Length)")

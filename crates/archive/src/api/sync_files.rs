@@ -1,4 +1,5 @@
-//! `/api/v1/sync/files/…`: audio files between nodes, by slave key. Thin:
+//! `/api/v1/sync/files/…`: audio files between nodes, by slave key (and
+//! `fetch`, an admin of a slave asking for a file now). Thin:
 //! the master's side is `sync::files`, the messages
 //! `archive_db::sync::protocol`; `docs/SYNC.md` ("Files") describes them.
 
@@ -14,6 +15,7 @@ use super::access::SlavePeer;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use crate::sync::fetch::Fetched;
 use crate::sync::files::{self, parse_hash};
 use crate::sync::master::require_master;
 
@@ -68,4 +70,18 @@ fn number_header(headers: &HeaderMap, name: &'static str) -> ApiResult<u64> {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| ApiError::invalid(Some(name), format!("{name} must be a number of bytes")))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchRequest {
+    song_id: uuid::Uuid,
+}
+
+/// A slave fetches a song's file from its master now (admins).
+pub async fn fetch(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<FetchRequest>,
+) -> ApiResult<Json<Fetched>> {
+    Ok(Json(crate::services::sync_admin::fetch_song_file(&state, request.song_id).await?))
 }

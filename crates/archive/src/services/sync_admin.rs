@@ -8,6 +8,7 @@ use super::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::sync::control::{self, Control};
 use crate::sync::engine::{self, CycleReport, SyncError};
+use crate::sync::fetch::{self, FetchError, Fetched};
 use crate::sync::keys;
 use crate::sync::master::require_master;
 
@@ -47,13 +48,29 @@ pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
 /// paused or while the breaker is open (an operator asked); not during an
 /// emergency stop.
 pub async fn force_sync(state: &AppState) -> ServiceResult<CycleReport> {
-    engine::run_cycle_now(&state.db, &state.config()).await.map_err(|e| match e {
+    engine::run_cycle_now(&state.db, &state.config()).await.map_err(sync_failure)
+}
+
+fn sync_failure(e: SyncError) -> ServiceError {
+    match e {
         // This node's own set-up, not the master, is what is missing.
         SyncError::NotConfigured(_) | SyncError::NoKey | SyncError::KeyStore(_) => {
             ServiceError::SyncNotConfigured(e.to_string())
         }
         SyncError::Stopped(_) => ServiceError::SyncStopped(e.to_string()),
         other => ServiceError::SyncFailed(other.to_string()),
+    }
+}
+
+/// Fetches a song's audio file from the master now (a slave), unless this
+/// node holds it already.
+pub async fn fetch_song_file(state: &AppState, song_id: uuid::Uuid) -> ServiceResult<Fetched> {
+    fetch::fetch_song_file(state, song_id).await.map_err(|e| match e {
+        FetchError::NoSong => ServiceError::NotFound("song"),
+        e @ (FetchError::HashUnknown | FetchError::NotOnMaster) => ServiceError::Conflict(e.to_string()),
+        FetchError::Sync(e) => sync_failure(e),
+        FetchError::Store(e) => ServiceError::SyncFailed(e.to_string()),
+        FetchError::Db(e) => ServiceError::Db(e),
     })
 }
 

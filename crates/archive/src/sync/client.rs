@@ -143,22 +143,43 @@ impl MasterClient {
         self.answer(path, request).await
     }
 
+    /// The bytes of the file `sha256` from byte `from` on (a range when
+    /// `from` is past the start): the response, its body still to read.
+    pub async fn file(&self, sha256: &str, from: u64) -> Result<reqwest::Response, SyncError> {
+        let path = format!("/api/v1/sync/files/{sha256}");
+        let mut request = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if from > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        self.send(&path, request).await
+    }
+
     /// Sends `request` and reads its JSON answer, or says what went wrong.
     async fn answer<T: DeserializeOwned>(
         &self,
         path: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, SyncError> {
+        let response = self.send(path, request).await?;
+        response.json::<T>().await.map_err(|e| match e.is_timeout() {
+            true => SyncError::Timeout,
+            false => {
+                SyncError::Protocol(format!("{path}: the master's answer is not what the protocol says: {e}"))
+            }
+        })
+    }
+
+    /// Sends `request`: its response if it succeeded, or what went wrong.
+    async fn send(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SyncError> {
         tracing::debug!(target: "sync", path, "request to the master");
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         if status.is_success() {
-            return response.json::<T>().await.map_err(|e| match e.is_timeout() {
-                true => SyncError::Timeout,
-                false => SyncError::Protocol(format!(
-                    "{path}: the master's answer is not what the protocol says: {e}"
-                )),
-            });
+            return Ok(response);
         }
         let retry_after = response
             .headers()

@@ -4,6 +4,7 @@
 //!   changes, bootstrap, applying pushes, recording visits) and [`files`]
 //!   (which audio files it holds by hash; receiving a slave's in pieces).
 //! - The slave's side: [`client`] (its HTTP client for the master),
+//!   [`fetch`] (the master's audio files, by hash),
 //!   [`engine`] (one cycle: push, bootstrap, pull), [`worker`] (the
 //!   background loop) with its circuit breaker ([`breaker`]), [`probe`]
 //!   ("Test connection"), [`accounts`] (account changes made on the master),
@@ -23,6 +24,7 @@ pub mod client;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod fetch;
 pub mod files;
 pub mod keys;
 pub mod master;

@@ -76,6 +76,7 @@ const EXPECTED: &[(&str, &str, Access)] = {
         ("POST", "/api/v1/sync/bootstrap", Slave),
         ("GET", "/api/v1/sync/bootstrap/{table}", Slave),
         ("POST", "/api/v1/sync/files/batch", Slave),
+        ("POST", "/api/v1/sync/files/fetch", Admin),
         ("GET", "/api/v1/sync/files/{sha256}", Slave),
         ("PATCH", "/api/v1/sync/files/{sha256}", Slave),
         ("GET", "/api/v1/sync/status", Admin),

@@ -716,3 +716,78 @@ async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound() {
         pair.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_what_does_not_match() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start(master_backend, slave_backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut songs = Vec::new();
+        for (name, frequency) in [("Whole", 392), ("Resumed", 440), ("Spoiled", 494), ("Held Back", 523)] {
+            let path = dir.path().join(format!("{name}.mp3"));
+            let tags = archive_testkit::audio::full_tags(name, "Master Band", "On The Master");
+            archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, 2.0, frequency);
+            let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
+            let (status, uploaded) = crate::media::upload(&pair.master, &pair.master_admin.token, form).await;
+            assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+            let song = uploaded["songs"][0]["id"].as_str().expect("one song").to_owned();
+            songs.push((song, std::fs::read(&path).unwrap()));
+        }
+        pair.settle().await;
+        let token = &pair.slave_admin.token;
+        let stream = |song: &str| {
+            let url = format!("{}/api/v1/songs/{song}/stream", pair.slave.base);
+            pair.slave.client.get(url).bearer_auth(token).send()
+        };
+        let fetch =
+            |song: &str| pair.slave.post("/api/v1/sync/files/fetch", token, json!({ "song_id": song }));
+
+        // Not here until fetched; then here, the same bytes.
+        let (song, bytes) = &songs[0];
+        assert_eq!(stream(song).await.unwrap().status(), StatusCode::NOT_FOUND);
+        let (status, fetched) = fetch(song).await;
+        assert_eq!(status, StatusCode::OK, "{fetched}");
+        assert_eq!(fetched["transferred"], bytes.len(), "{fetched}");
+        let played = stream(song).await.unwrap();
+        assert_eq!(played.status(), StatusCode::OK);
+        assert!(played.bytes().await.unwrap().as_ref() == bytes.as_slice());
+        let (_, again) = fetch(song).await;
+        assert_eq!(again["transferred"], 0, "held already: {again}");
+
+        // A download cut off half way (its first half is in the store's
+        // incoming piece) resumes: only the rest comes over.
+        let incoming = pair.slave.data_dir.path().join("media").join(".incoming");
+        std::fs::create_dir_all(&incoming).unwrap();
+        let (song, bytes) = &songs[1];
+        let half = bytes.len() / 2;
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        std::fs::write(incoming.join(format!("{hash}.part")), &bytes[..half]).unwrap();
+        let (status, fetched) = fetch(song).await;
+        assert_eq!(status, StatusCode::OK, "{fetched}");
+        assert_eq!(fetched["transferred"], bytes.len() - half, "only the rest came: {fetched}");
+        assert!(stream(song).await.unwrap().bytes().await.unwrap().as_ref() == bytes.as_slice());
+
+        // A piece whose bytes are wrong (altered on the way) makes a file that
+        // does not match its hash: it is thrown away and fetched again whole.
+        let (song, bytes) = &songs[2];
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        std::fs::write(incoming.join(format!("{hash}.part")), vec![0u8; half]).unwrap();
+        let (status, fetched) = fetch(song).await;
+        assert_eq!(status, StatusCode::OK, "{fetched}");
+        assert_eq!(fetched["transferred"], bytes.len() - half + bytes.len(), "{fetched}");
+        assert!(stream(song).await.unwrap().bytes().await.unwrap().as_ref() == bytes.as_slice());
+
+        // Fetching stops with sync.
+        let (status, _) = pair.slave.post("/api/v1/sync/pause", token, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = fetch(&songs[3].0).await;
+        assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "sync_stopped"), "{body}");
+        let (status, body) = fetch(&uuid::Uuid::new_v4().to_string()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        pair.stop().await;
+    }
+}

@@ -1,0 +1,123 @@
+//! A slave fetching its master's audio files by hash. A download resumes
+//! from what arrived before (the piece kept under the store's `.incoming`,
+//! asked for with a range), is checked against its hash before it enters
+//! the content store, and is fetched again whole, once, when it does not
+//! match (bytes altered on the way, or a piece left by something else).
+//! Nothing unchecked is ever served.
+
+use thiserror::Error;
+use uuid::Uuid;
+
+use archive_db::sync::protocol::{FileObject, FileStatusOnMaster, FilesOperation};
+use archive_db::{ContentOrigin, DbError};
+use archive_media::StoreError;
+
+use super::client::MasterClient;
+use super::error::SyncError;
+use super::files;
+use super::keys::{self, Kek};
+use crate::config::NodeRole;
+use crate::state::AppState;
+
+#[derive(Debug, Error)]
+pub enum FetchError {
+    #[error("no such song")]
+    NoSong,
+    #[error("this song's file has no known hash yet (the node that has it records it in the background)")]
+    HashUnknown,
+    #[error("the master does not hold this song's file")]
+    NotOnMaster,
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A file now held here.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Fetched {
+    pub sha256: String,
+    pub size: u64,
+    /// Bytes that came from the master this time (0: held already).
+    pub transferred: u64,
+}
+
+/// Fetches the file of song `song_id` from the master, unless this node
+/// holds it already.
+pub async fn fetch_song_file(state: &AppState, song_id: Uuid) -> Result<Fetched, FetchError> {
+    let song = state.db.song(song_id).await?.ok_or(FetchError::NoSong)?;
+    let sha256 = song.content_hash.ok_or(FetchError::HashUnknown)?;
+    if let Some(held) = files::held(&state.db, &sha256).await? {
+        return Ok(Fetched { sha256, size: held.size, transferred: 0 });
+    }
+    let client = client(state).await?;
+    fetch_file(state, &client, &sha256).await
+}
+
+/// A client for the master, if this slave may fetch now (not stopped, not paused).
+async fn client(state: &AppState) -> Result<MasterClient, SyncError> {
+    let config = state.config();
+    if config.role != NodeRole::Slave {
+        return Err(SyncError::NotConfigured("this node is not a slave (ARCHIVE_ROLE=slave)"));
+    }
+    if let Some(hold) = state.sync_signals.control(&state.db).await?.hold() {
+        return Err(SyncError::Stopped(hold));
+    }
+    let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
+    let key = keys::load_on_slave(&state.db, &kek).await?.ok_or(SyncError::NoKey)?;
+    MasterClient::new(&config.sync, key)
+}
+
+/// Downloads the file `sha256` into the content store: resumed, checked,
+/// and fetched again whole once if it does not match its hash.
+async fn fetch_file(state: &AppState, client: &MasterClient, sha256: &str) -> Result<Fetched, FetchError> {
+    let object = FileObject { sha256: sha256.to_owned(), size: 0 };
+    let answer = client.files_batch(FilesOperation::Download, vec![object]).await?;
+    let size = match answer.objects.first() {
+        Some(object) if object.status == FileStatusOnMaster::Available => object.size,
+        _ => return Err(FetchError::NotOnMaster),
+    };
+    let mut transferred = 0;
+    for attempt in 0..2 {
+        let mut part = state.store.open_part(sha256).await?;
+        if part.received() > size {
+            part.restart().await.map_err(StoreError::Io)?;
+        }
+        let mut response = client.file(sha256, part.received()).await?;
+        if part.received() > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+            // The whole file came instead of the rest of it.
+            part.restart().await.map_err(StoreError::Io)?;
+        }
+        while let Some(chunk) = response.chunk().await.map_err(super::client::transport_error)? {
+            if part.received() + chunk.len() as u64 > size {
+                part.discard().await;
+                let message = format!("the master sent more than the {size} bytes of {sha256}");
+                return Err(SyncError::Protocol(message).into());
+            }
+            part.append(&chunk).await.map_err(StoreError::Io)?;
+            transferred += chunk.len() as u64;
+        }
+        if part.received() < size {
+            let message = format!("the download of {sha256} stopped at byte {} of {size}", part.received());
+            return Err(SyncError::Unreachable(message).into());
+        }
+        match part.finish(&state.store).await {
+            Ok(stored) => {
+                let path =
+                    stored.path.to_str().ok_or_else(|| StoreError::Io(std::io::Error::other("not UTF-8")))?;
+                let mut tx = state.db.begin().await?;
+                tx.record_content_file(sha256, path, size as i64, ContentOrigin::Fetched).await?;
+                tx.commit().await?;
+                tracing::info!(target: "sync", sha256, size, transferred, "fetched a file from the master");
+                return Ok(Fetched { sha256: sha256.to_owned(), size, transferred });
+            }
+            Err(StoreError::HashMismatch) if attempt == 0 => {
+                tracing::warn!(target: "sync", sha256, "a fetched file did not match its hash; fetching it again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::HashMismatch.into())
+}

@@ -49,6 +49,8 @@ pub enum Kind {
     SecretKey,
     /// A password-like secret of at least 16 printable characters; never shown.
     Token,
+    /// A size in gigabytes (10⁹ bytes), decimals allowed, within a range.
+    Gigabytes { min: f64, max: f64 },
     /// IP addresses and networks (`10.0.0.0/8`), separated by commas or spaces.
     Networks,
 }
@@ -268,6 +270,20 @@ pub const SETTINGS: &[Setting] = &[
         help: "Seconds the circuit stays open before one probe",
     },
     Setting {
+        var: "SYNC_FILES",
+        kind: Kind::OneOf(FILE_POLICIES),
+        default: Some("on-play"),
+        stored: true,
+        help: "Which of the master's audio files a slave keeps: off, on-play (what is played) or mirror (all, newest first, within SYNC_FILES_MAX_GB)",
+    },
+    Setting {
+        var: "SYNC_FILES_MAX_GB",
+        kind: Kind::Gigabytes { min: 0.000_001, max: 1_000_000.0 },
+        default: None,
+        stored: true,
+        help: "Quota for the audio files a slave fetches, in GB (10^9 bytes); no quota when unset",
+    },
+    Setting {
         var: "MASTER_CA_CERT",
         kind: Kind::File,
         default: None,
@@ -369,6 +385,10 @@ impl Setting {
                     })
                 }
             }
+            Kind::Gigabytes { min, max } => match v.parse::<f64>() {
+                Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(n.to_string()),
+                _ => Err(invalid(format!("must be a number of gigabytes from {min} to {max}"))),
+            },
             Kind::Networks => {
                 let networks = parse_networks(v).map_err(invalid)?;
                 if networks.is_empty() {
@@ -516,6 +536,26 @@ pub struct SyncConfig {
     pub allow_insecure: bool,
     /// The key-encryption key from the environment (hex), if given there.
     pub kek_hex: Option<String>,
+    /// Which of the master's audio files this slave keeps (`SYNC_FILES`).
+    pub files: FilesPolicy,
+    /// The quota for fetched files, in bytes (`SYNC_FILES_MAX_GB`).
+    pub files_max_bytes: Option<u64>,
+}
+
+/// The words of `SYNC_FILES`.
+const FILE_POLICIES: &[&str] = &["off", "on-play", "mirror"];
+
+/// Which of the master's audio files a slave keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilesPolicy {
+    /// None: a song whose file is on the master is not available here.
+    Off,
+    /// What is played: pressing play on a song whose file is on the master
+    /// fetches it, and the next play is local.
+    OnPlay,
+    /// Every file, in the background after each cycle, newest songs first,
+    /// until the quota is reached; and what is played, as with `OnPlay`.
+    Mirror,
 }
 
 /// Limits on client connections (`archive serve`, HTTP and HTTPS alike).
@@ -622,6 +662,14 @@ impl Config {
             master_ca_cert: get("MASTER_CA_CERT").map(PathBuf::from),
             allow_insecure,
             kek_hex: get("ARCHIVE_SYNC_KEK"),
+            files: match get("SYNC_FILES").as_deref() {
+                Some("off") => FilesPolicy::Off,
+                Some("mirror") => FilesPolicy::Mirror,
+                _ => FilesPolicy::OnPlay,
+            },
+            files_max_bytes: get("SYNC_FILES_MAX_GB")
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|gb| (gb * 1e9) as u64),
         };
         Ok(Config {
             data_dir: PathBuf::from(get("ARCHIVE_DATA_DIR").expect("has a default")),

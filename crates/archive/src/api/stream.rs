@@ -19,10 +19,13 @@ use tower_http::services::ServeFile;
 use uuid::Uuid;
 
 use archive_db::Song;
+use archive_media::StoreError;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
+use crate::config::{FilesPolicy, NodeRole};
 use crate::state::AppState;
+use crate::sync::fetch::FetchError;
 
 pub async fn stream(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -> ApiResult<Response> {
     serve(state, id, req, false).await
@@ -46,7 +49,10 @@ async fn serve(
             "this song's file is not available on this node",
         )
     };
-    let path = song_file(&state, &song).await?.ok_or_else(not_here)?;
+    let path = match song_file(&state, &song).await? {
+        Some(path) => path,
+        None => play_from_master(&state, &song).await?.ok_or_else(not_here)?,
+    };
     let mime: mime::Mime = song
         .format
         .as_deref()
@@ -76,6 +82,34 @@ async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> 
     }
     let Some(hash) = &song.content_hash else { return Ok(None) };
     Ok(crate::sync::files::held(&state.db, hash).await?.map(|held| held.path))
+}
+
+/// On a slave that keeps what is played (`SYNC_FILES` on-play or mirror),
+/// a song whose file is on the master is fetched now, whole and checked,
+/// and played from here; the next play is local. If the master cannot give
+/// it, the song is not available here, as without the policy.
+async fn play_from_master(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
+    let config = state.config();
+    if config.role != NodeRole::Slave || config.sync.files == FilesPolicy::Off || song.content_hash.is_none()
+    {
+        return Ok(None);
+    }
+    match crate::sync::fetch::fetch_song_file(state, song.id).await {
+        Ok(_) => song_file(state, song).await,
+        Err(FetchError::Store(StoreError::Busy)) => {
+            let mut busy = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "being_fetched",
+                "this song's file is on its way here",
+            );
+            busy.retry_after_secs = Some(1);
+            Err(busy)
+        }
+        Err(error) => {
+            tracing::info!(target: "sync", song = %song.id, %error, "could not fetch a played song's file from the master");
+            Ok(None)
+        }
+    }
 }
 
 /// Serves the file at `path` for `req`: the whole file, or the range asked

@@ -48,7 +48,10 @@ pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
 /// paused or while the breaker is open (an operator asked); not during an
 /// emergency stop.
 pub async fn force_sync(state: &AppState) -> ServiceResult<CycleReport> {
-    engine::run_cycle_now(&state.db, &state.config()).await.map_err(sync_failure)
+    let config = state.config();
+    let report = engine::run_cycle_now(&state.db, &config).await.map_err(sync_failure)?;
+    fetch::mirror_in_background(state.db.clone(), config, state.sync_signals.clone());
+    Ok(report)
 }
 
 fn sync_failure(e: SyncError) -> ServiceError {

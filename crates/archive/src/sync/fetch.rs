@@ -5,18 +5,22 @@
 //! match (bytes altered on the way, or a piece left by something else).
 //! Nothing unchecked is ever served.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use thiserror::Error;
 use uuid::Uuid;
 
 use archive_db::sync::protocol::{FileObject, FileStatusOnMaster, FilesOperation};
-use archive_db::{ContentOrigin, DbError};
-use archive_media::StoreError;
+use archive_db::{ContentOrigin, Db, DbError};
+use archive_media::{MediaStore, StoreError};
 
 use super::client::MasterClient;
+use super::control::Signals;
 use super::error::SyncError;
 use super::files;
 use super::keys::{self, Kek};
-use crate::config::NodeRole;
+use crate::config::{Config, FilesPolicy, NodeRole};
 use crate::state::AppState;
 
 #[derive(Debug, Error)]
@@ -52,27 +56,87 @@ pub async fn fetch_song_file(state: &AppState, song_id: Uuid) -> Result<Fetched,
     if let Some(held) = files::held(&state.db, &sha256).await? {
         return Ok(Fetched { sha256, size: held.size, transferred: 0 });
     }
-    let client = client(state).await?;
-    fetch_file(state, &client, &sha256).await
+    let client = client(&state.db, &state.config(), &state.sync_signals).await?;
+    fetch_file(&state.db, &state.store, &client, &sha256).await
 }
 
 /// A client for the master, if this slave may fetch now (not stopped, not paused).
-async fn client(state: &AppState) -> Result<MasterClient, SyncError> {
-    let config = state.config();
+async fn client(db: &Db, config: &Config, signals: &Signals) -> Result<MasterClient, SyncError> {
     if config.role != NodeRole::Slave {
         return Err(SyncError::NotConfigured("this node is not a slave (ARCHIVE_ROLE=slave)"));
     }
-    if let Some(hold) = state.sync_signals.control(&state.db).await?.hold() {
+    if let Some(hold) = signals.control(db).await?.hold() {
         return Err(SyncError::Stopped(hold));
     }
     let kek = Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())?;
-    let key = keys::load_on_slave(&state.db, &kek).await?.ok_or(SyncError::NoKey)?;
+    let key = keys::load_on_slave(db, &kek).await?.ok_or(SyncError::NoKey)?;
     MasterClient::new(&config.sync, key)
+}
+
+/// Whether a mirror pass runs in this process now.
+static MIRRORING: AtomicBool = AtomicBool::new(false);
+/// Files fetched per mirror pass at most; the next cycle starts the next pass.
+const MIRROR_PASS: i64 = 500;
+
+/// With `SYNC_FILES=mirror`, starts fetching in the background the files
+/// of songs this node does not hold, newest songs first, until the quota
+/// (`SYNC_FILES_MAX_GB`) would be passed; one pass at a time, between
+/// cycles. A pass stops at the first failure (the next cycle's pass
+/// retries) and as soon as sync is paused or stopped.
+pub fn mirror_in_background(db: Db, config: Arc<Config>, signals: Arc<Signals>) {
+    if config.sync.files != FilesPolicy::Mirror || MIRRORING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async move {
+        match mirror_pass(&db, &config, &signals).await {
+            Ok(0) => {}
+            Ok(fetched) => tracing::info!(target: "sync", fetched, "mirrored files from the master"),
+            Err(error) => {
+                tracing::warn!(target: "sync", %error, "mirroring files stopped; the next cycle goes on")
+            }
+        }
+        MIRRORING.store(false, Ordering::Release);
+    });
+}
+
+async fn mirror_pass(db: &Db, config: &Config, signals: &Signals) -> Result<u64, FetchError> {
+    let wanted = db.songs_without_file_here(MIRROR_PASS).await?;
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let store = MediaStore::new(&config.data_dir);
+    let client = client(db, config, signals).await?;
+    let mut used = db.content_bytes(ContentOrigin::Fetched).await?;
+    let mut fetched = 0;
+    for (sha256, size) in wanted {
+        if config.sync.files_max_bytes.is_some_and(|quota| used + size > quota) {
+            tracing::info!(target: "sync", used, "the quota for fetched files is reached; mirroring stops");
+            break;
+        }
+        if let Some(hold) = signals.control(db).await?.hold() {
+            return Err(SyncError::Stopped(hold).into());
+        }
+        match fetch_file(db, &store, &client, &sha256).await {
+            Ok(done) => {
+                used += done.size;
+                fetched += 1;
+            }
+            // Another request fetches it now; the next pass sees it held.
+            Err(FetchError::Store(StoreError::Busy) | FetchError::NotOnMaster) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(fetched)
 }
 
 /// Downloads the file `sha256` into the content store: resumed, checked,
 /// and fetched again whole once if it does not match its hash.
-async fn fetch_file(state: &AppState, client: &MasterClient, sha256: &str) -> Result<Fetched, FetchError> {
+async fn fetch_file(
+    db: &Db,
+    store: &MediaStore,
+    client: &MasterClient,
+    sha256: &str,
+) -> Result<Fetched, FetchError> {
     let object = FileObject { sha256: sha256.to_owned(), size: 0 };
     let answer = client.files_batch(FilesOperation::Download, vec![object]).await?;
     let size = match answer.objects.first() {
@@ -81,7 +145,7 @@ async fn fetch_file(state: &AppState, client: &MasterClient, sha256: &str) -> Re
     };
     let mut transferred = 0;
     for attempt in 0..2 {
-        let mut part = state.store.open_part(sha256).await?;
+        let mut part = store.open_part(sha256).await?;
         if part.received() > size {
             part.restart().await.map_err(StoreError::Io)?;
         }
@@ -103,11 +167,11 @@ async fn fetch_file(state: &AppState, client: &MasterClient, sha256: &str) -> Re
             let message = format!("the download of {sha256} stopped at byte {} of {size}", part.received());
             return Err(SyncError::Unreachable(message).into());
         }
-        match part.finish(&state.store).await {
+        match part.finish(store).await {
             Ok(stored) => {
                 let path =
                     stored.path.to_str().ok_or_else(|| StoreError::Io(std::io::Error::other("not UTF-8")))?;
-                let mut tx = state.db.begin().await?;
+                let mut tx = db.begin().await?;
                 tx.record_content_file(sha256, path, size as i64, ContentOrigin::Fetched).await?;
                 tx.commit().await?;
                 tracing::info!(target: "sync", sha256, size, transferred, "fetched a file from the master");

@@ -169,6 +169,7 @@ async fn stop_requested_elsewhere<C: Cycles>(cycles: &C) {
 pub struct LiveCycles {
     pub db: Db,
     pub config: Arc<Config>,
+    pub signals: Arc<Signals>,
 }
 
 impl Cycles for LiveCycles {
@@ -191,7 +192,14 @@ impl Cycles for LiveCycles {
 
     async fn run(&self) -> Verdict {
         match engine::run_cycle_now(&self.db, &self.config).await {
-            Ok(_) => Verdict::Success,
+            Ok(_) => {
+                super::fetch::mirror_in_background(
+                    self.db.clone(),
+                    self.config.clone(),
+                    self.signals.clone(),
+                );
+                Verdict::Success
+            }
             Err(SyncError::RetryAfter(delay)) => Verdict::RetryAfter(delay),
             Err(SyncError::Unauthorized(message)) => {
                 tracing::error!(target: "sync", %message, "the master refused the slave key; sync stops until an operator acts");
@@ -244,7 +252,7 @@ pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> Result
         _ => Breaker::new(timing.failure_threshold, timing.circuit_timeout),
     };
     tracing::info!(target: "sync", interval_s = timing.interval.as_secs(), "sync worker started");
-    let cycles = LiveCycles { db, config };
+    let cycles = LiveCycles { db, config, signals: signals.clone() };
     Ok(tokio::spawn(drive(cycles, timing, breaker, signals, random_jitter())))
 }
 

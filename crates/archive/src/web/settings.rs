@@ -59,6 +59,8 @@ const SYNC_FIELDS: &[(&str, &str)] = &[
     ("SYNC_READ_TIMEOUT", "Read timeout (seconds)"),
     ("SYNC_FAILURE_THRESHOLD", "Failures in a row that open the circuit"),
     ("SYNC_CIRCUIT_TIMEOUT", "Time the circuit stays open (seconds)"),
+    ("SYNC_FILES", "Audio files kept from the master"),
+    ("SYNC_FILES_MAX_GB", "Quota for fetched audio files (GB)"),
 ];
 
 const GENERAL_FIELDS: &[(&str, &str)] = &[("ARCHIVE_MAX_UPLOAD_MB", "Largest upload (MiB)")];
@@ -78,6 +80,7 @@ fn fields(config: &Config, list: &[(&'static str, &'static str)]) -> Vec<Field> 
                 Kind::Bool => Input::Checkbox(value == "true"),
                 Kind::Seconds { min, max } | Kind::Count { min, max } => Input::Number { min, max },
                 _ if *var == "ARCHIVE_NODE_ID" => Input::Text { placeholder: config.node_id.clone() },
+                Kind::Gigabytes { .. } => Input::Text { placeholder: "no quota".into() },
                 _ => Input::Text { placeholder: "https://archive.example.org".into() },
             };
             Field {

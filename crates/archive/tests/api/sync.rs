@@ -724,19 +724,10 @@ async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_wha
         return;
     }
     for (master_backend, slave_backend) in pairs() {
-        let pair = Pair::start(master_backend, slave_backend).await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut songs = Vec::new();
-        for (name, frequency) in [("Whole", 392), ("Resumed", 440), ("Spoiled", 494), ("Held Back", 523)] {
-            let path = dir.path().join(format!("{name}.mp3"));
-            let tags = archive_testkit::audio::full_tags(name, "Master Band", "On The Master");
-            archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, 2.0, frequency);
-            let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
-            let (status, uploaded) = crate::media::upload(&pair.master, &pair.master_admin.token, form).await;
-            assert_eq!(status, StatusCode::CREATED, "{uploaded}");
-            let song = uploaded["songs"][0]["id"].as_str().expect("one song").to_owned();
-            songs.push((song, std::fs::read(&path).unwrap()));
-        }
+        // SYNC_FILES=off: nothing is fetched on play, only when an admin asks.
+        let settings = [("SYNC_ENABLED", "false".into()), ("SYNC_FILES", "off".into())];
+        let pair = Pair::start_with(master_backend, slave_backend, &settings).await;
+        let songs = songs_on_master(&pair, &["Whole", "Resumed", "Spoiled", "Held Back"]).await;
         pair.settle().await;
         let token = &pair.slave_admin.token;
         let stream = |song: &str| {
@@ -788,6 +779,107 @@ async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_wha
         assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "sync_stopped"), "{body}");
         let (status, body) = fetch(&uuid::Uuid::new_v4().to_string()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        pair.stop().await;
+    }
+}
+
+/// Songs uploaded on the master, oldest first: (id, bytes).
+async fn songs_on_master(pair: &Pair, names: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut songs = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let path = dir.path().join(format!("{name}.mp3"));
+        let tags = archive_testkit::audio::full_tags(name, "Master Band", "On The Master");
+        archive_testkit::audio::make(
+            &path,
+            archive_testkit::audio::format("mp3"),
+            &tags,
+            2.0,
+            300 + 50 * i as u32,
+        );
+        let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
+        let (status, uploaded) = crate::media::upload(&pair.master, &pair.master_admin.token, form).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let song = uploaded["songs"][0]["id"].as_str().expect("one song").to_owned();
+        songs.push((song, std::fs::read(&path).unwrap()));
+        // Distinct creation times: mirroring goes newest first.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    songs
+}
+
+#[tokio::test]
+async fn pressing_play_on_a_slave_fetches_the_masters_file_and_the_next_play_is_local() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start(master_backend, slave_backend).await; // SYNC_FILES: on-play, the default
+        let songs = songs_on_master(&pair, &["Played"]).await;
+        pair.settle().await;
+        let (song, bytes) = &songs[0];
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        assert!(pair.slave.db().content_file(&hash).await.unwrap().is_none(), "not here before it is played");
+        let url = format!("{}/api/v1/songs/{song}/stream", pair.slave.base);
+        let played = pair.slave.client.get(&url).bearer_auth(&pair.slave_admin.token).send().await.unwrap();
+        assert_eq!(played.status(), StatusCode::OK);
+        assert!(played.bytes().await.unwrap().as_ref() == bytes.as_slice(), "the master's bytes");
+        assert!(pair.slave.db().content_file(&hash).await.unwrap().is_some(), "kept: the next play is local");
+
+        // With the master gone, the kept song still plays.
+        pair.master.stop().await;
+        let again = pair.slave.client.get(&url).bearer_auth(&pair.slave_admin.token).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::OK);
+        pair.slave.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_mirroring_slave_fetches_every_file_newest_first_until_its_quota() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        // First without a quota: every file comes.
+        let settings = [("SYNC_ENABLED", "false".into()), ("SYNC_FILES", "mirror".into())];
+        let pair = Pair::start_with(master_backend, slave_backend, &settings).await;
+        let songs = songs_on_master(&pair, &["Oldest", "Middle", "Newest"]).await;
+        pair.settle().await;
+        let ids: Vec<uuid::Uuid> = songs.iter().map(|(id, _)| id.parse().unwrap()).collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while pair.slave.db().songs_here(&ids).await.unwrap().len() < ids.len() {
+            assert!(std::time::Instant::now() < deadline, "the slave did not mirror every file");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        pair.stop().await;
+
+        // Then with a quota that holds the two newest files and not the
+        // third (the same files again: the encoder's output is the same).
+        let quota = songs[1].1.len() + songs[2].1.len() + songs[0].1.len() / 2;
+        let settings = [
+            ("SYNC_ENABLED", "false".into()),
+            ("SYNC_FILES", "mirror".into()),
+            ("SYNC_FILES_MAX_GB", format!("{}", quota as f64 / 1e9)),
+        ];
+        let pair = Pair::start_with(master_backend, slave_backend, &settings).await;
+        let songs = songs_on_master(&pair, &["Oldest", "Middle", "Newest"]).await;
+        pair.settle().await;
+        let ids: Vec<uuid::Uuid> = songs.iter().map(|(id, _)| id.parse().unwrap()).collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while pair.slave.db().songs_here(&ids[1..]).await.unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "the slave did not mirror the newest files");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        pair.sync().await; // another pass: the quota still stops it
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            !pair.slave.db().songs_here(&ids[..1]).await.unwrap().contains(&ids[0]),
+            "the oldest is past the quota"
+        );
+        let used = pair.slave.db().content_bytes(archive_db::ContentOrigin::Fetched).await.unwrap();
+        assert!(used as usize <= quota, "{used} bytes fetched, quota {quota}");
         pair.stop().await;
     }
 }

@@ -125,6 +125,8 @@ async fn sync_settings_are_checked_stored_and_in_force_without_a_restart() {
                 ("SYNC_READ_TIMEOUT", "15".to_owned()),
                 ("SYNC_FAILURE_THRESHOLD", "3".to_owned()),
                 ("SYNC_CIRCUIT_TIMEOUT", "120".to_owned()),
+                ("SYNC_FILES", "mirror".to_owned()),
+                ("SYNC_FILES_MAX_GB", "2.5".to_owned()),
             ]
         };
         async fn post(browser: &mut Browser, fields: Vec<(&'static str, String)>) -> reqwest::Response {
@@ -148,6 +150,8 @@ async fn sync_settings_are_checked_stored_and_in_force_without_a_restart() {
         assert_eq!(saved.status(), StatusCode::OK);
         assert!(saved.text().await.unwrap().contains("Sync settings saved and in force."));
         assert_eq!(app.db().node_setting("SYNC_INTERVAL").await.unwrap().as_deref(), Some("600"));
+        assert_eq!(app.db().node_setting("SYNC_FILES").await.unwrap().as_deref(), Some("mirror"));
+        assert_eq!(app.db().node_setting("SYNC_FILES_MAX_GB").await.unwrap().as_deref(), Some("2.5"));
         let enabled = app.db().node_setting("SYNC_ENABLED").await.unwrap();
         assert!(enabled.is_none(), "a default left alone (unticked) is not stored");
         // In force at once: the health check and the Control Center say so.
@@ -158,6 +162,10 @@ async fn sync_settings_are_checked_stored_and_in_force_without_a_restart() {
         );
         let page = browser.page("/settings/sync").await;
         assert!(page.contains("No key is stored yet.") && page.contains("Test connection"));
+        assert!(
+            page.contains("Audio files kept from the master") && page.contains("value=\"2.5\""),
+            "{page}"
+        );
         let center = browser.page("/sync").await;
         assert!(center.contains("https://master.example") && center.contains("Force sync now"));
         assert_eq!(health(&center), "grey", "background sync is off");

@@ -99,38 +99,75 @@ pub fn mirror_in_background(db: Db, config: Arc<Config>, signals: Arc<Signals>) 
     });
 }
 
+/// Downloads at once, at most, in a mirror pass.
+const CONCURRENT_FETCHES: usize = 4;
+
 async fn mirror_pass(db: &Db, config: &Config, signals: &Signals) -> Result<u64, FetchError> {
     let wanted = db.songs_without_file_here(MIRROR_PASS).await?;
     if wanted.is_empty() {
         return Ok(0);
     }
     let store = MediaStore::new(&config.data_dir);
-    let client = client(db, config, signals).await?;
+    let client = Arc::new(client(db, config, signals).await?);
+    // One question for the whole pass: which of them the master holds, and their sizes.
+    let objects = wanted.into_iter().map(|(sha256, size)| FileObject { sha256, size }).collect();
+    let answer = client.files_batch(FilesOperation::Download, objects).await?;
     let mut used = db.content_bytes(ContentOrigin::Fetched).await?;
-    let mut fetched = 0;
-    for (sha256, size) in wanted {
-        if config.sync.files_max_bytes.is_some_and(|quota| used + size > quota) {
+    let mut running = tokio::task::JoinSet::new();
+    let mut pass = Pass::default();
+    for object in answer.objects.into_iter().filter(|o| o.status == FileStatusOnMaster::Available) {
+        if config.sync.files_max_bytes.is_some_and(|quota| used + object.size > quota) {
             tracing::info!(target: "sync", used, "the quota for fetched files is reached; mirroring stops");
             break;
         }
         if let Some(hold) = signals.control(db).await?.hold() {
-            return Err(SyncError::Stopped(hold).into());
+            pass.failed(SyncError::Stopped(hold).into());
         }
-        match fetch_file(db, &store, &client, &sha256).await {
-            Ok(done) => {
-                used += done.size;
-                fetched += 1;
-            }
-            // Another request fetches it now; the next pass sees it held.
-            Err(FetchError::Store(StoreError::Busy) | FetchError::NotOnMaster) => {}
-            Err(e) => return Err(e),
+        while running.len() >= CONCURRENT_FETCHES || (pass.error.is_some() && !running.is_empty()) {
+            pass.settle(running.join_next().await.expect("a download is running"));
         }
+        if pass.error.is_some() {
+            break;
+        }
+        // Counted when it starts, so that downloads at once stay within the quota.
+        used += object.size;
+        let (db, store, client) = (db.clone(), store.clone(), client.clone());
+        running.spawn(async move { download(&db, &store, &client, &object.sha256, object.size).await });
     }
-    Ok(fetched)
+    while let Some(done) = running.join_next().await {
+        pass.settle(done);
+    }
+    match pass.error {
+        Some(error) => Err(error),
+        None => Ok(pass.fetched),
+    }
 }
 
-/// Downloads the file `sha256` into the content store: resumed, checked,
-/// and fetched again whole once if it does not match its hash.
+/// What a mirror pass has done so far.
+#[derive(Default)]
+struct Pass {
+    fetched: u64,
+    /// The first failure: no download starts after it.
+    error: Option<FetchError>,
+}
+
+impl Pass {
+    fn settle(&mut self, done: Result<Result<Fetched, FetchError>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(_)) => self.fetched += 1,
+            // Another request fetches it now; the next pass sees it held.
+            Ok(Err(FetchError::Store(StoreError::Busy))) => {}
+            Ok(Err(error)) => self.failed(error),
+            Err(panicked) => self.failed(StoreError::Io(std::io::Error::other(panicked)).into()),
+        }
+    }
+
+    fn failed(&mut self, error: FetchError) {
+        self.error.get_or_insert(error);
+    }
+}
+
+/// Asks the master for the file `sha256`, then downloads it.
 async fn fetch_file(
     db: &Db,
     store: &MediaStore,
@@ -139,10 +176,23 @@ async fn fetch_file(
 ) -> Result<Fetched, FetchError> {
     let object = FileObject { sha256: sha256.to_owned(), size: 0 };
     let answer = client.files_batch(FilesOperation::Download, vec![object]).await?;
-    let size = match answer.objects.first() {
-        Some(object) if object.status == FileStatusOnMaster::Available => object.size,
-        _ => return Err(FetchError::NotOnMaster),
-    };
+    match answer.objects.first() {
+        Some(object) if object.status == FileStatusOnMaster::Available => {
+            download(db, store, client, sha256, object.size).await
+        }
+        _ => Err(FetchError::NotOnMaster),
+    }
+}
+
+/// Downloads the file `sha256` of `size` bytes into the content store:
+/// resumed, checked, and fetched again whole once if it does not match.
+async fn download(
+    db: &Db,
+    store: &MediaStore,
+    client: &MasterClient,
+    sha256: &str,
+    size: u64,
+) -> Result<Fetched, FetchError> {
     let mut transferred = 0;
     for attempt in 0..2 {
         let mut part = store.open_part(sha256).await?;

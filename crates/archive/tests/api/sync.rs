@@ -846,8 +846,15 @@ async fn a_mirroring_slave_fetches_every_file_newest_first_until_its_quota() {
         let settings = [("SYNC_ENABLED", "false".into()), ("SYNC_FILES", "mirror".into())];
         let pair = Pair::start_with(master_backend, slave_backend, &settings).await;
         let songs = songs_on_master(&pair, &["Oldest", "Middle", "Newest"]).await;
-        pair.settle().await;
         let ids: Vec<uuid::Uuid> = songs.iter().map(|(id, _)| id.parse().unwrap()).collect();
+        // While sync is paused, cycles an admin forces still run, but no file is fetched.
+        let token = &pair.slave_admin.token;
+        assert_eq!(pair.slave.post("/api/v1/sync/pause", token, json!({})).await.0, StatusCode::OK);
+        pair.settle().await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(pair.slave.db().songs_here(&ids).await.unwrap().is_empty(), "paused: nothing fetched");
+        assert_eq!(pair.slave.post("/api/v1/sync/resume", token, json!({})).await.0, StatusCode::OK);
+        pair.sync().await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while pair.slave.db().songs_here(&ids).await.unwrap().len() < ids.len() {
             assert!(std::time::Instant::now() < deadline, "the slave did not mirror every file");

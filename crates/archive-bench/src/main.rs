@@ -13,11 +13,13 @@
 //! cargo build --release
 //! target/release/archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
+//! target/release/archive-bench files [--files N] [--large N]
 //! target/release/archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both]
 //! ```
 //!
 //! It prints one Markdown table row per measurement.
 
+mod files;
 mod library;
 mod media;
 mod sync;
@@ -54,6 +56,7 @@ fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
 
 const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 archive-bench media [--files N] [--realistic] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
+archive-bench files [--files N] [--large N] (small and 7.7 MB files mirrored by a slave over HTTPS, SQLite)
 archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
@@ -72,6 +75,19 @@ fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<medi
             "--library" => args.library = Some(PathBuf::from(value()?)),
             "--realistic" => args.realistic = true,
             "--backend" => args.backends = parse_backends(&value()?)?,
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    Ok(args)
+}
+
+fn parse_files_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<files::FilesArgs> {
+    let mut args = files::FilesArgs { files: 10_000, large: 130 };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--files" => args.files = value()?.parse()?,
+            "--large" => args.large = value()?.parse()?,
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
@@ -141,6 +157,10 @@ async fn main() -> anyhow::Result<()> {
         Some("sync") => {
             argv.next();
             return sync::run(&parse_sync_args(argv)?).await;
+        }
+        Some("files") => {
+            argv.next();
+            return files::run(&parse_files_args(argv)?).await;
         }
         Some("api") => {
             argv.next();

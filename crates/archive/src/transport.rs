@@ -47,6 +47,10 @@ const LONG_ROUTES: &[(Method, &str)] = &[
     (Method::GET, "/api/v1/songs/{id}/stream"),
     (Method::GET, "/api/v1/songs/{id}/download"),
     (Method::POST, "/api/v1/songs"),
+    // A slave's upload piece (up to 8 MiB on a slow link), and a slave
+    // fetching a whole file from its master when an admin asks.
+    (Method::PATCH, "/api/v1/sync/files/{sha256}"),
+    (Method::POST, "/api/v1/sync/files/fetch"),
     (Method::POST, "/api/v1/sync/now"),
     (Method::POST, "/sync/now"),
     (Method::POST, "/settings/sync/test"),

@@ -339,6 +339,13 @@ async fn a_batch_refuses_bad_hashes_and_too_many_files() {
         assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{answer}");
         let (status, answer) = m.send(&m.key, &hash, 0, 1usize << 40, b"one".to_vec()).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+        let url = format!("{}/api/v1/sync/files/{hash}", m.app.base);
+        let bare = m.app.client.patch(url).bearer_auth(&m.key).body(b"one".to_vec()).send().await.unwrap();
+        assert_eq!(
+            bare.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Upload-Offset and Upload-Length are required"
+        );
 
         // Files stop with the rest of sync while an operator holds it.
         let (status, _) = m.app.post("/api/v1/sync/pause", &m.admin.token, json!({})).await;
@@ -350,4 +357,43 @@ async fn a_batch_refuses_bad_hashes_and_too_many_files() {
         assert_eq!(m.get(&hash, &[]).await.status(), StatusCode::SERVICE_UNAVAILABLE);
         m.app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn an_upload_piece_on_a_slow_link_may_outlast_the_request_time_limit() {
+    if !audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    // SQLite only: this is about the transport, not the database.
+    let certificates = TestCertificates::new();
+    let (mut app, admin) = crate::sync::start_master(Backend::Sqlite, &certificates).await;
+    app.restart(&[("ARCHIVE_REQUEST_TIMEOUT", "5".into())]).await;
+    let body = json!({"name": "home", "node_id": "home"});
+    let (status, issued) = app.post("/api/v1/sync/keys", &admin.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let key = issued["key"].as_str().unwrap().to_owned();
+    let bytes = mp3("Slow.mp3", 600);
+    let hash = sha256(&bytes);
+    // Seven pieces a second apart: longer than the 5 s limit, with no pause
+    // near the body time limit.
+    let size = bytes.len();
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(size.div_ceil(7)).map(|c| Ok(c.to_vec())).collect();
+    let slow = futures_util::StreamExt::then(futures_util::stream::iter(pieces), |piece| async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        piece
+    });
+    let response = app
+        .client
+        .patch(format!("{}/api/v1/sync/files/{hash}", app.base))
+        .bearer_auth(&key)
+        .header("Upload-Offset", "0")
+        .header("Upload-Length", size.to_string())
+        .body(reqwest::Body::wrap_stream(slow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    app.stop().await;
 }

@@ -96,6 +96,23 @@ impl TestDb {
     }
 }
 
+/// The whole change log as a reader sees it once every committed change is
+/// readable. On PostgreSQL a reader stops before any transaction still open
+/// in the cluster, including other tests' transactions in other databases,
+/// so this polls (for at most 20 s) until the reader has caught up.
+pub async fn settled_changes(db: &Db) -> Vec<archive_db::ChangeRecord> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let committed = db.change_count().await.unwrap();
+        let changes = db.changes_after(archive_db::LogPosition::START, 1_000_000).await.unwrap();
+        if changes.len() as i64 == committed {
+            return changes;
+        }
+        assert!(Instant::now() < deadline, "the change log did not settle");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The backends to run a test on: SQLite always, PostgreSQL when available.
 pub fn backends() -> Vec<Backend> {
     let mut list = vec![Backend::Sqlite];

@@ -417,17 +417,8 @@ async fn a_repeated_push_is_applied_once() {
         versions.push(outcome["state"]["version"].as_i64().unwrap());
     }
     assert!(versions.windows(2).all(|w| w[0] == w[1]), "{versions:?}");
-    // Readers stop at the oldest running transaction (the server's own
-    // bookkeeping may hold one for a moment), so wait, boundedly, for it.
-    let mut recorded = 0;
-    for _ in 0..100 {
-        let changes = pair.master.db().changes_after(archive_db::LogPosition::START, 10_000).await.unwrap();
-        recorded = changes.iter().filter(|c| c.row_id == artist_id).count();
-        if recorded > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let changes = archive_testkit::settled_changes(pair.master.db()).await;
+    let recorded = changes.iter().filter(|c| c.row_id == artist_id).count();
     assert_eq!(recorded, 1, "one change recorded for three pushes");
     pair.stop().await;
 }

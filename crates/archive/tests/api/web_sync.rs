@@ -80,7 +80,7 @@ async fn the_site_name_is_a_shared_setting_shown_on_every_page() {
                 && page.contains(r#"<a class="brand" href="/">Family Music</a>"#)
         );
         assert_eq!(app.db().shared_setting("site_name").await.unwrap().as_deref(), Some("Family Music"));
-        let changes = app.db().changes_after(archive_db::LogPosition::START, 1000).await.unwrap();
+        let changes = archive_testkit::settled_changes(app.db()).await;
         assert!(
             changes.iter().any(|c| c.table_name == "shared_settings"),
             "a shared setting travels with sync"
@@ -90,10 +90,10 @@ async fn the_site_name_is_a_shared_setting_shown_on_every_page() {
         assert!(other.log_in(&user.email).await.contains("<title>Songs · Family Music</title>"));
         assert!(browser.page("/upload").await.contains("up to 300 MiB each"), "the new limit is in force");
 
-        let logged = app.db().changes_after(archive_db::LogPosition::START, 1000).await.unwrap().len();
+        let logged = archive_testkit::settled_changes(app.db()).await.len();
         let again = browser.post_form("/settings", &[("csrf", &csrf), ("site_name", "Family Music")]).await;
         assert_eq!(again.status(), StatusCode::OK);
-        let now_logged = app.db().changes_after(archive_db::LogPosition::START, 1000).await.unwrap().len();
+        let now_logged = archive_testkit::settled_changes(app.db()).await.len();
         assert_eq!(now_logged, logged, "the same name again records no change to sync");
 
         let empty = browser.post_form("/settings", &[("csrf", &csrf), ("site_name", "  ")]).await;

@@ -1,14 +1,13 @@
 //! `archive-bench files`: a master's audio files mirrored by a slave over
 //! HTTPS on loopback, both servers in this process on SQLite: small files
-//! per second, and large ones in MB/s (`SYNC_FILES=mirror` passes, four
-//! downloads at once, each checked against its SHA-256 before it is kept).
+//! per second, and large ones in MB/s (`SYNC_FILES=mirror`: the transfer
+//! queue drained, four downloads at once, each checked against its SHA-256 before it is kept).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use archive::serve::Server;
-use archive::sync::control::Signals;
-use archive::sync::{engine, fetch, keys};
+use archive::sync::{engine, keys, transfers};
 use archive_db::{Backend, ContentOrigin, Db};
 
 use crate::library::{self, Template};
@@ -73,16 +72,10 @@ async fn mirror(count: usize, template: Template, label: &str) -> anyhow::Result
     keys::set_on_slave(&slave_db, &slave_config, &issued.secret).await?;
     engine::run_cycle_now(&slave_db, &slave_config).await?;
 
-    let signals = Signals::default();
+    let slave = archive::state::AppState::new(slave_db.clone(), slave_config);
     let started = Instant::now();
-    let mut fetched = 0;
-    loop {
-        let pass = fetch::mirror_pass(&slave_db, &slave_config, &signals).await?;
-        if pass == 0 {
-            break;
-        }
-        fetched += pass;
-    }
+    // The queue worker's own loop, run here until nothing is left to fetch.
+    let fetched = transfers::drain(&slave).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let bytes = slave_db.content_bytes(ContentOrigin::Fetched).await?;
     anyhow::ensure!(fetched as usize == count, "mirrored {fetched} of {count} files");

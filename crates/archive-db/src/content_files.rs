@@ -72,22 +72,6 @@ impl Db {
 }
 
 impl Db {
-    /// Songs with a known content hash whose bytes this node does not hold
-    /// (no present file location, not in the content store), newest first:
-    /// `(sha256, file_size)`, each hash once.
-    pub async fn songs_without_file_here(&self, limit: i64) -> Result<Vec<(String, u64)>> {
-        let mut sql = Sql::new(
-            "SELECT s.content_hash, max(coalesce(s.file_size, 0)) FROM songs s \
-             WHERE s.content_hash IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.song_id = s.id AND l.status = 'present') \
-             AND NOT EXISTS (SELECT 1 FROM content_files c WHERE c.sha256 = s.content_hash) \
-             GROUP BY s.content_hash ORDER BY max(s.created_at) DESC LIMIT ",
-        );
-        sql.bind(Param::Int(limit));
-        let rows: Vec<(String, i64)> = self.fetch_all_sql(sql).await?;
-        Ok(rows.into_iter().map(|(hash, size)| (hash, size.max(0) as u64)).collect())
-    }
-
     /// Bytes of the content store's files of one origin.
     pub async fn content_bytes(&self, origin: ContentOrigin) -> Result<u64> {
         let mut sql =

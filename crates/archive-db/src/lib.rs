@@ -29,6 +29,7 @@ mod sql;
 mod sqlite;
 pub mod sync;
 mod tokens;
+mod transfers;
 mod users;
 mod words;
 
@@ -51,6 +52,7 @@ pub use search::{SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SearchPage, SearchRequest,
 pub use settings::SharedSetting;
 pub use sync::{PushAnswer, PushChange, PushOutcome, PushStatus, RowImage, RowState};
 pub use tokens::AuthToken;
+pub use transfers::{FileTransfer, FilesSummary, PinKind, TransferReason};
 pub use users::{NewUser, Role, User, UserPatch};
 
 /// The current time, truncated to microseconds: the precision both databases

@@ -71,6 +71,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_content_files.sql"),
         include_str!("../migrations/postgres/0010_content_files.sql"),
     ),
+    (
+        11,
+        "pins and the file transfer queue",
+        include_str!("../migrations/sqlite/0011_pins_and_transfers.sql"),
+        include_str!("../migrations/postgres/0011_pins_and_transfers.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

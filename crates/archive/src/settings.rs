@@ -108,6 +108,8 @@ pub async fn save(
             .start(&state.db, next.clone(), state.sync_signals.clone())
             .await
             .map_err(SettingsError::Restart)?;
+        // SYNC_FILES or its quota may have changed: the file queue plans again.
+        state.sync_signals.files.notify_one();
     }
     Ok(next)
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// How the library folders are followed (watched, scanned).
     pub following: Arc<crate::upkeep::FollowingState>,
+    /// A slave's file transfers running in this process.
+    pub transfers: Arc<crate::sync::transfers::Transfers>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             metrics: Arc::default(),
             following: Arc::default(),
+            transfers: Arc::default(),
         }
     }
 }

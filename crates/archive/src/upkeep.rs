@@ -10,6 +10,8 @@
 //!   network mounts, changes while the server was down, a watch limit hit.
 //! - **The full SHA-256** of each file an import identified by a sample
 //!   (`archive_media::hash_pending`), read at a bounded rate.
+//! - **A slave's file transfers** (`sync::transfers::run`): the queue of
+//!   audio files to fetch from the master, idle on other nodes.
 //!
 //! Imports started here go through the same [`ImportJobs`] as those started
 //! on the Import page: one at a time (a change waits for a running import),
@@ -76,7 +78,10 @@ impl FollowingState {
 impl Upkeep {
     pub fn start(state: &AppState) -> Upkeep {
         let config = state.config();
-        let mut tasks = vec![tokio::spawn(hash_in_background(state.db.clone(), state.imports.clone()))];
+        let mut tasks = vec![
+            tokio::spawn(hash_in_background(state.db.clone(), state.imports.clone())),
+            tokio::spawn(crate::sync::transfers::run(state.clone())),
+        ];
         let roots = config.library_roots.clone();
         let mut watcher = None;
         state.following.update(|f| *f = Following::default());

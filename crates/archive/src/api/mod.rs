@@ -15,6 +15,7 @@ pub(crate) mod imports;
 pub(crate) mod library;
 mod listening;
 pub mod openapi;
+mod pins;
 pub(crate) mod playlists;
 mod search;
 mod stream;
@@ -81,6 +82,8 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/albums/{id}/cover", User, get(cover::cover)),
         route(M::PATCH, "/api/v1/albums/{id}", Moderator, patch(library::update_album)),
         route(M::DELETE, "/api/v1/albums/{id}", Admin, delete(library::delete_album)),
+        route(M::POST, "/api/v1/albums/{id}/pin", User, post(pins::pin_album)),
+        route(M::DELETE, "/api/v1/albums/{id}/pin", User, delete(pins::unpin_album)),
         route(M::GET, "/api/v1/songs", User, get(library::list_songs)),
         route(
             M::POST,
@@ -95,6 +98,8 @@ pub fn routes() -> Vec<Route> {
         // Audio files on this node
         route(M::GET, "/api/v1/songs/{id}/stream", User, get(stream::stream)),
         route(M::GET, "/api/v1/songs/{id}/download", User, get(stream::download)),
+        route(M::POST, "/api/v1/songs/{id}/pin", User, post(pins::pin_song)),
+        route(M::DELETE, "/api/v1/songs/{id}/pin", User, delete(pins::unpin_song)),
         // Imports of server-side folders
         route(M::GET, "/api/v1/imports", Moderator, get(imports::list)),
         route(M::POST, "/api/v1/imports", Moderator, post(imports::start)),
@@ -111,6 +116,8 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/playlists/{id}", User, get(playlists::get)),
         route(M::PATCH, "/api/v1/playlists/{id}", User, patch(playlists::update)),
         route(M::DELETE, "/api/v1/playlists/{id}", User, delete(playlists::remove)),
+        route(M::POST, "/api/v1/playlists/{id}/pin", User, post(pins::pin_playlist)),
+        route(M::DELETE, "/api/v1/playlists/{id}/pin", User, delete(pins::unpin_playlist)),
         route(M::GET, "/api/v1/playlists/{id}/entries", User, get(playlists::entries)),
         route(M::POST, "/api/v1/playlists/{id}/entries", User, post(playlists::add_entry)),
         route(M::PATCH, "/api/v1/playlists/{id}/entries/{entry_id}", User, patch(playlists::move_entry)),

@@ -313,6 +313,16 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
             .json_body(object(&[("name", "string"), ("description", "string"), ("is_public", "boolean")], &[]))
             .answers(200, schema("Playlist")),
         ("DELETE", "/api/v1/playlists/{id}") => op("Delete a playlist").no_content(),
+        ("POST", "/api/v1/songs/{id}/pin") => op("Pin a song: keep its file on this node").answers(200, pin()),
+        ("DELETE", "/api/v1/songs/{id}/pin") => op("Unpin a song").answers(200, pin()),
+        ("POST", "/api/v1/albums/{id}/pin") => {
+            op("Pin an album: keep its songs' files on this node").answers(200, pin())
+        }
+        ("DELETE", "/api/v1/albums/{id}/pin") => op("Unpin an album").answers(200, pin()),
+        ("POST", "/api/v1/playlists/{id}/pin") => {
+            op("Pin a playlist: keep its songs' files on this node").answers(200, pin())
+        }
+        ("DELETE", "/api/v1/playlists/{id}/pin") => op("Unpin a playlist").answers(200, pin()),
         ("GET", "/api/v1/playlists/{id}/entries") => {
             op("A playlist's songs in order").query(&["limit", "cursor"]).answers(200, page_of("PlaylistEntry"))
         }
@@ -448,6 +458,15 @@ fn object_of(fields: &[(&str, Value)]) -> Value {
     let properties: Map<String, Value> = fields.iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
     let required: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
     json!({ "type": "object", "properties": properties, "required": required })
+}
+
+/// A pin's state after `POST` or `DELETE …/pin`.
+fn pin() -> Value {
+    object_of(&[
+        ("kind", json!({ "type": "string", "enum": ["song", "album", "playlist"] })),
+        ("id", json!({ "type": "string", "format": "uuid" })),
+        ("pinned", json!({ "type": "boolean" })),
+    ])
 }
 
 fn song_fields(required: &[&str]) -> Value {

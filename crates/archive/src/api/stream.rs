@@ -11,21 +11,24 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use axum::http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    IF_RANGE, LAST_MODIFIED, RANGE,
+};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 use uuid::Uuid;
 
-use archive_db::Song;
-use archive_media::StoreError;
+use archive_db::{Song, TransferReason};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
 use crate::config::{FilesPolicy, NodeRole};
 use crate::state::AppState;
-use crate::sync::fetch::FetchError;
+use crate::sync::error::SyncError;
+use crate::sync::{fetch, transfers};
 
 pub async fn stream(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -> ApiResult<Response> {
     serve(state, id, req, false).await
@@ -49,17 +52,15 @@ async fn serve(
             "this song's file is not available on this node",
         )
     };
+    let mime = song_mime(&song)?;
     let path = match song_file(&state, &song).await? {
         Some(path) => path,
-        None => play_from_master(&state, &song).await?.ok_or_else(not_here)?,
+        None => {
+            let asked = (req.headers().get(RANGE).cloned(), req.headers().get(IF_RANGE).cloned());
+            let through = stream_from_master(&state, &song, &mime, asked).await?.ok_or_else(not_here)?;
+            return Ok(through);
+        }
     };
-    let mime: mime::Mime = song
-        .format
-        .as_deref()
-        .and_then(archive_media::AudioFormat::from_name)
-        .map_or("application/octet-stream", |f| f.mime_type())
-        .parse()
-        .map_err(ApiError::internal)?;
     let mut response = serve_file(&path, &mime, req).await?;
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
@@ -69,8 +70,18 @@ async fn serve(
     Ok(response)
 }
 
+fn song_mime(song: &Song) -> ApiResult<mime::Mime> {
+    song.format
+        .as_deref()
+        .and_then(archive_media::AudioFormat::from_name)
+        .map_or("application/octet-stream", |f| f.mime_type())
+        .parse()
+        .map_err(ApiError::internal)
+}
+
 /// Where this node holds a song's file: its present location, or else its
-/// bytes by content hash (a file another node sent).
+/// bytes by content hash (a file another node sent, or one fetched from the
+/// master, whose last play is noted for the quota's eviction order).
 async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
     let location =
         state.db.file_location(song.id).await?.filter(|l| l.status == archive_db::FileStatus::Present);
@@ -81,35 +92,80 @@ async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> 
         }
     }
     let Some(hash) = &song.content_hash else { return Ok(None) };
-    Ok(crate::sync::files::held(&state.db, hash).await?.map(|held| held.path))
+    let Some(held) = crate::sync::files::held(&state.db, hash).await? else { return Ok(None) };
+    let mut tx = state.db.begin().await?;
+    tx.content_file_played(hash).await?;
+    tx.commit().await?;
+    Ok(Some(held.path))
 }
 
 /// On a slave that keeps what is played (`SYNC_FILES` on-play or mirror),
-/// a song whose file is on the master is fetched now, whole and checked,
-/// and played from here; the next play is local. If the master cannot give
-/// it, the song is not available here, as without the policy.
-async fn play_from_master(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
+/// a song whose file is on the master plays through from the master: the
+/// player's own request (its range, so seeking works) is passed on and the
+/// answer streamed back as it comes, while the file is queued to be fetched
+/// whole, checked and kept, so that the next play is local. `None` when
+/// this node does not fetch files or the master does not hold the file.
+async fn stream_from_master(
+    state: &AppState,
+    song: &Song,
+    mime: &mime::Mime,
+    (range, if_range): (Option<HeaderValue>, Option<HeaderValue>),
+) -> ApiResult<Option<Response>> {
     let config = state.config();
-    if config.role != NodeRole::Slave || config.sync.files == FilesPolicy::Off || song.content_hash.is_none()
-    {
+    let Some(hash) = song.content_hash.as_deref() else { return Ok(None) };
+    if config.role != NodeRole::Slave || config.sync.files == FilesPolicy::Off {
         return Ok(None);
     }
-    match crate::sync::fetch::fetch_song_file(state, song.id).await {
-        Ok(_) => song_file(state, song).await,
-        Err(FetchError::Store(StoreError::Busy)) => {
-            let mut busy = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "being_fetched",
-                "this song's file is on its way here",
-            );
-            busy.retry_after_secs = Some(1);
-            Err(busy)
+    let size = song.file_size.unwrap_or(0).max(0) as u64;
+    transfers::queue(state, hash, size, TransferReason::Play).await?;
+    if transfers::master_known_unreachable(&state.db).await? {
+        return Err(master_unreachable());
+    }
+    let client = match fetch::client(&state.db, &config, &state.sync_signals).await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::info!(target: "sync", song = %song.id, %error, "cannot play a song from the master");
+            return Ok(None);
+        }
+    };
+    let upstream = match client.file_as_asked(hash, range.as_ref(), if_range.as_ref()).await {
+        Ok(upstream) => upstream,
+        Err(SyncError::Status { status: 416, .. }) => {
+            return Err(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "bad_range",
+                "the range is outside the file",
+            ));
+        }
+        Err(SyncError::Status { status: 404, .. }) => return Ok(None),
+        Err(error @ (SyncError::Unreachable(_) | SyncError::Timeout)) => {
+            tracing::info!(target: "sync", song = %song.id, %error, "the master cannot be reached to play a song");
+            return Err(master_unreachable());
         }
         Err(error) => {
-            tracing::info!(target: "sync", song = %song.id, %error, "could not fetch a played song's file from the master");
-            Ok(None)
+            tracing::info!(target: "sync", song = %song.id, %error, "cannot play a song from the master");
+            return Ok(None);
+        }
+    };
+    let mut response = Response::builder().status(upstream.status());
+    for name in [CONTENT_LENGTH, CONTENT_RANGE, ACCEPT_RANGES, ETAG] {
+        if let Some(value) = upstream.headers().get(&name) {
+            response = response.header(name, value);
         }
     }
+    let body = Body::from_stream(upstream.bytes_stream());
+    let response = response.header(CONTENT_TYPE, mime.as_ref()).body(body).map_err(ApiError::internal)?;
+    Ok(Some(response))
+}
+
+fn master_unreachable() -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "master_unreachable",
+        "this song's file is on the master, which cannot be reached now",
+    );
+    error.retry_after_secs = Some(60);
+    error
 }
 
 /// Serves the file at `path` for `req`: the whole file, or the range asked

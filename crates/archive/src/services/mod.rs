@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod imports;
 pub mod library;
+pub mod pins;
 pub mod playlists;
 pub mod sessions;
 pub mod sync_admin;

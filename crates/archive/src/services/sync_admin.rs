@@ -50,7 +50,7 @@ pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
 pub async fn force_sync(state: &AppState) -> ServiceResult<CycleReport> {
     let config = state.config();
     let report = engine::run_cycle_now(&state.db, &config).await.map_err(sync_failure)?;
-    fetch::mirror_in_background(state.db.clone(), config, state.sync_signals.clone());
+    state.sync_signals.files.notify_one();
     Ok(report)
 }
 
@@ -70,7 +70,9 @@ fn sync_failure(e: SyncError) -> ServiceError {
 pub async fn fetch_song_file(state: &AppState, song_id: uuid::Uuid) -> ServiceResult<Fetched> {
     fetch::fetch_song_file(state, song_id).await.map_err(|e| match e {
         FetchError::NoSong => ServiceError::NotFound("song"),
-        e @ (FetchError::HashUnknown | FetchError::NotOnMaster) => ServiceError::Conflict(e.to_string()),
+        e @ (FetchError::HashUnknown | FetchError::NotOnMaster | FetchError::QuotaFull) => {
+            ServiceError::Conflict(e.to_string())
+        }
         FetchError::Sync(e) => sync_failure(e),
         FetchError::Store(e) => ServiceError::SyncFailed(e.to_string()),
         FetchError::Db(e) => ServiceError::Db(e),

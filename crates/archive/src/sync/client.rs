@@ -154,6 +154,25 @@ impl MasterClient {
         self.send(&path, request).await
     }
 
+    /// The file `sha256` as a player asked for it: with its `Range` and
+    /// `If-Range`, answered as the master answers them (200 or 206).
+    pub async fn file_as_asked(
+        &self,
+        sha256: &str,
+        range: Option<&reqwest::header::HeaderValue>,
+        if_range: Option<&reqwest::header::HeaderValue>,
+    ) -> Result<reqwest::Response, SyncError> {
+        let path = format!("/api/v1/sync/files/{sha256}");
+        let mut request = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(range) = range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        if let Some(if_range) = if_range {
+            request = request.header(reqwest::header::IF_RANGE, if_range);
+        }
+        self.send(&path, request).await
+    }
+
     /// Sends `request` and reads its JSON answer, or says what went wrong.
     async fn answer<T: DeserializeOwned>(
         &self,

@@ -142,6 +142,8 @@ pub struct Signals {
     /// Emergency stop: cancel a running cycle now (`notify_waiters`: only a
     /// cycle running at that moment is cancelled).
     pub stop: Notify,
+    /// The file transfer queue has work: look at it now.
+    pub files: Notify,
     cached: std::sync::Mutex<Option<(std::time::Instant, Control)>>,
 }
 
@@ -168,6 +170,7 @@ impl Signals {
             self.stop.notify_waiters();
         } else {
             self.wake.notify_one();
+            self.files.notify_one();
         }
     }
 }

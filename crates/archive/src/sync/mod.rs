@@ -4,7 +4,8 @@
 //!   changes, bootstrap, applying pushes, recording visits) and [`files`]
 //!   (which audio files it holds by hash; receiving a slave's in pieces).
 //! - The slave's side: [`client`] (its HTTP client for the master),
-//!   [`fetch`] (the master's audio files, by hash),
+//!   [`fetch`] (downloading the master's audio files, by hash) and
+//!   [`transfers`] (the queue of files to fetch, pins' and quota's rules),
 //!   [`engine`] (one cycle: push, bootstrap, pull), [`worker`] (the
 //!   background loop) with its circuit breaker ([`breaker`]), [`probe`]
 //!   ("Test connection"), [`accounts`] (account changes made on the master),
@@ -30,6 +31,7 @@ pub mod keys;
 pub mod master;
 pub mod probe;
 pub mod status;
+pub mod transfers;
 pub mod worker;
 
 /// rustls needs one process-wide crypto provider; ours is ring.

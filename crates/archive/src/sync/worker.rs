@@ -193,11 +193,8 @@ impl Cycles for LiveCycles {
     async fn run(&self) -> Verdict {
         match engine::run_cycle_now(&self.db, &self.config).await {
             Ok(_) => {
-                super::fetch::mirror_in_background(
-                    self.db.clone(),
-                    self.config.clone(),
-                    self.signals.clone(),
-                );
+                // New songs may be pinned or mirrored: the file queue plans again.
+                self.signals.files.notify_one();
                 Verdict::Success
             }
             Err(SyncError::RetryAfter(delay)) => Verdict::RetryAfter(delay),

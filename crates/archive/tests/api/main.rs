@@ -22,6 +22,7 @@ mod sync_boundary;
 mod sync_cluster;
 mod sync_control;
 mod sync_files;
+mod sync_keeping;
 mod tidy;
 mod transport;
 mod users;

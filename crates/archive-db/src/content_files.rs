@@ -69,6 +69,24 @@ impl Db {
         }
         Ok(held)
     }
+
+    /// Which of `song_ids` play from a file fetched from the master (no
+    /// present file location of their own).
+    pub async fn songs_fetched(&self, song_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut fetched = Vec::new();
+        for chunk in song_ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(
+                "SELECT s.id FROM songs s JOIN content_files c ON c.sha256 = s.content_hash \
+                 WHERE c.origin = 'fetched' \
+                 AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.song_id = s.id AND l.status = 'present') \
+                 AND s.id IN ",
+            );
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            let rows: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
+            fetched.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(fetched)
+    }
 }
 
 impl Db {

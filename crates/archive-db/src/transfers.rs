@@ -167,6 +167,16 @@ impl Db {
         Ok(rows.into_iter().map(FileTransfer::from).collect())
     }
 
+    /// Queued files whose last attempt failed, soonest retry first.
+    pub async fn failed_file_transfers(&self, limit: i64) -> Result<Vec<FileTransfer>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM file_transfers WHERE attempts > 0 ORDER BY next_attempt_at LIMIT "
+        ));
+        sql.bind(Param::Int(limit));
+        let rows: Vec<TransferRow> = self.fetch_all_sql(sql).await?;
+        Ok(rows.into_iter().map(FileTransfer::from).collect())
+    }
+
     /// When the earliest queued transfer is due, if any is queued.
     pub async fn next_file_transfer_at(&self) -> Result<Option<DateTime<Utc>>> {
         let sql = Sql::new("SELECT next_attempt_at FROM file_transfers ORDER BY next_attempt_at LIMIT 1");
@@ -236,6 +246,16 @@ impl Tx {
         );
         self.execute_sql(sql).await?;
         Ok(())
+    }
+
+    /// Drops queued files no song names any more (deleted meanwhile):
+    /// how many.
+    pub async fn drop_orphan_file_transfers(&mut self) -> Result<u64> {
+        let sql = Sql::new(
+            "DELETE FROM file_transfers WHERE NOT EXISTS \
+             (SELECT 1 FROM songs s WHERE s.content_hash = file_transfers.sha256)",
+        );
+        self.execute_sql(sql).await
     }
 
     /// A queued file is here now (or no longer wanted): out of the queue.

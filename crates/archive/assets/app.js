@@ -12,10 +12,10 @@ const player = { queue: [], index: -1, counted: false };
 const byId = (id) => document.getElementById(id);
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
 
-// A song row carries its id, title and artist; `data-here` marks a song
-// whose file is on this server.
+// A song row carries its id, title and artist; `data-playable` marks a song
+// this server can play (its file is here, or on a master it plays through).
 const songOf = (row) => ({ id: row.dataset.song, title: row.dataset.title, artist: row.dataset.artist || "" });
-const playableRows = (list) => (list ? Array.from(list.querySelectorAll("tr[data-song][data-here]")) : []);
+const playableRows = (list) => (list ? Array.from(list.querySelectorAll("tr[data-song][data-playable]")) : []);
 const describe = (song) => song.title + (song.artist ? " · " + song.artist : "");
 
 function start(index) {

@@ -14,6 +14,7 @@ use archive_db::{BackupOutcome, Db, NewUser, PageRequest, Role};
 use crate::auth::{check_password_rules, hash_password};
 use crate::config::{Config, SETTINGS};
 use crate::serve;
+use crate::state::AppState;
 
 #[derive(Parser)]
 #[command(
@@ -115,10 +116,35 @@ enum SyncCommand {
     /// Per synced table: row count and checksum over (id, version). Equal on
     /// two nodes exactly when their data agree.
     Digest,
+    /// The audio files on this node and, on a slave, those from the master:
+    /// what is here, the transfer queue, fetching and evicting.
+    Files {
+        #[command(subcommand)]
+        command: FilesCommand,
+    },
     /// Start a new epoch of this master's change log: every slave copies
     /// the data again at its next cycle. Run it after restoring a master
     /// from a backup.
     NewEpoch,
+}
+
+#[derive(Subcommand)]
+enum FilesCommand {
+    /// Songs whose file is here, fetched files against the quota
+    /// (SYNC_FILES_MAX_GB), the transfer queue and its failures.
+    Status,
+    /// Fetch a song's file from the master now (a slave), within the quota.
+    Fetch {
+        /// The song's id.
+        song_id: uuid::Uuid,
+    },
+    /// Delete fetched files, least recently played first, until they are
+    /// within the quota; pinned files and this node's own files stay.
+    Evict {
+        /// Every fetched file that no pin keeps, whatever the quota.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -243,6 +269,47 @@ async fn run(command: Command, flags: BTreeMap<&'static str, String>) -> anyhow:
     }
 }
 
+async fn files_command(command: FilesCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
+    use crate::sync::{fetch, transfers};
+    match command {
+        FilesCommand::Status => {
+            let report = crate::sync::status::report(db, config).await?.files;
+            let summary = &report.summary;
+            let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+            println!("songs whose file is here: {} of {}", summary.songs_here, summary.songs);
+            if config.role == crate::config::NodeRole::Slave {
+                let quota = report.quota_bytes.map_or("no quota".to_owned(), |q| format!("quota {}", mb(q)));
+                println!("kept from the master (SYNC_FILES): {}", report.policy);
+                println!("fetched: {} files, {} ({quota})", summary.fetched_files, mb(summary.fetched_bytes));
+                println!("transfers: {} waiting, {} failing", summary.queued, summary.failing);
+                for failed in &report.failed {
+                    println!(
+                        "  {}  {} attempts, next {}: {}",
+                        failed.sha256,
+                        failed.attempts,
+                        failed.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),
+                        failed.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        FilesCommand::Fetch { song_id } => {
+            let state = AppState::new(db.clone(), config.clone());
+            let fetched = fetch::fetch_song_file(&state, song_id).await?;
+            match fetched.transferred {
+                0 => println!("{} is here already", fetched.sha256),
+                bytes => println!("fetched {} ({bytes} bytes)", fetched.sha256),
+            }
+        }
+        FilesCommand::Evict { all } => {
+            let evicted = transfers::evict_to_quota(db, config, all).await?;
+            let files = if evicted.files == 1 { "file" } else { "files" };
+            println!("evicted {} fetched {files}, {} bytes", evicted.files, evicted.bytes);
+        }
+    }
+    Ok(())
+}
+
 async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow::Result<()> {
     use crate::sync::{control, engine, keys, status};
     match command {
@@ -336,6 +403,7 @@ async fn sync_command(command: SyncCommand, config: &Config, db: &Db) -> anyhow:
             let epoch = db.renew_sync_epoch().await?;
             println!("new epoch {epoch}: every slave bootstraps at its next cycle");
         }
+        SyncCommand::Files { command } => files_command(command, config, db).await?,
         SyncCommand::Digest => {
             for table in db.sync_digest().await? {
                 println!("{:<18} {:>9}  {}", table.table, table.rows, table.checksum);

@@ -558,6 +558,16 @@ pub enum FilesPolicy {
     Mirror,
 }
 
+impl FilesPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilesPolicy::Off => "off",
+            FilesPolicy::OnPlay => "on-play",
+            FilesPolicy::Mirror => "mirror",
+        }
+    }
+}
+
 /// Limits on client connections (`archive serve`, HTTP and HTTPS alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransportLimits {

@@ -8,6 +8,7 @@ mod log_order;
 mod schema;
 mod search;
 mod tidy;
+mod transfers;
 
 use archive_db::{Db, NewAlbum, NewArtist, NewGenre, NewPlaylist, NewSong, NewUser, Role, Tx};
 use uuid::Uuid;

@@ -114,7 +114,7 @@ pub async fn slaves(State(state): State<AppState>) -> ApiResult<Json<Vec<SlaveVi
 }
 
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncReport>> {
-    Ok(Json(crate::sync::status::report(&state.db, &state.config()).await?))
+    Ok(Json(crate::sync::status::server_report(&state).await?))
 }
 
 /// `POST /api/v1/sync/now`.
@@ -129,7 +129,7 @@ async fn controlled(
     action: ControlAction,
 ) -> ApiResult<Json<SyncReport>> {
     admin::control_sync(state, action, &caller.user.email).await?;
-    Ok(Json(crate::sync::status::report(&state.db, &state.config()).await?))
+    Ok(Json(crate::sync::status::server_report(state).await?))
 }
 
 pub async fn pause(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Json<SyncReport>> {

@@ -14,6 +14,7 @@ pub mod library;
 pub mod pins;
 pub mod playlists;
 pub mod sessions;
+pub mod sound;
 pub mod sync_admin;
 
 use std::time::Duration;

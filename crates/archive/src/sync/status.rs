@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use archive_db::Db;
 use archive_db::sync::state::{PeerStatus, SlaveKey, SyncAttempt};
+use archive_db::{Db, FileTransfer, FilesSummary};
 
 use super::control::{self, Control};
 use super::engine::MASTER_PEER;
@@ -53,6 +53,44 @@ pub struct SyncReport {
     /// A master's slaves.
     pub slaves: Vec<SlaveView>,
     pub recent_attempts: Vec<SyncAttempt>,
+    /// Where the library's audio files are, and (a slave) what comes from the master.
+    pub files: FilesReport,
+}
+
+/// Audio files on this node, and a slave's transfers.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesReport {
+    /// `SYNC_FILES` (what a slave keeps of its master's files).
+    pub policy: &'static str,
+    #[serde(flatten)]
+    pub summary: FilesSummary,
+    /// `SYNC_FILES_MAX_GB` in bytes, if set.
+    pub quota_bytes: Option<u64>,
+    /// Bytes per second coming from the master now (`None`: not known to
+    /// this process, such as the command line).
+    pub transfer_rate: Option<f64>,
+    /// Files whose last transfer failed, with the reason, soonest retry first.
+    pub failed: Vec<FileTransfer>,
+}
+
+/// Failed transfers listed at most.
+const FAILED_SHOWN: i64 = 20;
+
+async fn files_report(db: &Db, config: &Config) -> Result<FilesReport, archive_db::DbError> {
+    Ok(FilesReport {
+        policy: config.sync.files.as_str(),
+        summary: db.files_summary().await?,
+        quota_bytes: config.sync.files_max_bytes,
+        transfer_rate: None,
+        failed: db.failed_file_transfers(FAILED_SHOWN).await?,
+    })
+}
+
+/// [`report`] as a running server gives it, with its transfer rate.
+pub async fn server_report(state: &crate::state::AppState) -> Result<SyncReport, archive_db::DbError> {
+    let mut report = report(&state.db, &state.config()).await?;
+    report.files.transfer_rate = Some(state.transfers.rate());
+    Ok(report)
 }
 
 /// A master's view of one slave.
@@ -86,6 +124,7 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
         master,
         slaves,
         recent_attempts: db.sync_attempts(20).await?,
+        files: files_report(db, config).await?,
     })
 }
 

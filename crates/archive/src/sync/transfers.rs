@@ -214,7 +214,8 @@ pub async fn drain(state: &AppState) -> Result<u64, FetchError> {
     }
 }
 
-/// Queues what pins keep and, with `mirror`, what fits in the quota.
+/// Queues what pins keep and, with `mirror`, what fits in the quota; drops
+/// what no song needs any more.
 async fn plan(db: &Db, config: &Config, transfers: &Transfers) -> Result<(), DbError> {
     let pinned = db.pinned_files_wanted(PLAN).await?;
     let mut wanted: Vec<(String, u64, TransferReason)> =
@@ -232,10 +233,8 @@ async fn plan(db: &Db, config: &Config, transfers: &Transfers) -> Result<(), DbE
             wanted.push((hash, size, TransferReason::Mirror));
         }
     }
-    if wanted.is_empty() {
-        return Ok(());
-    }
     let mut tx = db.begin().await?;
+    tx.drop_orphan_file_transfers().await?;
     for (hash, size, reason) in &wanted {
         tx.queue_file_transfer(hash, *size, *reason).await?;
     }
@@ -395,17 +394,39 @@ async fn make_room(
         return Ok(false);
     }
     let freed = evict(&state.db, used + size - quota).await?;
-    if used.saturating_sub(freed) + size <= quota {
+    if used.saturating_sub(freed.bytes) + size <= quota {
         return Ok(true);
     }
     Err(FetchError::QuotaFull)
 }
 
+/// What an eviction freed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evicted {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// `archive sync files evict`: evicts fetched files that no pin keeps until
+/// the fetched files are within the quota, or (`all`) every one of them.
+pub async fn evict_to_quota(db: &Db, config: &Config, all: bool) -> Result<Evicted, DbError> {
+    let used = db.content_bytes(ContentOrigin::Fetched).await?;
+    let excess = match (all, config.sync.files_max_bytes) {
+        (true, _) => u64::MAX,
+        (false, Some(quota)) => used.saturating_sub(quota),
+        (false, None) => 0,
+    };
+    if excess == 0 {
+        return Ok(Evicted::default());
+    }
+    evict(db, excess).await
+}
+
 /// Evicts fetched files that no pin keeps, least recently played first,
-/// until at least `bytes` are freed or none is left: the bytes freed.
-pub async fn evict(db: &Db, bytes: u64) -> Result<u64, DbError> {
-    let mut freed = 0;
-    while freed < bytes {
+/// until at least `bytes` are freed or none is left.
+pub async fn evict(db: &Db, bytes: u64) -> Result<Evicted, DbError> {
+    let mut freed = Evicted::default();
+    while freed.bytes < bytes {
         let candidates = db.evictable_files(50).await?;
         if candidates.is_empty() {
             break;
@@ -421,8 +442,9 @@ pub async fn evict(db: &Db, bytes: u64) -> Result<u64, DbError> {
                 tracing::warn!(target: "sync", path, error = %e, "cannot delete an evicted file");
             }
             tracing::info!(target: "sync", sha256, size, "evicted a fetched file to keep within the quota");
-            freed += size;
-            if freed >= bytes {
+            freed.bytes += size;
+            freed.files += 1;
+            if freed.bytes >= bytes {
                 break;
             }
         }

@@ -18,10 +18,12 @@ use archive_db::{AlbumPatch, ArtistPatch, DbError, GenrePatch, Role, SongPatch, 
 use archive_media::identity;
 
 use super::forms::{CsrfForm, NoFields};
+use super::pins::PinButton;
 use super::song_rows::{SongRow, minutes_and_seconds, song_rows};
 use super::{AdminUser, Frame, ModeratorUser, PageError, WebUser, render};
 use crate::services::library::{master_only, write_as};
 use crate::state::AppState;
+use archive_db::PinKind;
 
 /// One fact of a song's page.
 struct Fact {
@@ -50,6 +52,7 @@ struct SongDetail {
     album: Option<(Uuid, String)>,
     facts: Vec<Fact>,
     here: bool,
+    pin: Option<PinButton>,
     can_edit: bool,
     can_delete: bool,
     form: SongForm,
@@ -83,6 +86,9 @@ pub async fn song(
     };
     let listening = state.db.listening(user.user.id, id).await?;
     let location = state.db.file_location(id).await?.filter(|l| l.status == archive_db::FileStatus::Present);
+    let songs = song_rows(&state, &user, std::slice::from_ref(&song)).await?;
+    let sound = songs.first().map_or("", |row| row.sound_detail).to_owned()
+        + if songs.first().is_some_and(|row| row.pinned) { " Pinned for offline use." } else { "" };
     let mut facts = vec![
         Fact { label: "Track", value: text(song.track_number) },
         Fact { label: "Disc", value: text(song.disc_number) },
@@ -105,13 +111,7 @@ pub async fn song(
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default(),
         },
-        Fact {
-            label: "On this server",
-            value: match &location {
-                Some(_) => "yes".into(),
-                None => "Not available here: the file is on another node".into(),
-            },
-        },
+        Fact { label: "Sound", value: sound },
     ];
     if let Some(location) = &location
         && user.user.role >= Role::Moderator
@@ -128,7 +128,6 @@ pub async fn song(
         disc: text(song.disc_number),
         year: text(song.year),
     };
-    let songs = song_rows(&state, &user, std::slice::from_ref(&song)).await?;
     render(&SongDetail {
         frame: Frame::of(&user),
         id,
@@ -137,6 +136,7 @@ pub async fn song(
         album,
         facts,
         here: location.is_some(),
+        pin: PinButton::for_page(&state, &user, PinKind::Song, id).await?,
         can_edit: user.user.role >= Role::Moderator,
         can_delete: user.user.role == Role::Admin,
         form,

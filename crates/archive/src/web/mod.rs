@@ -16,6 +16,7 @@ mod login;
 mod media;
 mod metadata;
 mod pages;
+mod pins;
 mod playlists;
 mod profile;
 mod settings;
@@ -96,6 +97,9 @@ pub fn pages() -> Vec<PageRoute> {
         page(M::GET, "/most-played", User, get(listening::most_played)),
         page(M::POST, "/songs/{id}/favourite", User, post(listening::set_favourite)),
         page(M::POST, "/songs/{id}/rating", User, post(listening::set_rating)),
+        page(M::POST, "/songs/{id}/pin", User, post(pins::pin_song)),
+        page(M::POST, "/albums/{id}/pin", User, post(pins::pin_album)),
+        page(M::POST, "/playlists/{id}/pin", User, post(pins::pin_playlist)),
         page(M::GET, "/playlists", User, get(playlists::list)),
         page(M::POST, "/playlists", User, post(playlists::create)),
         page(M::GET, "/playlists/picker", User, get(playlists::picker)),

@@ -11,9 +11,11 @@ use uuid::Uuid;
 
 use archive_db::{Album, AlbumFilter, PageRequest, SearchRequest, SongFilter, SortOrder};
 
+use super::pins::PinButton;
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
 use crate::state::AppState;
+use archive_db::PinKind;
 
 /// Rows per page.
 const PAGE_SIZE: i64 = 50;
@@ -370,6 +372,7 @@ struct AlbumPage {
     title: String,
     artist: Option<(Uuid, String)>,
     year: Option<i64>,
+    pin: Option<PinButton>,
     query: &'static str,
     songs: Vec<SongRow>,
     next: Option<String>,
@@ -392,6 +395,7 @@ pub async fn album(
         title: album.title,
         artist,
         year: album.year,
+        pin: PinButton::for_page(&state, &user, PinKind::Album, id).await?,
         query: "",
         songs: song_rows(&state, &user, &songs).await?,
         next: None,

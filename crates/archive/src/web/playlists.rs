@@ -18,11 +18,13 @@ use archive_db::{NewPlaylist, PageRequest, PlaylistFilter, PlaylistPatch};
 
 use super::forms::{CsrfForm, NoFields};
 use super::pages::{CursorQuery, next_link};
+use super::pins::PinButton;
 use super::song_rows::{SongRow, song_rows};
 use super::{Frame, PageError, WebUser, render};
 use crate::services::library::write_as;
 use crate::services::playlists::{add_song, editable, may_edit, visible};
 use crate::state::AppState;
+use archive_db::PinKind;
 
 /// Entries per page of a playlist.
 const ENTRIES_PER_PAGE: i64 = 100;
@@ -148,6 +150,7 @@ struct PlaylistPage {
     is_public: bool,
     count: i64,
     editable: bool,
+    pin: Option<PinButton>,
     /// The page of entries shown (for the forms to come back to it).
     cursor: String,
     entries: Vec<(EntryRow, SongRow)>,
@@ -192,6 +195,7 @@ pub async fn show(
     render(&PlaylistPage {
         frame: Frame::of(&user),
         editable: may_edit(&user.user, &playlist),
+        pin: PinButton::for_page(&state, &user, PinKind::Playlist, id).await?,
         id,
         name: playlist.name,
         description: playlist.description,

@@ -1,7 +1,7 @@
 //! Songs as every list shows them: the song, who made it, the viewer's
-//! favourite and rating, and whether its audio file is on this node (a song
-//! that is not can be browsed, rated and put in playlists, but not played
-//! here).
+//! favourite and rating, and where its sound is (`services::sound`): a
+//! song that cannot be played here can still be browsed, rated and put in
+//! playlists.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use uuid::Uuid;
 use archive_db::{Song, SongCredits, SongMarks};
 
 use super::{PageError, WebUser};
+use crate::services::sound::{self, Sound, Whereabouts};
 use crate::state::AppState;
 
 /// A song as a list shows it.
@@ -22,12 +23,17 @@ pub(super) struct SongRow {
     pub favourite: bool,
     /// 1 to 5, or 0 for none.
     pub rating: i64,
-    /// Whether this node has the song's audio file.
-    pub here: bool,
+    /// Whether pressing play plays it (here, or through from the master).
+    pub playable: bool,
+    /// Where its sound is, in a few words (empty: this node's own file) and a sentence.
+    pub sound: &'static str,
+    pub sound_detail: &'static str,
+    /// Pinned for offline use on this node.
+    pub pinned: bool,
 }
 
 impl SongRow {
-    fn new(song: &Song, credits: &SongCredits, marks: SongMarks, here: bool) -> SongRow {
+    fn new(song: &Song, credits: &SongCredits, marks: SongMarks, sound: Sound) -> SongRow {
         let name = |id: Option<Uuid>, names: &HashMap<Uuid, String>| {
             id.and_then(|id| names.get(&id).cloned()).unwrap_or_default()
         };
@@ -39,7 +45,13 @@ impl SongRow {
             duration: song.duration_ms.map(minutes_and_seconds).unwrap_or_default(),
             favourite: marks.favourite,
             rating: marks.rating.unwrap_or(0),
-            here,
+            playable: sound.whereabouts.playable(),
+            sound: match sound.whereabouts {
+                Whereabouts::Here => "",
+                other => other.label(),
+            },
+            sound_detail: sound.whereabouts.sentence(),
+            pinned: sound.pinned,
         }
     }
 }
@@ -49,7 +61,7 @@ pub(super) fn minutes_and_seconds(ms: i64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
-/// Songs as a list shows them to `user` (four reads, whatever the number of songs).
+/// Songs as a list shows them to `user` (a few reads, whatever the number of songs).
 pub(super) async fn song_rows(
     state: &AppState,
     user: &WebUser,
@@ -58,12 +70,16 @@ pub(super) async fn song_rows(
     let credits = state.db.song_credits(songs).await?;
     let ids: Vec<Uuid> = songs.iter().map(|s| s.id).collect();
     let marks = state.db.song_marks(user.user.id, &ids).await?;
-    let here = state.db.songs_here(&ids).await?;
+    let sounds = sound::sounds(state, songs).await?;
     Ok(songs
         .iter()
         .map(|s| {
             let song_marks = marks.get(&s.id).copied().unwrap_or_default();
-            SongRow::new(s, &credits, song_marks, here.contains(&s.id))
+            let sound = sounds
+                .get(&s.id)
+                .copied()
+                .unwrap_or(Sound { whereabouts: Whereabouts::Elsewhere, pinned: false });
+            SongRow::new(s, &credits, song_marks, sound)
         })
         .collect())
 }

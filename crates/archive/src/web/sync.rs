@@ -168,11 +168,60 @@ struct ControlCenter {
     attempts: Vec<AttemptRow>,
     slaves: Vec<SlaveRow>,
     conflicts: Vec<ConflictRow>,
+    files: FilesView,
+}
+
+/// The "Audio files" part of the page.
+struct FilesView {
+    policy: &'static str,
+    here: String,
+    fetched: String,
+    queue: String,
+    rate: String,
+    failed: Vec<FailedRow>,
+}
+
+struct FailedRow {
+    file: String,
+    attempts: i64,
+    next: String,
+    reason: String,
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+impl From<&status::FilesReport> for FilesView {
+    fn from(files: &status::FilesReport) -> Self {
+        let summary = &files.summary;
+        let quota = match files.quota_bytes {
+            Some(quota) => format!(" of a {} quota", megabytes(quota)),
+            None => " (no quota)".to_owned(),
+        };
+        FilesView {
+            policy: files.policy,
+            here: format!("{} of {} songs", summary.songs_here, summary.songs),
+            fetched: format!("{} files, {}{quota}", summary.fetched_files, megabytes(summary.fetched_bytes)),
+            queue: format!("{} waiting, {} of them failing", summary.queued, summary.failing),
+            rate: files.transfer_rate.map_or_else(String::new, |r| format!("{}/s", megabytes(r as u64))),
+            failed: files
+                .failed
+                .iter()
+                .map(|t| FailedRow {
+                    file: t.sha256.chars().take(12).collect(),
+                    attempts: t.attempts,
+                    next: t.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    reason: t.last_error.clone().unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
 }
 
 async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Result<Response, PageError> {
     let config = state.config();
-    let report: SyncReport = status::report(&state.db, &config).await?;
+    let report: SyncReport = status::server_report(state).await?;
     let conflicts = match config.role {
         crate::config::NodeRole::Master => state.db.conflict_logs(CONFLICTS_SHOWN, 0).await?,
         _ => Vec::new(),
@@ -193,6 +242,7 @@ async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Re
         attempts: report.recent_attempts.iter().map(AttemptRow::from).collect(),
         slaves: report.slaves.iter().map(SlaveRow::from).collect(),
         conflicts: conflicts.iter().map(ConflictRow::from).collect(),
+        files: FilesView::from(&report.files),
     })
 }
 

@@ -41,6 +41,11 @@ impl Pair {
         Pair { master, slave, master_admin, slave_admin, key, _certificates: certificates }
     }
 
+    /// The CA certificate the slave trusts for the master.
+    pub fn ca_cert(&self) -> &std::path::Path {
+        &self._certificates.ca_cert
+    }
+
     /// Runs one cycle on the slave and returns its report.
     pub async fn sync(&self) -> Value {
         let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;

@@ -222,3 +222,112 @@ async fn with_the_master_unreachable_a_play_says_so_at_once_and_the_slave_answer
         pair.slave.stop().await;
     }
 }
+
+/// Runs `archive` with the slave's settings, database and data directory
+/// (waiting without blocking: the servers run on this test's runtime).
+async fn archive_on_slave(pair: &Pair, args: &[&str]) -> std::process::Output {
+    let url = pair.slave.test_db.options.database_url.clone().expect("a slave on PostgreSQL");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_archive"))
+        .args(["--data-dir", &pair.slave.data_dir.path().display().to_string(), "--database-url", &url])
+        .args(args)
+        .env("ARCHIVE_ROLE", "slave")
+        .env("ARCHIVE_NODE_ID", "home")
+        .env("MASTER_ARCHIVE_URL", &pair.master.base)
+        .env("MASTER_CA_CERT", pair.ca_cert())
+        .env("ARCHIVE_LOG_LEVEL", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+#[tokio::test]
+async fn archive_sync_files_reports_fetches_and_evicts_from_the_command_line() {
+    if ffmpeg_missing() {
+        return;
+    }
+    // The command runs in its own process on the slave's database, which
+    // another process can open only on PostgreSQL (a test's SQLite file
+    // lives apart from the server's data directory).
+    let Some(&(master_backend, slave_backend)) =
+        pairs().iter().find(|(_, slave)| *slave == archive_db::Backend::Postgres)
+    else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    let pair = Pair::start(master_backend, slave_backend).await;
+    let songs = songs_on_master(&pair, &["By Hand", "Played", "Left"]).await;
+    let ids = ids(&songs);
+    pair.settle().await;
+    let text = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    let fetched = text(archive_on_slave(&pair, &["sync", "files", "fetch", &ids[0].to_string()]).await);
+    assert!(fetched.contains(&format!("fetched {}", hash(&songs[0].1))), "{fetched}");
+    let again = text(archive_on_slave(&pair, &["sync", "files", "fetch", &ids[0].to_string()]).await);
+    assert!(again.contains("is here already"), "{again}");
+    let token = &pair.slave_admin.token;
+    let (status, body) = pair.slave.post(&format!("/api/v1/songs/{}/pin", ids[1]), token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    until_here(&pair, &ids[..2], "the pinned file comes").await;
+
+    let status = text(archive_on_slave(&pair, &["sync", "files", "status"]).await);
+    for line in
+        ["songs whose file is here: 2 of 3", "kept from the master (SYNC_FILES): on-play", "fetched: 2 files"]
+    {
+        assert!(status.contains(line), "{line}: {status}");
+    }
+    // Within the (absent) quota, nothing to evict; with --all, all but the pinned file.
+    assert!(
+        text(archive_on_slave(&pair, &["sync", "files", "evict"]).await).contains("evicted 0 fetched files")
+    );
+    let evicted = text(archive_on_slave(&pair, &["sync", "files", "evict", "--all"]).await);
+    assert!(evicted.contains("evicted 1 fetched file,"), "{evicted}");
+    let here = pair.slave.db().songs_here(&ids).await.unwrap();
+    assert!(here.contains(&ids[1]) && !here.contains(&ids[0]), "{here:?}");
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn a_slaves_pages_say_where_each_songs_sound_is_and_pin_it_with_a_button() {
+    if ffmpeg_missing() {
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start(master_backend, slave_backend).await;
+        let songs = songs_on_master(&pair, &["Faraway"]).await;
+        let song = ids(&songs)[0];
+        pair.settle().await;
+        let mut browser = crate::web::Browser::new(&pair.slave);
+        let home = browser.log_in(&pair.slave_admin.email).await;
+        let row_of = |page: &str| {
+            let at = page.find(&format!(r#"<tr data-song="{song}""#)).expect("the song's row");
+            page[at..at + page[at..].find("</tr>").unwrap()].to_owned()
+        };
+        let row = row_of(&home);
+        assert!(row.contains("data-playable") && row.contains("on the master"), "{row}");
+
+        let page = browser.page(&format!("/songs/{song}")).await;
+        assert!(page.contains("On the master: it plays from there"), "the song page says where its sound is");
+        assert!(page.contains("Pin for offline use"), "a pin button");
+        let csrf = crate::web::hidden_csrf(&page);
+        let pinned = browser
+            .htmx_post(
+                &format!("/songs/{song}/pin"),
+                &[("pinned", "true")],
+                Some(&csrf),
+                &format!("pin-song-{song}"),
+            )
+            .await;
+        assert_eq!(pinned.status(), StatusCode::OK);
+        assert!(pinned.text().await.unwrap().contains("Pinned for offline use"));
+        until_here(&pair, &[song], "the pinned song's file comes").await;
+
+        let row = row_of(&browser.page("/").await);
+        assert!(row.contains("kept from the master") && row.contains("pinned"), "{row}");
+        let center = browser.page("/sync").await;
+        assert!(center.contains("Audio files") && center.contains("1 of 1 songs"), "{center}");
+        assert!(center.contains("1 files, 0."), "the fetched file and its megabytes: {center}");
+        pair.stop().await;
+    }
+}

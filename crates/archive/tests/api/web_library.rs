@@ -163,14 +163,16 @@ async fn a_song_whose_file_is_not_on_this_node_is_listed_as_not_available_here()
         };
         let playable = row(here.id);
         assert!(
-            playable.contains("data-here")
+            playable.contains("data-playable")
                 && playable.contains("data-play")
                 && playable.contains("data-queue")
         );
         let absent = row(elsewhere.id);
         assert!(absent.contains("Not available here"), "{absent}");
         assert!(
-            !absent.contains("data-here") && !absent.contains("data-play") && !absent.contains("data-queue")
+            !absent.contains("data-playable")
+                && !absent.contains("data-play")
+                && !absent.contains("data-queue")
         );
         assert!(absent.contains("/playlists/picker?song="), "it can still go in a playlist");
     })

@@ -76,6 +76,8 @@ pub enum Template {
     Tiny,
     /// Four minutes of noise, stereo, 256 kb/s: 7.7 MB, like a real song.
     Realistic,
+    /// Sixteen minutes of the same: 30.7 MB, a long live track.
+    Large,
 }
 
 /// The template's MP3 without tags, encoded once by ffmpeg.
@@ -83,6 +85,7 @@ fn template_mp3(template: Template) -> anyhow::Result<Vec<u8>> {
     let (source, channels, bitrate) = match template {
         Template::Tiny => ("sine=frequency=440:duration=0.1", "1", "32k"),
         Template::Realistic => ("anoisesrc=duration=240:color=pink:amplitude=0.3", "2", "256k"),
+        Template::Large => ("anoisesrc=duration=960:color=pink:amplitude=0.3", "2", "256k"),
     };
     let out = Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source])

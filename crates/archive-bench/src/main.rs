@@ -13,7 +13,7 @@
 //! cargo build --release
 //! target/release/archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
-//! target/release/archive-bench files [--files N] [--large N]
+//! target/release/archive-bench files [--files N] [--large N] [--plays N]
 //! target/release/archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both]
 //! ```
 //!
@@ -56,7 +56,7 @@ fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
 
 const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 archive-bench media [--files N] [--realistic] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
-archive-bench files [--files N] [--large N] (small and 7.7 MB files mirrored by a slave over HTTPS, SQLite)
+archive-bench files [--files N] [--large N] [--plays N] (small and 30 MB files mirrored by a slave over HTTPS, and plays streamed through, SQLite)
 archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
@@ -82,12 +82,13 @@ fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<medi
 }
 
 fn parse_files_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<files::FilesArgs> {
-    let mut args = files::FilesArgs { files: 10_000, large: 130 };
+    let mut args = files::FilesArgs { files: 10_000, large: 34, plays: 200 };
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--files" => args.files = value()?.parse()?,
             "--large" => args.large = value()?.parse()?,
+            "--plays" => args.plays = value()?.parse()?,
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
@@ -221,7 +222,7 @@ async fn start_server_with(
 }
 
 /// Where the database of one run lives.
-struct Place {
+pub(crate) struct Place {
     options: DbOptions,
     data_dir: PathBuf,
     _dir: tempfile::TempDir,
@@ -469,7 +470,7 @@ async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
 }
 
 /// An admin and a token of theirs.
-async fn admin_token(db: &Db) -> anyhow::Result<(Uuid, String)> {
+pub(crate) async fn admin_token(db: &Db) -> anyhow::Result<(Uuid, String)> {
     let password_hash = archive::auth::hash_password("benchmark password".into()).await?;
     let mut tx = db.begin().await?;
     let email = format!("bench-{}@example.org", Uuid::new_v4().simple());

@@ -77,6 +77,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_pins_and_transfers.sql"),
         include_str!("../migrations/postgres/0011_pins_and_transfers.sql"),
     ),
+    (
+        12,
+        "a slave's count of the files it holds",
+        include_str!("../migrations/sqlite/0012_slave_files_here.sql"),
+        include_str!("../migrations/postgres/0012_slave_files_here.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

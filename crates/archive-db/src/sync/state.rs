@@ -314,6 +314,8 @@ pub struct PeerStatus {
     pub lag_changes: Option<i64>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub key_id: Option<Uuid>,
+    /// Songs whose audio file the peer holds, as a slave last reported it.
+    pub files_here: Option<i64>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -340,6 +342,7 @@ impl PeerStatus {
             lag_changes: None,
             last_seen_at: None,
             key_id: None,
+            files_here: None,
             updated_at: crate::now(),
         }
     }
@@ -347,7 +350,7 @@ impl PeerStatus {
 
 const PEER_COLUMNS: &str = "node_id, peer_role, attempts, successes, failures, consecutive_failures, last_error, \
      last_attempt_at, last_success_at, last_failure_at, next_attempt_at, breaker_state, breaker_opened_at, \
-     cursor, changes_pulled, changes_pushed, lag_changes, last_seen_at, key_id, updated_at";
+     cursor, changes_pulled, changes_pushed, lag_changes, last_seen_at, key_id, files_here, updated_at";
 
 impl Db {
     pub async fn peer_status(&self, node_id: &str) -> Result<Option<PeerStatus>> {
@@ -376,8 +379,9 @@ impl Db {
                 "INSERT INTO sync_status_tracking (node_id, peer_role, attempts, successes, failures, \
                  consecutive_failures, last_error, last_attempt_at, last_success_at, last_failure_at, \
                  next_attempt_at, breaker_state, breaker_opened_at, cursor, changes_pulled, changes_pushed, \
-                 lag_changes, last_seen_at, key_id, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                 lag_changes, last_seen_at, key_id, files_here, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21) \
                  ON CONFLICT (node_id) DO UPDATE SET peer_role = excluded.peer_role, attempts = excluded.attempts, \
                  successes = excluded.successes, failures = excluded.failures, \
                  consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, \
@@ -386,7 +390,8 @@ impl Db {
                  breaker_state = excluded.breaker_state, breaker_opened_at = excluded.breaker_opened_at, \
                  cursor = excluded.cursor, changes_pulled = excluded.changes_pulled, \
                  changes_pushed = excluded.changes_pushed, lag_changes = excluded.lag_changes, \
-                 last_seen_at = excluded.last_seen_at, key_id = excluded.key_id, updated_at = excluded.updated_at",
+                 last_seen_at = excluded.last_seen_at, key_id = excluded.key_id, \
+                 files_here = excluded.files_here, updated_at = excluded.updated_at",
             )
             .bind(&status.node_id)
             .bind(status.peer_role.as_str())
@@ -407,6 +412,7 @@ impl Db {
             .bind(status.lag_changes)
             .bind(status.last_seen_at)
             .bind(status.key_id)
+            .bind(status.files_here)
             .bind(crate::now())
             .execute(conn)
             .await?;

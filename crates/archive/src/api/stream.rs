@@ -123,6 +123,10 @@ async fn stream_from_master(
     }
     let client = match fetch::client(&state.db, &config, &state.sync_signals).await {
         Ok(client) => client,
+        Err(SyncError::Stopped(hold)) => {
+            let message = format!("this song's file is on the master, and sync is held: {hold}");
+            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "sync_stopped", message));
+        }
         Err(error) => {
             tracing::info!(target: "sync", song = %song.id, %error, "cannot play a song from the master");
             return Ok(None);

@@ -32,9 +32,10 @@ pub async fn changes(
     peer: SlavePeer,
     params: Params,
 ) -> ApiResult<Json<ChangesResponse>> {
-    params.finish(&["cursor", "limit"])?;
+    params.finish(&["cursor", "limit", "files_here"])?;
     let limit = params.int("limit")?.unwrap_or(1000);
-    Ok(Json(master::changes(&state, &peer.key, params.text("cursor").as_deref(), limit).await?))
+    let files_here = params.int("files_here")?.filter(|n| *n >= 0);
+    Ok(Json(master::changes(&state, &peer.key, params.text("cursor").as_deref(), limit, files_here).await?))
 }
 
 pub async fn apply(

@@ -64,10 +64,21 @@ impl MasterClient {
         self.call(Method::GET, "/api/v1/sync/ping", &[], None::<&()>).await
     }
 
-    pub async fn changes(&self, cursor: &str, limit: i64) -> Result<ChangesResponse, SyncError> {
+    /// A page of changes after `cursor`; `files_here` tells the master how
+    /// many songs' files this slave holds (sent with a cycle's first page).
+    pub async fn changes(
+        &self,
+        cursor: &str,
+        limit: i64,
+        files_here: Option<i64>,
+    ) -> Result<ChangesResponse, SyncError> {
         let limit = limit.to_string();
-        self.call(Method::GET, "/api/v1/sync/changes", &[("cursor", cursor), ("limit", &limit)], None::<&()>)
-            .await
+        let files_here = files_here.map(|n| n.to_string());
+        let mut query = vec![("cursor", cursor), ("limit", limit.as_str())];
+        if let Some(n) = &files_here {
+            query.push(("files_here", n));
+        }
+        self.call(Method::GET, "/api/v1/sync/changes", &query, None::<&()>).await
     }
 
     pub async fn apply(&self, changes: &[PushChange]) -> Result<ApplyResponse, SyncError> {

@@ -218,13 +218,14 @@ async fn upload_file(
 async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
     let mut settle_waits = 0;
     let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
-    let mut page = client.changes(&cursor, PULL_PAGE).await?;
+    let files_here = db.files_summary().await?.songs_here;
+    let mut page = client.changes(&cursor, PULL_PAGE, Some(files_here)).await?;
     for _ in 0..MAX_PULL_PAGES {
         // The next page is fetched while this one is applied: the master's
         // work and the slave's overlap instead of taking turns.
         let fetch_next = async {
             match page.has_more {
-                true => Some(client.changes(&page.cursor, PULL_PAGE).await),
+                true => Some(client.changes(&page.cursor, PULL_PAGE, None).await),
                 false => None,
             }
         };
@@ -245,7 +246,7 @@ async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         if page.remaining > 0 && settle_waits < MAX_SETTLE_WAITS {
             settle_waits += 1;
             tokio::time::sleep(SETTLE_WAIT).await;
-            page = client.changes(&page.cursor, PULL_PAGE).await?;
+            page = client.changes(&page.cursor, PULL_PAGE, None).await?;
             continue;
         }
         break;

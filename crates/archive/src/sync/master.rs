@@ -104,6 +104,7 @@ pub async fn changes(
     key: &SlaveKey,
     cursor: Option<&str>,
     limit: i64,
+    files_here: Option<i64>,
 ) -> MasterResult<ChangesResponse> {
     require_master(state).await?;
     let text = cursor.ok_or_else(|| MasterError::Invalid {
@@ -130,6 +131,7 @@ pub async fn changes(
         visit.pulled += pulled;
         visit.cursor = Some(seen_cursor);
         visit.lag = Some(remaining);
+        visit.files_here = files_here.or(visit.files_here);
     });
     Ok(ChangesResponse { rows: page.rows, cursor: cursor_text, has_more: page.has_more, remaining })
 }
@@ -202,6 +204,7 @@ struct Visit {
     pushed: i64,
     cursor: Option<String>,
     lag: Option<i64>,
+    files_here: Option<i64>,
 }
 
 /// How long visits gather before they are written.
@@ -241,6 +244,7 @@ async fn record_visit(db: &Db, node: &str, visit: Visit) -> Result<(), DbError> 
     status.changes_pushed += visit.pushed;
     status.cursor = visit.cursor.or(status.cursor);
     status.lag_changes = visit.lag.or(status.lag_changes);
+    status.files_here = visit.files_here.or(status.files_here);
     db.save_peer_status(&status).await
 }
 

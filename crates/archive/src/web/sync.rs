@@ -97,11 +97,13 @@ struct SlaveRow {
     lag: String,
     pulled: i64,
     pushed: i64,
+    /// Songs whose file the slave holds, of the master's.
+    files: String,
     light: Light,
 }
 
-impl From<&SlaveView> for SlaveRow {
-    fn from(s: &SlaveView) -> SlaveRow {
+impl SlaveRow {
+    fn new(s: &SlaveView, songs: i64) -> SlaveRow {
         SlaveRow {
             node_id: s.status.node_id.clone(),
             key: s.key_name.clone().unwrap_or_default(),
@@ -109,6 +111,7 @@ impl From<&SlaveView> for SlaveRow {
             lag: s.status.lag_changes.map(|l| format!("{l} changes")).unwrap_or_else(|| "unknown".into()),
             pulled: s.status.changes_pulled,
             pushed: s.status.changes_pushed,
+            files: s.status.files_here.map_or_else(|| "unknown".into(), |n| format!("{n} of {songs}")),
             light: Light::from(&s.health),
         }
     }
@@ -240,7 +243,7 @@ async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Re
         unpushed: report.unpushed,
         master: report.master.as_ref().map(MasterView::from),
         attempts: report.recent_attempts.iter().map(AttemptRow::from).collect(),
-        slaves: report.slaves.iter().map(SlaveRow::from).collect(),
+        slaves: report.slaves.iter().map(|s| SlaveRow::new(s, report.files.summary.songs)).collect(),
         conflicts: conflicts.iter().map(ConflictRow::from).collect(),
         files: FilesView::from(&report.files),
     })

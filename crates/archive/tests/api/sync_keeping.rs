@@ -116,7 +116,17 @@ async fn pins_bring_files_in_the_background_and_the_quota_evicts_the_least_recen
         assert_eq!((pin["pinned"].as_bool(), pin["kind"].as_str()), (Some(true), Some("song")));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(pair.slave.db().songs_here(&ids[..1]).await.unwrap().is_empty(), "paused: nothing fetched");
+        // A play says why it cannot reach the master.
+        let url = format!("{}/api/v1/songs/{}/stream", pair.slave.base, ids[0]);
+        let held = pair.slave.client.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(held.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code(&held.json().await.unwrap()), "sync_stopped");
+        // An emergency stop holds it as well, and clearing it lets it come.
+        assert_eq!(pair.slave.post("/api/v1/sync/emergency-stop", token, json!({})).await.0, StatusCode::OK);
         assert_eq!(pair.slave.post("/api/v1/sync/resume", token, json!({})).await.0, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(pair.slave.db().songs_here(&ids[..1]).await.unwrap().is_empty(), "stopped: nothing fetched");
+        assert_eq!(pair.slave.post("/api/v1/sync/clear-stop", token, json!({})).await.0, StatusCode::OK);
         until_here(&pair, &ids[..1], "the pinned song's file comes in the background").await;
 
         // Two files fetched as an admin asks (the way a play keeps them);
@@ -328,6 +338,26 @@ async fn a_slaves_pages_say_where_each_songs_sound_is_and_pin_it_with_a_button()
         let center = browser.page("/sync").await;
         assert!(center.contains("Audio files") && center.contains("1 of 1 songs"), "{center}");
         assert!(center.contains("1 files, 0."), "the fetched file and its megabytes: {center}");
+
+        // The slave tells the master at its next cycle; the master shows it.
+        pair.sync().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, slaves) = pair.master.get("/api/v1/sync/slaves", &pair.master_admin.token).await;
+            assert_eq!(status, StatusCode::OK, "{slaves}");
+            if slaves[0]["files_here"] == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the master never heard how many files the slave holds: {slaves}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut on_master = crate::web::Browser::new(&pair.master);
+        on_master.log_in(&pair.master_admin.email).await;
+        let center = on_master.page("/sync").await;
+        assert!(center.contains("<td>1 of 1</td>"), "the slaves table says it: {center}");
         pair.stop().await;
     }
 }

@@ -82,6 +82,11 @@ const PINNED_SONG: &str = "(EXISTS (SELECT 1 FROM pins p WHERE p.kind = 'song' A
      OR EXISTS (SELECT 1 FROM pins p JOIN playlist_entries e ON e.playlist_id = p.target_id \
                 WHERE p.kind = 'playlist' AND e.song_id = s.id))";
 
+/// The ids of the songs pins keep, found from the pins (cheap when few).
+const PINNED_SONG_IDS: &str = "(SELECT p.target_id FROM pins p WHERE p.kind = 'song' \
+     UNION SELECT a.id FROM songs a JOIN pins p ON p.kind = 'album' AND p.target_id = a.album_id \
+     UNION SELECT e.song_id FROM playlist_entries e JOIN pins p ON p.kind = 'playlist' AND p.target_id = e.playlist_id)";
+
 /// Songs whose bytes this node does not hold and that are not queued.
 const NOT_HERE_NOR_QUEUED: &str = "s.content_hash IS NOT NULL \
      AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.song_id = s.id AND l.status = 'present') \
@@ -114,7 +119,7 @@ impl Db {
 
     /// Pinned songs' files that are neither here nor queued: `(sha256, size)`.
     pub async fn pinned_files_wanted(&self, limit: i64) -> Result<Vec<(String, u64)>> {
-        self.files_wanted(Some(PINNED_SONG), limit).await
+        self.files_wanted(Some(&format!("s.id IN {PINNED_SONG_IDS}")), limit).await
     }
 
     /// Songs' files that are neither here nor queued, newest songs first

@@ -108,8 +108,10 @@ pub(crate) async fn download(
             Ok(stored) => {
                 let path =
                     stored.path.to_str().ok_or_else(|| StoreError::Io(std::io::Error::other("not UTF-8")))?;
+                // Kept, and out of the queue, in one transaction.
                 let mut tx = db.begin().await?;
                 tx.record_content_file(sha256, path, size as i64, ContentOrigin::Fetched).await?;
+                tx.finish_file_transfer(sha256).await?;
                 tx.commit().await?;
                 tracing::info!(target: "sync", sha256, size, transferred, "fetched a file from the master");
                 return Ok(Fetched { sha256: sha256.to_owned(), size, transferred });

@@ -33,7 +33,7 @@ use crate::state::AppState;
 /// Downloads at once, at most.
 pub const CONCURRENT_TRANSFERS: usize = 4;
 /// Hashes asked about in one round (one batch question to the master).
-const ROUND: i64 = 200;
+const ROUND: i64 = 500;
 /// Files queued by one planning pass, at most (mirroring a large library
 /// queues it a slice at a time).
 const PLAN: i64 = 1000;
@@ -310,12 +310,7 @@ async fn transfer_one(
             .await;
     drop(claim);
     match result {
-        Ok(_) => {
-            let mut tx = state.db.begin().await?;
-            tx.finish_file_transfer(&transfer.sha256).await?;
-            tx.commit().await?;
-            Ok(true)
-        }
+        Ok(_) => Ok(true),
         // Another process fetches it now; the next round sees it held.
         Err(FetchError::Store(StoreError::Busy)) => Ok(false),
         Err(FetchError::Sync(error @ (SyncError::Unreachable(_) | SyncError::Timeout))) => {
@@ -360,9 +355,6 @@ pub async fn fetch_now(state: &AppState, sha256: &str) -> Result<Fetched, FetchE
     let fetched =
         fetch::download(&state.db, &state.store, &client, sha256, size, Some(&state.transfers)).await?;
     drop(claim);
-    let mut tx = state.db.begin().await?;
-    tx.finish_file_transfer(sha256).await?;
-    tx.commit().await?;
     Ok(fetched)
 }
 

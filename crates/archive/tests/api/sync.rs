@@ -46,6 +46,15 @@ impl Pair {
         &self._certificates.ca_cert
     }
 
+    /// Another slave of the same master, on `backend`: (server, its admin).
+    pub async fn second_slave(&self, backend: Backend, node_id: &str) -> (App, TestUser) {
+        let settings = [("SYNC_ENABLED", "false".into())];
+        let (slave, admin, _) =
+            start_slave(&self.master, &self.master_admin, &self._certificates, backend, node_id, &settings)
+                .await;
+        (slave, admin)
+    }
+
     /// Runs one cycle on the slave and returns its report.
     pub async fn sync(&self) -> Value {
         let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;
@@ -669,7 +678,7 @@ async fn a_cycle_waits_for_changes_held_back_behind_an_open_transaction_on_the_m
 }
 
 #[tokio::test]
-async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound() {
+async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound_and_then_a_second_slave() {
     if !archive_testkit::audio::ffmpeg_available() {
         eprintln!("skipped: ffmpeg is not installed");
         return;
@@ -709,6 +718,19 @@ async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound() {
         // Nothing is sent twice: the next cycle finds the master holding it.
         let report = pair.sync().await;
         assert_eq!(report["files_uploaded"], 0, "{report}");
+
+        // A second slave gets the song from the master, and plays it.
+        let (office, office_admin) = pair.second_slave(slave_backend, "office").await;
+        let (status, report) = office.post("/api/v1/sync/now", &office_admin.token, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let (_, found) = office.get("/api/v1/search?q=From%20Home&type=song", &office_admin.token).await;
+        let song =
+            found["songs"]["items"][0]["id"].as_str().expect("the song reached the second slave").to_owned();
+        let url = format!("{}/api/v1/songs/{song}/stream", office.base);
+        let played = office.client.get(url).bearer_auth(&office_admin.token).send().await.unwrap();
+        assert_eq!(played.status(), StatusCode::OK, "the second slave plays it through the master");
+        assert!(played.bytes().await.unwrap().as_ref() == std::fs::read(&path).unwrap(), "the same bytes");
+        office.stop().await;
         pair.stop().await;
     }
 }

@@ -361,3 +361,31 @@ async fn a_slaves_pages_say_where_each_songs_sound_is_and_pin_it_with_a_button()
         pair.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_queued_file_survives_a_restart_of_the_slave_and_comes_after_it() {
+    if ffmpeg_missing() {
+        return;
+    }
+    for (master_backend, slave_backend) in pairs() {
+        let mut pair = Pair::start(master_backend, slave_backend).await;
+        let songs = songs_on_master(&pair, &["Queued"]).await;
+        let ids = ids(&songs);
+        pair.settle().await;
+        let token = pair.slave_admin.token.clone();
+        // Paused, a play cannot reach the master, but it is queued.
+        assert_eq!(pair.slave.post("/api/v1/sync/pause", &token, json!({})).await.0, StatusCode::OK);
+        let url = format!("{}/api/v1/songs/{}/stream", pair.slave.base, ids[0]);
+        let held = pair.slave.client.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(held.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(pair.slave.db().file_transfers(10).await.unwrap().len(), 1);
+
+        // The server stops and starts again: the queue is in the database,
+        // and nothing else (no pin, no mirroring) asks for the file.
+        pair.slave.restart(&[]).await;
+        assert_eq!(pair.slave.post("/api/v1/sync/resume", &token, json!({})).await.0, StatusCode::OK);
+        until_here(&pair, &ids, "the queued file comes after the restart").await;
+        assert!(pair.slave.db().file_transfers(10).await.unwrap().is_empty(), "and leaves the queue");
+        pair.stop().await;
+    }
+}

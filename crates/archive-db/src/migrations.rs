@@ -83,6 +83,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_slave_files_here.sql"),
         include_str!("../migrations/postgres/0012_slave_files_here.sql"),
     ),
+    (
+        13,
+        "Subsonic API keys",
+        include_str!("../migrations/sqlite/0013_subsonic_api_keys.sql"),
+        include_str!("../migrations/postgres/0013_subsonic_api_keys.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -2,7 +2,8 @@
 //!
 //! The binary's pieces: [`cli`] parses the command line, [`config`] turns
 //! flags, environment and stored settings into one `Config`, [`serve`] starts
-//! the HTTP server whose [`api`] is the JSON API, [`auth`] holds password
+//! the HTTP server whose [`api`] is the JSON API and [`subsonic`] the
+//! Subsonic API for apps, [`auth`] holds password
 //! hashing, tokens and the login throttle, [`imports`] runs imports
 //! started through the API, and [`settings`] changes stored settings while
 //! the server runs. The database is `archive-db`.
@@ -20,6 +21,7 @@ pub mod serve;
 pub mod services;
 pub mod settings;
 pub mod state;
+pub mod subsonic;
 pub mod sync;
 pub mod tls;
 pub mod transport;

@@ -88,6 +88,7 @@ impl Server {
         let app = api::router(state.clone())
             .merge(crate::web::router(state.clone()))
             .merge(crate::metrics::router(state.clone()))
+            .merge(crate::subsonic::router(state.clone()))
             .layer(axum::middleware::from_fn_with_state(state, crate::metrics::count_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers));
         let (shutdown, stopped) = oneshot::channel::<()>();

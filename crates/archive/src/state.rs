@@ -38,6 +38,8 @@ pub struct AppState {
     pub following: Arc<crate::upkeep::FollowingState>,
     /// A slave's file transfers running in this process.
     pub transfers: Arc<crate::sync::transfers::Transfers>,
+    /// What apps' earlier requests left (passwords checked lately, now playing).
+    pub apps: Arc<crate::services::apps::Apps>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             metrics: Arc::default(),
             following: Arc::default(),
             transfers: Arc::default(),
+            apps: Arc::default(),
         }
     }
 }

@@ -27,9 +27,21 @@ pub async fn cover(
     params.finish(&["size"])?;
     let size = match params.int("size")? {
         None => None,
-        Some(n) if (16..=2048).contains(&n) => Some(archive_media::Thumbnails::size_for(n as u32)),
+        Some(n) if (16..=2048).contains(&n) => Some(n as u32),
         Some(_) => return Err(ApiError::invalid(Some("size"), "size must be from 16 to 2048 pixels")),
     };
+    album_cover(&state, id, size, &headers).await
+}
+
+/// The cover of album `id`, at most `size` pixels (16 to 2048) when given,
+/// answering `If-None-Match` (the Subsonic API's `getCoverArt` too).
+pub(crate) async fn album_cover(
+    state: &AppState,
+    id: Uuid,
+    size: Option<u32>,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let size = size.map(archive_media::Thumbnails::size_for);
     state.db.album(id).await?.ok_or_else(|| ApiError::not_found("album"))?;
     let paths: Vec<std::path::PathBuf> =
         state.db.album_file_paths(id, FILES_LOOKED_AT).await?.into_iter().map(Into::into).collect();

@@ -7,7 +7,7 @@
 
 mod access;
 pub(crate) mod auth;
-mod cover;
+pub(crate) mod cover;
 pub mod error;
 mod extract;
 mod health;
@@ -18,7 +18,8 @@ pub mod openapi;
 mod pins;
 pub(crate) mod playlists;
 mod search;
-mod stream;
+pub(crate) mod stream;
+mod subsonic_keys;
 pub(crate) mod sync;
 mod sync_files;
 mod upload;
@@ -65,6 +66,9 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/me/favourites", User, get(listening::favourites)),
         route(M::GET, "/api/v1/me/recently-played", User, get(listening::recently_played)),
         route(M::GET, "/api/v1/me/most-played", User, get(listening::most_played)),
+        route(M::GET, "/api/v1/me/subsonic-keys", User, get(subsonic_keys::list)),
+        route(M::POST, "/api/v1/me/subsonic-keys", User, post(subsonic_keys::create)),
+        route(M::DELETE, "/api/v1/me/subsonic-keys/{id}", User, delete(subsonic_keys::revoke)),
         // Library
         route(M::GET, "/api/v1/artists", User, get(library::list_artists)),
         route(M::POST, "/api/v1/artists", Moderator, post(library::create_artist)),

@@ -215,6 +215,12 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
         ("PATCH", "/api/v1/me") => op("Change your name or password")
             .json_body(object(&[("name", "string"), ("password", "string"), ("current_password", "string")], &[]))
             .answers(200, json!({ "anyOf": [schema("User"), schema("TokenResponse")] })),
+        ("GET", "/api/v1/me/subsonic-keys") => op("Your API keys for Subsonic apps (never the secrets)")
+            .answers(200, json!({ "type": "array", "items": schema("SubsonicKey") })),
+        ("POST", "/api/v1/me/subsonic-keys") => op("Make an API key for a Subsonic app (shown once)")
+            .json_body(object(&[("name", "string")], &["name"]))
+            .answers(201, object_of(&[("key", json!({ "type": "string" })), ("record", schema("SubsonicKey"))])),
+        ("DELETE", "/api/v1/me/subsonic-keys/{id}") => op("Revoke one of your Subsonic API keys").no_content(),
         ("GET", "/api/v1/me/favourites") => op("Your favourite songs").query(PAGE).answers(200, page_of("Song")),
         ("GET", "/api/v1/me/recently-played") => {
             op("Your plays, newest first").query(&["limit", "cursor"]).answers(200, page_of("Play"))
@@ -625,6 +631,14 @@ fn schemas() -> Value {
             ("head", text.clone()),
             ("your_node_id", text.clone()),
             ("read_only", boolean.clone()),
+        ]),
+        "SubsonicKey": record(vec![
+            ("id", id.clone()),
+            ("user_id", id.clone()),
+            ("name", text.clone()),
+            ("key_prefix", text.clone()),
+            ("created_at", time.clone()),
+            ("last_used_at", opt_time.clone()),
         ]),
         "SlaveKey": record(vec![
             ("id", id.clone()),

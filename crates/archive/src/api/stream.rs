@@ -30,17 +30,28 @@ use crate::state::AppState;
 use crate::sync::error::SyncError;
 use crate::sync::{fetch, transfers};
 
-pub async fn stream(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -> ApiResult<Response> {
-    serve(state, id, req, false).await
-}
-
-pub async fn download(state: State<AppState>, id: ApiPath<Uuid>, req: Request) -> ApiResult<Response> {
-    serve(state, id, req, true).await
-}
-
-async fn serve(
+pub async fn stream(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
+    req: Request,
+) -> ApiResult<Response> {
+    serve_song(&state, id, req, false).await
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    req: Request,
+) -> ApiResult<Response> {
+    serve_song(&state, id, req, true).await
+}
+
+/// Song `id`'s audio for `req` (its range, `If-Range`…), as a download
+/// when `attachment`; on a slave, through from the master when the file is
+/// there (the Subsonic API's `stream` and `download` too).
+pub(crate) async fn serve_song(
+    state: &AppState,
+    id: Uuid,
     req: Request,
     attachment: bool,
 ) -> ApiResult<Response> {
@@ -53,11 +64,11 @@ async fn serve(
         )
     };
     let mime = song_mime(&song)?;
-    let path = match song_file(&state, &song).await? {
+    let path = match song_file(state, &song).await? {
         Some(path) => path,
         None => {
             let asked = (req.headers().get(RANGE).cloned(), req.headers().get(IF_RANGE).cloned());
-            let through = stream_from_master(&state, &song, &mime, asked).await?.ok_or_else(not_here)?;
+            let through = stream_from_master(state, &song, &mime, asked).await?.ok_or_else(not_here)?;
             return Ok(through);
         }
     };

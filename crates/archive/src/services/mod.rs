@@ -9,12 +9,14 @@
 //! at the top level because start-up reads it before any service runs.
 
 pub mod accounts;
+pub mod apps;
 pub mod imports;
 pub mod library;
 pub mod pins;
 pub mod playlists;
 pub mod sessions;
 pub mod sound;
+pub mod subsonic_keys;
 pub mod sync_admin;
 
 use std::time::Duration;

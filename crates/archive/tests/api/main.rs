@@ -15,6 +15,7 @@ mod playlists;
 mod roles;
 mod search;
 mod stream;
+mod subsonic;
 pub(crate) mod support;
 mod sync;
 mod sync_accounts;

@@ -1,0 +1,91 @@
+//! Keys users issue for Subsonic apps (OpenSubsonic `apiKey`), kept as the
+//! SHA-256 of the key. Node-local.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::sql::{Param, Sql};
+use crate::{Db, Tx};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SubsonicKey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: Vec<u8>,
+    /// The key's first characters, to tell keys apart.
+    pub key_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+const KEY_COLUMNS: &str = "id, user_id, name, key_hash, key_prefix, created_at, last_used_at";
+
+/// Uses closer together than this move "last used" once.
+const USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+impl Db {
+    /// A user's keys, newest first.
+    pub async fn subsonic_keys(&self, user_id: Uuid) -> Result<Vec<SubsonicKey>> {
+        let mut sql = Sql::new(&format!("SELECT {KEY_COLUMNS} FROM subsonic_api_keys WHERE user_id = "));
+        sql.bind(Param::Uuid(user_id));
+        sql.push(" ORDER BY created_at DESC LIMIT 1000");
+        self.fetch_all_sql(sql).await
+    }
+
+    pub async fn subsonic_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<SubsonicKey>> {
+        let mut sql = Sql::new(&format!("SELECT {KEY_COLUMNS} FROM subsonic_api_keys WHERE key_hash = "));
+        sql.bind(Param::Bytes(key_hash.to_vec()));
+        self.fetch_optional_sql(sql).await
+    }
+}
+
+impl Tx {
+    pub async fn insert_subsonic_key(
+        &mut self,
+        user_id: Uuid,
+        name: &str,
+        key_hash: &[u8],
+        key_prefix: &str,
+    ) -> Result<SubsonicKey> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(crate::DbError::invalid("name", "a key's name is 1 to 100 characters"));
+        }
+        let id = Uuid::now_v7();
+        let mut sql = Sql::new(&format!("INSERT INTO subsonic_api_keys ({KEY_COLUMNS}) VALUES ("));
+        sql.bind(Param::Uuid(id)).push(", ");
+        sql.bind(Param::Uuid(user_id)).push(", ");
+        sql.bind(Param::Text(name.to_owned())).push(", ");
+        sql.bind(Param::Bytes(key_hash.to_vec())).push(", ");
+        sql.bind(Param::Text(key_prefix.to_owned())).push(", ");
+        sql.bind(Param::Time(crate::now())).push(", NULL)");
+        self.execute_sql(sql).await?;
+        let mut sql = Sql::new(&format!("SELECT {KEY_COLUMNS} FROM subsonic_api_keys WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        self.fetch_optional_sql(sql).await?.ok_or(crate::DbError::NotFound)
+    }
+
+    /// Deletes `user_id`'s key `id`; whether there was one.
+    pub async fn revoke_subsonic_key(&mut self, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let mut sql = Sql::new("DELETE FROM subsonic_api_keys WHERE id = ");
+        sql.bind(Param::Uuid(id)).push(" AND user_id = ");
+        sql.bind(Param::Uuid(user_id));
+        Ok(self.execute_sql(sql).await? > 0)
+    }
+
+    /// A key was used now (recorded at most once a minute).
+    pub async fn subsonic_key_used(&mut self, id: Uuid) -> Result<()> {
+        let now = crate::now();
+        let mut sql = Sql::new("UPDATE subsonic_api_keys SET last_used_at = ");
+        sql.bind(Param::Time(now)).push(" WHERE id = ");
+        sql.bind(Param::Uuid(id));
+        sql.push(" AND (last_used_at IS NULL OR last_used_at < ");
+        sql.bind(Param::Time(now - USE_RESOLUTION)).push(")");
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! Browsing by tags (ID3 in Subsonic's words): `getArtists`, `getArtist`,
+//! `getAlbum`, `getSong`, `getGenres`. Ids are Archive's UUIDs; an album's
+//! cover is asked for by the album's id.
+
+use std::collections::HashMap;
+
+use archive_db::{AlbumEntry, ArtistEntry, Song};
+use uuid::Uuid;
+
+use super::answer::Node;
+use super::error::SubsonicError;
+use super::{Answer, Call};
+
+/// `getArtists`: every artist, grouped by the first letter of its name.
+pub async fn artists(call: &Call) -> Answer {
+    let mut groups: Vec<(String, Vec<Node>)> = Vec::new();
+    for artist in call.state.db.artist_entries().await? {
+        let letter = index_letter(&artist.name_key);
+        let node = artist_node(artist);
+        match groups.last_mut() {
+            Some((last, nodes)) if *last == letter => nodes.push(node),
+            _ => groups.push((letter, vec![node])),
+        }
+    }
+    let index =
+        groups.into_iter().map(|(name, artists)| Node::new().attr("name", name).list("artist", artists));
+    let artists = Node::new().attr("ignoredArticles", "").list("index", index.collect());
+    Ok(Node::new().child("artists", artists))
+}
+
+/// An artist as lists show it (`ArtistID3`).
+pub fn artist_node(artist: ArtistEntry) -> Node {
+    Node::new()
+        .attr("id", artist.id.to_string())
+        .attr("name", artist.name)
+        .attr("albumCount", artist.album_count)
+}
+
+/// The index a name sorts under: its first letter, or `#`.
+pub fn index_letter(name_key: &str) -> String {
+    match name_key.chars().next() {
+        Some(c) if c.is_alphabetic() => c.to_uppercase().collect(),
+        _ => "#".to_owned(),
+    }
+}
+
+/// `getArtist`: an artist and its albums.
+pub async fn artist(call: &Call) -> Answer {
+    let id = call.params.id("id")?;
+    let artist = call.state.db.artist(id).await?.ok_or(SubsonicError::NotFound("artist"))?;
+    let albums = call.state.db.album_entries_of_artist(id).await?;
+    let node = Node::new()
+        .attr("id", artist.id.to_string())
+        .attr("name", artist.name)
+        .attr("albumCount", albums.len() as i64)
+        .list("album", albums.iter().map(album_node).collect());
+    Ok(Node::new().child("artist", node))
+}
+
+/// An album as lists show it (`AlbumID3`).
+pub fn album_node(entry: &AlbumEntry) -> Node {
+    let album = &entry.album;
+    Node::new()
+        .attr("id", album.id.to_string())
+        .attr("name", album.title.clone())
+        .maybe("artist", entry.artist.clone())
+        .maybe("artistId", album.artist_id.map(|a| a.to_string()))
+        .attr("coverArt", album.id.to_string())
+        .attr("songCount", entry.song_count)
+        .attr("duration", entry.duration_ms / 1000)
+        .attr("created", album.created_at.to_rfc3339())
+        .maybe("year", album.year)
+}
+
+/// `getAlbum`: an album and its songs.
+pub async fn album(call: &Call) -> Answer {
+    let id = call.params.id("id")?;
+    let entry = call.state.db.album_entry(id).await?.ok_or(SubsonicError::NotFound("album"))?;
+    let songs = call.state.db.album_songs(id).await?;
+    let children = songs_nodes(call, &songs).await?;
+    Ok(Node::new().child("album", album_node(&entry).list("song", children)))
+}
+
+/// `getSong`.
+pub async fn song(call: &Call) -> Answer {
+    let id = call.params.id("id")?;
+    let song = call.state.db.song(id).await?.ok_or(SubsonicError::NotFound("song"))?;
+    let mut nodes = songs_nodes(call, std::slice::from_ref(&song)).await?;
+    Ok(Node::new().child("song", nodes.remove(0)))
+}
+
+/// `getGenres`: every genre with its songs and albums counted.
+pub async fn genres(call: &Call) -> Answer {
+    let genres = call.state.db.genre_entries().await?;
+    let nodes = genres
+        .into_iter()
+        .map(|g| Node::new().attr("songCount", g.song_count).attr("albumCount", g.album_count).text(g.name))
+        .collect();
+    Ok(Node::new().child("genres", Node::new().list("genre", nodes)))
+}
+
+/// Songs as Subsonic's `Child` elements (three reads for any number of songs).
+pub async fn songs_nodes(call: &Call, songs: &[Song]) -> Result<Vec<Node>, SubsonicError> {
+    let credits = call.state.db.song_credits(songs).await?;
+    let genre_ids: Vec<Uuid> = songs.iter().filter_map(|s| s.genre_id).collect();
+    let genres = call.state.db.genre_names(&genre_ids).await?;
+    Ok(songs.iter().map(|s| song_node(s, &credits.artists, &credits.albums, &genres)).collect())
+}
+
+fn song_node(
+    song: &Song,
+    artists: &HashMap<Uuid, String>,
+    albums: &HashMap<Uuid, String>,
+    genres: &HashMap<Uuid, String>,
+) -> Node {
+    let name = |id: Option<Uuid>, names: &HashMap<Uuid, String>| id.and_then(|id| names.get(&id).cloned());
+    let (artist, album) = (name(song.artist_id, artists), name(song.album_id, albums));
+    let format = song.format.as_deref().and_then(archive_media::AudioFormat::from_name);
+    let suffix = format.map(|f| f.extension());
+    // A path apps can show and sort by; Archive's own paths stay private.
+    let path = format!(
+        "{}/{}/{}.{}",
+        artist.as_deref().unwrap_or("Unknown artist"),
+        album.as_deref().unwrap_or("Unknown album"),
+        song.title,
+        suffix.unwrap_or("bin")
+    );
+    Node::new()
+        .attr("id", song.id.to_string())
+        .maybe("parent", song.album_id.map(|a| a.to_string()))
+        .attr("isDir", false)
+        .attr("title", song.title.clone())
+        .maybe("album", album)
+        .maybe("artist", artist)
+        .maybe("track", song.track_number)
+        .maybe("year", song.year)
+        .maybe("genre", name(song.genre_id, genres))
+        .maybe("coverArt", song.album_id.map(|a| a.to_string()))
+        .maybe("size", song.file_size)
+        .maybe("contentType", format.map(|f| f.mime_type()))
+        .maybe("suffix", suffix)
+        .maybe("duration", song.duration_ms.map(|ms| ms / 1000))
+        .maybe("bitRate", song.bitrate)
+        .maybe("samplingRate", song.sample_rate)
+        .maybe("channelCount", song.channels)
+        .attr("path", path)
+        .attr("isVideo", false)
+        .maybe("discNumber", song.disc_number)
+        .attr("created", song.created_at.to_rfc3339())
+        .maybe("albumId", song.album_id.map(|a| a.to_string()))
+        .maybe("artistId", song.artist_id.map(|a| a.to_string()))
+        .attr("type", "music")
+        .attr("mediaType", "song")
+}

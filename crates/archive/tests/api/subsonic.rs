@@ -1,0 +1,759 @@
+//! The Subsonic API at `/rest/`, as apps call it: the envelope in XML (read
+//! as a namespaced document) and JSON, the ways to authenticate and every
+//! error code, and browsing answered from the library, on both databases.
+
+use archive_db::{NewAlbum, NewArtist, NewGenre, NewSong, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{App, PASSWORD, TestUser, on_each_backend};
+
+const NAMESPACE: &str = "http://subsonic.org/restapi";
+
+/// Calls `method` with `params` (and `u`/`p` of `user` unless `auth` is
+/// given) as a GET: the HTTP status and the body.
+async fn rest(app: &App, method: &str, params: &[(&str, &str)]) -> (StatusCode, String) {
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    let response = app.client.get(format!("{}/rest/{method}?{query}", app.base)).send().await.unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+fn password_of(user: &TestUser) -> Vec<(&str, &str)> {
+    vec![("u", user.email.as_str()), ("p", PASSWORD), ("c", "test"), ("v", "1.16.1")]
+}
+
+/// A JSON answer's `subsonic-response`.
+async fn json_of(app: &App, method: &str, params: &[(&str, &str)]) -> Value {
+    let mut all = params.to_vec();
+    all.push(("f", "json"));
+    let (status, body) = rest(app, method, &all).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let value: Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{method}: not JSON ({e}): {body}"));
+    value["subsonic-response"].clone()
+}
+
+/// An XML answer, checked to be a `subsonic-response` in Subsonic's
+/// namespace with the OpenSubsonic attributes; returns the text to parse again.
+fn check_xml_envelope(body: &str, status: &str) {
+    let document = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("not XML ({e}): {body}"));
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "subsonic-response");
+    assert_eq!(root.tag_name().namespace(), Some(NAMESPACE), "{body}");
+    assert_eq!(root.attribute("status"), Some(status), "{body}");
+    assert_eq!(root.attribute("version"), Some("1.16.1"));
+    assert_eq!(root.attribute("type"), Some("archive"));
+    assert!(root.attribute("serverVersion").is_some_and(|v| !v.is_empty()));
+    assert_eq!(root.attribute("openSubsonic"), Some("true"));
+}
+
+/// The error code of a failed answer, in XML and in JSON (which must agree).
+async fn error_code(app: &App, method: &str, params: &[(&str, &str)]) -> i64 {
+    let (status, body) = rest(app, method, params).await;
+    assert_eq!(status, StatusCode::OK, "errors are HTTP 200: {body}");
+    check_xml_envelope(&body, "failed");
+    let document = roxmltree::Document::parse(&body).unwrap();
+    let error =
+        document.root_element().children().find(|n| n.has_tag_name((NAMESPACE, "error"))).expect("an error");
+    let code: i64 = error.attribute("code").unwrap().parse().unwrap();
+    assert!(error.attribute("message").is_some_and(|m| !m.is_empty()));
+    let json = json_of(app, method, params).await;
+    assert_eq!(json["status"], "failed");
+    assert_eq!(json["error"]["code"], code, "{json}");
+    code
+}
+
+#[tokio::test]
+async fn every_answer_is_a_namespaced_envelope_and_every_refusal_is_http_200_with_its_code() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let auth = password_of(&user);
+        for method in ["ping", "ping.view"] {
+            let (status, body) = rest(&app, method, &auth).await;
+            assert_eq!(status, StatusCode::OK);
+            check_xml_envelope(&body, "ok");
+        }
+        let json = json_of(&app, "ping", &auth).await;
+        assert_eq!(
+            (json["status"].as_str(), json["openSubsonic"].as_bool()),
+            (Some("ok"), Some(true)),
+            "{json}"
+        );
+        assert_eq!(json["version"], "1.16.1");
+        // JSONP wraps the JSON in the callback named (and only a plain name).
+        let mut jsonp = auth.clone();
+        jsonp.extend([("f", "jsonp"), ("callback", "answer")]);
+        let (_, body) = rest(&app, "ping", &jsonp).await;
+        assert!(body.starts_with("answer({\"subsonic-response\":") && body.ends_with(");"), "{body}");
+        // Some apps always POST, with the parameters as a form.
+        let form: Vec<(&str, &str)> = auth.iter().copied().chain([("f", "json")]).collect();
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+        let posted = app
+            .client
+            .post(format!("{}/rest/ping.view", app.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let posted: Value = posted.json().await.unwrap();
+        assert_eq!(posted["subsonic-response"]["status"], "ok", "{posted}");
+
+        // Extensions answer without credentials, and list what is supported.
+        let extensions = json_of(&app, "getOpenSubsonicExtensions", &[]).await;
+        let names: Vec<&str> = extensions["openSubsonicExtensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"apiKeyAuthentication") && names.contains(&"formPost"), "{extensions}");
+        assert_eq!(extensions["openSubsonicExtensions"][0]["versions"], json!([1]));
+
+        let wrong = [("u", user.email.as_str()), ("p", "not the password")];
+        assert_eq!(error_code(&app, "ping", &wrong).await, 40);
+        let hex_password = format!("enc:{}", hex::encode(PASSWORD));
+        let encoded = [("u", user.email.as_str()), ("p", hex_password.as_str()), ("f", "json")];
+        assert_eq!(json_of(&app, "ping", &encoded).await["status"], "ok", "enc: and hex");
+        assert_eq!(error_code(&app, "ping", &[]).await, 10, "no credentials at all");
+        assert_eq!(error_code(&app, "ping", &[("u", &user.email)]).await, 10, "a user without a password");
+        let token = [("u", user.email.as_str()), ("t", "26719a1196d2a940705a59634eb18eab"), ("s", "c19b2d")];
+        assert_eq!(error_code(&app, "ping", &token).await, 41);
+        let both = [("u", user.email.as_str()), ("apiKey", "arcsub_whatever")];
+        assert_eq!(error_code(&app, "ping", &both).await, 43);
+        assert_eq!(error_code(&app, "ping", &[("apiKey", "arcsub_not_a_key")]).await, 44);
+        assert_eq!(error_code(&app, "getPodcasts", &auth).await, 0, "not offered: error 0, never a 404");
+        let mut missing = auth.clone();
+        missing.push(("username", "nobody@example.org"));
+        assert_eq!(error_code(&app, "getUser", &missing).await, 50, "another user's account, not an admin");
+        assert_eq!(error_code(&app, "getAlbum", &auth).await, 10, "getAlbum without id");
+        let mut unknown = auth.clone();
+        unknown.push(("id", "not-an-id"));
+        assert_eq!(error_code(&app, "getAlbum", &unknown).await, 70);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_key_is_made_shown_once_used_and_revoked_by_its_owner() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let (status, made) =
+            app.post("/api/v1/me/subsonic-keys", &user.token, json!({"name": "Phone"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let key = made["key"].as_str().unwrap().to_owned();
+        assert!(key.starts_with("arcsub_"));
+        let (_, listed) = app.get("/api/v1/me/subsonic-keys", &user.token).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        assert!(listed.to_string().find(&key).is_none(), "the secret is never listed again");
+        assert!(listed[0]["last_used_at"].is_null());
+
+        let answer = json_of(&app, "getUser", &[("apiKey", &key), ("username", &user.email)]).await;
+        assert_eq!(answer["user"]["username"], user.email, "{answer}");
+        let (_, listed) = app.get("/api/v1/me/subsonic-keys", &user.token).await;
+        assert!(listed[0]["last_used_at"].is_string(), "its last use is shown: {listed}");
+
+        // Nobody else can revoke it; its owner can, at once.
+        let other = app.user(Role::Admin).await;
+        let path = format!("/api/v1/me/subsonic-keys/{}", made["record"]["id"].as_str().unwrap());
+        assert_eq!(app.delete(&path, &other.token).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(app.delete(&path, &user.token).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(error_code(&app, "ping", &[("apiKey", &key)]).await, 44);
+    })
+    .await;
+}
+
+/// Two artists, two albums and three songs, written as an import would.
+async fn small_library(app: &App) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
+    let mut tx = app.db().begin().await.unwrap();
+    let artist = tx.insert_artist(NewArtist { name: "Björk".into(), ..Default::default() }).await.unwrap().id;
+    let other = tx.insert_artist(NewArtist { name: "Can".into(), ..Default::default() }).await.unwrap().id;
+    let genre = tx.insert_genre(NewGenre { name: "Art Pop".into(), ..Default::default() }).await.unwrap().id;
+    let album = tx
+        .insert_album(NewAlbum {
+            title: "Homogenic".into(),
+            artist_id: Some(artist),
+            year: Some(1997),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    tx.insert_album(NewAlbum { title: "Tago Mago".into(), artist_id: Some(other), ..Default::default() })
+        .await
+        .unwrap();
+    let mut first = None;
+    for (track, title) in [(1, "Hunter"), (2, "Jóga & <Bachelorette>")] {
+        let song = tx
+            .insert_song(NewSong {
+                title: title.into(),
+                artist_id: Some(artist),
+                album_id: Some(album),
+                genre_id: Some(genre),
+                track_number: Some(track),
+                year: Some(1997),
+                duration_ms: Some(250_500),
+                format: Some("mp3".into()),
+                file_size: Some(4_000_000),
+                bitrate: Some(128),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        first.get_or_insert(song.id);
+    }
+    tx.commit().await.unwrap();
+    (artist, album, first.unwrap())
+}
+
+#[tokio::test]
+async fn browsing_answers_artists_albums_songs_and_genres_from_the_library_in_both_formats() {
+    on_each_backend(|app| async move {
+        let (artist, album, song) = small_library(&app).await;
+        let user = app.user(Role::User).await;
+        let auth = password_of(&user);
+        let with = |extra: &[(&'static str, String)]| {
+            let mut params: Vec<(String, String)> =
+                auth.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            params
+        };
+        let call = |method: &'static str, extra: Vec<(&'static str, String)>| {
+            let params = with(&extra);
+            let app = &app;
+            async move {
+                let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let json = json_of(app, method, &refs).await;
+                assert_eq!(json["status"], "ok", "{method}: {json}");
+                let (_, xml) = rest(app, method, &refs).await;
+                check_xml_envelope(&xml, "ok");
+                (json, xml)
+            }
+        };
+
+        let (artists, xml) = call("getArtists", vec![]).await;
+        let index = artists["artists"]["index"].as_array().unwrap();
+        assert_eq!(index.iter().map(|i| i["name"].as_str().unwrap()).collect::<Vec<_>>(), ["B", "C"]);
+        assert_eq!(index[0]["artist"][0]["name"], "Björk");
+        assert_eq!(index[0]["artist"][0]["albumCount"], 1, "a number, not a string");
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let artist_element = document.descendants().find(|n| n.has_tag_name((NAMESPACE, "artist"))).unwrap();
+        assert_eq!(artist_element.attribute("name"), Some("Björk"));
+
+        let (found, _) = call("getArtist", vec![("id", artist.to_string())]).await;
+        assert_eq!(found["artist"]["album"][0]["name"], "Homogenic", "{found}");
+        assert_eq!(found["artist"]["album"][0]["songCount"], 2);
+
+        let (found, xml) = call("getAlbum", vec![("id", album.to_string())]).await;
+        let album_json = &found["album"];
+        assert_eq!((album_json["year"].as_i64(), album_json["duration"].as_i64()), (Some(1997), Some(501)));
+        let songs = album_json["song"].as_array().unwrap();
+        assert_eq!(songs.len(), 2);
+        assert_eq!(songs[0]["title"], "Hunter");
+        assert_eq!(songs[0]["isDir"], false);
+        assert_eq!((songs[0]["duration"].as_i64(), songs[0]["track"].as_i64()), (Some(250), Some(1)));
+        assert_eq!(
+            (songs[0]["suffix"].as_str(), songs[0]["contentType"].as_str()),
+            (Some("mp3"), Some("audio/mpeg"))
+        );
+        assert_eq!(songs[0]["genre"], "Art Pop");
+        assert_eq!(songs[0]["albumId"], album.to_string());
+        // XML escapes what it must, and reads back exactly.
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let titles: Vec<&str> = document
+            .descendants()
+            .filter(|n| n.has_tag_name((NAMESPACE, "song")))
+            .map(|n| n.attribute("title").unwrap())
+            .collect();
+        assert_eq!(titles, ["Hunter", "Jóga & <Bachelorette>"]);
+
+        let (found, _) = call("getSong", vec![("id", song.to_string())]).await;
+        assert_eq!(found["song"]["id"], song.to_string());
+
+        let (genres, xml) = call("getGenres", vec![]).await;
+        assert_eq!(genres["genres"]["genre"], json!([{"songCount": 2, "albumCount": 1, "value": "Art Pop"}]));
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let genre = document.descendants().find(|n| n.has_tag_name((NAMESPACE, "genre"))).unwrap();
+        assert_eq!((genre.text(), genre.attribute("songCount")), (Some("Art Pop"), Some("2")));
+
+        let (folders, _) = call("getMusicFolders", vec![]).await;
+        assert_eq!(folders["musicFolders"]["musicFolder"][0]["id"], 1);
+        let (license, _) = call("getLicense", vec![]).await;
+        assert_eq!(license["license"]["valid"], true);
+        let (me, _) = call("getUser", vec![("username", user.email.clone())]).await;
+        assert_eq!(
+            (me["user"]["adminRole"].as_bool(), me["user"]["streamRole"].as_bool()),
+            (Some(false), Some(true))
+        );
+        assert_eq!(me["user"]["folder"], json!([1]));
+    })
+    .await;
+}
+
+/// Params with `u`/`p` of `user` and `f=json`, plus `extra`.
+fn params_of<'a>(user: &'a TestUser, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut params = password_of(user);
+    params.extend_from_slice(extra);
+    params
+}
+
+/// A library of `albums` albums of `per_album` songs, over three artists,
+/// the album years 2000 onwards and every song of genre "Rock" or "Jazz".
+async fn library_of(app: &App, albums: usize, per_album: usize) -> Vec<uuid::Uuid> {
+    let mut tx = app.db().begin().await.unwrap();
+    let mut artists = Vec::new();
+    for name in ["Alpha", "Beta", "Gamma"] {
+        artists
+            .push(tx.insert_artist(NewArtist { name: name.into(), ..Default::default() }).await.unwrap().id);
+    }
+    let rock = tx.insert_genre(NewGenre { name: "Rock".into(), ..Default::default() }).await.unwrap().id;
+    let jazz = tx.insert_genre(NewGenre { name: "Jazz".into(), ..Default::default() }).await.unwrap().id;
+    let mut songs = Vec::new();
+    for a in 0..albums {
+        let album = tx
+            .insert_album(NewAlbum {
+                title: format!("Album {a:02}"),
+                artist_id: Some(artists[a % 3]),
+                year: Some(2000 + a as i64),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .id;
+        for t in 0..per_album {
+            let song = NewSong {
+                title: format!("Song {a:02}-{t:02}"),
+                artist_id: Some(artists[a % 3]),
+                album_id: Some(album),
+                genre_id: Some(if a % 2 == 0 { rock } else { jazz }),
+                track_number: Some(t as i64 + 1),
+                duration_ms: Some(60_000),
+                ..Default::default()
+            };
+            songs.push(tx.insert_song(song).await.unwrap().id);
+        }
+    }
+    tx.commit().await.unwrap();
+    songs
+}
+
+#[tokio::test]
+async fn album_lists_of_every_type_and_an_empty_search3_walk_return_every_item_once() {
+    on_each_backend(|app| async move {
+        let songs = library_of(&app, 6, 5).await;
+        let user = app.user(Role::User).await;
+        let list = |kind: &'static str, extra: Vec<(&'static str, &'static str)>| {
+            let user = &user;
+            let app = &app;
+            async move {
+                let mut params = params_of(user, &[("type", kind), ("size", "500")]);
+                params.extend(extra);
+                let answer = json_of(app, "getAlbumList2", &params).await;
+                assert_eq!(answer["status"], "ok", "{kind}: {answer}");
+                let albums = answer["albumList2"]["album"].as_array().cloned().unwrap_or_default();
+                albums.iter().map(|a| a["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        let by_name = list("alphabeticalByName", vec![]).await;
+        assert_eq!(by_name, (0..6).map(|a| format!("Album {a:02}")).collect::<Vec<_>>());
+        assert_eq!(list("newest", vec![]).await.len(), 6);
+        let mut random = list("random", vec![]).await;
+        random.sort();
+        assert_eq!(random, by_name, "random lists every album once");
+        assert_eq!(
+            list("byYear", vec![("fromYear", "2004"), ("toYear", "2002")]).await,
+            ["Album 04", "Album 03", "Album 02"]
+        );
+        assert_eq!(list("byGenre", vec![("genre", "jazz")]).await, ["Album 01", "Album 03", "Album 05"]);
+        assert_eq!(
+            list("alphabeticalByArtist", vec![]).await[..2],
+            ["Album 00", "Album 03"],
+            "Alpha's albums first"
+        );
+        for kind in ["recent", "frequent", "highest", "starred"] {
+            assert!(list(kind, vec![]).await.is_empty(), "{kind}: nothing played, rated or starred yet");
+        }
+        // Paging: size and offset.
+        let page = json_of(
+            &app,
+            "getAlbumList",
+            &params_of(&user, &[("type", "alphabeticalByName"), ("size", "2"), ("offset", "4")]),
+        )
+        .await;
+        let names: Vec<&str> = page["albumList"]["album"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Album 04", "Album 05"]);
+        assert_eq!(error_code(&app, "getAlbumList2", &params_of(&user, &[("type", "sideways")])).await, 0);
+        assert_eq!(error_code(&app, "getAlbumList2", &password_of(&user)).await, 10);
+
+        // Playing, rating and starring change what those lists say.
+        let (three, first) = (songs[15].to_string(), songs[0].to_string());
+        let scrobbled =
+            json_of(&app, "scrobble", &params_of(&user, &[("id", &three), ("id", &three), ("id", &first)]))
+                .await;
+        assert_eq!(scrobbled["status"], "ok", "{scrobbled}");
+        assert_eq!(list("frequent", vec![]).await, ["Album 03", "Album 00"]);
+        assert_eq!(
+            json_of(&app, "setRating", &params_of(&user, &[("id", &first), ("rating", "5")])).await["status"],
+            "ok"
+        );
+        assert_eq!(list("highest", vec![]).await, ["Album 00"]);
+        assert_eq!(json_of(&app, "star", &params_of(&user, &[("id", &three)])).await["status"], "ok");
+        assert_eq!(list("starred", vec![]).await, ["Album 03"]);
+
+        // An app copying the library: empty search3 pages until one is empty.
+        let mut seen = std::collections::HashSet::new();
+        let mut offset = 0;
+        for _ in 0..100 {
+            let offset_text = offset.to_string();
+            let params = params_of(
+                &user,
+                &[
+                    ("query", "\"\""),
+                    ("songCount", "7"),
+                    ("songOffset", &offset_text),
+                    ("artistCount", "0"),
+                    ("albumCount", "0"),
+                ],
+            );
+            let page = json_of(&app, "search3", &params).await;
+            let items = page["searchResult3"]["song"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                break;
+            }
+            for song in &items {
+                assert!(seen.insert(song["id"].as_str().unwrap().to_owned()), "a song came twice: {song}");
+            }
+            offset += items.len();
+        }
+        assert_eq!(seen.len(), songs.len(), "every song exactly once");
+        let everything = json_of(
+            &app,
+            "search3",
+            &params_of(
+                &user,
+                &[("query", ""), ("artistCount", "10"), ("albumCount", "10"), ("songCount", "0")],
+            ),
+        )
+        .await;
+        assert_eq!(everything["searchResult3"]["artist"].as_array().unwrap().len(), 3);
+        assert_eq!(everything["searchResult3"]["album"].as_array().unwrap().len(), 6);
+        assert_eq!(everything["searchResult3"]["song"], json!([]), "a list even when empty");
+
+        // Words find what they name, kind by kind.
+        let found = json_of(&app, "search3", &params_of(&user, &[("query", "Song 03-02")])).await;
+        let titles: Vec<&str> = found["searchResult3"]["song"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["title"].as_str().unwrap())
+            .collect();
+        assert!(titles.contains(&"Song 03-02") && titles.len() <= 20, "{found}");
+        let found = json_of(&app, "search2", &params_of(&user, &[("query", "gamma")])).await;
+        assert_eq!(found["searchResult2"]["artist"][0]["name"], "Gamma", "{found}");
+        let random =
+            json_of(&app, "getRandomSongs", &params_of(&user, &[("size", "4"), ("genre", "Rock")])).await;
+        let random = random["randomSongs"]["song"].as_array().unwrap();
+        assert_eq!(random.len(), 4);
+        assert!(random.iter().all(|s| s["genre"] == "Rock"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stars_ratings_plays_and_playlists_made_in_an_app_are_ordinary_writes() {
+    on_each_backend(|app| async move {
+        let songs = library_of(&app, 1, 3).await;
+        let (one, two, three) = (songs[0].to_string(), songs[1].to_string(), songs[2].to_string());
+        let user = app.user(Role::User).await;
+        let call = |method: &'static str, extra: Vec<(&'static str, String)>| {
+            let (app, user) = (&app, &user);
+            async move {
+                let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let answer = json_of(app, method, &params_of(user, &extra)).await;
+                assert_eq!(answer["status"], "ok", "{method}: {answer}");
+                answer
+            }
+        };
+
+        call("star", vec![("id", one.clone()), ("id", two.clone())]).await;
+        call("unstar", vec![("id", two.clone())]).await;
+        let starred = call("getStarred2", vec![]).await;
+        let ids: Vec<&str> = starred["starred2"]["song"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [one.as_str()]);
+        let marks = app.db().listening(user.id, songs[0]).await.unwrap();
+        assert!(marks.favourite, "the same favourite as the web's");
+        call("setRating", vec![("id", one.clone()), ("rating", "4".into())]).await;
+        assert_eq!(app.db().listening(user.id, songs[0]).await.unwrap().rating, Some(4));
+        call("setRating", vec![("id", one.clone()), ("rating", "0".into())]).await;
+        assert_eq!(app.db().listening(user.id, songs[0]).await.unwrap().rating, None);
+        assert_eq!(
+            error_code(&app, "setRating", &params_of(&user, &[("id", &one), ("rating", "9")])).await,
+            0
+        );
+        assert_eq!(
+            error_code(&app, "star", &params_of(&user, &[("albumId", &one)])).await,
+            0,
+            "songs only, said so"
+        );
+        // Every one of them is in the change log, in the user's name, to sync.
+        let changes = archive_testkit::settled_changes(app.db()).await;
+        assert!(
+            changes.iter().any(|c| c.table_name == "listening_data" && c.author == Some(user.id)),
+            "{changes:?}"
+        );
+
+        // A play at a given time; "now playing" without counting a play.
+        let at = "1700000000000";
+        call("scrobble", vec![("id", three.clone()), ("time", at.into())]).await;
+        let plays = plays_of(&app, user.id).await;
+        assert_eq!(plays.len(), 1);
+        assert_eq!(plays[0].played_at.timestamp_millis(), 1_700_000_000_000);
+        call("scrobble", vec![("id", two.clone()), ("submission", "false".into())]).await;
+        assert_eq!(plays_of(&app, user.id).await.len(), 1, "now playing is not a play");
+        let playing = call("getNowPlaying", vec![]).await;
+        let entry = &playing["nowPlaying"]["entry"][0];
+        assert_eq!(
+            (entry["id"].as_str(), entry["playerName"].as_str()),
+            (Some(two.as_str()), Some("test")),
+            "{playing}"
+        );
+        assert_eq!(entry["username"], user.email);
+
+        // Playlists: made, read, changed, deleted; others' private ones stay hidden.
+        let made = call(
+            "createPlaylist",
+            vec![("name", "Road".into()), ("songId", one.clone()), ("songId", two.clone())],
+        )
+        .await;
+        let playlist = made["playlist"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(made["playlist"]["songCount"], 2);
+        call(
+            "updatePlaylist",
+            vec![
+                ("playlistId", playlist.clone()),
+                ("name", "Road trip".into()),
+                ("public", "true".into()),
+                ("songIndexToRemove", "0".into()),
+                ("songIdToAdd", three.clone()),
+                ("songIdToAdd", three.clone()),
+            ],
+        )
+        .await;
+        let read = call("getPlaylist", vec![("id", playlist.clone())]).await;
+        assert_eq!(
+            (read["playlist"]["name"].as_str(), read["playlist"]["public"].as_bool()),
+            (Some("Road trip"), Some(true))
+        );
+        let order: Vec<&str> =
+            read["playlist"]["entry"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+        assert_eq!(order, [two.as_str(), three.as_str(), three.as_str()], "repeats kept, in order");
+        let listed = call("getPlaylists", vec![]).await;
+        assert_eq!(listed["playlists"]["playlist"][0]["songCount"], 3);
+
+        let other = app.user(Role::User).await;
+        let theirs = json_of(&app, "createPlaylist", &params_of(&other, &[("name", "Mine")])).await;
+        let theirs = theirs["playlist"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(error_code(&app, "getPlaylist", &params_of(&user, &[("id", &theirs)])).await, 70);
+        assert_eq!(
+            error_code(&app, "deletePlaylist", &params_of(&other, &[("id", &playlist)])).await,
+            50,
+            "public, not theirs"
+        );
+        call("deletePlaylist", vec![("id", playlist.clone())]).await;
+        assert_eq!(error_code(&app, "getPlaylist", &params_of(&user, &[("id", &playlist)])).await, 70);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stream_download_and_cover_art_serve_the_files_with_ranges_and_say_what_is_missing() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    on_each_backend(|app| async move {
+        let admin = app.user(Role::Admin).await;
+        let dir = tempfile::tempdir().unwrap();
+        let cover = dir.path().join("cover.png");
+        archive_testkit::audio::make_png(&cover, "red");
+        let path = dir.path().join("Covered.mp3");
+        archive_testkit::audio::make_mp3_with_cover(&path, &cover, "Covered");
+        let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
+        let (status, uploaded) = crate::media::upload(&app, &admin.token, form).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let song = uploaded["songs"][0]["id"].as_str().unwrap().to_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let query = |extra: &[(&str, &str)]| {
+            let params = params_of(&admin, extra);
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
+        };
+
+        let url = format!("{}/rest/stream?{}", app.base, query(&[("id", &song), ("format", "raw")]));
+        let whole = app.client.get(&url).send().await.unwrap();
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert!(whole.bytes().await.unwrap().as_ref() == bytes.as_slice());
+        let part = app.client.get(&url).header(reqwest::header::RANGE, "bytes=10-19").send().await.unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert!(part.bytes().await.unwrap().as_ref() == &bytes[10..20]);
+        let (_, played) = app.get(&format!("/api/v1/songs/{song}"), &admin.token).await;
+        assert!(plays_of(&app, admin.id).await.is_empty(), "streaming never counts a play: {played}");
+
+        let url = format!("{}/rest/download.view?{}", app.base, query(&[("id", &song)]));
+        let download = app.client.get(&url).send().await.unwrap();
+        assert!(
+            download.headers()[reqwest::header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+
+        let album = uploaded["songs"][0]["album_id"].as_str().expect("an album").to_owned();
+        let url = format!("{}/rest/getCoverArt?{}", app.base, query(&[("id", &album), ("size", "64")]));
+        let art = app.client.get(&url).send().await.unwrap();
+        assert_eq!(art.status(), StatusCode::OK);
+        assert!(art.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().starts_with("image/"));
+        let image = art.bytes().await.unwrap();
+        assert!(!image.is_empty());
+
+        // A song that is not there is an error in the envelope, not a 404.
+        let missing = uuid::Uuid::new_v4().to_string();
+        assert_eq!(error_code(&app, "stream", &params_of(&admin, &[("id", &missing)])).await, 70);
+        assert_eq!(error_code(&app, "getCoverArt", &params_of(&admin, &[("id", &missing)])).await, 70);
+    })
+    .await;
+}
+
+async fn plays_of(app: &App, user: uuid::Uuid) -> Vec<archive_db::RecentPlay> {
+    let page = archive_db::PageRequest { limit: Some(100), ..Default::default() };
+    app.db().recent_plays(user, &page).await.unwrap().items
+}
+
+#[tokio::test]
+async fn a_star_made_in_an_app_on_a_slave_reaches_the_master_with_the_next_cycle() {
+    for (master_backend, slave_backend) in crate::sync::pairs() {
+        let pair = crate::sync::Pair::start(master_backend, slave_backend).await;
+        let songs = library_of(&pair.master, 1, 1).await;
+        pair.settle().await;
+        let user = &pair.slave_admin;
+        let song = songs[0].to_string();
+        let starred = json_of(&pair.slave, "star", &params_of(user, &[("id", &song)])).await;
+        assert_eq!(starred["status"], "ok", "the slave answers the app itself: {starred}");
+        pair.sync().await;
+        assert!(
+            pair.master.db().listening(user.id, songs[0]).await.unwrap().favourite,
+            "the master has the star"
+        );
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn folders_are_made_from_the_tags_and_what_archive_does_not_know_is_empty_not_an_error() {
+    on_each_backend(|app| async move {
+        let (artist, album, song) = small_library(&app).await;
+        let user = app.user(Role::User).await;
+        let indexes = json_of(&app, "getIndexes", &password_of(&user)).await;
+        assert_eq!(indexes["indexes"]["index"][0]["artist"][0]["name"], "Björk", "{indexes}");
+        assert!(indexes["indexes"]["lastModified"].is_i64());
+        let artist_id = artist.to_string();
+        let folder = json_of(&app, "getMusicDirectory", &params_of(&user, &[("id", &artist_id)])).await;
+        let child = &folder["directory"]["child"][0];
+        assert_eq!(
+            (child["title"].as_str(), child["isDir"].as_bool()),
+            (Some("Homogenic"), Some(true)),
+            "{folder}"
+        );
+        assert_eq!(child["id"], album.to_string());
+        let album_id = album.to_string();
+        let folder = json_of(&app, "getMusicDirectory", &params_of(&user, &[("id", &album_id)])).await;
+        assert_eq!(folder["directory"]["child"].as_array().unwrap().len(), 2);
+        assert_eq!(folder["directory"]["parent"], artist_id);
+        let (_, xml) = rest(&app, "getMusicDirectory", &params_of(&user, &[("id", &album_id)])).await;
+        check_xml_envelope(&xml, "ok");
+
+        for (method, element, id) in [
+            ("getArtistInfo2", "artistInfo2", &artist_id),
+            ("getAlbumInfo2", "albumInfo", &album_id),
+            ("getSimilarSongs2", "similarSongs2", &song.to_string()),
+            ("getTopSongs", "topSongs", &artist_id),
+        ] {
+            let answer = json_of(&app, method, &params_of(&user, &[("id", id), ("artist", "Björk")])).await;
+            assert_eq!(answer["status"], "ok", "{method}: {answer}");
+            assert!(answer[element].is_object(), "{method}: {answer}");
+        }
+        let missing = uuid::Uuid::new_v4().to_string();
+        assert_eq!(error_code(&app, "getArtistInfo2", &params_of(&user, &[("id", &missing)])).await, 70);
+
+        let by_genre =
+            json_of(&app, "getSongsByGenre", &params_of(&user, &[("genre", "art pop"), ("count", "1")]))
+                .await;
+        assert_eq!(by_genre["songsByGenre"]["song"].as_array().unwrap().len(), 1, "{by_genre}");
+        let none = json_of(&app, "getSongsByGenre", &params_of(&user, &[("genre", "Polka")])).await;
+        assert_eq!(none["songsByGenre"]["song"], json!([]));
+
+        let status = json_of(&app, "getScanStatus", &password_of(&user)).await;
+        assert_eq!(
+            (status["scanStatus"]["scanning"].as_bool(), status["scanStatus"]["count"].as_i64()),
+            (Some(false), Some(2))
+        );
+        assert_eq!(
+            error_code(&app, "startScan", &password_of(&user)).await,
+            50,
+            "a listener does not start scans"
+        );
+        let moderator = app.user(Role::Moderator).await;
+        assert_eq!(
+            error_code(&app, "startScan", &password_of(&moderator)).await,
+            0,
+            "no library folders set: said so"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_moderators_start_scan_imports_the_library_folders_as_the_import_page_does() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let library = tempfile::tempdir().unwrap();
+    let tags = archive_testkit::audio::full_tags("Scanned", "Folder Band", "On Disk");
+    archive_testkit::audio::make(
+        &library.path().join("Scanned.mp3"),
+        archive_testkit::audio::format("mp3"),
+        &tags,
+        1.0,
+        440,
+    );
+    let roots = library.path().display().to_string();
+    crate::support::on_each_backend_with(&[("ARCHIVE_LIBRARY_ROOTS", roots.clone())], |app| async move {
+        let moderator = app.user(Role::Moderator).await;
+        let started = json_of(&app, "startScan", &password_of(&moderator)).await;
+        assert_eq!(started["status"], "ok", "{started}");
+        assert!(started["scanStatus"]["scanning"].is_boolean());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let status = json_of(&app, "getScanStatus", &password_of(&moderator)).await;
+            if status["scanStatus"]["scanning"] == false && status["scanStatus"]["count"] == 1 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the scan did not finish: {status}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let found = json_of(&app, "search3", &params_of(&moderator, &[("query", "Scanned")])).await;
+        assert_eq!(found["searchResult3"]["song"][0]["title"], "Scanned", "{found}");
+    })
+    .await;
+}

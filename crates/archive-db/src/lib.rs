@@ -53,7 +53,7 @@ pub use position::{BadPosition, LogPosition};
 pub use schema::{ColumnInfo, SYNCED_TABLES, TableInfo};
 pub use search::{SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SearchPage, SearchRequest, query_words};
 pub use settings::SharedSetting;
-pub use subsonic_keys::SubsonicKey;
+pub use subsonic_keys::{APP_PASSWORDS_MAX, SubsonicAppPassword, SubsonicKey};
 pub use sync::{PushAnswer, PushChange, PushOutcome, PushStatus, RowImage, RowState};
 pub use tokens::AuthToken;
 pub use transfers::{FileTransfer, FilesSummary, PinKind, TransferReason};

@@ -89,6 +89,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_subsonic_api_keys.sql"),
         include_str!("../migrations/postgres/0013_subsonic_api_keys.sql"),
     ),
+    (
+        14,
+        "Subsonic app passwords",
+        include_str!("../migrations/sqlite/0014_subsonic_app_passwords.sql"),
+        include_str!("../migrations/postgres/0014_subsonic_app_passwords.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

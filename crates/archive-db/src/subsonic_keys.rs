@@ -1,5 +1,6 @@
-//! Keys users issue for Subsonic apps (OpenSubsonic `apiKey`), kept as the
-//! SHA-256 of the key. Node-local.
+//! What users make for Subsonic apps: API keys (OpenSubsonic `apiKey`),
+//! kept as the SHA-256 of the key, and app passwords (for token
+//! authentication), kept sealed with the node's key. Node-local.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -81,6 +82,90 @@ impl Tx {
     pub async fn subsonic_key_used(&mut self, id: Uuid) -> Result<()> {
         let now = crate::now();
         let mut sql = Sql::new("UPDATE subsonic_api_keys SET last_used_at = ");
+        sql.bind(Param::Time(now)).push(" WHERE id = ");
+        sql.bind(Param::Uuid(id));
+        sql.push(" AND (last_used_at IS NULL OR last_used_at < ");
+        sql.bind(Param::Time(now - USE_RESOLUTION)).push(")");
+        self.execute_sql(sql).await?;
+        Ok(())
+    }
+}
+
+/// An app password: its secret is sealed with the node's key by the caller
+/// (this crate never sees it in the clear).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SubsonicAppPassword {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    #[serde(skip)]
+    pub sealed: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+const APP_PASSWORD_COLUMNS: &str = "id, user_id, name, sealed, created_at, last_used_at";
+
+/// App passwords a user may have at once (a token is checked against each).
+pub const APP_PASSWORDS_MAX: i64 = 20;
+
+impl Db {
+    /// A user's app passwords, newest first.
+    pub async fn subsonic_app_passwords(&self, user_id: Uuid) -> Result<Vec<SubsonicAppPassword>> {
+        let mut sql =
+            Sql::new(&format!("SELECT {APP_PASSWORD_COLUMNS} FROM subsonic_app_passwords WHERE user_id = "));
+        sql.bind(Param::Uuid(user_id));
+        sql.push(" ORDER BY created_at DESC LIMIT ");
+        sql.bind(Param::Int(APP_PASSWORDS_MAX));
+        self.fetch_all_sql(sql).await
+    }
+}
+
+impl Tx {
+    pub async fn insert_subsonic_app_password(
+        &mut self,
+        user_id: Uuid,
+        name: &str,
+        sealed: &str,
+    ) -> Result<SubsonicAppPassword> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(crate::DbError::invalid("name", "an app password's name is 1 to 100 characters"));
+        }
+        let mut count = Sql::new("SELECT count(*) FROM subsonic_app_passwords WHERE user_id = ");
+        count.bind(Param::Uuid(user_id));
+        let existing: Vec<(i64,)> = self.fetch_all_sql(count).await?;
+        if existing.first().is_some_and(|(n,)| *n >= APP_PASSWORDS_MAX) {
+            let message = format!("at most {APP_PASSWORDS_MAX} app passwords: revoke one first");
+            return Err(crate::DbError::invalid("name", message));
+        }
+        let id = Uuid::now_v7();
+        let mut sql =
+            Sql::new(&format!("INSERT INTO subsonic_app_passwords ({APP_PASSWORD_COLUMNS}) VALUES ("));
+        sql.bind(Param::Uuid(id)).push(", ");
+        sql.bind(Param::Uuid(user_id)).push(", ");
+        sql.bind(Param::Text(name.to_owned())).push(", ");
+        sql.bind(Param::Text(sealed.to_owned())).push(", ");
+        sql.bind(Param::Time(crate::now())).push(", NULL)");
+        self.execute_sql(sql).await?;
+        let mut sql =
+            Sql::new(&format!("SELECT {APP_PASSWORD_COLUMNS} FROM subsonic_app_passwords WHERE id = "));
+        sql.bind(Param::Uuid(id));
+        self.fetch_optional_sql(sql).await?.ok_or(crate::DbError::NotFound)
+    }
+
+    /// Deletes `user_id`'s app password `id`; whether there was one.
+    pub async fn revoke_subsonic_app_password(&mut self, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let mut sql = Sql::new("DELETE FROM subsonic_app_passwords WHERE id = ");
+        sql.bind(Param::Uuid(id)).push(" AND user_id = ");
+        sql.bind(Param::Uuid(user_id));
+        Ok(self.execute_sql(sql).await? > 0)
+    }
+
+    /// An app password was used now (recorded at most once a minute).
+    pub async fn subsonic_app_password_used(&mut self, id: Uuid) -> Result<()> {
+        let now = crate::now();
+        let mut sql = Sql::new("UPDATE subsonic_app_passwords SET last_used_at = ");
         sql.bind(Param::Time(now)).push(" WHERE id = ");
         sql.bind(Param::Uuid(id));
         sql.push(" AND (last_used_at IS NULL OR last_used_at < ");

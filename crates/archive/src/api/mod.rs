@@ -69,6 +69,14 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/api/v1/me/subsonic-keys", User, get(subsonic_keys::list)),
         route(M::POST, "/api/v1/me/subsonic-keys", User, post(subsonic_keys::create)),
         route(M::DELETE, "/api/v1/me/subsonic-keys/{id}", User, delete(subsonic_keys::revoke)),
+        route(M::GET, "/api/v1/me/subsonic-app-passwords", User, get(subsonic_keys::list_app_passwords)),
+        route(M::POST, "/api/v1/me/subsonic-app-passwords", User, post(subsonic_keys::create_app_password)),
+        route(
+            M::DELETE,
+            "/api/v1/me/subsonic-app-passwords/{id}",
+            User,
+            delete(subsonic_keys::revoke_app_password),
+        ),
         // Library
         route(M::GET, "/api/v1/artists", User, get(library::list_artists)),
         route(M::POST, "/api/v1/artists", Moderator, post(library::create_artist)),

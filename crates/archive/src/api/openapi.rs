@@ -221,6 +221,12 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
             .json_body(object(&[("name", "string")], &["name"]))
             .answers(201, object_of(&[("key", json!({ "type": "string" })), ("record", schema("SubsonicKey"))])),
         ("DELETE", "/api/v1/me/subsonic-keys/{id}") => op("Revoke one of your Subsonic API keys").no_content(),
+        ("GET", "/api/v1/me/subsonic-app-passwords") => op("Your app passwords for Subsonic apps (never the passwords)")
+            .answers(200, json!({ "type": "array", "items": schema("SubsonicAppPassword") })),
+        ("POST", "/api/v1/me/subsonic-app-passwords") => op("Make an app password for a Subsonic app (shown once)")
+            .json_body(object(&[("name", "string")], &["name"]))
+            .answers(201, object_of(&[("password", json!({ "type": "string" })), ("record", schema("SubsonicAppPassword"))])),
+        ("DELETE", "/api/v1/me/subsonic-app-passwords/{id}") => op("Revoke one of your app passwords").no_content(),
         ("GET", "/api/v1/me/favourites") => op("Your favourite songs").query(PAGE).answers(200, page_of("Song")),
         ("GET", "/api/v1/me/recently-played") => {
             op("Your plays, newest first").query(&["limit", "cursor"]).answers(200, page_of("Play"))
@@ -637,6 +643,13 @@ fn schemas() -> Value {
             ("user_id", id.clone()),
             ("name", text.clone()),
             ("key_prefix", text.clone()),
+            ("created_at", time.clone()),
+            ("last_used_at", opt_time.clone()),
+        ]),
+        "SubsonicAppPassword": record(vec![
+            ("id", id.clone()),
+            ("user_id", id.clone()),
+            ("name", text.clone()),
             ("created_at", time.clone()),
             ("last_used_at", opt_time.clone()),
         ]),

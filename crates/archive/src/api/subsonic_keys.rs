@@ -1,4 +1,5 @@
-//! `/api/v1/me/subsonic-keys`: the caller's API keys for Subsonic apps
+//! `/api/v1/me/subsonic-keys` and `/api/v1/me/subsonic-app-passwords`: the
+//! caller's API keys and app passwords for Subsonic apps
 //! (`services::subsonic_keys`).
 
 use axum::Json;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use archive_db::SubsonicKey;
+use archive_db::{SubsonicAppPassword, SubsonicKey};
 
 use super::CurrentUser;
 use super::error::ApiResult;
@@ -42,5 +43,30 @@ pub async fn revoke(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     subsonic_keys::revoke(&state, &caller.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_app_password(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    ApiJson(new): ApiJson<NewKey>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let issued = subsonic_keys::issue_app_password(&state, &caller.user, &new.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "password": issued.password, "record": issued.record }))))
+}
+
+pub async fn list_app_passwords(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> ApiResult<Json<Vec<SubsonicAppPassword>>> {
+    Ok(Json(subsonic_keys::app_passwords(&state, &caller.user).await?))
+}
+
+pub async fn revoke_app_password(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    subsonic_keys::revoke_app_password(&state, &caller.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

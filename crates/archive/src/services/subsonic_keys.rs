@@ -1,13 +1,19 @@
-//! A user's API keys for Subsonic apps (`apiKey`): made, listed and
-//! revoked by the user alone. A key is 32 random bytes, shown once as
-//! `arcsub_` and hex, kept as its SHA-256.
+//! What a user makes for Subsonic apps, and lists and revokes alone:
+//!
+//! - API keys (`apiKey`): 32 random bytes, shown once as `arcsub_` and hex,
+//!   kept as their SHA-256;
+//! - app passwords, for apps that authenticate with a token (md5 of the
+//!   password and a salt, so the server must read the password back): 24
+//!   random letters, shown once, kept sealed with the node's key (the
+//!   key-encryption key that seals a slave's key), never an account password.
 
 use uuid::Uuid;
 
-use archive_db::{SubsonicKey, User};
+use archive_db::{SubsonicAppPassword, SubsonicKey, User};
 
 use super::{ServiceError, ServiceResult};
 use crate::state::AppState;
+use crate::sync::keys::Kek;
 
 /// A key just made: its secret (shown once) and its record.
 pub struct IssuedKey {
@@ -42,4 +48,79 @@ pub async fn revoke(state: &AppState, user: &User, id: Uuid) -> ServiceResult<()
         true => Ok(()),
         false => Err(ServiceError::NotFound("Subsonic API key")),
     }
+}
+
+/// An app password just made: the password (shown once) and its record.
+pub struct IssuedAppPassword {
+    pub password: String,
+    pub record: SubsonicAppPassword,
+}
+
+/// The letters of an app password: no `l`, `o`, `0` or `1` to confuse when
+/// typed on a phone; 32 of them, so each carries 5 random bits.
+const APP_PASSWORD_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+/// 24 letters (120 random bits) in groups of four: `abcd-efgh-…`.
+fn new_app_password() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    let letters: Vec<char> = bytes.iter().map(|b| APP_PASSWORD_ALPHABET[(b & 31) as usize] as char).collect();
+    letters.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// The node's key that seals app passwords (the one that seals a slave's key).
+fn node_key(state: &AppState) -> ServiceResult<Kek> {
+    let config = state.config();
+    Kek::load(&config.data_dir, config.sync.kek_hex.as_deref())
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+pub async fn issue_app_password(
+    state: &AppState,
+    user: &User,
+    name: &str,
+) -> ServiceResult<IssuedAppPassword> {
+    let password = new_app_password();
+    let sealed = node_key(state)?.seal(&password);
+    let mut tx = state.db.begin().await?;
+    let record = tx.insert_subsonic_app_password(user.id, name, &sealed).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.id, app_password = %record.id, "Subsonic app password made");
+    Ok(IssuedAppPassword { password, record })
+}
+
+pub async fn app_passwords(state: &AppState, user: &User) -> ServiceResult<Vec<SubsonicAppPassword>> {
+    Ok(state.db.subsonic_app_passwords(user.id).await?)
+}
+
+pub async fn revoke_app_password(state: &AppState, user: &User, id: Uuid) -> ServiceResult<()> {
+    let mut tx = state.db.begin().await?;
+    let found = tx.revoke_subsonic_app_password(user.id, id).await?;
+    tx.commit().await?;
+    match found {
+        true => Ok(()),
+        false => Err(ServiceError::NotFound("app password")),
+    }
+}
+
+/// Whether `user` has app passwords, and which of them (if any) `fits`:
+/// each is opened with the node's key and offered to `fits`. A match is
+/// recorded as a use.
+pub async fn find_app_password(
+    state: &AppState,
+    user: &User,
+    fits: impl Fn(&str) -> bool,
+) -> ServiceResult<(bool, Option<Uuid>)> {
+    let passwords = state.db.subsonic_app_passwords(user.id).await?;
+    if passwords.is_empty() {
+        return Ok((false, None));
+    }
+    let key = node_key(state)?;
+    let found = passwords.iter().find(|p| key.open(&p.sealed).is_ok_and(|password| fits(&password)));
+    if let Some(found) = found {
+        let mut tx = state.db.begin().await?;
+        tx.subsonic_app_password_used(found.id).await?;
+        tx.commit().await?;
+    }
+    Ok((true, found.map(|p| p.id)))
 }

@@ -1,17 +1,19 @@
 //! Who is calling: every Subsonic method but `getOpenSubsonicExtensions`
-//! authenticates, one of two ways for now:
+//! authenticates, one of three ways:
 //!
-//! - `u` with `p` (plain, or `enc:` and hex): the account's email and
-//!   password, checked against its Argon2 hash under the login throttle.
-//!   Apps send it with every request, so a password that was right is
-//!   remembered for ten minutes (keyed by a hash of the email, the password
-//!   and the account's current password hash: a changed password is not).
-//! - `apiKey` (OpenSubsonic `apiKeyAuthentication`): a key the user made on
-//!   their Profile page or through the API, kept as a SHA-256.
+//! - `u` with `p` (plain, or `enc:` and hex): the account's email and either
+//!   one of its app passwords or its password (checked against its Argon2
+//!   hash, remembered ten minutes in `services::apps`: apps send it with
+//!   every request).
+//! - `u` with `t` and `s`: `t` is md5(password + `s`), which only a secret
+//!   the server can read back can answer. Account passwords are never kept
+//!   that way, so the token is checked against the user's app passwords
+//!   (`services::subsonic_keys`); a user without any gets code 41, saying
+//!   to make one.
+//! - `apiKey` (OpenSubsonic `apiKeyAuthentication`): a key the user made,
+//!   kept as a SHA-256.
 //!
-//! `u` with `t` and `s` (md5 of the password and a salt) needs a secret the
-//! server can read back; Archive never keeps account passwords that way.
-//! It answers code 41 until app passwords are offered.
+//! Failures count towards the login throttle like a failed login.
 
 use std::time::Instant;
 
@@ -21,23 +23,86 @@ use super::Params;
 use super::error::SubsonicError;
 use crate::state::AppState;
 
-/// The caller's account, or why not.
-pub async fn authenticate(state: &AppState, params: &Params, address: &str) -> Result<User, SubsonicError> {
+/// The caller's account, and whether it came with an API key; or why not.
+pub async fn authenticate(
+    state: &AppState,
+    params: &Params,
+    address: &str,
+) -> Result<(User, bool), SubsonicError> {
     let username = params.get("u");
     if let Some(key) = params.get("apiKey") {
         if username.is_some() {
             return Err(SubsonicError::ConflictingCredentials);
         }
-        return by_api_key(state, key, address).await;
+        return by_api_key(state, key, address).await.map(|user| (user, true));
     }
+    by_username(state, params, username, address).await.map(|user| (user, false))
+}
+
+async fn by_username(
+    state: &AppState,
+    params: &Params,
+    username: Option<&str>,
+    address: &str,
+) -> Result<User, SubsonicError> {
     let username = username.ok_or(SubsonicError::MissingParameter("u"))?;
     if let Some(password) = params.get("p") {
         return by_password(state, username, &plain_password(password)?, address).await;
     }
-    if params.get("t").is_some() {
-        return Err(SubsonicError::TokenNotSupported);
+    if let Some(token) = params.get("t") {
+        let salt = params.get("s").ok_or(SubsonicError::MissingParameter("s"))?;
+        return by_token(state, username, token, salt, address).await;
     }
     Err(SubsonicError::MissingParameter("p"))
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
+}
+
+/// The account `username` names, if a login to it may be tried now.
+async fn account(
+    state: &AppState,
+    username: &str,
+    address: &str,
+) -> Result<(String, Option<User>), SubsonicError> {
+    let account = username.trim().to_lowercase();
+    if let Err(wait) = state.logins.check(&account, address, Instant::now()) {
+        return Err(SubsonicError::Generic(format!(
+            "too many failed attempts; try again in {} s",
+            wait.as_secs()
+        )));
+    }
+    let user = state.db.user_by_email(&account).await?;
+    Ok((account, user))
+}
+
+async fn by_token(
+    state: &AppState,
+    username: &str,
+    token: &str,
+    salt: &str,
+    address: &str,
+) -> Result<User, SubsonicError> {
+    let (account, user) = account(state, username, address).await?;
+    let token = token.to_ascii_lowercase();
+    if let Some(user) = user {
+        let fits = |password: &str| {
+            let digest = <md5::Md5 as md5::Digest>::digest(format!("{password}{salt}").as_bytes());
+            same(&hex::encode(digest), &token)
+        };
+        match crate::services::subsonic_keys::find_app_password(state, &user, fits).await? {
+            (_, Some(_)) => {
+                state.logins.succeeded(&account, address, Instant::now());
+                return Ok(user);
+            }
+            (false, None) => return Err(SubsonicError::TokenNotSupported),
+            (true, None) => {}
+        }
+    }
+    state.logins.failed(&account, address, Instant::now());
+    Err(SubsonicError::WrongCredentials)
 }
 
 /// `p` as sent: plain, or `enc:` followed by the password's bytes in hex.
@@ -58,11 +123,17 @@ async fn by_password(
     password: &str,
     address: &str,
 ) -> Result<User, SubsonicError> {
-    let account = username.trim().to_lowercase();
-    if let Some(user) = state.db.user_by_email(&account).await?
-        && state.apps.passwords.remembers(&user, password)
-    {
-        return Ok(user);
+    let (account, user) = account(state, username, address).await?;
+    if let Some(user) = user {
+        if state.apps.passwords.remembers(&user, password) {
+            return Ok(user);
+        }
+        // Not remembered: a revoked app password stops working at once.
+        let app_password =
+            crate::services::subsonic_keys::find_app_password(state, &user, |p| same(p, password));
+        if app_password.await?.1.is_some() {
+            return Ok(user);
+        }
     }
     let user = crate::services::sessions::authenticate(state, &account, password.to_owned(), address)
         .await

@@ -18,8 +18,11 @@ pub enum SubsonicError {
     #[error("wrong username or password")]
     WrongCredentials,
     /// Code 41.
-    #[error("token authentication needs an app password: create one on your Profile page")]
+    #[error("token authentication needs an app password: make one on your Profile page")]
     TokenNotSupported,
+    /// Code 42.
+    #[error("{0}")]
+    MechanismNotSupported(&'static str),
     /// Code 43.
     #[error("give either u with p or t and s, or apiKey, not both")]
     ConflictingCredentials,
@@ -46,6 +49,7 @@ impl SubsonicError {
             SubsonicError::MissingParameter(_) => 10,
             SubsonicError::WrongCredentials => 40,
             SubsonicError::TokenNotSupported => 41,
+            SubsonicError::MechanismNotSupported(_) => 42,
             SubsonicError::ConflictingCredentials => 43,
             SubsonicError::InvalidApiKey => 44,
             SubsonicError::NotAuthorized(_) => 50,

@@ -104,6 +104,8 @@ impl Params {
 pub(crate) struct Call {
     state: AppState,
     user: User,
+    /// Whether the caller authenticated with an API key (`tokenInfo`).
+    by_api_key: bool,
     params: Params,
 }
 
@@ -147,8 +149,8 @@ async fn answer(
     if method == "getOpenSubsonicExtensions" {
         return Ok(Reply::Envelope(system::extensions()));
     }
-    let user = auth::authenticate(&state, &params, address).await?;
-    let call = Call { state, user, params };
+    let (user, by_api_key) = auth::authenticate(&state, &params, address).await?;
+    let call = Call { state, user, by_api_key, params };
     match method {
         "stream" => return media::song_file(&call, headers, false).await.map(Reply::Raw),
         "download" => return media::song_file(&call, headers, true).await.map(Reply::Raw),
@@ -164,6 +166,7 @@ async fn envelope_method(call: &Call, method: &str) -> Answer {
         "getLicense" => Ok(system::license()),
         "getMusicFolders" => Ok(system::music_folders()),
         "getUser" => system::user(call).await,
+        "tokenInfo" => system::token_info(call),
         "getArtists" => browse::artists(call).await,
         "getArtist" => browse::artist(call).await,
         "getAlbum" => browse::album(call).await,

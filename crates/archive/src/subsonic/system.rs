@@ -31,6 +31,14 @@ pub fn music_folders() -> Node {
     Node::new().child("musicFolders", Node::new().list("musicFolder", vec![folder]))
 }
 
+/// `tokenInfo` (OpenSubsonic `apiKeyAuthentication`): whose key this is.
+pub fn token_info(call: &Call) -> Answer {
+    if !call.by_api_key {
+        return Err(SubsonicError::MechanismNotSupported("tokenInfo answers for an API key (apiKey)"));
+    }
+    Ok(Node::new().child("tokenInfo", Node::new().attr("username", call.user.email.clone())))
+}
+
 /// `getUser`: the caller, or (for an admin) anyone, by `username` (the email).
 pub async fn user(call: &Call) -> Answer {
     let username = call.params.required("username")?;

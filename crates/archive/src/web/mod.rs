@@ -121,6 +121,8 @@ pub fn pages() -> Vec<PageRoute> {
         page(M::GET, "/profile", User, get(profile::show)),
         page(M::POST, "/profile", User, post(profile::save_name)),
         page(M::POST, "/profile/password", User, post(profile::change_password)),
+        page(M::POST, "/profile/{kind}", User, post(profile::make_app_secret)),
+        page(M::POST, "/profile/{kind}/{id}/delete", User, post(profile::revoke_app_secret)),
         page(M::GET, "/admin/users", Admin, get(admin::users)),
         page(M::POST, "/admin/users", Admin, post(admin::create)),
         page(M::POST, "/admin/users/{id}", Admin, post(admin::update)),

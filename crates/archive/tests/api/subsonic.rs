@@ -151,6 +151,9 @@ async fn an_api_key_is_made_shown_once_used_and_revoked_by_its_owner() {
 
         let answer = json_of(&app, "getUser", &[("apiKey", &key), ("username", &user.email)]).await;
         assert_eq!(answer["user"]["username"], user.email, "{answer}");
+        let info = json_of(&app, "tokenInfo", &[("apiKey", &key)]).await;
+        assert_eq!(info["tokenInfo"]["username"], user.email, "{info}");
+        assert_eq!(error_code(&app, "tokenInfo", &password_of(&user)).await, 42, "only for a key");
         let (_, listed) = app.get("/api/v1/me/subsonic-keys", &user.token).await;
         assert!(listed[0]["last_used_at"].is_string(), "its last use is shown: {listed}");
 
@@ -754,6 +757,153 @@ async fn a_moderators_start_scan_imports_the_library_folders_as_the_import_page_
         }
         let found = json_of(&app, "search3", &params_of(&moderator, &[("query", "Scanned")])).await;
         assert_eq!(found["searchResult3"]["song"][0]["title"], "Scanned", "{found}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_authentication_works_with_an_app_password_and_stops_when_it_is_revoked() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let (status, made) =
+            app.post("/api/v1/me/subsonic-app-passwords", &user.token, json!({"name": "Symfonium"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let password = made["password"].as_str().unwrap().to_owned();
+        assert_eq!(password.len(), 29, "24 letters in groups of four: {password}");
+        let (_, listed) = app.get("/api/v1/me/subsonic-app-passwords", &user.token).await;
+        assert!(!listed.to_string().contains(&password), "never listed again: {listed}");
+        // Kept sealed with the node's key, never in the clear.
+        let stored = app.db().subsonic_app_passwords(user.id).await.unwrap();
+        assert!(!stored[0].sealed.contains(&password));
+
+        let salt = "c19b2d";
+        let token = hex::encode(<md5::Md5 as md5::Digest>::digest(format!("{password}{salt}").as_bytes()));
+        let by_token = [("u", user.email.as_str()), ("t", token.as_str()), ("s", salt)];
+        let answer = json_of(&app, "ping", &by_token).await;
+        assert_eq!(answer["status"], "ok", "{answer}");
+        let upper = token.to_uppercase();
+        let shouting = [("u", user.email.as_str()), ("t", upper.as_str()), ("s", salt)];
+        assert_eq!(json_of(&app, "ping", &shouting).await["status"], "ok", "hex in either case");
+        let wrong = [("u", user.email.as_str()), ("t", token.as_str()), ("s", "another")];
+        assert_eq!(error_code(&app, "ping", &wrong).await, 40);
+        assert_eq!(
+            error_code(&app, "ping", &[("u", user.email.as_str()), ("t", token.as_str())]).await,
+            10,
+            "no salt"
+        );
+        // The app password also works as a plain password.
+        let plain = [("u", user.email.as_str()), ("p", password.as_str())];
+        assert_eq!(json_of(&app, "ping", &plain).await["status"], "ok");
+        let (_, listed) = app.get("/api/v1/me/subsonic-app-passwords", &user.token).await;
+        assert!(listed[0]["last_used_at"].is_string(), "{listed}");
+
+        let path = format!("/api/v1/me/subsonic-app-passwords/{}", made["record"]["id"].as_str().unwrap());
+        assert_eq!(app.delete(&path, &user.token).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(error_code(&app, "ping", &by_token).await, 41, "no app password left: make one");
+        assert_eq!(error_code(&app, "ping", &plain).await, 40, "revoked at once");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_profile_page_makes_shows_once_and_revokes_app_passwords_and_keys() {
+    on_each_backend(|app| async move {
+        let user = app.user(Role::User).await;
+        let mut browser = crate::web::Browser::new(&app);
+        browser.log_in(&user.email).await;
+        let page = browser.page("/profile").await;
+        assert!(page.contains("Subsonic apps") && page.contains("Make an app password"), "{page}");
+        let csrf = crate::web::hidden_csrf(&page);
+        let made = browser.post_form("/profile/app-passwords", &[("csrf", &csrf), ("name", "Phone")]).await;
+        assert_eq!(made.status(), StatusCode::OK);
+        let made = made.text().await.unwrap();
+        let at = made.find("id=\"made-secret\"").expect("the new password is shown");
+        let shown = &made[at..];
+        let password = &shown[shown.find("<code>").unwrap() + 6..shown.find("</code>").unwrap()];
+        let answer = json_of(&app, "ping", &[("u", &user.email), ("p", password)]).await;
+        assert_eq!(answer["status"], "ok", "the shown password works: {answer}");
+        let page = browser.page("/profile").await;
+        assert!(page.contains("<td>Phone</td>") && !page.contains(password), "listed, never shown again");
+
+        let key_page = browser.post_form("/profile/api-keys", &[("csrf", &csrf), ("name", "Laptop")]).await;
+        let key_page = key_page.text().await.unwrap();
+        assert!(key_page.contains("Your new API key") && key_page.contains("arcsub_"), "{key_page}");
+
+        let id = app.db().subsonic_app_passwords(user.id).await.unwrap()[0].id;
+        let revoked =
+            browser.post_form(&format!("/profile/app-passwords/{id}/delete"), &[("csrf", &csrf)]).await;
+        assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+        assert_eq!(error_code(&app, "ping", &[("u", &user.email), ("p", password)]).await, 40);
+        let other = browser.post_form("/profile/nonsense", &[("csrf", &csrf), ("name", "x")]).await;
+        assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+/// A Python with py-opensonic (PyPI): `ARCHIVE_PYSONIC`, else `python3` if
+/// it has the library. `None` (the test skips) unless
+/// `ARCHIVE_TEST_REQUIRE_PYSONIC=1`, as CI sets.
+fn opensonic_python() -> Option<String> {
+    let candidate = std::env::var("ARCHIVE_PYSONIC").unwrap_or_else(|_| "python3".to_owned());
+    let has_library = std::process::Command::new(&candidate)
+        .args(["-c", "import libopensonic"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if has_library {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var("ARCHIVE_TEST_REQUIRE_PYSONIC").as_deref() != Ok("1"),
+        "py-opensonic is required (ARCHIVE_TEST_REQUIRE_PYSONIC=1) but {candidate} cannot import libopensonic"
+    );
+    eprintln!("skipped: py-opensonic is not installed (set ARCHIVE_PYSONIC to a Python that has it)");
+    None
+}
+
+#[tokio::test]
+async fn an_independent_client_library_walks_the_library_with_a_token_and_with_an_api_key() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let Some(python) = opensonic_python() else { return };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/clients/opensonic_walk.py");
+    on_each_backend(|app| {
+        let python = python.clone();
+        async move {
+            let user = app.user(Role::Moderator).await;
+            let dir = tempfile::tempdir().unwrap();
+            let mut form = reqwest::multipart::Form::new();
+            for (i, title) in ["First Light", "Second Wind", "Third Rail"].iter().enumerate() {
+                let path = dir.path().join(format!("{title}.mp3"));
+                let tags = archive_testkit::audio::full_tags(title, "Walker", "Walked");
+                archive_testkit::audio::make(
+                    &path,
+                    archive_testkit::audio::format("mp3"),
+                    &tags,
+                    1.0,
+                    330 + 40 * i as u32,
+                );
+                form = form.part("file", crate::media::file_part(&path));
+            }
+            let (status, uploaded) = crate::media::upload(&app, &user.token, form).await;
+            assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+            let (_, made) =
+                app.post("/api/v1/me/subsonic-app-passwords", &user.token, json!({"name": "ci"})).await;
+            let password = made["password"].as_str().unwrap().to_owned();
+            let (_, made) = app.post("/api/v1/me/subsonic-keys", &user.token, json!({"name": "ci"})).await;
+            let key = made["key"].as_str().unwrap().to_owned();
+            let (host, port) = app.base.rsplit_once(':').unwrap();
+            let out = tokio::process::Command::new(&python)
+                .args([script, host, port, &user.email, &password, &key, "3"])
+                .output()
+                .await
+                .unwrap();
+            let said =
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "py-opensonic: {said}");
+            assert!(said.contains("py-opensonic walked the library"), "{said}");
+        }
     })
     .await;
 }

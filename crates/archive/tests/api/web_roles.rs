@@ -36,6 +36,8 @@ const EXPECTED: &[(&str, &str, PageAccess)] = {
         ("GET", "/most-played", User),
         ("POST", "/songs/{id}/favourite", User),
         ("POST", "/songs/{id}/pin", User),
+        ("POST", "/profile/{kind}", User),
+        ("POST", "/profile/{kind}/{id}/delete", User),
         ("POST", "/albums/{id}/pin", User),
         ("POST", "/playlists/{id}/pin", User),
         ("POST", "/songs/{id}/rating", User),

@@ -95,6 +95,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_subsonic_app_passwords.sql"),
         include_str!("../migrations/postgres/0014_subsonic_app_passwords.sql"),
     ),
+    (
+        15,
+        "play queues",
+        include_str!("../migrations/sqlite/0015_play_queues.sql"),
+        include_str!("../migrations/postgres/0015_play_queues.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -17,6 +17,6 @@ pub use import::{
 };
 pub use store::{Checked, Incoming, MAX_PARTS, MediaStore, Part, StoreError, StoredFile};
 pub use tags::{
-    AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, read_track,
-    read_track_in_memory, read_track_with,
+    AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, embedded_lyrics,
+    read_track, read_track_in_memory, read_track_with,
 };

@@ -545,6 +545,17 @@ impl PathFallback {
     }
 }
 
+/// The unsynchronised lyrics a file carries in its tags (ID3 `USLT`, a
+/// Vorbis `LYRICS` comment, an MP4 `©lyr`…), if any. Read leniently: a
+/// damaged frame elsewhere does not hide them.
+pub fn embedded_lyrics(path: &Path) -> Result<Option<String>, MediaError> {
+    let tagged = probe_file(Content::File(path), ParsingMode::Relaxed, true)?;
+    let lyrics = tagged.tags().iter().find_map(|tag| {
+        tag.get_string(ItemKey::Lyrics).map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned)
+    });
+    Ok(lyrics)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,24 +90,33 @@ fn song_mime(song: &Song) -> ApiResult<mime::Mime> {
         .map_err(ApiError::internal)
 }
 
-/// Where this node holds a song's file: its present location, or else its
-/// bytes by content hash (a file another node sent, or one fetched from the
-/// master, whose last play is noted for the quota's eviction order).
+/// A song's file played here: where it is, and (a file from the content
+/// store, such as one fetched from the master) its last play noted for the
+/// quota's eviction order.
 async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
+    let Some((path, from_store)) = located_file(state, song).await? else { return Ok(None) };
+    if let (true, Some(hash)) = (from_store, &song.content_hash) {
+        let mut tx = state.db.begin().await?;
+        tx.content_file_played(hash).await?;
+        tx.commit().await?;
+    }
+    Ok(Some(path))
+}
+
+/// Where this node holds a song's file: its present location, or else its
+/// bytes by content hash (then `true`: a file another node sent, or one
+/// fetched from the master).
+pub(crate) async fn located_file(state: &AppState, song: &Song) -> ApiResult<Option<(PathBuf, bool)>> {
     let location =
         state.db.file_location(song.id).await?.filter(|l| l.status == archive_db::FileStatus::Present);
     if let Some(location) = location {
         let path = PathBuf::from(&location.path);
         if path.is_file() {
-            return Ok(Some(path));
+            return Ok(Some((path, false)));
         }
     }
     let Some(hash) = &song.content_hash else { return Ok(None) };
-    let Some(held) = crate::sync::files::held(&state.db, hash).await? else { return Ok(None) };
-    let mut tx = state.db.begin().await?;
-    tx.content_file_played(hash).await?;
-    tx.commit().await?;
-    Ok(Some(held.path))
+    Ok(crate::sync::files::held(&state.db, hash).await?.map(|held| (held.path, true)))
 }
 
 /// On a slave that keeps what is played (`SYNC_FILES` on-play or mirror),

@@ -20,6 +20,7 @@ mod folders;
 mod lists;
 mod media;
 mod playlists;
+mod queue;
 mod system;
 
 use axum::Router;
@@ -182,6 +183,9 @@ async fn envelope_method(call: &Call, method: &str) -> Answer {
         "getSimilarSongs" => folders::nothing_known(call, "similarSongs").await,
         "getTopSongs" => folders::nothing_known(call, "topSongs").await,
         "getSongsByGenre" => lists::songs_by_genre(call).await,
+        "getPlayQueue" => queue::get(call).await,
+        "savePlayQueue" => queue::save(call).await,
+        "getLyricsBySongId" => queue::lyrics(call).await,
         "getScanStatus" => system::scan_status(call).await,
         "startScan" => system::start_scan(call).await,
         "getAlbumList2" => lists::album_list(call, "albumList2").await,

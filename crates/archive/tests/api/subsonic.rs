@@ -907,3 +907,70 @@ async fn an_independent_client_library_walks_the_library_with_a_token_and_with_a
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_play_queue_carries_over_between_apps_and_lyrics_come_from_the_file() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    on_each_backend(|app| async move {
+        let songs = library_of(&app, 1, 3).await;
+        let user = app.user(Role::Moderator).await;
+        let (one, two, three) = (songs[0].to_string(), songs[1].to_string(), songs[2].to_string());
+        let empty = json_of(&app, "getPlayQueue", &password_of(&user)).await;
+        assert_eq!(empty["status"], "ok");
+        assert!(empty.get("playQueue").is_none(), "no queue saved yet: {empty}");
+        let saved = json_of(
+            &app,
+            "savePlayQueue",
+            &params_of(
+                &user,
+                &[("id", &three), ("id", &one), ("id", &three), ("current", &one), ("position", "61000")],
+            ),
+        )
+        .await;
+        assert_eq!(saved["status"], "ok", "{saved}");
+        // Another app (another client name) asks for it.
+        let mut other_app = params_of(&user, &[]);
+        other_app.retain(|(k, _)| *k != "c");
+        other_app.push(("c", "Desktop"));
+        let queue = json_of(&app, "getPlayQueue", &other_app).await;
+        let queue = &queue["playQueue"];
+        let order: Vec<&str> =
+            queue["entry"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+        assert_eq!(order, [three.as_str(), one.as_str(), three.as_str()]);
+        assert_eq!(
+            (queue["current"].as_str(), queue["position"].as_i64()),
+            (Some(one.as_str()), Some(61000))
+        );
+        assert_eq!(queue["changedBy"], "test");
+        let bad = params_of(&user, &[("id", &one), ("current", &two)]);
+        assert_eq!(error_code(&app, "savePlayQueue", &bad).await, 0, "current must be in the queue");
+        assert_eq!(json_of(&app, "savePlayQueue", &password_of(&user)).await["status"], "ok");
+        assert!(
+            json_of(&app, "getPlayQueue", &password_of(&user)).await.get("playQueue").is_none(),
+            "cleared"
+        );
+
+        // Lyrics embedded in a file; none for a song without a file here.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Sung.flac");
+        let mut tags = archive_testkit::audio::full_tags("Sung", "Singer", "Songs");
+        tags.push(("lyrics", "First line\nSecond line"));
+        archive_testkit::audio::make(&path, archive_testkit::audio::format("flac"), &tags, 1.0, 440);
+        let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
+        let (status, uploaded) = crate::media::upload(&app, &user.token, form).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let sung = uploaded["songs"][0]["id"].as_str().unwrap().to_owned();
+        let lyrics = json_of(&app, "getLyricsBySongId", &params_of(&user, &[("id", &sung)])).await;
+        let structured = &lyrics["lyricsList"]["structuredLyrics"][0];
+        assert_eq!(structured["synced"], false, "{lyrics}");
+        assert_eq!(structured["line"], json!([{"value": "First line"}, {"value": "Second line"}]));
+        let none = json_of(&app, "getLyricsBySongId", &params_of(&user, &[("id", &one)])).await;
+        assert_eq!(none["lyricsList"]["structuredLyrics"], json!([]));
+        let extensions = json_of(&app, "getOpenSubsonicExtensions", &[]).await;
+        assert!(extensions.to_string().contains("songLyrics"));
+    })
+    .await;
+}

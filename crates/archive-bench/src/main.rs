@@ -14,6 +14,7 @@
 //! target/release/archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench media [--files N] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
 //! target/release/archive-bench files [--files N] [--large N] [--plays N]
+//! target/release/archive-bench subsonic [--songs N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both]
 //! ```
 //!
@@ -22,6 +23,7 @@
 mod files;
 mod library;
 mod media;
+mod subsonic;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -37,7 +39,7 @@ use archive_db::{
 };
 use uuid::Uuid;
 
-struct Args {
+pub(crate) struct Args {
     songs: usize,
     albums: usize,
     artists: usize,
@@ -57,6 +59,7 @@ fn parse_backends(value: &str) -> anyhow::Result<Vec<Backend>> {
 const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both]
 archive-bench media [--files N] [--realistic] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
 archive-bench files [--files N] [--large N] [--plays N] (small and 30 MB files mirrored by a slave over HTTPS, and plays streamed through, SQLite)
+archive-bench subsonic [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both] (the Subsonic API over a filled library)
 archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
@@ -120,7 +123,7 @@ fn parse_sync_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<sync:
     Ok(args)
 }
 
-fn parse_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<Args> {
+pub(crate) fn parse_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<Args> {
     let mut args = Args {
         songs: 100_000,
         albums: 10_000,
@@ -163,6 +166,10 @@ async fn main() -> anyhow::Result<()> {
             argv.next();
             return files::run(&parse_files_args(argv)?).await;
         }
+        Some("subsonic") => {
+            argv.next();
+            return subsonic::run(&parse_args(argv)?).await;
+        }
         Some("api") => {
             argv.next();
         }
@@ -182,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// A server on a benchmark's database, a client, and an admin's token.
-struct Running {
+pub(crate) struct Running {
     server: Server,
     base: String,
     client: reqwest::Client,
@@ -204,7 +211,7 @@ fn place_config(place: &Place, settings: &[(&'static str, String)]) -> anyhow::R
     Ok(Config::load(&flags, &BTreeMap::new())?)
 }
 
-async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
+pub(crate) async fn start_server(db: &Db, place: &Place) -> anyhow::Result<Running> {
     start_server_with(db, place, &[]).await
 }
 
@@ -228,7 +235,7 @@ pub(crate) struct Place {
     _dir: tempfile::TempDir,
 }
 
-fn place(backend: Backend) -> anyhow::Result<Place> {
+pub(crate) fn place(backend: Backend) -> anyhow::Result<Place> {
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("data");
     let database_url = match backend {
@@ -406,7 +413,7 @@ async fn run_backend(backend: Backend, args: &Args) -> anyhow::Result<()> {
 /// The request path of the i-th request of a series.
 type PathFor<'a> = Box<dyn Fn(usize) -> String + 'a>;
 
-struct Filled {
+pub(crate) struct Filled {
     rows: usize,
     genres: Vec<Uuid>,
     artists: Vec<Uuid>,
@@ -415,7 +422,7 @@ struct Filled {
 }
 
 /// Fills the library through the normal write path (every row records its change).
-async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
+pub(crate) async fn fill(db: &Db, args: &Args) -> anyhow::Result<Filled> {
     const BATCH: usize = 2_000;
     let mut genres = Vec::new();
     let mut tx = db.begin().await?;
@@ -552,7 +559,7 @@ async fn time_to_first_answer(bin: &Path, place: &Place) -> anyhow::Result<Durat
     result
 }
 
-fn report(database: &str, label: &str, times: &mut [Duration]) {
+pub(crate) fn report(database: &str, label: &str, times: &mut [Duration]) {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);

@@ -95,7 +95,10 @@ fn song_mime(song: &Song) -> ApiResult<mime::Mime> {
 /// quota's eviction order.
 async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
     let Some((path, from_store)) = located_file(state, song).await? else { return Ok(None) };
-    if let (true, Some(hash)) = (from_store, &song.content_hash) {
+    // Only a slave's fetched files are evicted by last play; elsewhere a
+    // play writes nothing.
+    let slave = state.config().role == NodeRole::Slave;
+    if let (true, true, Some(hash)) = (slave, from_store, &song.content_hash) {
         let mut tx = state.db.begin().await?;
         tx.content_file_played(hash).await?;
         tx.commit().await?;

@@ -13,6 +13,12 @@ use super::{Answer, Call};
 
 /// `getArtists`: every artist, grouped by the first letter of its name.
 pub async fn artists(call: &Call) -> Answer {
+    let artists = Node::new().attr("ignoredArticles", "").list("index", artist_index(call).await?);
+    Ok(Node::new().child("artists", artists))
+}
+
+/// Every artist in `index` elements, one per first letter (`getArtists`, `getIndexes`).
+pub async fn artist_index(call: &Call) -> Result<Vec<Node>, SubsonicError> {
     let mut groups: Vec<(String, Vec<Node>)> = Vec::new();
     for artist in call.state.db.artist_entries().await? {
         let letter = index_letter(&artist.name_key);
@@ -22,10 +28,10 @@ pub async fn artists(call: &Call) -> Answer {
             _ => groups.push((letter, vec![node])),
         }
     }
-    let index =
-        groups.into_iter().map(|(name, artists)| Node::new().attr("name", name).list("artist", artists));
-    let artists = Node::new().attr("ignoredArticles", "").list("index", index.collect());
-    Ok(Node::new().child("artists", artists))
+    Ok(groups
+        .into_iter()
+        .map(|(name, artists)| Node::new().attr("name", name).list("artist", artists))
+        .collect())
 }
 
 /// An artist as lists show it (`ArtistID3`).
@@ -37,7 +43,7 @@ pub fn artist_node(artist: ArtistEntry) -> Node {
 }
 
 /// The index a name sorts under: its first letter, or `#`.
-pub fn index_letter(name_key: &str) -> String {
+fn index_letter(name_key: &str) -> String {
     match name_key.chars().next() {
         Some(c) if c.is_alphabetic() => c.to_uppercase().collect(),
         _ => "#".to_owned(),

@@ -5,30 +5,21 @@
 //! artists' and albums' own.
 
 use super::answer::Node;
-use super::browse::{artist_node, index_letter, songs_nodes};
+use super::browse::{artist_index, songs_nodes};
 use super::error::SubsonicError;
 use super::{Answer, Call};
 
 /// `getIndexes`: every artist as a folder, grouped by first letter.
 pub async fn indexes(call: &Call) -> Answer {
-    let mut groups: Vec<(String, Vec<Node>)> = Vec::new();
-    for artist in call.state.db.artist_entries().await? {
-        let letter = index_letter(&artist.name_key);
-        let node = artist_node(artist);
-        match groups.last_mut() {
-            Some((last, nodes)) if *last == letter => nodes.push(node),
-            _ => groups.push((letter, vec![node])),
-        }
-    }
-    let index =
-        groups.into_iter().map(|(name, artists)| Node::new().attr("name", name).list("artist", artists));
-    // lastModified: apps compare it to skip a reload; the newest change is good enough.
+    let index = artist_index(call).await?;
+    // lastModified lets apps skip a reload; Archive gives the time of the
+    // answer, so apps that compare it always reload (correct, not cheap).
     let last_modified = archive_db::now().timestamp_millis();
     let indexes = Node::new()
         .attr("lastModified", last_modified)
         .attr("ignoredArticles", "")
         .list("shortcut", Vec::new())
-        .list("index", index.collect())
+        .list("index", index)
         .list("child", Vec::new());
     Ok(Node::new().child("indexes", indexes))
 }

@@ -135,7 +135,7 @@ pub enum AlbumOrder {
     Frequent(Uuid),
     /// Highest average rating by `user` first (albums never rated are left out).
     Highest(Uuid),
-    /// Albums with a song `user` marked favourite, by title.
+    /// Albums `user` starred, the newest star first.
     Starred(Uuid),
 }
 
@@ -199,13 +199,9 @@ impl Db {
                 sql.push(" GROUP BY s.album_id) r ON r.album_id = b.id ORDER BY r.stars DESC, b.id")
             }
             AlbumOrder::Starred(user) => {
-                sql.push(
-                    " WHERE EXISTS (SELECT 1 FROM listening_data l JOIN songs s ON s.id = l.song_id \
-                     WHERE s.album_id = b.id AND l.favourite = ",
-                );
-                sql.bind(Param::Bool(true)).push(" AND l.user_id = ");
+                sql.push(" JOIN favourites f ON f.album_id = b.id WHERE f.user_id = ");
                 sql.bind(Param::Uuid(*user));
-                sql.push(") ORDER BY b.title_key, b.id")
+                sql.push(" ORDER BY f.created_at DESC, b.id")
             }
         };
         sql.push(" LIMIT ");

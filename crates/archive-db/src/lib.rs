@@ -13,6 +13,7 @@ mod catalog;
 mod changes;
 mod content_files;
 mod error;
+mod favourites;
 mod library;
 mod listening;
 mod media;
@@ -41,6 +42,7 @@ pub use catalog::{ALBUM_PAGE_MAX, ARTIST_ENTRIES_MAX, AlbumEntry, AlbumOrder, Ar
 pub use changes::{ChangeOp, ChangeRecord};
 pub use content_files::{ContentFile, ContentOrigin};
 pub use error::{ConnectError, DbError, Result, Unavailable};
+pub use favourites::Favourite;
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
     NewSong, Song, SongCredits, SongFilter, SongPatch,

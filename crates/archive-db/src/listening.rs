@@ -28,6 +28,8 @@ pub struct ListeningData {
 pub struct SongMarks {
     pub favourite: bool,
     pub rating: Option<i64>,
+    /// When either was last changed.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// One play, newest first in lists.
@@ -84,13 +86,15 @@ impl Db {
     ) -> Result<std::collections::HashMap<Uuid, SongMarks>> {
         let mut marks = std::collections::HashMap::new();
         for chunk in song_ids.chunks(crate::sql::MAX_PARAMS - 1) {
-            let mut sql = Sql::new("SELECT song_id, favourite, rating FROM listening_data WHERE user_id = ");
+            let mut sql = Sql::new(
+                "SELECT song_id, favourite, rating, updated_at FROM listening_data WHERE user_id = ",
+            );
             sql.bind(Param::Uuid(user_id));
             sql.push(" AND song_id IN ").bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
-            let rows: Vec<(Uuid, bool, Option<i64>)> = self.fetch_all_sql(sql).await?;
-            marks.extend(
-                rows.into_iter().map(|(id, favourite, rating)| (id, SongMarks { favourite, rating })),
-            );
+            let rows: Vec<(Uuid, bool, Option<i64>, DateTime<Utc>)> = self.fetch_all_sql(sql).await?;
+            marks.extend(rows.into_iter().map(|(id, favourite, rating, at)| {
+                (id, SongMarks { favourite, rating, changed_at: Some(at) })
+            }));
         }
         Ok(marks)
     }

@@ -101,6 +101,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_play_queues.sql"),
         include_str!("../migrations/postgres/0015_play_queues.sql"),
     ),
+    (
+        16,
+        "favourite albums and artists",
+        include_str!("../migrations/sqlite/0016_favourite_albums_and_artists.sql"),
+        include_str!("../migrations/postgres/0016_favourite_albums_and_artists.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

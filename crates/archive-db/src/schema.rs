@@ -18,6 +18,7 @@ pub const SYNCED_TABLES: &[&str] = &[
     "playlists",
     "playlist_entries",
     "listening_data",
+    "favourites",
     "plays",
     "shared_settings",
 ];

@@ -158,6 +158,13 @@ pub const SETTINGS: &[Setting] = &[
         help: "Most files in one upload request (each is held open until all arrive)",
     },
     Setting {
+        var: "ARCHIVE_TRANSCODE_LIMIT",
+        kind: Kind::Count { min: 0, max: 64 },
+        default: Some("4"),
+        stored: true,
+        help: "Most transcodes (ffmpeg processes) at once for apps that ask for a lower bit rate or another format; 0 turns transcoding off",
+    },
+    Setting {
         var: "ARCHIVE_MAX_CONNECTIONS",
         kind: Kind::Count { min: 8, max: 1_000_000 },
         default: Some("512"),
@@ -612,6 +619,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// The most files one upload request may carry.
     pub max_upload_files: usize,
+    /// Most transcodes at once for apps; 0: none (`ARCHIVE_TRANSCODE_LIMIT`).
+    pub transcode_limit: usize,
     /// What protects the server from slow and greedy clients.
     pub transport: TransportLimits,
     /// Peers whose `X-Forwarded-For` names the client (reverse proxies).
@@ -701,6 +710,7 @@ impl Config {
                 * 1024
                 * 1024,
             max_upload_files: resolved.number("ARCHIVE_MAX_UPLOAD_FILES"),
+            transcode_limit: resolved.number("ARCHIVE_TRANSCODE_LIMIT"),
             trusted_proxies: get("ARCHIVE_TRUSTED_PROXIES")
                 .map(|v| parse_networks(&v).expect("checked"))
                 .unwrap_or_default(),

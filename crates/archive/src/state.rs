@@ -40,6 +40,8 @@ pub struct AppState {
     pub transfers: Arc<crate::sync::transfers::Transfers>,
     /// What apps' earlier requests left (passwords checked lately, now playing).
     pub apps: Arc<crate::services::apps::Apps>,
+    /// The transcodes running for apps.
+    pub transcoder: Arc<crate::services::transcode::Transcoder>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             following: Arc::default(),
             transfers: Arc::default(),
             apps: Arc::default(),
+            transcoder: Arc::default(),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! | shared_settings | nothing: an admin changes them on the master |
 //! | artists, genres, albums, songs | create and edit, by a moderator or admin, or by the node itself (imports); never delete |
 //! | playlists, playlist_entries | what the playlist's owner (or an admin) may do; the owner never changes |
-//! | listening_data | the user's own rows only, with their deterministic id |
+//! | listening_data, favourites | the user's own rows only, with their deterministic id |
 //! | plays | add the user's own plays; never change or remove one |
 //!
 //! A change with no author is the node's own (an import); on a user's own
@@ -225,6 +225,21 @@ pub(crate) fn checked_image(table: &SyncTable, id: Uuid, image: &RowImage) -> Re
                 return Err(DbError::invalid(
                     "id",
                     "id is not the listening row id of this user and song (UUID v5 of both)",
+                ));
+            }
+        }
+        "favourites" => {
+            let user = uuid("user_id");
+            let target = match (uuid("album_id"), uuid("artist_id")) {
+                (Some(album), None) => crate::Favourite::Album(album),
+                (None, Some(artist)) => crate::Favourite::Artist(artist),
+                _ => return Err(DbError::invalid("album_id", "a favourite names one album or one artist")),
+            };
+            let Some(user) = user else { return Err(DbError::invalid("user_id", "user_id is required")) };
+            if id != crate::favourites::favourite_id(user, target) {
+                return Err(DbError::invalid(
+                    "id",
+                    "id is not the favourite row id of this user and album or artist (UUID v5 of both)",
                 ));
             }
         }

@@ -173,6 +173,18 @@ pub(crate) const TABLES: &[SyncTable] = &[
         natural_key: None,
     },
     SyncTable {
+        name: "favourites",
+        columns: &[
+            ID,
+            fk("user_id", "users", false),
+            fk("album_id", "albums", true),
+            fk("artist_id", "artists", true),
+            CREATED,
+            UPDATED,
+        ],
+        natural_key: None,
+    },
+    SyncTable {
         name: "plays",
         columns: &[ID, fk("user_id", "users", false), fk("song_id", "songs", false), col("played_at", Time)],
         natural_key: None,

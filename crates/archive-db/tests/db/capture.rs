@@ -32,6 +32,10 @@ async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
         };
         let listening_id =
             all_changes(db).await.iter().find(|c| c.table_name == "listening_data").expect("recorded").row_id;
+        let favourite = archive_db::Favourite::Album(f.album);
+        let mut tx = db.begin().await.unwrap();
+        tx.set_favourite_of(f.user, favourite, true).await.unwrap();
+        tx.commit().await.unwrap();
         let rows: Vec<(&str, Uuid)> = vec![
             ("users", f.user),
             ("artists", f.artist),
@@ -41,6 +45,7 @@ async fn every_synced_table_records_one_change_per_insert_update_and_delete() {
             ("playlists", f.playlist),
             ("playlist_entries", f.entry),
             ("listening_data", listening_id),
+            ("favourites", favourite.row_id(f.user)),
             ("plays", f.play),
             ("shared_settings", settings_id),
         ];

@@ -93,7 +93,7 @@ fn song_mime(song: &Song) -> ApiResult<mime::Mime> {
 /// A song's file played here: where it is, and (a file from the content
 /// store, such as one fetched from the master) its last play noted for the
 /// quota's eviction order.
-async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
+pub(crate) async fn song_file(state: &AppState, song: &Song) -> ApiResult<Option<PathBuf>> {
     let Some((path, from_store)) = located_file(state, song).await? else { return Ok(None) };
     // Only a slave's fetched files are evicted by last play; elsewhere a
     // play writes nothing.

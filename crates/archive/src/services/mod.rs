@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod sound;
 pub mod subsonic_keys;
 pub mod sync_admin;
+pub mod transcode;
 
 use std::time::Duration;
 

@@ -2,39 +2,66 @@
 //! `getStarred2` and `getStarred`, `getNowPlaying`. They are the same
 //! writes as the JSON API's (a favourite, a rating, a play), made in the
 //! caller's name, so a slave syncs them to its master like any other.
-//!
-//! Archive keeps favourites for songs: `star` with `albumId` or `artistId`
-//! is refused with a message (error 0) until albums and artists can be
-//! starred in the synced data.
+//! A song's star is its favourite (`listening_data`); albums and artists
+//! have their own (`favourites`), synced the same way.
 
+use archive_db::Favourite;
 use uuid::Uuid;
 
 use super::answer::Node;
-use super::browse::songs_nodes;
+use super::browse::{STARRED_MAX, album_nodes, artist_nodes, songs_nodes};
 use super::error::SubsonicError;
 use super::{Answer, Call};
 use crate::services::library::write_as;
 
-/// `star` (`favourite` true) and `unstar`: every `id` given (repeatable).
-pub async fn star(call: &Call, favourite: bool) -> Answer {
-    if call.params.get("albumId").is_some() || call.params.get("artistId").is_some() {
-        return Err(SubsonicError::Generic(
-            "Archive keeps favourites for songs: star the songs of the album or artist".into(),
-        ));
+/// What one `star` names.
+enum Starred {
+    Song(Uuid),
+    Other(Favourite),
+}
+
+/// `star` (`starred` true) and `unstar`: every `id` (a song, or in folder
+/// browsing an album or an artist), `albumId` and `artistId` given (each
+/// repeatable). Nothing is written unless every one is found.
+pub async fn star(call: &Call, starred: bool) -> Answer {
+    let db = &call.state.db;
+    let mut targets = Vec::new();
+    for id in call.params.ids("id")? {
+        let target = if db.song(id).await?.is_some() {
+            Starred::Song(id)
+        } else if db.album(id).await?.is_some() {
+            Starred::Other(Favourite::Album(id))
+        } else if db.artist(id).await?.is_some() {
+            Starred::Other(Favourite::Artist(id))
+        } else {
+            return Err(SubsonicError::NotFound("song, album or artist"));
+        };
+        targets.push(target);
     }
-    let ids = song_ids(call, "id")?;
-    if ids.is_empty() {
+    for id in call.params.ids("albumId")? {
+        db.album(id).await?.ok_or(SubsonicError::NotFound("album"))?;
+        targets.push(Starred::Other(Favourite::Album(id)));
+    }
+    for id in call.params.ids("artistId")? {
+        db.artist(id).await?.ok_or(SubsonicError::NotFound("artist"))?;
+        targets.push(Starred::Other(Favourite::Artist(id)));
+    }
+    if targets.is_empty() {
         return Err(SubsonicError::MissingParameter("id"));
     }
     let user = call.user.id;
-    for id in ids {
-        call.state.db.song(id).await?.ok_or(SubsonicError::NotFound("song"))?;
-        write_as!(call.state, user, |tx| tx.set_favourite(user, id, favourite));
+    for target in targets {
+        match target {
+            Starred::Song(id) => write_as!(call.state, user, |tx| tx.set_favourite(user, id, starred)),
+            Starred::Other(what) => {
+                write_as!(call.state, user, |tx| tx.set_favourite_of(user, what, starred))
+            }
+        }
     }
     Ok(Node::new())
 }
 
-/// Every value of the repeatable parameter `name` as a song id.
+/// Every value of the repeatable parameter `name` as a song id (`scrobble`).
 fn song_ids(call: &Call, name: &'static str) -> Result<Vec<Uuid>, SubsonicError> {
     call.params.all(name).map(|v| v.parse().map_err(|_| SubsonicError::NotFound("song"))).collect()
 }
@@ -93,15 +120,21 @@ pub async fn scrobble(call: &Call) -> Answer {
 }
 
 /// Favourite songs listed at most.
-const STARRED_MAX: i64 = 500;
+const STARRED_SONGS_MAX: i64 = 500;
 
 /// `getStarred2` (`element` "starred2") and `getStarred` ("starred"): the
-/// caller's favourite songs.
+/// caller's favourite artists and albums (newest star first) and songs.
 pub async fn starred(call: &Call, element: &'static str) -> Answer {
-    let page = archive_db::PageRequest { limit: Some(STARRED_MAX), ..Default::default() };
-    let songs = call.state.db.favourite_songs(call.user.id, &page).await?.items;
-    let nodes = songs_nodes(call, &songs).await?.into_iter().map(|n| n.attr("starred", true)).collect();
-    let result = Node::new().list("artist", Vec::new()).list("album", Vec::new()).list("song", nodes);
+    let db = &call.state.db;
+    let user = call.user.id;
+    let ids = |rows: Vec<(Uuid, _)>| rows.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    let artist_ids = ids(db.favourites_of(user, false, STARRED_MAX).await?);
+    let album_ids = ids(db.favourites_of(user, true, STARRED_MAX).await?);
+    let artists = artist_nodes(call, db.artist_entries_by_ids(&artist_ids).await?).await?;
+    let albums = album_nodes(call, &db.album_entries(&album_ids).await?).await?;
+    let page = archive_db::PageRequest { limit: Some(STARRED_SONGS_MAX), ..Default::default() };
+    let songs = songs_nodes(call, &db.favourite_songs(user, &page).await?.items).await?;
+    let result = Node::new().list("artist", artists).list("album", albums).list("song", songs);
     Ok(Node::new().child(element, result))
 }
 

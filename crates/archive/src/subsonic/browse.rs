@@ -1,10 +1,12 @@
 //! Browsing by tags (ID3 in Subsonic's words): `getArtists`, `getArtist`,
 //! `getAlbum`, `getSong`, `getGenres`. Ids are Archive's UUIDs; an album's
-//! cover is asked for by the album's id.
+//! cover is asked for by the album's id. Every artist, album and song says
+//! when the caller starred it (`starred`), and a song its `userRating`.
 
 use std::collections::HashMap;
 
 use archive_db::{AlbumEntry, ArtistEntry, Song};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::answer::Node;
@@ -19,10 +21,13 @@ pub async fn artists(call: &Call) -> Answer {
 
 /// Every artist in `index` elements, one per first letter (`getArtists`, `getIndexes`).
 pub async fn artist_index(call: &Call) -> Result<Vec<Node>, SubsonicError> {
+    let starred: HashMap<Uuid, DateTime<Utc>> =
+        call.state.db.favourites_of(call.user.id, false, STARRED_MAX).await?.into_iter().collect();
     let mut groups: Vec<(String, Vec<Node>)> = Vec::new();
     for artist in call.state.db.artist_entries().await? {
         let letter = index_letter(&artist.name_key);
-        let node = artist_node(artist);
+        let at = starred.get(&artist.id);
+        let node = with_star(artist_node(artist), at);
         match groups.last_mut() {
             Some((last, nodes)) if *last == letter => nodes.push(node),
             _ => groups.push((letter, vec![node])),
@@ -34,8 +39,37 @@ pub async fn artist_index(call: &Call) -> Result<Vec<Node>, SubsonicError> {
         .collect())
 }
 
+/// Favourite albums or artists read at most (in `getStarred2`, and to mark
+/// the artist index).
+pub const STARRED_MAX: i64 = 1000;
+
+/// `starred` (when the caller starred it) on a node, if they did.
+fn with_star(node: Node, at: Option<&DateTime<Utc>>) -> Node {
+    node.maybe("starred", at.map(|t| t.to_rfc3339()))
+}
+
+/// Artists as lists show them, with the caller's stars.
+pub async fn artist_nodes(call: &Call, artists: Vec<ArtistEntry>) -> Result<Vec<Node>, SubsonicError> {
+    let ids: Vec<Uuid> = artists.iter().map(|a| a.id).collect();
+    let starred = call.state.db.favourites_among(call.user.id, &ids).await?;
+    Ok(artists
+        .into_iter()
+        .map(|a| {
+            let at = starred.get(&a.id);
+            with_star(artist_node(a), at)
+        })
+        .collect())
+}
+
+/// Albums as lists show them, with the caller's stars.
+pub async fn album_nodes(call: &Call, entries: &[AlbumEntry]) -> Result<Vec<Node>, SubsonicError> {
+    let ids: Vec<Uuid> = entries.iter().map(|e| e.album.id).collect();
+    let starred = call.state.db.favourites_among(call.user.id, &ids).await?;
+    Ok(entries.iter().map(|e| with_star(album_node(e), starred.get(&e.album.id))).collect())
+}
+
 /// An artist as lists show it (`ArtistID3`).
-pub fn artist_node(artist: ArtistEntry) -> Node {
+fn artist_node(artist: ArtistEntry) -> Node {
     Node::new()
         .attr("id", artist.id.to_string())
         .attr("name", artist.name)
@@ -55,16 +89,17 @@ pub async fn artist(call: &Call) -> Answer {
     let id = call.params.id("id")?;
     let artist = call.state.db.artist(id).await?.ok_or(SubsonicError::NotFound("artist"))?;
     let albums = call.state.db.album_entries_of_artist(id).await?;
+    let starred = call.state.db.favourites_among(call.user.id, &[id]).await?;
     let node = Node::new()
         .attr("id", artist.id.to_string())
         .attr("name", artist.name)
-        .attr("albumCount", albums.len() as i64)
-        .list("album", albums.iter().map(album_node).collect());
+        .attr("albumCount", albums.len() as i64);
+    let node = with_star(node, starred.get(&id)).list("album", album_nodes(call, &albums).await?);
     Ok(Node::new().child("artist", node))
 }
 
 /// An album as lists show it (`AlbumID3`).
-pub fn album_node(entry: &AlbumEntry) -> Node {
+fn album_node(entry: &AlbumEntry) -> Node {
     let album = &entry.album;
     Node::new()
         .attr("id", album.id.to_string())
@@ -84,7 +119,8 @@ pub async fn album(call: &Call) -> Answer {
     let entry = call.state.db.album_entry(id).await?.ok_or(SubsonicError::NotFound("album"))?;
     let songs = call.state.db.album_songs(id).await?;
     let children = songs_nodes(call, &songs).await?;
-    Ok(Node::new().child("album", album_node(&entry).list("song", children)))
+    let album = album_nodes(call, std::slice::from_ref(&entry)).await?.remove(0);
+    Ok(Node::new().child("album", album.list("song", children)))
 }
 
 /// `getSong`.
@@ -105,12 +141,23 @@ pub async fn genres(call: &Call) -> Answer {
     Ok(Node::new().child("genres", Node::new().list("genre", nodes)))
 }
 
-/// Songs as Subsonic's `Child` elements (three reads for any number of songs).
+/// Songs as Subsonic's `Child` elements, with the caller's star and
+/// rating (four reads for any number of songs).
 pub async fn songs_nodes(call: &Call, songs: &[Song]) -> Result<Vec<Node>, SubsonicError> {
     let credits = call.state.db.song_credits(songs).await?;
     let genre_ids: Vec<Uuid> = songs.iter().filter_map(|s| s.genre_id).collect();
     let genres = call.state.db.genre_names(&genre_ids).await?;
-    Ok(songs.iter().map(|s| song_node(s, &credits.artists, &credits.albums, &genres)).collect())
+    let ids: Vec<Uuid> = songs.iter().map(|s| s.id).collect();
+    let marks = call.state.db.song_marks(call.user.id, &ids).await?;
+    Ok(songs
+        .iter()
+        .map(|s| {
+            let node = song_node(s, &credits.artists, &credits.albums, &genres);
+            let mark = marks.get(&s.id).copied().unwrap_or_default();
+            let starred = mark.favourite.then_some(mark.changed_at).flatten();
+            with_star(node, starred.as_ref()).maybe("userRating", mark.rating)
+        })
+        .collect())
 }
 
 fn song_node(

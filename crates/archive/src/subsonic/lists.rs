@@ -6,7 +6,7 @@
 use archive_db::{AlbumOrder, SearchRequest};
 
 use super::answer::Node;
-use super::browse::{album_node, artist_node, songs_nodes};
+use super::browse::{album_nodes, artist_nodes, songs_nodes};
 use super::error::SubsonicError;
 use super::{Answer, Call};
 
@@ -39,9 +39,11 @@ pub async fn album_list(call: &Call, element: &'static str) -> Answer {
     let size = params.int("size")?.unwrap_or(10);
     let offset = params.int("offset")?.unwrap_or(0);
     let albums = call.state.db.album_list(&order, size, offset).await?;
-    let nodes = albums
-        .iter()
-        .map(|a| album_node(a).attr("isDir", true).attr("title", a.album.title.clone()))
+    let nodes = album_nodes(call, &albums)
+        .await?
+        .into_iter()
+        .zip(&albums)
+        .map(|(node, a)| node.attr("isDir", true).attr("title", a.album.title.clone()))
         .collect();
     Ok(Node::new().child(element, Node::new().list("album", nodes)))
 }
@@ -87,8 +89,8 @@ pub async fn search(call: &Call, element: &'static str) -> Answer {
         };
         let song_list = if songs > 0 { db.songs_in_id_order(songs, song_offset).await? } else { Vec::new() };
         (
-            artist_list.into_iter().map(artist_node).collect::<Vec<_>>(),
-            album_list.iter().map(album_node).collect::<Vec<_>>(),
+            artist_nodes(call, artist_list).await?,
+            album_nodes(call, &album_list).await?,
             songs_nodes(call, &song_list).await?,
         )
     } else {
@@ -112,8 +114,8 @@ pub async fn search(call: &Call, element: &'static str) -> Answer {
             n => db.search_songs(&request(n, song_offset)).await?.items,
         };
         (
-            db.artist_entries_by_ids(&artist_ids).await?.into_iter().map(artist_node).collect(),
-            db.album_entries(&album_ids).await?.iter().map(album_node).collect(),
+            artist_nodes(call, db.artist_entries_by_ids(&artist_ids).await?).await?,
+            album_nodes(call, &db.album_entries(&album_ids).await?).await?,
             songs_nodes(call, &song_list).await?,
         )
     };

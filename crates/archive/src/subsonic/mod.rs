@@ -153,7 +153,7 @@ async fn answer(
     let (user, by_api_key) = auth::authenticate(&state, &params, address).await?;
     let call = Call { state, user, by_api_key, params };
     match method {
-        "stream" => return media::song_file(&call, headers, false).await.map(Reply::Raw),
+        "stream" => return media::stream(&call, headers).await.map(Reply::Raw),
         "download" => return media::song_file(&call, headers, true).await.map(Reply::Raw),
         "getCoverArt" => return media::cover_art(&call, headers).await.map(Reply::Raw),
         _ => {}

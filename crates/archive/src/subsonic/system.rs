@@ -13,7 +13,7 @@ pub fn license() -> Node {
 
 /// The OpenSubsonic extensions Archive supports, with their versions.
 pub fn extensions() -> Node {
-    let supported = [("apiKeyAuthentication", 1), ("formPost", 1), ("songLyrics", 1)];
+    let supported = [("apiKeyAuthentication", 1), ("formPost", 1), ("songLyrics", 1), ("transcodeOffset", 1)];
     let extensions = supported
         .iter()
         .map(|(name, version)| {

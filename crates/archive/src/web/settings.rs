@@ -63,7 +63,10 @@ const SYNC_FIELDS: &[(&str, &str)] = &[
     ("SYNC_FILES_MAX_GB", "Quota for fetched audio files (GB)"),
 ];
 
-const GENERAL_FIELDS: &[(&str, &str)] = &[("ARCHIVE_MAX_UPLOAD_MB", "Largest upload (MiB)")];
+const GENERAL_FIELDS: &[(&str, &str)] = &[
+    ("ARCHIVE_MAX_UPLOAD_MB", "Largest upload (MiB)"),
+    ("ARCHIVE_TRANSCODE_LIMIT", "Transcodes at once for apps (0: off)"),
+];
 
 fn fields(config: &Config, list: &[(&'static str, &'static str)]) -> Vec<Field> {
     list.iter()

@@ -5,6 +5,7 @@
 use archive_db::{NewAlbum, NewArtist, NewGenre, NewSong, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::support::{App, PASSWORD, TestUser, on_each_backend};
 
@@ -406,7 +407,13 @@ async fn album_lists_of_every_type_and_an_empty_search3_walk_return_every_item_o
             "ok"
         );
         assert_eq!(list("highest", vec![]).await, ["Album 00"]);
-        assert_eq!(json_of(&app, "star", &params_of(&user, &[("id", &three)])).await["status"], "ok");
+        let album_three =
+            json_of(&app, "getSong", &params_of(&user, &[("id", &three)])).await["song"]["albumId"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let starred = json_of(&app, "star", &params_of(&user, &[("albumId", &album_three)])).await;
+        assert_eq!(starred["status"], "ok", "{starred}");
         assert_eq!(list("starred", vec![]).await, ["Album 03"]);
 
         // An app copying the library: empty search3 pages until one is empty.
@@ -504,17 +511,51 @@ async fn stars_ratings_plays_and_playlists_made_in_an_app_are_ordinary_writes() 
             error_code(&app, "setRating", &params_of(&user, &[("id", &one), ("rating", "9")])).await,
             0
         );
-        assert_eq!(
-            error_code(&app, "star", &params_of(&user, &[("albumId", &one)])).await,
-            0,
-            "songs only, said so"
+        // A song says the caller starred and rated it.
+        call("setRating", vec![("id", one.clone()), ("rating", "3".into())]).await;
+        let song = &call("getSong", vec![("id", one.clone())]).await["song"];
+        assert!(song["starred"].as_str().is_some_and(|t| t.starts_with("20")), "{song}");
+        assert_eq!(song["userRating"], 3);
+        let song = &call("getSong", vec![("id", two.clone())]).await["song"];
+        assert!(song.get("starred").is_none() && song.get("userRating").is_none(), "{song}");
+
+        // Albums and artists: by albumId and artistId, or by id as folder
+        // browsing names them; all repeatable, all or nothing.
+        let album = song["albumId"].as_str().unwrap().to_owned();
+        let artist = song["artistId"].as_str().unwrap().to_owned();
+        call("star", vec![("albumId", album.clone()), ("artistId", artist.clone())]).await;
+        let starred = &call("getStarred2", vec![]).await["starred2"];
+        assert_eq!(starred["album"][0]["id"], album.as_str(), "{starred}");
+        assert_eq!(starred["artist"][0]["id"], artist.as_str(), "{starred}");
+        assert!(starred["album"][0]["starred"].is_string() && starred["artist"][0]["starred"].is_string());
+        let shown = &call("getAlbum", vec![("id", album.clone())]).await["album"];
+        assert!(shown["starred"].is_string(), "{shown}");
+        assert!(call("getArtist", vec![("id", artist.clone())]).await["artist"]["starred"].is_string());
+        let missing = Uuid::new_v4().to_string();
+        let refused = params_of(&user, &[("id", &two), ("albumId", &missing)]);
+        assert_eq!(error_code(&app, "star", &refused).await, 70);
+        assert!(
+            call("getSong", vec![("id", two.clone())]).await["song"].get("starred").is_none(),
+            "nothing starred"
         );
+        call("unstar", vec![("id", album.clone()), ("artistId", artist.clone())]).await;
+        let starred = &call("getStarred2", vec![]).await["starred2"];
+        assert_eq!(
+            (starred["album"].as_array().map(Vec::len), starred["artist"].as_array().map(Vec::len)),
+            (Some(0), Some(0))
+        );
+        assert!(call("getAlbum", vec![("id", album.clone())]).await["album"].get("starred").is_none());
+        call("star", vec![("id", album.clone())]).await;
+        assert_eq!(call("getStarred", vec![]).await["starred"]["album"][0]["id"], album.as_str());
+
         // Every one of them is in the change log, in the user's name, to sync.
         let changes = archive_testkit::settled_changes(app.db()).await;
-        assert!(
-            changes.iter().any(|c| c.table_name == "listening_data" && c.author == Some(user.id)),
-            "{changes:?}"
-        );
+        for table in ["listening_data", "favourites"] {
+            assert!(
+                changes.iter().any(|c| c.table_name == table && c.author == Some(user.id)),
+                "{table}: {changes:?}"
+            );
+        }
 
         // A play at a given time; "now playing" without counting a play.
         let at = "1700000000000";
@@ -652,11 +693,23 @@ async fn a_star_made_in_an_app_on_a_slave_reaches_the_master_with_the_next_cycle
         let song = songs[0].to_string();
         let starred = json_of(&pair.slave, "star", &params_of(user, &[("id", &song)])).await;
         assert_eq!(starred["status"], "ok", "the slave answers the app itself: {starred}");
+        let album = pair.master.db().song(songs[0]).await.unwrap().unwrap().album_id.unwrap();
+        let starred =
+            json_of(&pair.slave, "star", &params_of(user, &[("albumId", &album.to_string())])).await;
+        assert_eq!(starred["status"], "ok", "{starred}");
         pair.sync().await;
         assert!(
             pair.master.db().listening(user.id, songs[0]).await.unwrap().favourite,
-            "the master has the star"
+            "the master has the song's star"
         );
+        let on_master = pair.master.db().favourites_among(user.id, &[album]).await.unwrap();
+        assert!(on_master.contains_key(&album), "the master has the album's star");
+        // Unstarred on the master, the slave follows.
+        let unstarred =
+            json_of(&pair.master, "unstar", &params_of(user, &[("albumId", &album.to_string())])).await;
+        assert_eq!(unstarred["status"], "ok", "{unstarred}");
+        pair.sync().await;
+        assert!(pair.slave.db().favourites_among(user.id, &[album]).await.unwrap().is_empty());
         pair.stop().await;
     }
 }
@@ -971,6 +1024,131 @@ async fn the_play_queue_carries_over_between_apps_and_lyrics_come_from_the_file(
         assert_eq!(none["lyricsList"]["structuredLyrics"], json!([]));
         let extensions = json_of(&app, "getOpenSubsonicExtensions", &[]).await;
         assert!(extensions.to_string().contains("songLyrics"));
+    })
+    .await;
+}
+
+/// Uploads a FLAC tone of `seconds` (silence at frequency 0) as `user`:
+/// the song's id and the file's bytes.
+async fn upload_flac(
+    app: &App,
+    user: &TestUser,
+    name: &str,
+    seconds: f64,
+    frequency: u32,
+) -> (String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.flac"));
+    let tags = archive_testkit::audio::full_tags(name, "Quiet", "Rests");
+    archive_testkit::audio::make(&path, archive_testkit::audio::format("flac"), &tags, seconds, frequency);
+    let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(&path));
+    let (status, uploaded) = crate::media::upload(app, &user.token, form).await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    (uploaded["songs"][0]["id"].as_str().unwrap().to_owned(), std::fs::read(&path).unwrap())
+}
+
+/// Reads an answer's audio back: its format, bit rate and length.
+fn probe(bytes: &[u8], name: &str) -> archive_media::TrackInfo {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    archive_media::read_track(&path).unwrap_or_else(|e| panic!("{name} is not audio: {e}"))
+}
+
+#[tokio::test]
+async fn stream_transcodes_to_the_rate_and_format_asked_and_caps_how_many_run_at_once() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let settings = [("ARCHIVE_TRANSCODE_LIMIT", "1".to_owned())];
+    crate::support::on_each_backend_with(&settings, |app| async move {
+        let user = app.user(Role::Moderator).await;
+        // A tone of twenty seconds (its FLAC far above 96 kbit/s), and ten
+        // minutes of silence: a small FLAC, but a long transcode.
+        let (tone, tone_bytes) = upload_flac(&app, &user, "Tone", 20.0, 440).await;
+        let (long, _) = upload_flac(&app, &user, "Long", 600.0, 0).await;
+        let url = |song: &str, extra: &[(&str, &str)]| {
+            let mut params = params_of(&user, &[("id", song)]);
+            params.extend_from_slice(extra);
+            let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+            format!("{}/rest/stream?{query}", app.base)
+        };
+
+        // A limit below the file's rate: an MP3 at that rate, without ranges.
+        let mp3 = app.client.get(url(&tone, &[("maxBitRate", "96")])).send().await.unwrap();
+        assert_eq!(mp3.status(), StatusCode::OK);
+        assert_eq!(mp3.headers()[reqwest::header::CONTENT_TYPE], "audio/mpeg");
+        assert_eq!(mp3.headers()[reqwest::header::ACCEPT_RANGES], "none");
+        let info = probe(&mp3.bytes().await.unwrap(), "out.mp3");
+        assert_eq!(info.format.name(), "mp3");
+        assert!(info.bitrate.is_some_and(|k| (90..=100).contains(&k)), "{:?}", info.bitrate);
+        let seconds = info.duration_ms.unwrap() as f64 / 1000.0;
+        assert!((19.0..=21.0).contains(&seconds), "the whole song: {seconds}");
+
+        // Another format by name, from the offset asked.
+        let opus =
+            app.client.get(url(&tone, &[("format", "opus"), ("timeOffset", "15")])).send().await.unwrap();
+        assert_eq!(opus.headers()[reqwest::header::CONTENT_TYPE], "audio/ogg");
+        let info = probe(&opus.bytes().await.unwrap(), "out.opus");
+        assert_eq!(info.format.name(), "opus");
+        let seconds = info.duration_ms.unwrap() as f64 / 1000.0;
+        assert!((4.0..=6.0).contains(&seconds), "five seconds from 15 s: {seconds}");
+
+        // raw never transcodes; a limit of 0 is none, so the file is sent as it is.
+        for extra in [&[("format", "raw"), ("maxBitRate", "96")][..], &[("maxBitRate", "0")][..]] {
+            let raw = app.client.get(url(&tone, extra)).send().await.unwrap();
+            assert_eq!(raw.headers()[reqwest::header::CONTENT_TYPE], "audio/flac", "{extra:?}");
+            assert!(raw.bytes().await.unwrap().as_ref() == tone_bytes.as_slice(), "{extra:?}");
+        }
+
+        // One transcode at most: a second waits its turn with 429, and the
+        // slot comes back when the first app hangs up.
+        let held =
+            app.client.get(url(&long, &[("format", "mp3"), ("maxBitRate", "320")])).send().await.unwrap();
+        assert_eq!(held.status(), StatusCode::OK);
+        let refused = app.client.get(url(&tone, &[("format", "mp3")])).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key(reqwest::header::RETRY_AFTER));
+        drop(held);
+        let mut served = false;
+        for _ in 0..100 {
+            let again =
+                app.client.get(url(&tone, &[("format", "mp3"), ("timeOffset", "19")])).send().await.unwrap();
+            if again.status() == StatusCode::OK {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(served, "the slot came back within 10 s of the app hanging up");
+
+        // A bad number is the app's mistake, said in the envelope.
+        assert_eq!(
+            error_code(&app, "stream", &params_of(&user, &[("id", &tone), ("maxBitRate", "-5")])).await,
+            0
+        );
+        let extensions = json_of(&app, "getOpenSubsonicExtensions", &[]).await;
+        assert!(extensions.to_string().contains("transcodeOffset"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_transcoding_off_stream_sends_the_original_whatever_the_app_asks() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let settings = [("ARCHIVE_TRANSCODE_LIMIT", "0".to_owned())];
+    crate::support::on_each_backend_with(&settings, |app| async move {
+        let user = app.user(Role::Moderator).await;
+        let (song, original) = upload_flac(&app, &user, "Plain", 2.0, 440).await;
+        let params = params_of(&user, &[("id", &song), ("format", "mp3"), ("maxBitRate", "64")]);
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let answer = app.client.get(format!("{}/rest/stream?{query}", app.base)).send().await.unwrap();
+        assert_eq!(answer.headers()[reqwest::header::CONTENT_TYPE], "audio/flac");
+        assert!(answer.bytes().await.unwrap().as_ref() == original.as_slice());
     })
     .await;
 }

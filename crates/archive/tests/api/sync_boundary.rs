@@ -185,6 +185,33 @@ async fn pushed_values_pass_the_same_checks_as_the_api() {
             )])
             .await;
         assert_eq!(status(&outcomes[0]), "rejected", "{}", outcomes[0]);
+
+        // A favourite album or artist: only under its deterministic id, one of the two.
+        let album = create(&m.app, &m.admin.token, "/api/v1/albums", json!({"title": "Starred"})).await;
+        let artist = create(&m.app, &m.admin.token, "/api/v1/artists", json!({"name": "Starred"})).await;
+        let favourite = |id: &str, album: Option<&str>, artist: Option<&str>| {
+            json!({
+                "id": id, "user_id": m.admin.id, "album_id": album, "artist_id": artist,
+                "created_at": now(), "updated_at": now(),
+            })
+        };
+        let album_uuid: Uuid = album.parse().unwrap();
+        let right = archive_db::Favourite::Album(album_uuid).row_id(m.admin.id).to_string();
+        let cases = [
+            ("a random id", random_id.clone(), favourite(&random_id, Some(&album), None), "rejected"),
+            (
+                "both an album and an artist",
+                right.clone(),
+                favourite(&right, Some(&album), Some(&artist)),
+                "rejected",
+            ),
+            ("its own id", right.clone(), favourite(&right, Some(&album), None), "applied"),
+        ];
+        for (name, id, row, expected) in cases {
+            let outcome =
+                &m.push(vec![change("favourites", &id, None, Some(row), Some(m.admin.id))]).await[0];
+            assert_eq!(status(outcome), expected, "{name}: {outcome}");
+        }
         m.app.stop().await;
     }
 }
@@ -285,6 +312,17 @@ async fn a_pushed_change_is_judged_by_its_authors_rights_on_the_master() {
         let (version, _) = m.row("plays", &play).await.unwrap();
         let outcome = &m.push(vec![change("plays", &play, Some(version), None, Some(user.id))]).await[0];
         assert_eq!(status(outcome), "rejected", "{outcome}");
+
+        // So is a favourite album: another user may not star it for them.
+        let album = create(&m.app, &m.admin.token, "/api/v1/albums", json!({"title": "Loved"})).await;
+        let favourite = archive_db::Favourite::Album(album.parse().unwrap()).row_id(user.id).to_string();
+        let row = json!({"id": favourite, "user_id": user.id, "album_id": album, "artist_id": null, "created_at": now(), "updated_at": now()});
+        let outcome =
+            &m.push(vec![change("favourites", &favourite, None, Some(row.clone()), Some(other.id))]).await[0];
+        assert_eq!(status(outcome), "rejected", "{outcome}");
+        let outcome =
+            &m.push(vec![change("favourites", &favourite, None, Some(row), Some(user.id))]).await[0];
+        assert_eq!(status(outcome), "applied", "{outcome}");
         m.app.stop().await;
     }
 }

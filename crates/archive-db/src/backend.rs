@@ -100,6 +100,24 @@ pub struct Db {
     /// lock, held while a probe runs: callers who arrive meanwhile wait for
     /// its answer instead of probing too.
     probe: std::sync::Arc<tokio::sync::Mutex<Option<ProbeOutcome>>>,
+    /// Transactions this process committed with capture off (a slave's
+    /// applies of its master's state), which the change log does not show.
+    unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Where the synced data stood when it was read, for caches of it: a write
+/// to a synced table in any process moves the change log (its settled head
+/// or its highest id), and a slave's apply, which the log does not record,
+/// counts in this process. A cache keyed by a stamp taken before its read
+/// never serves data older than that (a commit during the read only makes
+/// the next stamp differ). One blind spot, on PostgreSQL: a commit whose
+/// log entries are neither the newest nor released by the settled head
+/// (three writers interleaved) shows when the older one ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataStamp {
+    unlogged_commits: u64,
+    log_head: crate::LogPosition,
+    log_peak: i64,
 }
 
 /// When the write probe ran, and why writes failed (`None`: they did not).
@@ -239,7 +257,7 @@ impl Db {
                 "PostgreSQL 15 or newer is required (server version number {version})"
             )));
         }
-        Ok(Db { pool: Pool::Postgres(pool), probe: Default::default() })
+        Ok(Db { pool: Pool::Postgres(pool), probe: Default::default(), unlogged_commits: Default::default() })
     }
 
     async fn open_sqlite(options: &DbOptions) -> Result<Db> {
@@ -308,7 +326,25 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect.pragma("query_only", "ON"))
             .await?;
-        Ok(Db { pool: Pool::Sqlite { read, write }, probe: Default::default() })
+        Ok(Db {
+            pool: Pool::Sqlite { read, write },
+            probe: Default::default(),
+            unlogged_commits: Default::default(),
+        })
+    }
+
+    /// The synced data's stamp now (one or two small reads of the change log).
+    pub async fn data_stamp(&self) -> Result<DataStamp> {
+        let unlogged_commits = self.unlogged_commits.load(std::sync::atomic::Ordering::Acquire);
+        let log_head = self.log_head().await?;
+        let log_peak = match &self.pool {
+            // One writer at a time: ids are committed in order, so the head is the peak.
+            Pool::Sqlite { .. } => log_head.id,
+            Pool::Postgres(pool) => {
+                sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM sync_changes").fetch_one(pool).await?
+            }
+        };
+        Ok(DataStamp { unlogged_commits, log_head, log_peak })
     }
 
     pub fn backend(&self) -> Backend {
@@ -339,7 +375,12 @@ impl Db {
             Pool::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner, context_changed: false })
+        Ok(Tx {
+            inner,
+            context_changed: false,
+            unlogged: false,
+            unlogged_commits: self.unlogged_commits.clone(),
+        })
     }
 
     /// Starts a write transaction on behalf of the user `author`: every
@@ -361,7 +402,7 @@ impl Db {
                 TxInner::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
             }
         };
-        Ok(Tx { inner, context_changed: false })
+        Ok(Tx { inner, context_changed: false, unlogged: false, unlogged_commits: Default::default() })
     }
 
     /// Whether the database takes writes now. A real write answers it (a
@@ -466,6 +507,10 @@ pub struct Tx {
     /// Whether the capture mode or the author was set (SQLite keeps them in
     /// a table row, which commit resets).
     context_changed: bool,
+    /// Whether capture was turned off (see [`DataStamp`]).
+    unlogged: bool,
+    /// The count it then adds itself to when it commits.
+    unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub(crate) enum TxInner {
@@ -493,6 +538,7 @@ impl Tx {
             TxInner::Postgres(t) => crate::postgres::set_capture(t, enabled).await?,
         }
         self.context_changed |= capture != Capture::Local;
+        self.unlogged |= capture == Capture::Off;
         Ok(())
     }
 
@@ -537,6 +583,9 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
+        }
+        if self.unlogged {
+            self.unlogged_commits.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::sql::{Param, Sql};
-use crate::{Album, Db};
+use crate::{Album, Backend, Db};
 
 /// An artist and how many albums name it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -52,11 +52,28 @@ type AlbumEntryRow = (
     i64,
 );
 
-const ALBUM_ENTRY_SELECT: &str = "SELECT b.id, b.title, b.title_key, b.artist_id, b.year, b.created_at, \
-     b.updated_at, b.version, a.name, \
-     (SELECT count(*) FROM songs s WHERE s.album_id = b.id), \
-     (SELECT CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) FROM songs s WHERE s.album_id = b.id) \
-     FROM albums b LEFT JOIN artists a ON a.id = b.artist_id";
+/// Albums with their artist's name, song count and length. PostgreSQL
+/// counts and adds up each album's songs in one pass (a lateral subquery);
+/// SQLite, which has none, in two subqueries, both from the index
+/// `songs_album` alone.
+fn album_entry_select(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "SELECT b.id, b.title, b.title_key, b.artist_id, b.year, b.created_at, \
+             b.updated_at, b.version, a.name, \
+             (SELECT count(*) FROM songs s WHERE s.album_id = b.id), \
+             (SELECT CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) FROM songs s WHERE s.album_id = b.id) \
+             FROM albums b LEFT JOIN artists a ON a.id = b.artist_id"
+        }
+        Backend::Postgres => {
+            "SELECT b.id, b.title, b.title_key, b.artist_id, b.year, b.created_at, \
+             b.updated_at, b.version, a.name, c.songs, c.ms \
+             FROM albums b LEFT JOIN artists a ON a.id = b.artist_id \
+             CROSS JOIN LATERAL (SELECT count(*) AS songs, CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) AS ms \
+             FROM songs s WHERE s.album_id = b.id) c"
+        }
+    }
+}
 
 fn album_entry(row: AlbumEntryRow) -> AlbumEntry {
     let (id, title, title_key, artist_id, year, created_at, updated_at, version, artist, songs, ms) = row;
@@ -83,7 +100,7 @@ impl Db {
 
     /// The albums of an artist, oldest first, with their counts.
     pub async fn album_entries_of_artist(&self, artist_id: Uuid) -> Result<Vec<AlbumEntry>> {
-        let mut sql = Sql::new(&format!("{ALBUM_ENTRY_SELECT} WHERE b.artist_id = "));
+        let mut sql = Sql::new(&format!("{} WHERE b.artist_id = ", album_entry_select(self.backend())));
         sql.bind(Param::Uuid(artist_id));
         sql.push(" ORDER BY b.year, b.title_key, b.id LIMIT 10000");
         let rows: Vec<AlbumEntryRow> = self.fetch_all_sql(sql).await?;
@@ -91,7 +108,7 @@ impl Db {
     }
 
     pub async fn album_entry(&self, id: Uuid) -> Result<Option<AlbumEntry>> {
-        let mut sql = Sql::new(&format!("{ALBUM_ENTRY_SELECT} WHERE b.id = "));
+        let mut sql = Sql::new(&format!("{} WHERE b.id = ", album_entry_select(self.backend())));
         sql.bind(Param::Uuid(id));
         let row: Option<AlbumEntryRow> = self.fetch_optional_sql(sql).await?;
         Ok(row.map(album_entry))
@@ -145,25 +162,34 @@ pub const ALBUM_PAGE_MAX: i64 = 500;
 impl Db {
     /// One page of albums in `order`, with their counts.
     ///
-    /// Two steps: the page's ids in order, then their counts, so the counts
-    /// are made for the page alone (a database computes a select list's
-    /// subqueries for every row it sorts when no index gives the order).
+    /// The page's ids are chosen first, so that the counts are made for the
+    /// page alone (a database computes a select list's subqueries for every
+    /// row it sorts when no index gives the order). An order of the albums'
+    /// own columns is one statement, the page a subquery sorted again
+    /// outside; the others (by plays, ratings, stars, at random) are two, the
+    /// page's ids and then their entries.
     pub async fn album_list(&self, order: &AlbumOrder, limit: i64, offset: i64) -> Result<Vec<AlbumEntry>> {
+        const PAGE: &str = "SELECT b.id FROM albums b LEFT JOIN artists a ON a.id = b.artist_id";
         let (limit, offset) = (limit.clamp(1, ALBUM_PAGE_MAX), offset.max(0));
-        let mut sql = Sql::new("SELECT b.id FROM albums b LEFT JOIN artists a ON a.id = b.artist_id");
+        let by_columns = match order {
+            // Served backwards by the index albums_created (created_at, id).
+            AlbumOrder::Newest => Some(" ORDER BY b.created_at DESC, b.id DESC"),
+            AlbumOrder::ByName | AlbumOrder::ByGenre(_) => Some(" ORDER BY b.title_key, b.id"),
+            AlbumOrder::ByArtist => Some(" ORDER BY a.name_key, b.title_key, b.id"),
+            AlbumOrder::ByYear { from, to } if from > to => Some(" ORDER BY b.year DESC, b.title_key, b.id"),
+            AlbumOrder::ByYear { .. } => Some(" ORDER BY b.year, b.title_key, b.id"),
+            _ => None,
+        };
+        let mut sql = match by_columns {
+            Some(_) => Sql::new(&format!("{} WHERE b.id IN ({PAGE}", album_entry_select(self.backend()))),
+            None => Sql::new(PAGE),
+        };
         match order {
-            AlbumOrder::Newest => sql.push(" ORDER BY b.created_at DESC, b.id"),
-            AlbumOrder::ByName => sql.push(" ORDER BY b.title_key, b.id"),
-            AlbumOrder::ByArtist => sql.push(" ORDER BY a.name_key, b.title_key, b.id"),
+            AlbumOrder::Newest | AlbumOrder::ByName | AlbumOrder::ByArtist => &mut sql,
             AlbumOrder::ByYear { from, to } => {
                 sql.push(" WHERE b.year BETWEEN ");
                 sql.bind(Param::Int(*from.min(to))).push(" AND ");
-                sql.bind(Param::Int(*from.max(to)));
-                sql.push(if from > to {
-                    " ORDER BY b.year DESC, b.title_key, b.id"
-                } else {
-                    " ORDER BY b.year, b.title_key, b.id"
-                })
+                sql.bind(Param::Int(*from.max(to)))
             }
             AlbumOrder::ByGenre(genre) => {
                 sql.push(
@@ -171,7 +197,7 @@ impl Db {
                      WHERE s.album_id = b.id AND g.name_key = ",
                 );
                 sql.bind(Param::Text(crate::normalize::key(genre)));
-                sql.push(") ORDER BY b.title_key, b.id")
+                sql.push(")")
             }
             AlbumOrder::Random => sql.push(" ORDER BY random()"),
             AlbumOrder::Recent(user) => {
@@ -204,9 +230,17 @@ impl Db {
                 sql.push(" ORDER BY f.created_at DESC, b.id")
             }
         };
+        if let Some(order_by) = by_columns {
+            sql.push(order_by);
+        }
         sql.push(" LIMIT ");
         sql.bind(Param::Int(limit)).push(" OFFSET ");
         sql.bind(Param::Int(offset));
+        if let Some(order_by) = by_columns {
+            sql.push(&format!("){order_by}"));
+            let rows: Vec<AlbumEntryRow> = self.fetch_all_sql(sql).await?;
+            return Ok(rows.into_iter().map(album_entry).collect());
+        }
         let ids: Vec<(Uuid,)> = self.fetch_all_sql(sql).await?;
         self.album_entries(&ids.into_iter().map(|(id,)| id).collect::<Vec<_>>()).await
     }
@@ -216,7 +250,7 @@ impl Db {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!("{ALBUM_ENTRY_SELECT} WHERE b.id IN "));
+        let mut sql = Sql::new(&format!("{} WHERE b.id IN ", album_entry_select(self.backend())));
         sql.bind_list(ids.iter().map(|id| Param::Uuid(*id)));
         let rows: Vec<AlbumEntryRow> = self.fetch_all_sql(sql).await?;
         let mut found: std::collections::HashMap<Uuid, AlbumEntry> =

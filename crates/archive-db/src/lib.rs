@@ -37,7 +37,7 @@ mod transfers;
 mod users;
 mod words;
 
-pub use backend::{Backend, Capture, Db, DbOptions, PoolUsage, SQLITE_FILE, Tx};
+pub use backend::{Backend, Capture, DataStamp, Db, DbOptions, PoolUsage, SQLITE_FILE, Tx};
 pub use catalog::{ALBUM_PAGE_MAX, ARTIST_ENTRIES_MAX, AlbumEntry, AlbumOrder, ArtistEntry, GenreEntry};
 pub use changes::{ChangeOp, ChangeRecord};
 pub use content_files::{ContentFile, ContentOrigin};

@@ -107,6 +107,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_favourite_albums_and_artists.sql"),
         include_str!("../migrations/postgres/0016_favourite_albums_and_artists.sql"),
     ),
+    (
+        17,
+        "album lists by date added and with their lengths from an index",
+        include_str!("../migrations/sqlite/0017_albums_by_date_added.sql"),
+        include_str!("../migrations/postgres/0017_albums_by_date_added.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

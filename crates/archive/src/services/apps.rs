@@ -1,22 +1,66 @@
 //! What the server remembers about apps between their requests (the
 //! Subsonic API): passwords checked lately, since apps send one with every
 //! request and an Argon2 check each time would cost tens of milliseconds,
-//! and what each user is playing now. In memory only: a restart forgets
-//! both, which costs one password check and one "now playing".
+//! what each user is playing now, and the artist index. In memory only: a
+//! restart forgets them, which costs one password check, one "now playing"
+//! and one read of the index.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use archive_db::User;
+use archive_db::{ArtistEntry, DataStamp, Db, DbError, User};
 
 #[derive(Debug, Default)]
 pub struct Apps {
     pub passwords: CheckedPasswords,
     pub now_playing: NowPlaying,
+    pub artist_index: ArtistIndex,
+}
+
+/// Every artist with its album count (`getArtists`, `getIndexes`), kept
+/// until the data changes. Apps ask for the whole index each time they
+/// start or refresh, and reading 5,000 artists with their counts takes
+/// about 10 ms; checking that nothing changed takes one small read. Any
+/// write (a play too) makes the next request read it again, which costs
+/// what an uncached read does.
+#[derive(Debug, Default)]
+pub struct ArtistIndex {
+    kept: Mutex<Option<(DataStamp, KeptIndex)>>,
+}
+
+/// The index as last read.
+#[derive(Debug, Clone)]
+pub struct KeptIndex {
+    pub entries: Arc<Vec<ArtistEntry>>,
+    /// When it was read: nothing it shows has changed since (`getIndexes`'
+    /// `lastModified`).
+    pub read_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ArtistIndex {
+    pub async fn get(&self, db: &Db) -> Result<KeptIndex, DbError> {
+        // The stamp is taken before the read, so a commit during the read
+        // only makes the next request read again.
+        let stamp = db.data_stamp().await?;
+        let mut after = None;
+        if let Some((kept_at, kept)) = &*self.kept.lock().expect("not poisoned") {
+            if *kept_at == stamp {
+                return Ok(kept.clone());
+            }
+            after = Some(kept.read_at);
+        }
+        // Each new read is later than the last, even within a millisecond,
+        // so that an app comparing times never misses a change.
+        let now = archive_db::now();
+        let read_at = after.map_or(now, |last| now.max(last + chrono::Duration::milliseconds(1)));
+        let kept = KeptIndex { read_at, entries: Arc::new(db.artist_entries().await?) };
+        *self.kept.lock().expect("not poisoned") = Some((stamp, kept.clone()));
+        Ok(kept)
+    }
 }
 
 /// How long a checked password is remembered.

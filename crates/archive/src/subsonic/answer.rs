@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The Subsonic API version Archive speaks.
 pub const API_VERSION: &str = "1.16.1";
@@ -45,20 +45,23 @@ impl From<bool> for Scalar {
     }
 }
 
-impl Scalar {
-    fn to_json(&self) -> Value {
+/// In JSON, a value keeps its type.
+impl Serialize for Scalar {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Scalar::Text(text) => Value::String(text.clone()),
-            Scalar::Int(n) => Value::from(*n),
-            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Text(text) => serializer.serialize_str(text),
+            Scalar::Int(n) => serializer.serialize_i64(*n),
+            Scalar::Bool(b) => serializer.serialize_bool(*b),
         }
     }
+}
 
-    fn to_text(&self) -> String {
+impl Scalar {
+    fn to_text(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Scalar::Text(text) => text.clone(),
-            Scalar::Int(n) => n.to_string(),
-            Scalar::Bool(b) => b.to_string(),
+            Scalar::Text(text) => text.as_str().into(),
+            Scalar::Int(n) => n.to_string().into(),
+            Scalar::Bool(b) => (if *b { "true" } else { "false" }).into(),
         }
     }
 }
@@ -129,32 +132,13 @@ impl Node {
         other
     }
 
-    fn to_json(&self) -> Value {
-        let mut object = Map::new();
-        for (name, value) in &self.attributes {
-            object.insert((*name).to_owned(), value.to_json());
-        }
-        for (name, children) in &self.children {
-            let value = match children {
-                Children::One(node) => node.to_json(),
-                Children::Many(nodes) => Value::Array(nodes.iter().map(Node::to_json).collect()),
-                Children::Values(values) => Value::Array(values.iter().map(Scalar::to_json).collect()),
-            };
-            object.insert((*name).to_owned(), value);
-        }
-        if let Some(text) = &self.text {
-            object.insert("value".to_owned(), Value::String(text.clone()));
-        }
-        Value::Object(object)
-    }
-
     fn write_xml(&self, name: &str, writer: &mut Writer<Vec<u8>>, namespace: bool) -> std::io::Result<()> {
         let mut start = BytesStart::new(name);
         if namespace {
             start.push_attribute(("xmlns", NAMESPACE));
         }
         for (attribute, value) in &self.attributes {
-            start.push_attribute((*attribute, value.to_text().as_str()));
+            start.push_attribute((*attribute, value.to_text().as_ref()));
         }
         if self.children.is_empty() && self.text.is_none() {
             return writer.write_event(Event::Empty(start));
@@ -174,7 +158,7 @@ impl Node {
                 Children::Values(values) => {
                     for value in values {
                         writer.write_event(Event::Start(BytesStart::new(*child)))?;
-                        writer.write_event(Event::Text(BytesText::new(&value.to_text())))?;
+                        writer.write_event(Event::Text(BytesText::new(value.to_text().as_ref())))?;
                         writer.write_event(Event::End(BytesEnd::new(*child)))?;
                     }
                 }
@@ -182,6 +166,37 @@ impl Node {
         }
         writer.write_event(Event::End(BytesEnd::new(name)))
     }
+}
+
+/// In JSON, a node is an object: its attributes, then its children (a
+/// list as an array), then its text as `value`. Written straight from the
+/// tree, without an intermediate JSON value.
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.attributes.len() + self.children.len() + usize::from(self.text.is_some());
+        let mut map = serializer.serialize_map(Some(fields))?;
+        for (name, value) in &self.attributes {
+            map.serialize_entry(name, value)?;
+        }
+        for (name, children) in &self.children {
+            match children {
+                Children::One(node) => map.serialize_entry(name, node)?,
+                Children::Many(nodes) => map.serialize_entry(name, nodes)?,
+                Children::Values(values) => map.serialize_entry(name, values)?,
+            }
+        }
+        if let Some(text) = &self.text {
+            map.serialize_entry("value", text)?;
+        }
+        map.end()
+    }
+}
+
+/// The JSON answer: `{"subsonic-response": …}`.
+#[derive(serde::Serialize)]
+struct JsonAnswer<'a> {
+    #[serde(rename = "subsonic-response")]
+    response: &'a Node,
 }
 
 /// How the client asked to be answered (`f`).
@@ -221,18 +236,18 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    fn root(&self) -> Node {
+    fn root(self) -> Node {
         let root = Node::new()
             .attr("status", if self.ok { "ok" } else { "failed" })
             .attr("version", API_VERSION)
             .attr("type", "archive")
             .attr("serverVersion", env!("CARGO_PKG_VERSION"))
             .attr("openSubsonic", true);
-        self.body.clone().append_to(root)
+        self.body.append_to(root)
     }
 
     /// The answer in `format`, always HTTP 200 (Subsonic reports failures in the body).
-    pub fn render(&self, format: &Format) -> Response {
+    pub fn render(self, format: &Format) -> Response {
         let root = self.root();
         match format {
             Format::Xml => {
@@ -248,16 +263,22 @@ impl Envelope {
                     .into_response()
             }
             Format::Json => {
-                let body = serde_json::json!({ "subsonic-response": root.to_json() });
-                ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string())
-                    .into_response()
+                let body = json_text(&root);
+                ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
             }
             Format::Jsonp(callback) => {
-                let body = serde_json::json!({ "subsonic-response": root.to_json() });
+                let body = json_text(&root);
                 let script = format!("{callback}({body});");
                 ([(header::CONTENT_TYPE, HeaderValue::from_static("application/javascript"))], script)
                     .into_response()
             }
         }
     }
+}
+
+fn json_text(root: &Node) -> String {
+    serde_json::to_string(&JsonAnswer { response: root }).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot write a Subsonic answer");
+        String::new()
+    })
 }

@@ -15,33 +15,44 @@ use super::{Answer, Call};
 
 /// `getArtists`: every artist, grouped by the first letter of its name.
 pub async fn artists(call: &Call) -> Answer {
-    let artists = Node::new().attr("ignoredArticles", "").list("index", artist_index(call).await?);
+    let (index, _) = artist_index(call).await?;
+    let artists = Node::new().attr("ignoredArticles", "").list("index", index);
     Ok(Node::new().child("artists", artists))
 }
 
-/// Every artist in `index` elements, one per first letter (`getArtists`, `getIndexes`).
-pub async fn artist_index(call: &Call) -> Result<Vec<Node>, SubsonicError> {
-    let starred: HashMap<Uuid, DateTime<Utc>> =
-        call.state.db.favourites_of(call.user.id, false, STARRED_MAX).await?.into_iter().collect();
+/// Every artist in `index` elements, one per first letter (`getArtists`,
+/// `getIndexes`), and when the index was last read (nothing in it has
+/// changed since).
+pub async fn artist_index(call: &Call) -> Result<(Vec<Node>, DateTime<Utc>), SubsonicError> {
+    let starred = starred_by_caller(call, false).await?;
     let mut groups: Vec<(String, Vec<Node>)> = Vec::new();
-    for artist in call.state.db.artist_entries().await? {
+    let kept = call.state.apps.artist_index.get(&call.state.db).await?;
+    for artist in kept.entries.iter() {
         let letter = index_letter(&artist.name_key);
-        let at = starred.get(&artist.id);
-        let node = with_star(artist_node(artist), at);
+        let node = with_star(artist_node(artist), starred.get(&artist.id));
         match groups.last_mut() {
             Some((last, nodes)) if *last == letter => nodes.push(node),
             _ => groups.push((letter, vec![node])),
         }
     }
-    Ok(groups
+    let index = groups
         .into_iter()
         .map(|(name, artists)| Node::new().attr("name", name).list("artist", artists))
-        .collect())
+        .collect();
+    Ok((index, kept.read_at))
 }
 
-/// Favourite albums or artists read at most (in `getStarred2`, and to mark
-/// the artist index).
+/// Favourite albums or artists listed at most in `getStarred2`.
 pub const STARRED_MAX: i64 = 1000;
+/// Favourite albums or artists read at most to mark lists with them.
+const MARKED_MAX: i64 = 100_000;
+
+/// When the caller starred each album (`albums`) or artist they starred.
+/// One read of their own favourites, which are few beside a page of 500
+/// (an `IN` list of the page's ids cost more).
+async fn starred_by_caller(call: &Call, albums: bool) -> Result<HashMap<Uuid, DateTime<Utc>>, SubsonicError> {
+    Ok(call.state.db.favourites_of(call.user.id, albums, MARKED_MAX).await?.into_iter().collect())
+}
 
 /// `starred` (when the caller starred it) on a node, if they did.
 fn with_star(node: Node, at: Option<&DateTime<Utc>>) -> Node {
@@ -50,29 +61,21 @@ fn with_star(node: Node, at: Option<&DateTime<Utc>>) -> Node {
 
 /// Artists as lists show them, with the caller's stars.
 pub async fn artist_nodes(call: &Call, artists: Vec<ArtistEntry>) -> Result<Vec<Node>, SubsonicError> {
-    let ids: Vec<Uuid> = artists.iter().map(|a| a.id).collect();
-    let starred = call.state.db.favourites_among(call.user.id, &ids).await?;
-    Ok(artists
-        .into_iter()
-        .map(|a| {
-            let at = starred.get(&a.id);
-            with_star(artist_node(a), at)
-        })
-        .collect())
+    let starred = starred_by_caller(call, false).await?;
+    Ok(artists.iter().map(|a| with_star(artist_node(a), starred.get(&a.id))).collect())
 }
 
 /// Albums as lists show them, with the caller's stars.
 pub async fn album_nodes(call: &Call, entries: &[AlbumEntry]) -> Result<Vec<Node>, SubsonicError> {
-    let ids: Vec<Uuid> = entries.iter().map(|e| e.album.id).collect();
-    let starred = call.state.db.favourites_among(call.user.id, &ids).await?;
+    let starred = starred_by_caller(call, true).await?;
     Ok(entries.iter().map(|e| with_star(album_node(e), starred.get(&e.album.id))).collect())
 }
 
 /// An artist as lists show it (`ArtistID3`).
-fn artist_node(artist: ArtistEntry) -> Node {
+fn artist_node(artist: &ArtistEntry) -> Node {
     Node::new()
         .attr("id", artist.id.to_string())
-        .attr("name", artist.name)
+        .attr("name", artist.name.clone())
         .attr("albumCount", artist.album_count)
 }
 

@@ -10,11 +10,15 @@ use super::error::SubsonicError;
 use super::{Answer, Call};
 
 /// `getIndexes`: every artist as a folder, grouped by first letter.
+/// `lastModified` is when the index was last read (after any change to the
+/// synced data; a restart reads it again), and with `ifModifiedSince` at
+/// or after it the answer leaves the artists out, as nothing changed.
 pub async fn indexes(call: &Call) -> Answer {
-    let index = artist_index(call).await?;
-    // lastModified lets apps skip a reload; Archive gives the time of the
-    // answer, so apps that compare it always reload (correct, not cheap).
-    let last_modified = archive_db::now().timestamp_millis();
+    let (mut index, read_at) = artist_index(call).await?;
+    let last_modified = read_at.timestamp_millis();
+    if call.params.int("ifModifiedSince")?.is_some_and(|since| since >= last_modified) {
+        index.clear();
+    }
     let indexes = Node::new()
         .attr("lastModified", last_modified)
         .attr("ignoredArticles", "")

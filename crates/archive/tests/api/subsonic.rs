@@ -1152,3 +1152,170 @@ async fn with_transcoding_off_stream_sends_the_original_whatever_the_app_asks() 
     })
     .await;
 }
+
+/// Every artist name in a `getArtists` answer.
+async fn artist_names(app: &App, user: &TestUser) -> Vec<String> {
+    let answer = json_of(app, "getArtists", &password_of(user)).await;
+    let index = answer["artists"]["index"].as_array().cloned().unwrap_or_default();
+    index
+        .iter()
+        .flat_map(|group| group["artist"].as_array().cloned().unwrap_or_default())
+        .map(|artist| artist["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_artist_index_apps_read_follows_every_change_on_this_node_and_from_the_master() {
+    on_each_backend(|app| async move {
+        let moderator = app.user(Role::Moderator).await;
+        assert!(artist_names(&app, &moderator).await.is_empty());
+        let (_, made) = app.post("/api/v1/artists", &moderator.token, json!({"name": "Arrived"})).await;
+        assert_eq!(artist_names(&app, &moderator).await, ["Arrived"], "a new artist shows at once");
+        // getIndexes says when the index last changed, and leaves it out
+        // for an app that has it already.
+        let indexes = |since: Option<String>| {
+            let (app, moderator) = (&app, &moderator);
+            async move {
+                let mut params = password_of(moderator);
+                if let Some(since) = &since {
+                    params.push(("ifModifiedSince", since.as_str()));
+                }
+                json_of(app, "getIndexes", &params).await["indexes"].clone()
+            }
+        };
+        let first = indexes(None).await;
+        let changed_at = first["lastModified"].as_i64().unwrap();
+        assert_eq!(first["index"].as_array().map(Vec::len), Some(1), "{first}");
+        let unchanged = indexes(Some(changed_at.to_string())).await;
+        assert_eq!(unchanged["index"], json!([]), "nothing new since: {unchanged}");
+        let id = made["id"].as_str().unwrap();
+        app.patch(&format!("/api/v1/artists/{id}"), &moderator.token, json!({"name": "Renamed"})).await;
+        assert_eq!(artist_names(&app, &moderator).await, ["Renamed"], "so does a new name");
+        let after = indexes(Some(changed_at.to_string())).await;
+        assert!(after["lastModified"].as_i64().unwrap() > changed_at, "{after}");
+        assert_eq!(after["index"].as_array().map(Vec::len), Some(1), "the rename is news: {after}");
+    })
+    .await;
+    for (master_backend, slave_backend) in crate::sync::pairs() {
+        let pair = crate::sync::Pair::start(master_backend, slave_backend).await;
+        let user = &pair.slave_admin;
+        pair.settle().await;
+        assert!(!artist_names(&pair.slave, user).await.contains(&"From Afar".to_owned()));
+        let token = &pair.master_admin.token;
+        let (status, made) = pair.master.post("/api/v1/artists", token, json!({"name": "From Afar"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        pair.sync().await;
+        let after = artist_names(&pair.slave, user).await;
+        assert!(after.contains(&"From Afar".to_owned()), "what the slave applied shows: {after:?}");
+        pair.stop().await;
+    }
+}
+
+/// Checks that an XML element says what a JSON object says, by Subsonic's
+/// mapping: a scalar field is an attribute (its text the JSON value's), an
+/// object one child element, an array repeated child elements, `value`
+/// the element's text; every element in Subsonic's namespace.
+fn same_in_both(path: &str, json: &Value, xml: roxmltree::Node) {
+    assert_eq!(xml.tag_name().namespace(), Some(NAMESPACE), "{path}: namespace");
+    let object = json.as_object().unwrap_or_else(|| panic!("{path}: not an object: {json}"));
+    let children = |name: &str| -> Vec<roxmltree::Node> {
+        xml.children().filter(|c| c.is_element() && c.tag_name().name() == name).collect()
+    };
+    for (key, value) in object {
+        let here = format!("{path}/{key}");
+        match value {
+            Value::Object(_) => {
+                let found = children(key);
+                assert_eq!(found.len(), 1, "{here}: one element");
+                same_in_both(&here, value, found[0]);
+            }
+            Value::Array(items) => {
+                let found = children(key);
+                assert_eq!(found.len(), items.len(), "{here}: as many elements as items");
+                for (item, element) in items.iter().zip(found) {
+                    match item {
+                        Value::Object(_) => same_in_both(&here, item, element),
+                        scalar => assert_eq!(element.text().unwrap_or(""), scalar_text(scalar), "{here}"),
+                    }
+                }
+            }
+            _ if key == "value" => assert_eq!(xml.text().unwrap_or(""), scalar_text(value), "{here}: text"),
+            scalar => assert_eq!(xml.attribute(key.as_str()), Some(scalar_text(scalar).as_str()), "{here}"),
+        }
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn every_method_says_the_same_in_xml_and_json_with_typed_json_values() {
+    on_each_backend(|app| async move {
+        let (artist, album, song) = small_library(&app).await;
+        let user = app.user(Role::Admin).await;
+        let (artist, album, song) = (artist.to_string(), album.to_string(), song.to_string());
+        let playlist =
+            json_of(&app, "createPlaylist", &params_of(&user, &[("name", "Mix"), ("songId", &song)])).await;
+        let playlist = playlist["playlist"]["id"].as_str().unwrap().to_owned();
+        for (id_kind, method) in [("id", "star"), ("albumId", "star"), ("artistId", "star")] {
+            let target = match id_kind {
+                "albumId" => &album,
+                "artistId" => &artist,
+                _ => &song,
+            };
+            assert_eq!(json_of(&app, method, &params_of(&user, &[(id_kind, target)])).await["status"], "ok");
+        }
+        json_of(&app, "setRating", &params_of(&user, &[("id", &song), ("rating", "4")])).await;
+        json_of(&app, "savePlayQueue", &params_of(&user, &[("id", &song), ("current", &song)])).await;
+        let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("ping", vec![]),
+            ("getLicense", vec![]),
+            ("getMusicFolders", vec![]),
+            ("getUser", vec![("username", &user.email)]),
+            ("getArtists", vec![]),
+            ("getArtist", vec![("id", &artist)]),
+            ("getAlbum", vec![("id", &album)]),
+            ("getSong", vec![("id", &song)]),
+            ("getGenres", vec![]),
+            ("getIndexes", vec![]),
+            ("getMusicDirectory", vec![("id", &artist)]),
+            ("getMusicDirectory", vec![("id", &album)]),
+            ("getArtistInfo2", vec![("id", &artist)]),
+            ("getAlbumInfo2", vec![("id", &album)]),
+            ("getSimilarSongs2", vec![("id", &song)]),
+            ("getTopSongs", vec![("artist", "Björk")]),
+            ("getAlbumList2", vec![("type", "alphabeticalByName")]),
+            ("getAlbumList", vec![("type", "starred")]),
+            ("getSongsByGenre", vec![("genre", "Art Pop")]),
+            ("getStarred2", vec![]),
+            ("getStarred", vec![]),
+            ("getNowPlaying", vec![]),
+            ("getPlaylists", vec![]),
+            ("getPlaylist", vec![("id", &playlist)]),
+            ("getPlayQueue", vec![]),
+            ("getLyricsBySongId", vec![("id", &song)]),
+            ("getScanStatus", vec![]),
+            ("search3", vec![("query", "")]),
+            ("search2", vec![("query", "hunter")]),
+            ("getOpenSubsonicExtensions", vec![]),
+        ];
+        for (method, extra) in calls {
+            let params = params_of(&user, &extra);
+            let json = json_of(&app, method, &params).await;
+            assert_eq!(json["status"], "ok", "{method}: {json}");
+            let (_, xml) = rest(&app, method, &params).await;
+            check_xml_envelope(&xml, "ok");
+            let document = roxmltree::Document::parse(&xml).unwrap();
+            same_in_both(method, &json, document.root_element());
+        }
+        // Types an app parses: numbers and booleans are JSON numbers and booleans.
+        let song = &json_of(&app, "getSong", &params_of(&user, &[("id", &song)])).await["song"];
+        assert!(song["duration"].is_i64() && song["track"].is_i64() && song["isDir"].is_boolean(), "{song}");
+        assert!(song["userRating"].is_i64() && song["starred"].is_string(), "{song}");
+    })
+    .await;
+}

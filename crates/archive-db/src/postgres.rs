@@ -190,12 +190,15 @@ pub(crate) fn search_other_matches(table: &str, columns: &str, key_column: &str)
     )
 }
 
-/// Samples the library's tables for the planner (see
-/// `Db::refresh_library_statistics`).
+/// Samples the library's tables for the planner and sets their visibility
+/// maps (see `Db::refresh_library_statistics`). Sent as a simple query:
+/// VACUUM runs outside any transaction.
 pub(crate) async fn analyze_library(pool: &PgPool) -> Result<()> {
-    sqlx::query("ANALYZE songs, artists, albums, genres, file_locations, search_documents, sync_changes")
-        .execute(pool)
-        .await?;
+    sqlx::raw_sql(
+        "VACUUM (ANALYZE) songs, artists, albums, genres, file_locations, search_documents, sync_changes",
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -162,7 +162,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Count { min: 0, max: 64 },
         default: Some("4"),
         stored: true,
-        help: "Most transcodes (ffmpeg processes) at once for apps that ask for a lower bit rate or another format; 0 turns transcoding off",
+        help: "Most transcodes (ffmpeg processes) at once for apps that ask for a lower bit rate or another format, half of them per user; 0 turns transcoding off",
     },
     Setting {
         var: "ARCHIVE_MAX_CONNECTIONS",

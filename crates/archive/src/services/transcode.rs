@@ -5,14 +5,15 @@
 //!
 //! Transcodes are capped (`ARCHIVE_TRANSCODE_LIMIT`, 0 turns them off),
 //! because each one is a process that takes a share of a core for as long
-//! as the app reads. A client that drops its connection drops the process
-//! with it. The file is named to ffmpeg as `file:` so a path can never be
+//! as the app reads; one user holds at most half of them (at least one),
+//! so no one account can take them all. A client that drops its connection
+//! drops the process with it. The file is named to ffmpeg as `file:` so a path can never be
 //! read as another of its protocols.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,6 +21,7 @@ use futures_util::{Stream, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::OnceCell;
+use uuid::Uuid;
 
 /// What ffmpeg can make for an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +131,10 @@ pub fn plan(
 pub enum TranscodeError {
     #[error("ffmpeg is not installed on this node")]
     NoFfmpeg,
-    #[error("{limit} transcodes are running, the most ARCHIVE_TRANSCODE_LIMIT allows")]
+    #[error("{limit} transcodes are running, the most this server allows; try again shortly")]
     Busy { limit: usize },
+    #[error("you have {most} transcodes running, your share of this server's; try again shortly")]
+    UserBusy { most: usize },
     #[error("ffmpeg cannot transcode this file: {0}")]
     Failed(String),
     #[error("cannot run ffmpeg: {0}")]
@@ -140,8 +144,25 @@ pub enum TranscodeError {
 /// The transcodes running in this process.
 #[derive(Debug, Default)]
 pub struct Transcoder {
-    running: Arc<AtomicUsize>,
+    slots: Arc<Slots>,
     ffmpeg_found: OnceCell<bool>,
+}
+
+/// Who holds the transcodes running now.
+#[derive(Debug, Default)]
+struct Slots {
+    taken: Mutex<Taken>,
+}
+
+#[derive(Debug, Default)]
+struct Taken {
+    total: usize,
+    by_user: HashMap<Uuid, usize>,
+}
+
+/// The most transcodes one user may hold: half the limit, at least one.
+fn user_share(limit: usize) -> usize {
+    (limit / 2).max(1)
 }
 
 /// A transcode that has started: its first bytes are here (so a file ffmpeg
@@ -159,15 +180,13 @@ const CHUNK: usize = 64 * 1024;
 const STDERR_KEPT: usize = 2048;
 
 impl Transcoder {
-    pub fn running(&self) -> usize {
-        self.running.load(Ordering::Relaxed)
-    }
-
     /// Starts transcoding `path` as `codec` at `kbps`, from `offset_secs`
-    /// into the song, if fewer than `limit` transcodes run now.
+    /// into the song, for `user`, if fewer than `limit` transcodes run now
+    /// and the user holds less than their share.
     pub async fn start(
         &self,
         limit: usize,
+        user: Uuid,
         path: &Path,
         codec: Codec,
         kbps: u32,
@@ -176,7 +195,7 @@ impl Transcoder {
         if !*self.ffmpeg_found.get_or_init(ffmpeg_found).await {
             return Err(TranscodeError::NoFfmpeg);
         }
-        let slot = Slot::take(&self.running, limit).ok_or(TranscodeError::Busy { limit })?;
+        let slot = Slot::take(&self.slots, limit, user)?;
         let mut command = Command::new("ffmpeg");
         command.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file"]);
         if offset_secs > 0 {
@@ -241,21 +260,39 @@ impl Running {
     }
 }
 
-/// A place among the transcodes allowed at once.
-struct Slot(Arc<AtomicUsize>);
+/// A user's place among the transcodes allowed at once, given back when dropped.
+struct Slot {
+    slots: Arc<Slots>,
+    user: Uuid,
+}
 
 impl Slot {
-    fn take(running: &Arc<AtomicUsize>, limit: usize) -> Option<Slot> {
-        running
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
-            .ok()
-            .map(|_| Slot(running.clone()))
+    fn take(slots: &Arc<Slots>, limit: usize, user: Uuid) -> Result<Slot, TranscodeError> {
+        let mut taken = slots.taken.lock().expect("not poisoned");
+        if taken.total >= limit {
+            return Err(TranscodeError::Busy { limit });
+        }
+        let most = user_share(limit);
+        let held = taken.by_user.entry(user).or_default();
+        if *held >= most {
+            return Err(TranscodeError::UserBusy { most });
+        }
+        *held += 1;
+        taken.total += 1;
+        Ok(Slot { slots: slots.clone(), user })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut taken = self.slots.taken.lock().expect("not poisoned");
+        taken.total -= 1;
+        if let Some(held) = taken.by_user.get_mut(&self.user) {
+            *held -= 1;
+            if *held == 0 {
+                taken.by_user.remove(&self.user);
+            }
+        }
     }
 }
 
@@ -326,13 +363,18 @@ mod tests {
     }
 
     #[test]
-    fn slots_are_capped_and_given_back() {
-        let running = Arc::new(AtomicUsize::new(0));
-        let first = Slot::take(&running, 2).expect("one");
-        let _second = Slot::take(&running, 2).expect("two");
-        assert!(Slot::take(&running, 2).is_none());
+    fn slots_are_capped_shared_between_users_and_given_back() {
+        let slots = Arc::new(Slots::default());
+        let (one, two, three) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let first = Slot::take(&slots, 4, one).expect("one's first");
+        let _second = Slot::take(&slots, 4, one).expect("one's second: half of four");
+        assert!(matches!(Slot::take(&slots, 4, one), Err(TranscodeError::UserBusy { most: 2 })));
+        let _third = Slot::take(&slots, 4, two).expect("another user");
+        let _fourth = Slot::take(&slots, 4, three).expect("and another");
+        assert!(matches!(Slot::take(&slots, 4, three), Err(TranscodeError::Busy { limit: 4 })));
         drop(first);
-        assert!(Slot::take(&running, 2).is_some());
-        assert!(Slot::take(&running, 0).is_none(), "a limit of 0 is off");
+        assert!(Slot::take(&slots, 4, one).is_ok(), "given back");
+        assert!(Slot::take(&slots, 0, one).is_err(), "a limit of 0 is off");
+        assert_eq!(user_share(1), 1);
     }
 }

@@ -9,8 +9,8 @@
 //! without ranges. The original is sent instead when `format=raw`, when
 //! transcoding is off or ffmpeg is missing, and when the file is not on
 //! this node yet (a slave streams it through from the master). Beyond
-//! `ARCHIVE_TRANSCODE_LIMIT` at once the answer is 429 with `Retry-After`,
-//! as Navidrome does. `download` always sends the original.
+//! `ARCHIVE_TRANSCODE_LIMIT` at once, or beyond the caller's share (half),
+//! the answer is 429 with `Retry-After`, as Navidrome does. `download` always sends the original.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -41,9 +41,11 @@ pub async fn stream(call: &Call, headers: &HeaderMap) -> Result<Response, Subson
         };
         let path = crate::api::stream::song_file(&call.state, &song).await.map_err(from_api("song"))?;
         if let Some(path) = path {
-            match call.state.transcoder.start(limit, &path, codec, kbps, offset).await {
+            match call.state.transcoder.start(limit, call.user.id, &path, codec, kbps, offset).await {
                 Ok(transcoded) => return Ok(transcoded_response(transcoded)),
-                Err(TranscodeError::Busy { limit }) => return Ok(busy(limit)),
+                Err(e @ (TranscodeError::Busy { .. } | TranscodeError::UserBusy { .. })) => {
+                    return Ok(busy(&e));
+                }
                 Err(TranscodeError::NoFfmpeg) => {}
                 Err(e) => return Err(SubsonicError::Generic(e.to_string())),
             }
@@ -61,10 +63,9 @@ fn transcoded_response(transcoded: Transcoded) -> Response {
     response
 }
 
-/// Too many transcodes: the app may try again shortly.
-fn busy(limit: usize) -> Response {
-    let message = format!("{limit} transcodes are running, the most this server allows; try again shortly");
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+/// Too many transcodes, or the caller's share taken: the app may try again shortly.
+fn busy(refusal: &TranscodeError) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, refusal.to_string()).into_response();
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("5"));
     response
 }

@@ -1319,3 +1319,32 @@ async fn every_method_says_the_same_in_xml_and_json_with_typed_json_values() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_user_holds_at_most_half_the_transcodes_so_another_still_gets_one() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let settings = [("ARCHIVE_TRANSCODE_LIMIT", "2".to_owned())];
+    crate::support::on_each_backend_with(&settings, |app| async move {
+        let greedy = app.user(Role::Moderator).await;
+        let other = app.user(Role::User).await;
+        // Ten minutes of silence: a small file, but a long transcode.
+        let (long, _) = upload_flac(&app, &greedy, "Long", 600.0, 0).await;
+        let url = |user: &TestUser| {
+            let params = params_of(user, &[("id", long.as_str()), ("format", "mp3"), ("maxBitRate", "320")]);
+            let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+            format!("{}/rest/stream?{query}", app.base)
+        };
+        let held = app.client.get(url(&greedy)).send().await.unwrap();
+        assert_eq!(held.status(), StatusCode::OK);
+        let second = app.client.get(url(&greedy)).send().await.unwrap();
+        assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS, "one of two is this user's share");
+        assert!(second.text().await.unwrap().contains("your share"));
+        let others = app.client.get(url(&other)).send().await.unwrap();
+        assert_eq!(others.status(), StatusCode::OK, "another user still gets the second");
+        drop((held, others));
+    })
+    .await;
+}

@@ -72,22 +72,51 @@ impl Tx {
 
     /// Deletes `user_id`'s key `id`; whether there was one.
     pub async fn revoke_subsonic_key(&mut self, user_id: Uuid, id: Uuid) -> Result<bool> {
-        let mut sql = Sql::new("DELETE FROM subsonic_api_keys WHERE id = ");
+        self.delete_owned("subsonic_api_keys", user_id, id).await
+    }
+
+    /// Deletes row `id` of `table` if `user_id` owns it; whether it did.
+    async fn delete_owned(&mut self, table: &str, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE id = "));
         sql.bind(Param::Uuid(id)).push(" AND user_id = ");
         sql.bind(Param::Uuid(user_id));
         Ok(self.execute_sql(sql).await? > 0)
     }
+}
 
-    /// A key was used now (recorded at most once a minute).
-    pub async fn subsonic_key_used(&mut self, id: Uuid) -> Result<()> {
+impl Db {
+    /// Key `id`, last used at `last_used_at` as read, was used now.
+    pub async fn subsonic_key_used(&self, id: Uuid, last_used_at: Option<DateTime<Utc>>) -> Result<()> {
+        self.note_use("subsonic_api_keys", id, last_used_at).await
+    }
+
+    /// App password `id`, last used at `last_used_at` as read, was used now.
+    pub async fn subsonic_app_password_used(
+        &self,
+        id: Uuid,
+        last_used_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.note_use("subsonic_app_passwords", id, last_used_at).await
+    }
+
+    /// Moves "last used" of row `id` of `table` to now, at most once a
+    /// minute: apps authenticate every request, and most of them write
+    /// nothing (no write transaction, which on SQLite would wait behind an
+    /// import's).
+    async fn note_use(&self, table: &str, id: Uuid, last_used_at: Option<DateTime<Utc>>) -> Result<()> {
         let now = crate::now();
-        let mut sql = Sql::new("UPDATE subsonic_api_keys SET last_used_at = ");
+        if last_used_at.is_some_and(|at| now - at < USE_RESOLUTION) {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let mut sql = Sql::new(&format!("UPDATE {table} SET last_used_at = "));
         sql.bind(Param::Time(now)).push(" WHERE id = ");
         sql.bind(Param::Uuid(id));
+        // Another request may have moved it since it was read.
         sql.push(" AND (last_used_at IS NULL OR last_used_at < ");
         sql.bind(Param::Time(now - USE_RESOLUTION)).push(")");
-        self.execute_sql(sql).await?;
-        Ok(())
+        tx.execute_sql(sql).await?;
+        tx.commit().await
     }
 }
 
@@ -156,21 +185,6 @@ impl Tx {
 
     /// Deletes `user_id`'s app password `id`; whether there was one.
     pub async fn revoke_subsonic_app_password(&mut self, user_id: Uuid, id: Uuid) -> Result<bool> {
-        let mut sql = Sql::new("DELETE FROM subsonic_app_passwords WHERE id = ");
-        sql.bind(Param::Uuid(id)).push(" AND user_id = ");
-        sql.bind(Param::Uuid(user_id));
-        Ok(self.execute_sql(sql).await? > 0)
-    }
-
-    /// An app password was used now (recorded at most once a minute).
-    pub async fn subsonic_app_password_used(&mut self, id: Uuid) -> Result<()> {
-        let now = crate::now();
-        let mut sql = Sql::new("UPDATE subsonic_app_passwords SET last_used_at = ");
-        sql.bind(Param::Time(now)).push(" WHERE id = ");
-        sql.bind(Param::Uuid(id));
-        sql.push(" AND (last_used_at IS NULL OR last_used_at < ");
-        sql.bind(Param::Time(now - USE_RESOLUTION)).push(")");
-        self.execute_sql(sql).await?;
-        Ok(())
+        self.delete_owned("subsonic_app_passwords", user_id, id).await
     }
 }

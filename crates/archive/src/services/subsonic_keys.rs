@@ -118,9 +118,7 @@ pub async fn find_app_password(
     let key = node_key(state)?;
     let found = passwords.iter().find(|p| key.open(&p.sealed).is_ok_and(|password| fits(&password)));
     if let Some(found) = found {
-        let mut tx = state.db.begin().await?;
-        tx.subsonic_app_password_used(found.id).await?;
-        tx.commit().await?;
+        state.db.subsonic_app_password_used(found.id, found.last_used_at).await?;
     }
     Ok((true, found.map(|p| p.id)))
 }

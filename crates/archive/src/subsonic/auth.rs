@@ -166,8 +166,6 @@ async fn by_api_key(state: &AppState, key: &str, address: &str) -> Result<User, 
         state.logins.failed(API_KEY_ACCOUNT, address, now);
         return Err(SubsonicError::InvalidApiKey);
     };
-    let mut tx = state.db.begin().await?;
-    tx.subsonic_key_used(key.id).await?;
-    tx.commit().await?;
+    state.db.subsonic_key_used(key.id, key.last_used_at).await?;
     Ok(user)
 }

@@ -157,6 +157,10 @@ async fn an_api_key_is_made_shown_once_used_and_revoked_by_its_owner() {
         assert_eq!(error_code(&app, "tokenInfo", &password_of(&user)).await, 42, "only for a key");
         let (_, listed) = app.get("/api/v1/me/subsonic-keys", &user.token).await;
         assert!(listed[0]["last_used_at"].is_string(), "its last use is shown: {listed}");
+        // Uses within a minute move it once.
+        json_of(&app, "ping", &[("apiKey", &key)]).await;
+        let (_, again) = app.get("/api/v1/me/subsonic-keys", &user.token).await;
+        assert_eq!(again[0]["last_used_at"], listed[0]["last_used_at"], "{again}");
 
         // Nobody else can revoke it; its owner can, at once.
         let other = app.user(Role::Admin).await;

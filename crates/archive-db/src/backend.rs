@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqliteOperation, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::commits::{CommitSignal, LogCommits};
 use crate::error::{ConnectError, DbError, Result, Unavailable};
 
 /// Which database engine a [`Db`] runs on.
@@ -103,6 +105,8 @@ pub struct Db {
     /// Transactions this process committed with capture off (a slave's
     /// applies of its master's state), which the change log does not show.
     unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Word of commits that added to the change log (see [`crate::commits`]).
+    commits: std::sync::Arc<CommitSignal>,
 }
 
 /// Where the synced data stood when it was read, for caches of it: a write
@@ -257,7 +261,12 @@ impl Db {
                 "PostgreSQL 15 or newer is required (server version number {version})"
             )));
         }
-        Ok(Db { pool: Pool::Postgres(pool), probe: Default::default(), unlogged_commits: Default::default() })
+        Ok(Db {
+            pool: Pool::Postgres(pool),
+            probe: Default::default(),
+            unlogged_commits: Default::default(),
+            commits: Default::default(),
+        })
     }
 
     async fn open_sqlite(options: &DbOptions) -> Result<Db> {
@@ -313,10 +322,23 @@ impl Db {
         // (16,384 pages), not 4 MiB: an import batch dirties pages all over
         // the songs' indexes, and checkpointing after every batch wrote them
         // twice per batch (100k files imported 10–15% faster).
+        let commits = std::sync::Arc::new(CommitSignal::default());
+        let hook = commits.clone();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }))
+            .after_connect(move |conn, _| {
+                let hook = hook.clone();
+                Box::pin(async move {
+                    conn.lock_handle().await?.set_update_hook(move |row| {
+                        if row.operation == SqliteOperation::Insert && row.table == "sync_changes" {
+                            hook.note_capture();
+                        }
+                    });
+                    Ok(())
+                })
+            })
             .connect_with(
                 connect.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "16384"),
             )
@@ -330,6 +352,7 @@ impl Db {
             pool: Pool::Sqlite { read, write },
             probe: Default::default(),
             unlogged_commits: Default::default(),
+            commits,
         })
     }
 
@@ -371,16 +394,32 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match &self.pool {
-            Pool::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        let (inner, commits) = match &self.pool {
+            Pool::Sqlite { write, .. } => {
+                let tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                self.commits.forget_capture();
+                (TxInner::Sqlite(tx), Some(self.commits.clone()))
+            }
+            // PostgreSQL tells of commits itself (see `crate::commits`).
+            Pool::Postgres(pool) => (TxInner::Postgres(pool.begin().await?), None),
         };
         Ok(Tx {
             inner,
             context_changed: false,
             unlogged: false,
             unlogged_commits: self.unlogged_commits.clone(),
+            commits,
         })
+    }
+
+    /// Word of every commit that adds to the change log, in any process on
+    /// PostgreSQL and in this one on SQLite: subscribe, read the log, then
+    /// wait for the count to move (see [`crate::commits`]).
+    pub async fn log_commits(&self) -> Result<LogCommits> {
+        match &self.pool {
+            Pool::Sqlite { .. } => Ok(self.commits.subscribe()),
+            Pool::Postgres(pool) => self.commits.subscribe_postgres(pool).await,
+        }
     }
 
     /// Starts a write transaction on behalf of the user `author`: every
@@ -402,7 +441,13 @@ impl Db {
                 TxInner::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
             }
         };
-        Ok(Tx { inner, context_changed: false, unlogged: false, unlogged_commits: Default::default() })
+        Ok(Tx {
+            inner,
+            context_changed: false,
+            unlogged: false,
+            unlogged_commits: Default::default(),
+            commits: None,
+        })
     }
 
     /// Whether the database takes writes now. A real write answers it (a
@@ -511,6 +556,8 @@ pub struct Tx {
     unlogged: bool,
     /// The count it then adds itself to when it commits.
     unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite's writer: told of the commit, to wake those waiting for changes.
+    commits: Option<std::sync::Arc<CommitSignal>>,
 }
 
 pub(crate) enum TxInner {
@@ -586,6 +633,9 @@ impl Tx {
         }
         if self.unlogged {
             self.unlogged_commits.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        if let Some(commits) = &self.commits {
+            commits.committed();
         }
         Ok(())
     }

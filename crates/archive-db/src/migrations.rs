@@ -113,6 +113,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_albums_by_date_added.sql"),
         include_str!("../migrations/postgres/0017_albums_by_date_added.sql"),
     ),
+    (
+        18,
+        "live sync: commit notifications, live state and delays of peers",
+        include_str!("../migrations/sqlite/0018_live_sync.sql"),
+        include_str!("../migrations/postgres/0018_live_sync.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -277,6 +277,20 @@ pub const SETTINGS: &[Setting] = &[
         help: "Seconds the circuit stays open before one probe",
     },
     Setting {
+        var: "SYNC_LIVE",
+        kind: Kind::Bool,
+        default: Some("true"),
+        stored: true,
+        help: "A slave follows its master live: it holds a long-poll open for the master's changes and pushes its own about a second after they are made; the interval stays the fallback",
+    },
+    Setting {
+        var: "SYNC_MAX_LIVE_POLLS",
+        kind: Kind::Count { min: 0, max: 100_000 },
+        default: Some("256"),
+        stored: true,
+        help: "Most long-polls a master holds at once (two per slave at most); beyond, slaves are answered at once; 0 turns long-polls off",
+    },
+    Setting {
         var: "SYNC_FILES",
         kind: Kind::OneOf(FILE_POLICIES),
         default: Some("on-play"),
@@ -547,6 +561,10 @@ pub struct SyncConfig {
     pub files: FilesPolicy,
     /// The quota for fetched files, in bytes (`SYNC_FILES_MAX_GB`).
     pub files_max_bytes: Option<u64>,
+    /// A slave follows its master live (`SYNC_LIVE`).
+    pub live: bool,
+    /// Most long-polls a master holds at once (`SYNC_MAX_LIVE_POLLS`).
+    pub max_live_polls: usize,
 }
 
 /// The words of `SYNC_FILES`.
@@ -689,6 +707,8 @@ impl Config {
             files_max_bytes: get("SYNC_FILES_MAX_GB")
                 .and_then(|v| v.parse::<f64>().ok())
                 .map(|gb| (gb * 1e9) as u64),
+            live: resolved.flag("SYNC_LIVE"),
+            max_live_polls: resolved.number("SYNC_MAX_LIVE_POLLS"),
         };
         Ok(Config {
             data_dir: PathBuf::from(get("ARCHIVE_DATA_DIR").expect("has a default")),

@@ -65,6 +65,8 @@ pub struct Server {
     /// Sync in the background: the worker (a slave with `SYNC_ENABLED`) or
     /// log compaction (a master).
     background: std::sync::Arc<worker::Background>,
+    /// Slaves' long-polls, answered when the server stops.
+    live_polls: std::sync::Arc<crate::sync::long_poll::LivePolls>,
     upkeep: crate::upkeep::Upkeep,
 }
 
@@ -82,6 +84,7 @@ impl Server {
         let state = AppState::new(db, config);
         let upkeep = crate::upkeep::Upkeep::start(&state);
         let background = state.sync_background.clone();
+        let live_polls = state.live_polls.clone();
         background.start(&state.db, state.config(), state.sync_signals.clone()).await?;
         let mut limits = state.config().transport;
         limits.max_connections = transport::connection_cap(limits.max_connections, https);
@@ -107,7 +110,7 @@ impl Server {
             }
         };
         let task = tokio::spawn(serving);
-        Ok(Server { addr, https, shutdown, task, background, upkeep })
+        Ok(Server { addr, https, shutdown, task, background, live_polls, upkeep })
     }
 
     /// The address clients use, such as `https://127.0.0.1:3000`.
@@ -121,6 +124,7 @@ impl Server {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.background.stop().await;
         self.upkeep.stop().await;
+        self.live_polls.close();
         let _ = self.shutdown.send(());
         self.task.await??;
         Ok(())

@@ -27,6 +27,8 @@ pub struct AppState {
     pub sync_signals: Arc<crate::sync::control::Signals>,
     /// Slaves' visits waiting to be recorded (a master).
     pub sync_visits: Arc<crate::sync::master::Visits>,
+    /// Slaves' long-polls held now (a master).
+    pub live_polls: Arc<crate::sync::long_poll::LivePolls>,
     /// Sync's background task (the worker or compaction), restarted when
     /// the sync settings change.
     pub sync_background: Arc<crate::sync::worker::Background>,
@@ -53,6 +55,7 @@ impl AppState {
             imports: Arc::new(ImportJobs::default()),
             sync_signals: Arc::default(),
             sync_visits: Arc::default(),
+            live_polls: Arc::default(),
             sync_background: Arc::default(),
             site_name: Arc::default(),
             config: Arc::new(LiveConfig::new(config)),

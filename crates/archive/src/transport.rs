@@ -52,6 +52,8 @@ const LONG_ROUTES: &[(Method, &str)] = &[
     (Method::PATCH, "/api/v1/sync/files/{sha256}"),
     (Method::POST, "/api/v1/sync/files/fetch"),
     (Method::POST, "/api/v1/sync/now"),
+    // A slave's long-poll, held up to 25 s (`wait`).
+    (Method::GET, "/api/v1/sync/changes"),
     (Method::POST, "/sync/now"),
     (Method::POST, "/settings/sync/test"),
 ];

@@ -26,6 +26,8 @@ pub struct ChangesPage {
     pub next: LogPosition,
     /// Whether more changes may wait after `next`.
     pub has_more: bool,
+    /// When the newest change of the page was made (the master's clock).
+    pub newest_change_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a compaction removed.
@@ -103,6 +105,7 @@ impl Db {
         let entries = tx.changes_after(after, limit).await?;
         let has_more = entries.len() as i64 == limit;
         let next = entries.last().map_or(after, |e| e.position);
+        let newest_change_at = entries.iter().map(|e| e.changed_at).max();
         // The newest entry per row in this page decides (the log is in order).
         let mut newest: BTreeMap<(usize, Uuid), (i64, Option<String>, ChangeOp)> = BTreeMap::new();
         for entry in &entries {
@@ -145,7 +148,7 @@ impl Db {
         let mut ordered = tombstones;
         ordered.extend(parents);
         ordered.extend(rows);
-        Ok(ChangesPage { rows: ordered, next, has_more })
+        Ok(ChangesPage { rows: ordered, next, has_more, newest_change_at })
     }
 
     /// Up to `limit` rows of `table` with ids after `after`, in id order.
@@ -532,18 +535,39 @@ impl Tx {
                 current.version
             )),
         };
-        let state = self.present_state(table.name, id).await?;
         if status == PushStatus::Conflict {
-            let master = current.as_ref().map(|c| (c.version, &c.image));
-            self.log_conflict(&conflict_entry(node, change, id, master, Resolution::MasterWins, &reason))
-                .await?;
+            return self.not_applied(node, change, id, id, Resolution::MasterWins, reason).await;
         }
+        let state = self.present_state(table.name, id).await?;
+        Ok(PushOutcome { change_id: change.change_id, status, winner_id: id, state, reason: None })
+    }
+
+    /// The answer to a pushed change that did not stand as pushed, with its
+    /// entry in the conflict log: both sides, the master's as it stands now
+    /// (the row `winner` holds), and what became of the change.
+    async fn not_applied(
+        &mut self,
+        node: &str,
+        change: &PushChange,
+        row_id: Uuid,
+        winner: Uuid,
+        resolution: Resolution,
+        reason: String,
+    ) -> Result<PushOutcome> {
+        let state = self.present_state(&change.table, winner).await?;
+        let master = state.row.as_ref().map(|r| (state.version, r));
+        self.log_conflict(&conflict_entry(node, change, row_id, master, resolution, &reason)).await?;
+        let status = match resolution {
+            Resolution::MasterWins => PushStatus::Conflict,
+            Resolution::Merged => PushStatus::Merged,
+            Resolution::Rejected => PushStatus::Rejected,
+        };
         Ok(PushOutcome {
             change_id: change.change_id,
             status,
-            winner_id: id,
+            winner_id: winner,
             state,
-            reason: (!reason.is_empty()).then_some(reason),
+            reason: Some(reason),
         })
     }
 
@@ -587,18 +611,8 @@ impl Tx {
             .execute(conn)
             .await?;
         });
-        let state = self.present_state(table.name, winner).await?;
         let reason = format!("same {} as {winner}", table.natural_key.unwrap_or("key"));
-        let master = state.row.as_ref().map(|r| (state.version, r));
-        self.log_conflict(&conflict_entry(node, change, change.id, master, Resolution::Merged, &reason))
-            .await?;
-        Ok(PushOutcome {
-            change_id: change.change_id,
-            status: PushStatus::Merged,
-            winner_id: winner,
-            state,
-            reason: Some(reason),
-        })
+        self.not_applied(node, change, change.id, winner, Resolution::Merged, reason).await
     }
 
     async fn update_pushed(
@@ -625,17 +639,7 @@ impl Tx {
     }
 
     async fn reject(&mut self, node: &str, change: &PushChange, reason: String) -> Result<PushOutcome> {
-        let state = self.present_state(&change.table, change.id).await?;
-        let master = state.row.as_ref().map(|r| (state.version, r));
         tracing::info!(target: "sync", node, table = %change.table, id = %change.id, %reason, "pushed change rejected");
-        self.log_conflict(&conflict_entry(node, change, change.id, master, Resolution::Rejected, &reason))
-            .await?;
-        Ok(PushOutcome {
-            change_id: change.change_id,
-            status: PushStatus::Rejected,
-            winner_id: change.id,
-            state,
-            reason: Some(reason),
-        })
+        self.not_applied(node, change, change.id, change.id, Resolution::Rejected, reason).await
     }
 }

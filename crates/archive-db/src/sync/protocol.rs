@@ -23,6 +23,10 @@ pub const PROTOCOL: u32 = 1;
 pub const MAX_CHANGES_PAGE: i64 = 5000;
 /// The largest push a master takes in one request.
 pub const MAX_PUSH: usize = 1000;
+/// The longest a master holds a `changes` request that asks to wait
+/// (`wait=`, in seconds): below the 30 to 60 s after which common reverse
+/// proxies and load balancers cut a silent request.
+pub const MAX_CHANGES_WAIT_SECS: u64 = 25;
 /// The largest bootstrap page.
 pub const MAX_BOOTSTRAP_PAGE: i64 = 10_000;
 
@@ -72,7 +76,7 @@ pub struct Ping {
     pub read_only: bool,
 }
 
-/// `GET /api/v1/sync/changes?cursor=&limit=`.
+/// `GET /api/v1/sync/changes?cursor=&limit=&wait=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChangesResponse {
     pub rows: Vec<RowState>,
@@ -84,6 +88,10 @@ pub struct ChangesResponse {
     /// the master holds back until an older transaction, still open, ends
     /// (PostgreSQL), so none is passed over.
     pub remaining: i64,
+    /// How long ago, by the master's clock, the page's newest change was
+    /// made (the slave adds its own time to apply it: the pull delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_change_age_ms: Option<i64>,
 }
 
 /// `POST /api/v1/sync/apply`.

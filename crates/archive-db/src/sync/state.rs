@@ -316,6 +316,15 @@ pub struct PeerStatus {
     pub key_id: Option<Uuid>,
     /// Songs whose audio file the peer holds, as a slave last reported it.
     pub files_here: Option<i64>,
+    /// When the peer last followed live: a slave's long-poll to its master
+    /// answered, or a master's slave held one. `None`: not following.
+    pub live_at: Option<DateTime<Utc>>,
+    /// How long the last changes pulled took from the master's commit to
+    /// this slave's, in milliseconds (see `docs/SYNC.md`).
+    pub pull_delay_ms: Option<i64>,
+    /// How long the last changes pushed took from this slave's commit to
+    /// the master's answer, in milliseconds.
+    pub push_delay_ms: Option<i64>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -343,6 +352,9 @@ impl PeerStatus {
             last_seen_at: None,
             key_id: None,
             files_here: None,
+            live_at: None,
+            pull_delay_ms: None,
+            push_delay_ms: None,
             updated_at: crate::now(),
         }
     }
@@ -350,7 +362,8 @@ impl PeerStatus {
 
 const PEER_COLUMNS: &str = "node_id, peer_role, attempts, successes, failures, consecutive_failures, last_error, \
      last_attempt_at, last_success_at, last_failure_at, next_attempt_at, breaker_state, breaker_opened_at, \
-     cursor, changes_pulled, changes_pushed, lag_changes, last_seen_at, key_id, files_here, updated_at";
+     cursor, changes_pulled, changes_pushed, lag_changes, last_seen_at, key_id, files_here, live_at, \
+     pull_delay_ms, push_delay_ms, updated_at";
 
 impl Db {
     pub async fn peer_status(&self, node_id: &str) -> Result<Option<PeerStatus>> {
@@ -379,9 +392,9 @@ impl Db {
                 "INSERT INTO sync_status_tracking (node_id, peer_role, attempts, successes, failures, \
                  consecutive_failures, last_error, last_attempt_at, last_success_at, last_failure_at, \
                  next_attempt_at, breaker_state, breaker_opened_at, cursor, changes_pulled, changes_pushed, \
-                 lag_changes, last_seen_at, key_id, files_here, updated_at) \
+                 lag_changes, last_seen_at, key_id, files_here, live_at, pull_delay_ms, push_delay_ms, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21) \
+                 $21, $22, $23, $24) \
                  ON CONFLICT (node_id) DO UPDATE SET peer_role = excluded.peer_role, attempts = excluded.attempts, \
                  successes = excluded.successes, failures = excluded.failures, \
                  consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, \
@@ -391,7 +404,9 @@ impl Db {
                  cursor = excluded.cursor, changes_pulled = excluded.changes_pulled, \
                  changes_pushed = excluded.changes_pushed, lag_changes = excluded.lag_changes, \
                  last_seen_at = excluded.last_seen_at, key_id = excluded.key_id, \
-                 files_here = excluded.files_here, updated_at = excluded.updated_at",
+                 files_here = excluded.files_here, live_at = excluded.live_at, \
+                 pull_delay_ms = excluded.pull_delay_ms, push_delay_ms = excluded.push_delay_ms, \
+                 updated_at = excluded.updated_at",
             )
             .bind(&status.node_id)
             .bind(status.peer_role.as_str())
@@ -413,6 +428,9 @@ impl Db {
             .bind(status.last_seen_at)
             .bind(status.key_id)
             .bind(status.files_here)
+            .bind(status.live_at)
+            .bind(status.pull_delay_ms)
+            .bind(status.push_delay_ms)
             .bind(crate::now())
             .execute(conn)
             .await?;

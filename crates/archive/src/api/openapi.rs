@@ -374,7 +374,7 @@ fn describe(method: &Method, path: &str) -> Option<Operation> {
         ("DELETE", "/api/v1/users/{id}") => op("Delete a user (on a slave: on the master)").no_content(),
         ("GET", "/api/v1/sync/ping") => op("Sync: check the connection and key").answers(200, schema("Ping")),
         ("GET", "/api/v1/sync/changes") => op("Sync: the log after a cursor, as rows")
-            .query(&["cursor", "limit", "files_here"])
+            .query(&["cursor", "limit", "files_here", "wait"])
             .answers(200, json!({ "type": "object", "required": ["rows", "cursor", "has_more", "remaining"] })),
         ("POST", "/api/v1/sync/apply") => op("Sync: push a slave's changes")
             .json_body(object_of(&[("changes", json!({ "type": "array", "items": { "type": "object" } }))]))

@@ -3,6 +3,8 @@
 //! `services::sync_admin`, the messages `archive_db::sync::protocol`; `docs/SYNC.md`
 //! describes them.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,11 +13,13 @@ use serde_json::{Value, json};
 
 use archive_db::sync::digest::TableDigest;
 use archive_db::sync::protocol::BootstrapPage;
-use archive_db::sync::protocol::{ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, Ping};
+use archive_db::sync::protocol::{
+    ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, MAX_CHANGES_WAIT_SECS, Ping,
+};
 use archive_db::sync::state::{ConflictLog, SlaveKey};
 
 use super::access::{CurrentUser, SlavePeer};
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Params};
 use crate::services::sync_admin::{self as admin, ControlAction};
 use crate::state::AppState;
@@ -32,10 +36,17 @@ pub async fn changes(
     peer: SlavePeer,
     params: Params,
 ) -> ApiResult<Json<ChangesResponse>> {
-    params.finish(&["cursor", "limit", "files_here"])?;
+    params.finish(&["cursor", "limit", "files_here", "wait"])?;
     let limit = params.int("limit")?.unwrap_or(1000);
     let files_here = params.int("files_here")?.filter(|n| *n >= 0);
-    Ok(Json(master::changes(&state, &peer.key, params.text("cursor").as_deref(), limit, files_here).await?))
+    let wait = match params.int("wait")? {
+        None => Duration::ZERO,
+        Some(seconds) => Duration::from_secs(u64::try_from(seconds).map_err(|_| {
+            ApiError::invalid(Some("wait"), format!("wait must be from 0 to {MAX_CHANGES_WAIT_SECS} seconds"))
+        })?),
+    };
+    let cursor = params.text("cursor");
+    Ok(Json(master::changes(&state, &peer.key, cursor.as_deref(), limit, files_here, wait).await?))
 }
 
 pub async fn apply(

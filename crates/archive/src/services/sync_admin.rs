@@ -104,5 +104,7 @@ pub async fn control_sync(state: &AppState, action: ControlAction, by: &str) -> 
         }
     };
     state.sync_signals.changed(&control);
+    // Held long-polls answer now: the slaves' next requests meet the change.
+    state.live_polls.end_all();
     Ok(control)
 }

@@ -29,6 +29,17 @@ pub struct MasterClient {
 /// rustls trusting `MASTER_CA_CERT` if set, HTTPS only unless
 /// `SYNC_ALLOW_INSECURE`, the sync connect and read timeouts, gzip.
 pub fn http_client(config: &SyncConfig) -> Result<(reqwest::Client, String), SyncError> {
+    client_with_read_timeout(config, config.read_timeout)
+}
+
+/// The margin over a long-poll's wait before its read times out: the
+/// master answers when the wait ends, plus the time to read the page.
+pub const LONG_POLL_MARGIN: Duration = Duration::from_secs(10);
+
+fn client_with_read_timeout(
+    config: &SyncConfig,
+    read_timeout: Duration,
+) -> Result<(reqwest::Client, String), SyncError> {
     super::install_crypto_provider();
     let base = config.master_url.clone().ok_or(SyncError::NotConfigured("MASTER_ARCHIVE_URL is not set"))?;
     if base.starts_with("http://") && !config.allow_insecure {
@@ -38,7 +49,7 @@ pub fn http_client(config: &SyncConfig) -> Result<(reqwest::Client, String), Syn
     }
     let mut builder = reqwest::Client::builder()
         .connect_timeout(config.connect_timeout)
-        .read_timeout(config.read_timeout)
+        .read_timeout(read_timeout)
         .gzip(true)
         .https_only(!config.allow_insecure)
         .user_agent(concat!("archive/", env!("CARGO_PKG_VERSION")));
@@ -60,6 +71,19 @@ impl MasterClient {
         Ok(MasterClient { http, base, key })
     }
 
+    /// A client for long-polls that wait up to `wait`: its read timeout is
+    /// the wait plus [`LONG_POLL_MARGIN`], so a held request is not taken
+    /// for a dead master.
+    pub fn for_long_polls(
+        config: &SyncConfig,
+        key: String,
+        wait: Duration,
+    ) -> Result<MasterClient, SyncError> {
+        let read_timeout = config.read_timeout.max(wait + LONG_POLL_MARGIN);
+        let (http, base) = client_with_read_timeout(config, read_timeout)?;
+        Ok(MasterClient { http, base, key })
+    }
+
     pub async fn ping(&self) -> Result<Ping, SyncError> {
         self.call(Method::GET, "/api/v1/sync/ping", &[], None::<&()>).await
     }
@@ -78,6 +102,20 @@ impl MasterClient {
         if let Some(n) = &files_here {
             query.push(("files_here", n));
         }
+        self.call(Method::GET, "/api/v1/sync/changes", &query, None::<&()>).await
+    }
+
+    /// The changes after `cursor`; with none, the master holds the request
+    /// up to `wait` and answers as soon as there are (a long-poll).
+    pub async fn changes_waiting(
+        &self,
+        cursor: &str,
+        limit: i64,
+        wait: Duration,
+    ) -> Result<ChangesResponse, SyncError> {
+        let limit = limit.to_string();
+        let wait = wait.as_secs().to_string();
+        let query = [("cursor", cursor), ("limit", limit.as_str()), ("wait", wait.as_str())];
         self.call(Method::GET, "/api/v1/sync/changes", &query, None::<&()>).await
     }
 

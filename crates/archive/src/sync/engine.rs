@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use archive_db::sync::protocol::{
-    FileObject, FileStatusOnMaster, FilesOperation, MAX_FILES_BATCH, UploadStatus,
+    ChangesResponse, FileObject, FileStatusOnMaster, FilesOperation, MAX_FILES_BATCH, UploadStatus,
 };
 use archive_db::sync::state::{AttemptOutcome, PeerRole, PeerStatus, SyncAttempt};
 use archive_db::{Db, DbError, PushChange};
@@ -216,10 +216,20 @@ async fn upload_file(
 }
 
 async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {
-    let mut settle_waits = 0;
     let cursor = db.sync_state(CURSOR).await?.ok_or(SyncError::BootstrapRequired)?;
     let files_here = db.files_summary().await?.songs_here;
-    let mut page = client.changes(&cursor, PULL_PAGE, Some(files_here)).await?;
+    let page = client.changes(&cursor, PULL_PAGE, Some(files_here)).await?;
+    pull_from(db, client, page, report).await
+}
+
+/// Applies `page`, then the pages after it.
+async fn pull_from(
+    db: &Db,
+    client: &MasterClient,
+    mut page: ChangesResponse,
+    report: &mut CycleReport,
+) -> Result<(), SyncError> {
+    let mut settle_waits = 0;
     for _ in 0..MAX_PULL_PAGES {
         // The next page is fetched while this one is applied: the master's
         // work and the slave's overlap instead of taking turns.
@@ -328,18 +338,118 @@ pub async fn run_cycle_now(db: &Db, config: &Config) -> Result<CycleReport, Sync
         }
     }
     .await;
-    record(db, started, &result).await?;
+    record(db, started, result.as_ref()).await?;
     if result.is_ok() {
         super::control::clear_key_refusal(db).await?;
     }
     result
 }
 
+/// The cursor a live pull asks from (`None`: bootstrap first).
+pub(super) async fn cursor(db: &Db) -> Result<Option<String>, DbError> {
+    if db.sync_state(BOOTSTRAP).await?.is_some() {
+        return Ok(None);
+    }
+    db.sync_state(CURSOR).await
+}
+
+/// Changes pulled live, and how long the newest took to come.
+pub(super) struct LivePull {
+    pub pulled: u64,
+    pub delay_ms: Option<i64>,
+}
+
+/// Applies `page`, which a long-poll from `polled_from` brought, and the
+/// pages after it, one cycle at a time with the others. `None` if the
+/// cursor moved on meanwhile (a forced cycle): the page is stale.
+pub(super) async fn pull_live(
+    db: &Db,
+    client: &MasterClient,
+    polled_from: &str,
+    page: ChangesResponse,
+    received: std::time::Instant,
+) -> Result<Option<LivePull>, SyncError> {
+    let _one_at_a_time = CYCLE_LOCK.lock().await;
+    if cursor(db).await?.as_deref() != Some(polled_from) {
+        return Ok(None);
+    }
+    let age_ms = page.newest_change_age_ms;
+    let mut report = CycleReport::default();
+    pull_from(db, client, page, &mut report).await?;
+    // The master's clock says how long the change waited there; this
+    // node's, how long it took here. Clocks are never compared.
+    let delay_ms = age_ms.map(|age| age + received.elapsed().as_millis() as i64);
+    let pulled = report.pulled;
+    note_live(db, |status| {
+        status.changes_pulled += pulled as i64;
+        if pulled > 0 {
+            status.pull_delay_ms = delay_ms.or(status.pull_delay_ms);
+        }
+    })
+    .await?;
+    Ok(Some(LivePull { pulled, delay_ms }))
+}
+
+/// Pushes this node's changes now (after a local commit, while following
+/// live), one cycle at a time with the others. `committed` is when word of
+/// the first of them came: the push delay runs from there.
+pub(super) async fn push_live(
+    db: &Db,
+    client: &MasterClient,
+    committed: std::time::Instant,
+) -> Result<CycleReport, SyncError> {
+    let _one_at_a_time = CYCLE_LOCK.lock().await;
+    let mut report = CycleReport::default();
+    push(db, client, &mut report).await?;
+    if report.pushed > 0 {
+        let delay_ms = committed.elapsed().as_millis() as i64;
+        let pushed = report.pushed as i64;
+        note_live(db, |status| {
+            status.changes_pushed += pushed;
+            status.push_delay_ms = Some(delay_ms);
+        })
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Records in the master's status row that this node follows live now
+/// (and whatever `update` adds); live following is a success.
+pub(super) async fn note_live(db: &Db, update: impl FnOnce(&mut PeerStatus)) -> Result<(), DbError> {
+    let mut status =
+        db.peer_status(MASTER_PEER).await?.unwrap_or_else(|| PeerStatus::new(MASTER_PEER, PeerRole::Master));
+    let now = archive_db::now();
+    status.live_at = Some(now);
+    status.last_success_at = Some(now);
+    status.consecutive_failures = 0;
+    status.last_error = None;
+    update(&mut status);
+    status.cursor = db.sync_state(CURSOR).await?;
+    db.save_peer_status(&status).await
+}
+
+/// Records that this node no longer follows live, and why if it failed
+/// (a failure counts as a failed attempt, as a cycle's does).
+pub(super) async fn end_live(
+    db: &Db,
+    started: chrono::DateTime<chrono::Utc>,
+    failure: Option<&SyncError>,
+) -> Result<(), DbError> {
+    if let Some(error) = failure {
+        record(db, started, Err(error)).await?;
+    }
+    if let Some(mut status) = db.peer_status(MASTER_PEER).await? {
+        status.live_at = None;
+        db.save_peer_status(&status).await?;
+    }
+    Ok(())
+}
+
 /// Records a cycle's outcome in the attempts list and the master's status row.
 async fn record(
     db: &Db,
     started: chrono::DateTime<chrono::Utc>,
-    result: &Result<CycleReport, SyncError>,
+    result: Result<&CycleReport, &SyncError>,
 ) -> Result<(), DbError> {
     let now = archive_db::now();
     let mut status =

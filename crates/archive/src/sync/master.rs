@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use archive_db::sync::protocol::BootstrapPage;
 use archive_db::sync::protocol::{
-    ApplyResponse, BootstrapStart, ChangesResponse, Cursor, MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE, MAX_PUSH,
-    PROTOCOL, Ping, PushChange,
+    ApplyResponse, BootstrapStart, ChangesResponse, Cursor, MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE,
+    MAX_CHANGES_WAIT_SECS, MAX_PUSH, PROTOCOL, Ping, PushChange,
 };
 use archive_db::sync::state::{PeerRole, PeerStatus, SlaveKey};
 use archive_db::{Db, DbError, SYNCED_TABLES};
 
+use super::long_poll;
 use crate::config::NodeRole;
 use crate::state::AppState;
 
@@ -98,13 +99,15 @@ async fn check_cursor(db: &Db, text: &str) -> MasterResult<Cursor> {
     Ok(cursor)
 }
 
-/// A page of changes after `cursor` (as row states), for the slave `key`.
+/// A page of changes after `cursor` (as row states), for the slave `key`;
+/// with none, the request waits up to `wait` for some (see `long_poll`).
 pub async fn changes(
     state: &AppState,
     key: &SlaveKey,
     cursor: Option<&str>,
     limit: i64,
     files_here: Option<i64>,
+    wait: Duration,
 ) -> MasterResult<ChangesResponse> {
     require_master(state).await?;
     let text = cursor.ok_or_else(|| MasterError::Invalid {
@@ -117,12 +120,26 @@ pub async fn changes(
             message: format!("limit must be from 1 to {MAX_CHANGES_PAGE}"),
         });
     }
+    if wait > Duration::from_secs(MAX_CHANGES_WAIT_SECS) {
+        return Err(MasterError::Invalid {
+            field: "wait",
+            message: format!("wait must be from 0 to {MAX_CHANGES_WAIT_SECS} seconds"),
+        });
+    }
     let cursor = check_cursor(&state.db, text).await?;
-    let page = state.db.changes_for_peer(cursor.position, limit, &key.node_id).await?;
+    let waiting = long_poll::Waiting {
+        db: &state.db,
+        polls: &state.live_polls,
+        cap: state.config().sync.max_live_polls,
+        on_hold: Box::new(|| note_seen(state, key, |visit| visit.live_at = Some(archive_db::now()))),
+    };
+    // `remaining` also counts changes held back behind a transaction still
+    // open (see `ChangesResponse::remaining`).
+    let long_poll::Answer { page, remaining } =
+        long_poll::changes(waiting, cursor.position, limit, &key.node_id, wait).await?;
     let next = Cursor { epoch: cursor.epoch, position: page.next };
-    // Also counts changes held back behind a transaction still open (see
-    // `ChangesResponse::remaining`).
-    let remaining = state.db.changes_count_after(page.next).await?;
+    let newest_change_age_ms =
+        page.newest_change_at.map(|at| (archive_db::now() - at).num_milliseconds().max(0));
     tracing::debug!(target: "sync", node = %key.node_id, rows = page.rows.len(), has_more = page.has_more, "served changes");
     let pulled = page.rows.len() as i64;
     let cursor_text = next.to_string();
@@ -133,7 +150,13 @@ pub async fn changes(
         visit.lag = Some(remaining);
         visit.files_here = files_here.or(visit.files_here);
     });
-    Ok(ChangesResponse { rows: page.rows, cursor: cursor_text, has_more: page.has_more, remaining })
+    Ok(ChangesResponse {
+        rows: page.rows,
+        cursor: cursor_text,
+        has_more: page.has_more,
+        remaining,
+        newest_change_age_ms,
+    })
 }
 
 /// Applies a slave's push ("master wins"; see `archive_db::sync::master`).
@@ -205,6 +228,7 @@ struct Visit {
     cursor: Option<String>,
     lag: Option<i64>,
     files_here: Option<i64>,
+    live_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How long visits gather before they are written.
@@ -245,6 +269,7 @@ async fn record_visit(db: &Db, node: &str, visit: Visit) -> Result<(), DbError> 
     status.cursor = visit.cursor.or(status.cursor);
     status.lag_changes = visit.lag.or(status.lag_changes);
     status.files_here = visit.files_here.or(status.files_here);
+    status.live_at = visit.live_at.or(status.live_at);
     db.save_peer_status(&status).await
 }
 

@@ -55,6 +55,36 @@ pub struct SyncReport {
     pub recent_attempts: Vec<SyncAttempt>,
     /// Where the library's audio files are, and (a slave) what comes from the master.
     pub files: FilesReport,
+    /// Live sync: a slave's following, a master's slaves that follow.
+    pub live: LiveReport,
+}
+
+/// Live sync as this node sees it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveReport {
+    /// `SYNC_LIVE` (a slave).
+    pub enabled: bool,
+    /// A slave: it follows its master live now (a long-poll answered lately).
+    pub following: bool,
+    /// A slave: how long the last changes pulled took from the master's
+    /// commit to this node's, and those pushed from this node's commit to
+    /// the master's answer (milliseconds).
+    pub pull_delay_ms: Option<i64>,
+    pub push_delay_ms: Option<i64>,
+    /// A master: slaves that held a long-poll lately (all of this master's processes).
+    pub slaves_following: usize,
+    /// A master: long-polls this process holds now (`None`: not known to
+    /// this process, such as the command line).
+    pub polls_held: Option<usize>,
+}
+
+/// A peer marked live within this follows live: a long-poll is answered
+/// at least every 25 s, and the mark is written within a second or two.
+const LIVE_FRESH: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Whether a live mark is recent enough to say the peer follows live now.
+pub fn is_live(live_at: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    live_at.is_some_and(|at| (archive_db::now() - at).to_std().is_ok_and(|age| age <= LIVE_FRESH))
 }
 
 /// Audio files on this node, and a slave's transfers.
@@ -90,6 +120,9 @@ async fn files_report(db: &Db, config: &Config) -> Result<FilesReport, archive_d
 pub async fn server_report(state: &crate::state::AppState) -> Result<SyncReport, archive_db::DbError> {
     let mut report = report(&state.db, &state.config()).await?;
     report.files.transfer_rate = Some(state.transfers.rate());
+    if report.role == NodeRole::Master {
+        report.live.polls_held = Some(state.live_polls.held());
+    }
     Ok(report)
 }
 
@@ -101,6 +134,8 @@ pub struct SlaveView {
     /// The name of the key it last used.
     pub key_name: Option<String>,
     pub health: Health,
+    /// It held a long-poll lately: it follows live.
+    pub following_live: bool,
 }
 
 pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::DbError> {
@@ -121,6 +156,14 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
         health: health(config, &control, master.as_ref()),
         control,
         unpushed: if config.role == NodeRole::Slave { db.unpushed_count().await? } else { 0 },
+        live: LiveReport {
+            enabled: config.role == NodeRole::Slave && config.sync.live,
+            following: master.as_ref().is_some_and(|m| is_live(m.live_at)),
+            pull_delay_ms: master.as_ref().and_then(|m| m.pull_delay_ms),
+            push_delay_ms: master.as_ref().and_then(|m| m.push_delay_ms),
+            slaves_following: slaves.iter().filter(|s| s.following_live).count(),
+            polls_held: None,
+        },
         master,
         slaves,
         recent_attempts: db.sync_attempts(20).await?,
@@ -139,6 +182,7 @@ pub async fn slave_views(db: &Db, config: &Config) -> Result<Vec<SlaveView>, arc
             SlaveView {
                 key_name: key.map(|k| k.name.clone()),
                 health: slave_health(config, &status, key),
+                following_live: is_live(status.live_at),
                 status,
             }
         })
@@ -196,6 +240,7 @@ fn slave_own_health(config: &Config, control: &Control, master: Option<&PeerStat
         return say(Colour::Yellow, format!("the last attempt failed: {last_error}"));
     }
     match status.last_success_at {
+        Some(_) if is_live(status.live_at) => say(Colour::Green, "following the master live"),
         Some(at) if is_recent(config, at) => say(Colour::Green, "in step with the master"),
         _ => say(Colour::Yellow, "delayed: no recent successful sync"),
     }

@@ -4,6 +4,11 @@
 //! in a sleep: paused, stopped, key refused and breaker open all wait, on the
 //! runtime's clock, so tests drive the loop with controlled time.
 //!
+//! With `SYNC_LIVE`, the time between a successful cycle and the next is
+//! spent following the master live (`follow`) instead of sleeping. A
+//! failure there counts as a failed cycle and the loop falls back to its
+//! schedule; a pause or stop, here or from another process, ends it.
+//!
 //! The loop ([`drive`]) is written against [`Cycles`]: what it needs from a
 //! node (the control state, a cycle, a place to record the schedule).
 //! [`LiveCycles`] is the real one, on the database and the master.
@@ -21,6 +26,7 @@ use archive_db::{Db, DbError};
 use super::breaker::{Admission, Breaker, State};
 use super::control::{self, Signals};
 use super::engine::{self, MASTER_PEER, SyncError};
+use super::follow;
 use crate::config::{Config, NodeRole};
 
 /// How a cycle ended, as far as scheduling is concerned.
@@ -51,6 +57,9 @@ pub struct Look {
 pub trait Cycles: Send + Sync + 'static {
     fn look(&self) -> impl Future<Output = Look> + Send;
     fn run(&self) -> impl Future<Output = Verdict> + Send;
+    /// Follows the master live until `until`: `Success` when a full cycle
+    /// is due (that time came, or the master asks for a bootstrap).
+    fn follow(&self, until: Instant) -> impl Future<Output = Verdict> + Send;
     /// Records the breaker's state and when the next attempt is due.
     fn scheduled(&self, breaker: &Breaker, next_in: Duration) -> impl Future<Output = ()> + Send;
 }
@@ -60,6 +69,8 @@ pub struct Timing {
     pub interval: Duration,
     pub failure_threshold: u32,
     pub circuit_timeout: Duration,
+    /// Follow the master live between cycles (`SYNC_LIVE`).
+    pub live: bool,
 }
 
 /// How often a held worker (paused, stopped, key refused) looks again.
@@ -102,10 +113,43 @@ pub async fn drive<C: Cycles>(
     mut jitter: Jitter,
 ) {
     let mut next = Instant::now() + FIRST_CYCLE_WITHIN.min(timing.interval).mul_f64(jitter());
+    // Whether the time until `next` is spent following live.
+    let mut live = false;
+    // Following that failed in a row. Cycles between may succeed (a proxy
+    // that cuts held requests): the backoff grows with these all the same.
+    let mut follow_failures = 0;
     loop {
-        tokio::select! {
-            _ = sleep_until(next) => {}
-            _ = signals.wake.notified() => {}
+        if live {
+            live = false;
+            let followed = tokio::select! {
+                verdict = cycles.follow(next) => Some(verdict),
+                _ = signals.wake.notified() => None,
+                _ = signals.stop.notified() => Some(Verdict::Cancelled),
+                _ = held_elsewhere(&cycles) => None,
+            };
+            match followed {
+                // A full cycle is due, or the control state changed: look now.
+                Some(Verdict::Success) => follow_failures = 0,
+                None => {}
+                Some(verdict) => {
+                    let now = Instant::now();
+                    let mut wait = wait_after(&verdict, &mut breaker, &timing, &mut jitter, now);
+                    if verdict == Verdict::Failure {
+                        follow_failures += 1;
+                        if !matches!(breaker.state(), State::Open { .. }) {
+                            wait = wait.max(after_failure(&timing, follow_failures, jitter()));
+                        }
+                    }
+                    next = now + wait;
+                    cycles.scheduled(&breaker, wait).await;
+                    continue;
+                }
+            }
+        } else {
+            tokio::select! {
+                _ = sleep_until(next) => {}
+                _ = signals.wake.notified() => {}
+            }
         }
         let look = cycles.look().await;
         if look.consecutive_failures == 0 && breaker.consecutive_failures() > 0 {
@@ -130,27 +174,50 @@ pub async fn drive<C: Cycles>(
             _ = stop_requested_elsewhere(&cycles) => Verdict::Cancelled,
         };
         let now = Instant::now();
-        let wait = match verdict {
-            Verdict::Success => {
-                breaker.succeeded();
-                after_success(&timing, jitter())
-            }
-            Verdict::Failure => {
-                breaker.failed(now);
-                match breaker.state() {
-                    State::Open { until } => {
-                        tracing::warn!(target: "sync", failures = breaker.consecutive_failures(),
-                            "circuit open: no cycle for {} s", timing.circuit_timeout.as_secs());
-                        until - now
-                    }
-                    _ => after_failure(&timing, breaker.consecutive_failures(), jitter()),
-                }
-            }
-            Verdict::RetryAfter(delay) => delay.clamp(Duration::from_secs(1), MAX_RETRY_AFTER),
-            Verdict::KeyRefused | Verdict::Cancelled => HOLD_RECHECK,
-        };
+        let wait = wait_after(&verdict, &mut breaker, &timing, &mut jitter, now);
         next = now + wait;
         cycles.scheduled(&breaker, wait).await;
+        live = timing.live && verdict == Verdict::Success;
+    }
+}
+
+/// How long until the next cycle after `verdict`, with the breaker told.
+fn wait_after(
+    verdict: &Verdict,
+    breaker: &mut Breaker,
+    timing: &Timing,
+    jitter: &mut Jitter,
+    now: Instant,
+) -> Duration {
+    match verdict {
+        Verdict::Success => {
+            breaker.succeeded();
+            after_success(timing, jitter())
+        }
+        Verdict::Failure => {
+            breaker.failed(now);
+            match breaker.state() {
+                State::Open { until } => {
+                    tracing::warn!(target: "sync", failures = breaker.consecutive_failures(),
+                        "circuit open: no cycle for {} s", timing.circuit_timeout.as_secs());
+                    until - now
+                }
+                _ => after_failure(timing, breaker.consecutive_failures(), jitter()),
+            }
+        }
+        Verdict::RetryAfter(delay) => (*delay).clamp(Duration::from_secs(1), MAX_RETRY_AFTER),
+        Verdict::KeyRefused | Verdict::Cancelled => HOLD_RECHECK,
+    }
+}
+
+/// Completes when a pause, emergency stop or key refusal shows up in the
+/// control state (set by another process, such as the command line).
+async fn held_elsewhere<C: Cycles>(cycles: &C) {
+    loop {
+        sleep(STOP_POLL).await;
+        if cycles.look().await.hold.is_some() {
+            return;
+        }
     }
 }
 
@@ -170,6 +237,24 @@ pub struct LiveCycles {
     pub db: Db,
     pub config: Arc<Config>,
     pub signals: Arc<Signals>,
+}
+
+impl LiveCycles {
+    /// What a failure means for the schedule.
+    async fn verdict_on(&self, error: SyncError) -> Verdict {
+        match error {
+            SyncError::RetryAfter(delay) => Verdict::RetryAfter(delay),
+            SyncError::Unauthorized(message) => {
+                tracing::error!(target: "sync", %message, "the master refused the slave key; sync stops until an operator acts");
+                if let Err(e) = control::key_refused(&self.db, &message).await {
+                    tracing::warn!(target: "sync", error = %e, "cannot record the key refusal");
+                }
+                Verdict::KeyRefused
+            }
+            SyncError::Stopped(_) => Verdict::Cancelled,
+            _ => Verdict::Failure,
+        }
+    }
 }
 
 impl Cycles for LiveCycles {
@@ -197,16 +282,17 @@ impl Cycles for LiveCycles {
                 self.signals.files.notify_one();
                 Verdict::Success
             }
-            Err(SyncError::RetryAfter(delay)) => Verdict::RetryAfter(delay),
-            Err(SyncError::Unauthorized(message)) => {
-                tracing::error!(target: "sync", %message, "the master refused the slave key; sync stops until an operator acts");
-                if let Err(e) = control::key_refused(&self.db, &message).await {
-                    tracing::warn!(target: "sync", error = %e, "cannot record the key refusal");
-                }
-                Verdict::KeyRefused
+            Err(error) => self.verdict_on(error).await,
+        }
+    }
+
+    async fn follow(&self, until: Instant) -> Verdict {
+        match follow::follow(&self.db, &self.config, &self.signals, until).await {
+            Ok(()) => Verdict::Success,
+            Err(error) => {
+                tracing::warn!(target: "sync", %error, "following live failed; back to the interval schedule");
+                self.verdict_on(error).await
             }
-            Err(SyncError::Stopped(_)) => Verdict::Cancelled,
-            Err(_) => Verdict::Failure,
         }
     }
 
@@ -237,6 +323,7 @@ pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> Result
         interval: config.sync.interval,
         failure_threshold: config.sync.failure_threshold,
         circuit_timeout: config.sync.circuit_timeout,
+        live: config.sync.live,
     };
     let status = db.peer_status(MASTER_PEER).await?;
     let breaker = match status {
@@ -248,7 +335,7 @@ pub async fn spawn(db: Db, config: Arc<Config>, signals: Arc<Signals>) -> Result
         ),
         _ => Breaker::new(timing.failure_threshold, timing.circuit_timeout),
     };
-    tracing::info!(target: "sync", interval_s = timing.interval.as_secs(), "sync worker started");
+    tracing::info!(target: "sync", interval_s = timing.interval.as_secs(), live = timing.live, "sync worker started");
     let cycles = LiveCycles { db, config, signals: signals.clone() };
     Ok(tokio::spawn(drive(cycles, timing, breaker, signals, random_jitter())))
 }
@@ -324,12 +411,23 @@ mod tests {
         runs: Mutex<Vec<Instant>>,
         hold: Mutex<Option<String>>,
         started: Mutex<Option<Instant>>,
+        /// What following live ends with; when none is left, it lasts until the next cycle.
+        follow_verdicts: Mutex<VecDeque<Verdict>>,
+        follows: Mutex<Vec<Instant>>,
     }
 
     impl Scripted {
-        fn runs_at_seconds(&self) -> Vec<u64> {
+        fn seconds(&self, at: &Mutex<Vec<Instant>>) -> Vec<u64> {
             let start = self.started.lock().unwrap().expect("started");
-            self.runs.lock().unwrap().iter().map(|at| (*at - start).as_secs()).collect()
+            at.lock().unwrap().iter().map(|at| (*at - start).as_secs()).collect()
+        }
+
+        fn runs_at_seconds(&self) -> Vec<u64> {
+            self.seconds(&self.runs)
+        }
+
+        fn follows_at_seconds(&self) -> Vec<u64> {
+            self.seconds(&self.follows)
         }
     }
 
@@ -341,6 +439,17 @@ mod tests {
             self.runs.lock().unwrap().push(Instant::now());
             self.verdicts.lock().unwrap().pop_front().unwrap_or(Verdict::Success)
         }
+        async fn follow(&self, until: Instant) -> Verdict {
+            self.follows.lock().unwrap().push(Instant::now());
+            let scripted = self.follow_verdicts.lock().unwrap().pop_front();
+            match scripted {
+                Some(verdict) => verdict,
+                None => {
+                    tokio::time::sleep_until(until).await;
+                    Verdict::Success
+                }
+            }
+        }
         async fn scheduled(&self, _: &Breaker, _: Duration) {}
     }
 
@@ -348,16 +457,115 @@ mod tests {
         interval: Duration::from_secs(300),
         failure_threshold: 3,
         circuit_timeout: Duration::from_secs(600),
+        live: false,
     };
 
     /// Starts the loop with jitter fixed at one half, on paused time.
     fn start(script: Vec<Verdict>) -> (Arc<Scripted>, Arc<Signals>, JoinHandle<()>) {
-        let node = Arc::new(Scripted { verdicts: Mutex::new(script.into()), ..Scripted::default() });
+        start_with(TIMING, script, vec![])
+    }
+
+    /// As [`start`], following live between cycles; following ends with
+    /// `follow_script`'s verdicts in turn, then lasts until the next cycle.
+    fn start_live(
+        script: Vec<Verdict>,
+        follow_script: Vec<Verdict>,
+    ) -> (Arc<Scripted>, Arc<Signals>, JoinHandle<()>) {
+        start_with(Timing { live: true, ..TIMING }, script, follow_script)
+    }
+
+    fn start_with(
+        timing: Timing,
+        script: Vec<Verdict>,
+        follow_script: Vec<Verdict>,
+    ) -> (Arc<Scripted>, Arc<Signals>, JoinHandle<()>) {
+        let node = Arc::new(Scripted {
+            verdicts: Mutex::new(script.into()),
+            follow_verdicts: Mutex::new(follow_script.into()),
+            ..Scripted::default()
+        });
         *node.started.lock().unwrap() = Some(Instant::now());
         let signals = Arc::new(Signals::default());
-        let breaker = Breaker::new(TIMING.failure_threshold, TIMING.circuit_timeout);
-        let task = tokio::spawn(drive(node.clone(), TIMING, breaker, signals.clone(), Box::new(|| 0.5)));
+        let breaker = Breaker::new(timing.failure_threshold, timing.circuit_timeout);
+        let task = tokio::spawn(drive(node.clone(), timing, breaker, signals.clone(), Box::new(|| 0.5)));
         (node, signals, task)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_live_worker_follows_between_cycles_and_still_runs_every_interval() {
+        let (node, _, task) = start_live(vec![], vec![]);
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        assert_eq!(node.runs_at_seconds(), vec![2, 302, 602, 902], "the interval stays the safety net");
+        assert_eq!(node.follows_at_seconds(), vec![2, 302, 602, 902], "following right after each cycle");
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_while_following_falls_back_to_backoff_and_following_resumes_after_a_success() {
+        let (node, _, task) = start_live(vec![], vec![Verdict::Failure]);
+        tokio::time::sleep(Duration::from_secs(400)).await;
+        // Following fails at once at 2.5 s: the next cycle comes after the
+        // first backoff (7.5 s), succeeds, and following resumes.
+        assert_eq!(node.runs_at_seconds(), vec![2, 10, 310]);
+        assert_eq!(node.follows_at_seconds(), vec![2, 10, 310]);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn following_that_keeps_failing_backs_off_although_the_cycles_between_succeed() {
+        use Verdict::Failure;
+        // As behind a proxy that cuts every held request.
+        let (node, _, task) = start_live(vec![], vec![Failure; 6]);
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        // Backoff steps of 10, 20, 40, 80, 160 s, then the interval (jitter
+        // at one half: three quarters of each): the worker soon runs as it
+        // would without following. The seventh follow lasts its interval.
+        assert_eq!(node.runs_at_seconds(), vec![2, 10, 25, 55, 115, 235, 460, 760]);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn following_that_fails_while_cycles_fail_too_opens_the_breaker() {
+        use Verdict::Failure;
+        let (node, _, task) = start_live(vec![Verdict::Success, Failure, Failure], vec![Failure]);
+        tokio::time::sleep(Duration::from_secs(700)).await;
+        // Following fails at 2.5 s, then two cycles fail: three failures in
+        // a row open the circuit for 600 s, and nothing runs until the probe.
+        assert_eq!(node.runs_at_seconds(), vec![2, 10, 25, 625]);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_while_following_is_honoured() {
+        let (node, _, task) = start_live(vec![], vec![Verdict::RetryAfter(Duration::from_secs(60))]);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(node.runs_at_seconds(), vec![2, 62]);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_in_this_process_ends_following_at_once() {
+        let (node, signals, task) = start_live(vec![], vec![]);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(node.follows_at_seconds(), vec![2]);
+        *node.hold.lock().unwrap() = Some("paused".into());
+        signals.wake.notify_one();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(node.runs_at_seconds(), vec![2], "no cycle while paused");
+        assert_eq!(node.follows_at_seconds(), vec![2], "and no following");
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_from_another_process_ends_following_within_seconds() {
+        let (node, _, task) = start_live(vec![], vec![]);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        // Set where only a look at the control state finds it.
+        *node.hold.lock().unwrap() = Some("paused from the command line".into());
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(node.runs_at_seconds(), vec![2]);
+        assert_eq!(node.follows_at_seconds(), vec![2]);
+        task.abort();
     }
 
     #[tokio::test(start_paused = true)]

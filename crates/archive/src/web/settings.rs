@@ -59,6 +59,8 @@ const SYNC_FIELDS: &[(&str, &str)] = &[
     ("SYNC_READ_TIMEOUT", "Read timeout (seconds)"),
     ("SYNC_FAILURE_THRESHOLD", "Failures in a row that open the circuit"),
     ("SYNC_CIRCUIT_TIMEOUT", "Time the circuit stays open (seconds)"),
+    ("SYNC_LIVE", "Follow the master live (slave)"),
+    ("SYNC_MAX_LIVE_POLLS", "Long-polls held at once (master; 0: off)"),
     ("SYNC_FILES", "Audio files kept from the master"),
     ("SYNC_FILES_MAX_GB", "Quota for fetched audio files (GB)"),
 ];

@@ -99,6 +99,8 @@ struct SlaveRow {
     pushed: i64,
     /// Songs whose file the slave holds, of the master's.
     files: String,
+    /// It follows live (held a long-poll lately).
+    live: bool,
     light: Light,
 }
 
@@ -112,6 +114,7 @@ impl SlaveRow {
             pulled: s.status.changes_pulled,
             pushed: s.status.changes_pushed,
             files: s.status.files_here.map_or_else(|| "unknown".into(), |n| format!("{n} of {songs}")),
+            live: s.following_live,
             light: Light::from(&s.health),
         }
     }
@@ -172,6 +175,34 @@ struct ControlCenter {
     slaves: Vec<SlaveRow>,
     conflicts: Vec<ConflictRow>,
     files: FilesView,
+    live: LiveView,
+}
+
+/// Live sync, in words.
+struct LiveView {
+    /// A slave: whether it follows live; a master: how many slaves do.
+    following: String,
+    pull_delay: String,
+    push_delay: String,
+}
+
+impl From<&status::SyncReport> for LiveView {
+    fn from(report: &status::SyncReport) -> Self {
+        let live = &report.live;
+        let delay =
+            |ms: Option<i64>| ms.map_or_else(String::new, |ms| format!("{ms} ms after they were made"));
+        let following = match report.role {
+            crate::config::NodeRole::Master => {
+                let held =
+                    live.polls_held.map_or_else(String::new, |n| format!("; long-polls held now: {n}"));
+                format!("Slaves following live: {}{held}", live.slaves_following)
+            }
+            _ if !live.enabled => "no: off (SYNC_LIVE)".into(),
+            _ if live.following => "yes".into(),
+            _ => "no: between cycles on the interval".into(),
+        };
+        LiveView { following, pull_delay: delay(live.pull_delay_ms), push_delay: delay(live.push_delay_ms) }
+    }
 }
 
 /// The "Audio files" part of the page.
@@ -246,6 +277,7 @@ async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Re
         slaves: report.slaves.iter().map(|s| SlaveRow::new(s, report.files.summary.songs)).collect(),
         conflicts: conflicts.iter().map(ConflictRow::from).collect(),
         files: FilesView::from(&report.files),
+        live: LiveView::from(&report),
     })
 }
 

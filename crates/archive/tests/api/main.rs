@@ -24,6 +24,7 @@ mod sync_cluster;
 mod sync_control;
 mod sync_files;
 mod sync_keeping;
+mod sync_live;
 mod tidy;
 mod transport;
 mod users;

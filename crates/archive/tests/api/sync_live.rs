@@ -1,0 +1,288 @@
+//! Live sync between real servers: the master holds a slave's long-poll
+//! until a change commits, and a slave with `SYNC_LIVE` (the default)
+//! follows it between cycles and pushes its own edits within a second or
+//! so, while `SYNC_INTERVAL` (300 s here) would take minutes.
+//!
+//! Waits are bounded polls. The worker's schedule around following (the
+//! fallback to backoff, the breaker, a pause) is tested on controlled time
+//! in `archive::sync::worker`.
+
+use std::time::{Duration, Instant};
+
+use archive_db::Backend;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{App, code};
+use crate::sync::{Pair, create, pairs};
+
+/// Far below `SYNC_INTERVAL` (300 s): only live sync can be this quick.
+const LIVE_WITHIN: Duration = Duration::from_secs(5);
+
+async fn status(app: &App, token: &str) -> Value {
+    let (code, report) = app.get("/api/v1/sync/status", token).await;
+    assert_eq!(code, StatusCode::OK, "{report}");
+    report
+}
+
+/// Polls until `done` holds, for at most `within`; how long it took.
+async fn until<F: Future<Output = bool>>(
+    within: Duration,
+    what: &str,
+    mut done: impl FnMut() -> F,
+) -> Duration {
+    let start = Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < within, "gave up waiting for {what} after {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
+async fn has_artist(app: &App, token: &str, name: &str) -> bool {
+    let (_, artists) = app.get("/api/v1/artists?limit=200", token).await;
+    artists["items"].as_array().is_some_and(|items| items.iter().any(|a| a["name"] == name))
+}
+
+/// A pair whose slave runs its worker with the defaults (live on).
+async fn following_pair(master: Backend, slave: Backend) -> Pair {
+    let pair = Pair::start_with(master, slave, &[("SYNC_ENABLED", "true".into())]).await;
+    let token = pair.slave_admin.token.clone();
+    until(Duration::from_secs(20), "the slave to follow live", || async {
+        status(&pair.slave, &token).await["live"]["following"] == true
+    })
+    .await;
+    pair
+}
+
+#[tokio::test]
+async fn changes_cross_both_ways_within_seconds_while_the_slave_follows_live() {
+    for (master_backend, slave_backend) in pairs() {
+        eprintln!("-- master on {}, slave on {}", master_backend.name(), slave_backend.name());
+        let pair = following_pair(master_backend, slave_backend).await;
+        let (master_token, slave_token) = (pair.master_admin.token.clone(), pair.slave_admin.token.clone());
+
+        // Master to slave: the held long-poll answers at the commit.
+        create(&pair.master, &master_token, "/api/v1/artists", json!({"name": "Nina Simone"})).await;
+        let down = until(LIVE_WITHIN, "the master's artist on the slave", || {
+            has_artist(&pair.slave, &slave_token, "Nina Simone")
+        })
+        .await;
+
+        // Slave to master: pushed about half a second after the commit.
+        create(&pair.slave, &slave_token, "/api/v1/artists", json!({"name": "Alice Coltrane"})).await;
+        let up = until(LIVE_WITHIN, "the slave's artist on the master", || {
+            has_artist(&pair.master, &master_token, "Alice Coltrane")
+        })
+        .await;
+        eprintln!("master to slave in {down:?}, slave to master in {up:?} (polled every 50 ms)");
+
+        // Both delays are recorded, and the master counts a slave following.
+        until(LIVE_WITHIN, "the delays in the status", || async {
+            let live = &status(&pair.slave, &slave_token).await["live"];
+            live["pull_delay_ms"].is_i64() && live["push_delay_ms"].is_i64()
+        })
+        .await;
+        let live = status(&pair.slave, &slave_token).await["live"].clone();
+        assert!(live["pull_delay_ms"].as_i64().unwrap() < 5000, "{live}");
+        assert!(live["push_delay_ms"].as_i64().unwrap() >= 500, "the push waits for the debounce: {live}");
+        // The master writes what it learns of a slave within a second or two.
+        until(LIVE_WITHIN, "the master to count the slave as following", || async {
+            status(&pair.master, &master_token).await["live"]["slaves_following"] == 1
+        })
+        .await;
+        let master = status(&pair.master, &master_token).await;
+        assert!(master["live"]["polls_held"].as_u64().unwrap() <= 2, "{master:#}");
+        // Nothing was left for the interval.
+        pair.assert_in_step().await;
+        pair.stop().await;
+    }
+}
+
+/// The master's head cursor, asked with the slave key.
+async fn head(pair: &Pair) -> String {
+    let (code_, ping) = pair.master.get("/api/v1/sync/ping", &pair.key).await;
+    assert_eq!(code_, StatusCode::OK, "{ping}");
+    ping["head"].as_str().unwrap().to_owned()
+}
+
+/// A server's address and the test client, to call it from other tasks.
+#[derive(Clone)]
+struct Caller {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Caller {
+    fn of(app: &App) -> Caller {
+        Caller { base: app.base.clone(), client: app.client.clone() }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(self.client.get(format!("{}{path}", self.base)).bearer_auth(token)).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.client.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body)).await
+    }
+}
+
+/// `GET /changes` with the slave key: the answer and how long it took.
+async fn changes(app: &Caller, key: &str, cursor: &str, wait: u64) -> (StatusCode, Value, Duration) {
+    let start = Instant::now();
+    let path = format!("/api/v1/sync/changes?cursor={}&limit=100&wait={wait}", urlencode(cursor));
+    let (code_, body) = app.get(&path, key).await;
+    (code_, body, start.elapsed())
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_long_poll_is_held_until_a_change_commits_or_the_wait_ends() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- master on {}", backend.name());
+        let pair = Pair::start(backend, Backend::Sqlite).await;
+        let cursor = head(&pair).await;
+
+        // Nothing new: an empty page once the wait ends, at the same cursor.
+        let (code_, page, took) = changes(&Caller::of(&pair.master), &pair.key, &cursor, 1).await;
+        assert_eq!(code_, StatusCode::OK, "{page}");
+        assert_eq!(page["rows"], json!([]));
+        assert_eq!(page["cursor"], cursor.as_str());
+        assert!(took >= Duration::from_millis(950), "answered before the wait ended: {took:?}");
+
+        // A change committed while the request is held answers it at once.
+        let master = Caller::of(&pair.master);
+        let token = pair.master_admin.token.clone();
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (code_, genre) = master.post("/api/v1/genres", &token, json!({"name": "Jazz"})).await;
+            assert_eq!(code_, StatusCode::CREATED, "{genre}");
+        });
+        let (code_, page, took) = changes(&Caller::of(&pair.master), &pair.key, &cursor, 20).await;
+        writer.await.unwrap();
+        assert_eq!(code_, StatusCode::OK, "{page}");
+        assert!(took < Duration::from_secs(5), "held for {took:?} after the commit");
+        let rows = page["rows"].as_array().unwrap();
+        assert!(rows.iter().any(|r| r["table"] == "genres" && r["row"]["name"] == "Jazz"), "{page:#}");
+        assert!(page["newest_change_age_ms"].is_i64(), "{page:#}");
+
+        // A wait longer than the master holds a request is refused.
+        let (code_, body, _) = changes(&Caller::of(&pair.master), &pair.key, &cursor, 26).await;
+        assert_eq!((code_, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{body}");
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn held_long_polls_are_capped_overall_and_per_slave() {
+    let certificates = archive_testkit::tls::TestCertificates::new();
+    let (master, admin) = crate::sync::start_master(Backend::Sqlite, &certificates).await;
+    let mut master = master;
+    master.restart(&[("SYNC_MAX_LIVE_POLLS", "3".into())]).await;
+    let token = admin.token.clone();
+    let mut keys = Vec::new();
+    for node in ["home", "office"] {
+        let (code_, issued) =
+            master.post("/api/v1/sync/keys", &token, json!({"name": node, "node_id": node})).await;
+        assert_eq!(code_, StatusCode::CREATED, "{issued}");
+        keys.push(issued["key"].as_str().unwrap().to_owned());
+    }
+    let (_, ping) = master.get("/api/v1/sync/ping", &keys[0]).await;
+    let cursor = ping["head"].as_str().unwrap().to_owned();
+
+    // One slave holds two requests at most: its third is answered at once.
+    let hold = |key: String| {
+        let (master, cursor) = (Caller::of(&master), cursor.clone());
+        tokio::spawn(async move { changes(&master, &key, &cursor, 4).await })
+    };
+    let held = [hold(keys[0].clone()), hold(keys[0].clone())];
+    until(Duration::from_secs(5), "two held requests", || async {
+        status(&master, &token).await["live"]["polls_held"] == 2
+    })
+    .await;
+    let (code_, page, took) = changes(&Caller::of(&master), &keys[0], &cursor, 4).await;
+    assert_eq!((code_, page["rows"].clone()), (StatusCode::OK, json!([])), "{page}");
+    assert!(took < Duration::from_secs(2), "a third request of one slave was held: {took:?}");
+
+    // The other slave takes the last place; beyond the cap, nothing is held.
+    let third = hold(keys[1].clone());
+    until(Duration::from_secs(5), "three held requests", || async {
+        status(&master, &token).await["live"]["polls_held"] == 3
+    })
+    .await;
+    let (code_, _, took) = changes(&Caller::of(&master), &keys[1], &cursor, 4).await;
+    assert_eq!(code_, StatusCode::OK);
+    assert!(took < Duration::from_secs(2), "a request beyond the cap was held: {took:?}");
+
+    for request in held.into_iter().chain([third]) {
+        let (code_, _, took) = request.await.unwrap();
+        assert_eq!(code_, StatusCode::OK);
+        assert!(took >= Duration::from_millis(3900), "a held request ended early: {took:?}");
+    }
+    assert_eq!(status(&master, &token).await["live"]["polls_held"], 0, "every place is given back");
+    master.stop().await;
+}
+
+#[tokio::test]
+async fn a_pause_on_the_master_answers_held_long_polls_at_once() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    let cursor = head(&pair).await;
+    let (master, key) = (Caller::of(&pair.master), pair.key.clone());
+    let held = tokio::spawn(async move { changes(&master, &key, &cursor, 20).await });
+    let token = pair.master_admin.token.clone();
+    until(Duration::from_secs(5), "a held request", || async {
+        status(&pair.master, &token).await["live"]["polls_held"] == 1
+    })
+    .await;
+    let (code_, _) = pair.master.post("/api/v1/sync/pause", &token, json!({})).await;
+    assert_eq!(code_, StatusCode::OK);
+    let (code_, _, took) = held.await.unwrap();
+    assert_eq!(code_, StatusCode::OK);
+    assert!(took < Duration::from_secs(10), "held on for {took:?} after the pause");
+    // The next request meets the pause.
+    let (code_, body, _) =
+        changes(&Caller::of(&pair.master), &pair.key, &head_while_paused(&pair).await, 20).await;
+    assert_eq!(code_, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    pair.stop().await;
+}
+
+/// The cursor from the master's database (its protocol refuses while paused).
+async fn head_while_paused(pair: &Pair) -> String {
+    let db = pair.master.db();
+    let cursor = archive_db::sync::protocol::Cursor {
+        epoch: db.sync_epoch().await.unwrap(),
+        position: db.sync_head().await.unwrap(),
+    };
+    cursor.to_string()
+}
+
+#[tokio::test]
+async fn a_slave_with_sync_live_off_waits_for_its_interval() {
+    let pair = Pair::start_with(
+        Backend::Sqlite,
+        Backend::Sqlite,
+        &[("SYNC_ENABLED", "true".into()), ("SYNC_LIVE", "false".into())],
+    )
+    .await;
+    let token = pair.slave_admin.token.clone();
+    until(Duration::from_secs(20), "the first cycle", || async {
+        status(&pair.slave, &token).await["master"]["successes"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
+    create(&pair.master, &pair.master_admin.token, "/api/v1/artists", json!({"name": "Nina Simone"})).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!has_artist(&pair.slave, &token, "Nina Simone").await, "arrived without live sync");
+    let report = status(&pair.slave, &token).await;
+    assert_eq!(report["live"]["following"], false, "{report:#}");
+    assert_eq!(report["live"]["enabled"], false, "{report:#}");
+    pair.stop().await;
+}

@@ -6,7 +6,10 @@
 //! empty page when the wait ends.
 //!
 //! A held request costs no database query while it waits, only this task
-//! and its connection. How many are held is capped (`SYNC_MAX_LIVE_POLLS`,
+//! and its connection. A request at the head of a log that has not moved
+//! costs none at all: the master remembers where the head was when it last
+//! found nothing after it, and that stands until a commit adds to the log
+//! (see [`IdleHead`]). How many are held is capped (`SYNC_MAX_LIVE_POLLS`,
 //! and two per slave, so that one key cannot take every place); beyond the
 //! cap a request is answered at once, as without `wait`.
 
@@ -19,7 +22,8 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use archive_db::sync::master::ChangesPage;
-use archive_db::{Db, DbError, LogPosition};
+use archive_db::sync::protocol::Cursor;
+use archive_db::{Db, DbError, LogCommits, LogPosition};
 
 /// Long-polls one slave may have held at once (a second covers a retry
 /// that overtakes a request the network has not yet dropped).
@@ -29,10 +33,31 @@ const PER_SLAVE: u32 = 2;
 /// add nothing to the log, and so send no word.
 const HELD_BACK_RECHECK: Duration = Duration::from_millis(100);
 
-/// The long-polls this process holds now, by slave node id.
+/// How long an idle head is believed without a look at the database, at
+/// most (a safety net: a restore can change the log under a running server).
+const IDLE_HEAD_FOR: Duration = Duration::from_secs(5);
+
+/// The head of the log when the master last found nothing at all after it
+/// (no entry committed, none held back), and the count of commits it had
+/// heard of then. While no commit has added to the log since, a cursor at
+/// this head has nothing to fetch, and no query needs to say so. A commit
+/// not yet heard of (PostgreSQL delivers its word a moment after) is not
+/// skipped: the request answers empty at the same cursor, and the next
+/// one, or the wait, brings it.
+#[derive(Debug, Clone)]
+struct IdleHead {
+    epoch: String,
+    head: LogPosition,
+    commits: u64,
+    read_at: Instant,
+}
+
+/// The long-polls this process holds now, by slave node id, and where it
+/// last saw the log's head idle.
 #[derive(Debug, Default)]
 pub struct LivePolls {
     held: Mutex<HashMap<String, u32>>,
+    idle: Mutex<Option<IdleHead>>,
     /// Set when the server stops: no request is held any more.
     closed: AtomicBool,
     /// Ends every held request now (shutdown, pause, emergency stop).
@@ -88,6 +113,24 @@ impl LivePolls {
         self.end.notify_waiters();
     }
 
+    fn at_idle_head(&self, cursor: &Cursor, commits: u64) -> bool {
+        self.idle.lock().expect("not poisoned").as_ref().is_some_and(|idle| {
+            idle.commits == commits
+                && idle.read_at.elapsed() < IDLE_HEAD_FOR
+                && idle.head == cursor.position
+                && idle.epoch == cursor.epoch
+        })
+    }
+
+    fn note_idle(&self, cursor: &Cursor, commits: u64) {
+        *self.idle.lock().expect("not poisoned") = Some(IdleHead {
+            epoch: cursor.epoch.clone(),
+            head: cursor.position,
+            commits,
+            read_at: Instant::now(),
+        });
+    }
+
     /// The server stops: held requests are answered, and no more are held.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -108,6 +151,14 @@ async fn read(db: &Db, after: LogPosition, limit: i64, node: &str) -> Result<Ans
     Ok(Answer { page, remaining })
 }
 
+/// The answer when nothing lies after `after`.
+fn nothing_after(after: LogPosition) -> Answer {
+    Answer {
+        page: ChangesPage { rows: Vec::new(), next: after, has_more: false, newest_change_at: None },
+        remaining: 0,
+    }
+}
+
 /// What a long-poll waits with.
 pub struct Waiting<'a> {
     pub db: &'a Db,
@@ -118,24 +169,37 @@ pub struct Waiting<'a> {
     pub on_hold: Box<dyn FnOnce() + Send + 'a>,
 }
 
-/// The changes after `after` for the slave `node`, waiting up to `wait`
-/// for some when there are none.
+/// Whether `cursor` stands at the head of a log that has not moved since
+/// it was last read, so that nothing can lie after it: no query needed.
+/// `commits` is subscribed here, before anything is read.
+pub fn at_idle_head(polls: &LivePolls, commits: &mut LogCommits, cursor: &Cursor) -> bool {
+    let heard = *commits.borrow_and_update();
+    polls.at_idle_head(cursor, heard)
+}
+
+/// The changes after `cursor` (checked already, or at an idle head) for the
+/// slave `node`, waiting up to `wait` for some when there are none.
+/// `commits` was subscribed before anything was read.
 pub async fn changes(
     waiting: Waiting<'_>,
-    after: LogPosition,
+    mut commits: LogCommits,
+    cursor: &Cursor,
+    idle: bool,
     limit: i64,
     node: &str,
     wait: Duration,
 ) -> Result<Answer, DbError> {
     let db = waiting.db;
-    if wait.is_zero() {
-        return read(db, after, limit, node).await;
+    let after = cursor.position;
+    let heard = *commits.borrow();
+    let mut answer = match idle {
+        true => nothing_after(after),
+        false => read(db, after, limit, node).await?,
+    };
+    if is_idle(&answer, after) {
+        waiting.polls.note_idle(cursor, heard);
     }
-    // Subscribed before the read: a commit after it moves the count.
-    let mut commits = db.log_commits().await?;
-    commits.borrow_and_update();
-    let mut answer = read(db, after, limit, node).await?;
-    if advanced(&answer, after) {
+    if wait.is_zero() || advanced(&answer, after) {
         return Ok(answer);
     }
     let Some(_hold) = waiting.polls.try_hold(node, waiting.cap) else { return Ok(answer) };
@@ -159,12 +223,20 @@ pub async fn changes(
             () = sleep_until(deadline) => return Ok(answer),
             () = &mut end => return Ok(answer),
         }
-        commits.borrow_and_update();
+        let heard = *commits.borrow_and_update();
         answer = read(db, after, limit, node).await?;
+        if is_idle(&answer, after) {
+            waiting.polls.note_idle(cursor, heard);
+        }
         if advanced(&answer, after) {
             return Ok(answer);
         }
     }
+}
+
+/// Whether nothing at all lies after `after`: none committed, none held back.
+fn is_idle(answer: &Answer, after: LogPosition) -> bool {
+    !advanced(answer, after) && answer.remaining == 0
 }
 
 /// Whether the answer moves the slave on: rows to apply, or a cursor past

@@ -77,14 +77,17 @@ pub async fn ping(state: &AppState, key: &SlaveKey) -> MasterResult<Ping> {
     })
 }
 
+fn parse_cursor(text: &str) -> MasterResult<Cursor> {
+    text.parse().map_err(|_| MasterError::Invalid {
+        field: "cursor",
+        message: "cursor is not one this master gave".into(),
+    })
+}
+
 /// Checks a slave's cursor against this log: same epoch, not behind the
 /// retention floor, not ahead of the head (a master restored from an older
 /// backup).
-async fn check_cursor(db: &Db, text: &str) -> MasterResult<Cursor> {
-    let cursor: Cursor = text.parse().map_err(|_| MasterError::Invalid {
-        field: "cursor",
-        message: "cursor is not one this master gave".into(),
-    })?;
+async fn check_cursor(db: &Db, cursor: Cursor) -> MasterResult<Cursor> {
     if cursor.epoch != db.sync_epoch().await? {
         return Err(MasterError::BootstrapRequired("the cursor is from another epoch of this master's log"));
     }
@@ -126,7 +129,15 @@ pub async fn changes(
             message: format!("wait must be from 0 to {MAX_CHANGES_WAIT_SECS} seconds"),
         });
     }
-    let cursor = check_cursor(&state.db, text).await?;
+    // Subscribed before anything is read: a commit from here on moves it.
+    let mut commits = state.db.log_commits().await?;
+    let parsed = parse_cursor(text)?;
+    let idle = long_poll::at_idle_head(&state.live_polls, &mut commits, &parsed);
+    let cursor = match idle {
+        // It stood at the head, which has not moved: it is still valid.
+        true => parsed,
+        false => check_cursor(&state.db, parsed).await?,
+    };
     let waiting = long_poll::Waiting {
         db: &state.db,
         polls: &state.live_polls,
@@ -136,7 +147,7 @@ pub async fn changes(
     // `remaining` also counts changes held back behind a transaction still
     // open (see `ChangesResponse::remaining`).
     let long_poll::Answer { page, remaining } =
-        long_poll::changes(waiting, cursor.position, limit, &key.node_id, wait).await?;
+        long_poll::changes(waiting, commits, &cursor, idle, limit, &key.node_id, wait).await?;
     let next = Cursor { epoch: cursor.epoch, position: page.next };
     let newest_change_age_ms =
         page.newest_change_at.map(|at| (archive_db::now() - at).num_milliseconds().max(0));

@@ -286,3 +286,36 @@ async fn a_slave_with_sync_live_off_waits_for_its_interval() {
     assert_eq!(report["live"]["enabled"], false, "{report:#}");
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_poll_at_an_idle_head_still_sees_the_next_commit() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- master on {}", backend.name());
+        let pair = Pair::start(backend, Backend::Sqlite).await;
+        let master = Caller::of(&pair.master);
+        let cursor = head(&pair).await;
+        // Polls at the head: the master learns that nothing lies after it,
+        // and answers the next ones without asking its database.
+        for _ in 0..3 {
+            let (code_, page, _) = changes(&master, &pair.key, &cursor, 0).await;
+            assert_eq!((code_, page["rows"].clone()), (StatusCode::OK, json!([])), "{page}");
+        }
+        create(&pair.master, &pair.master_admin.token, "/api/v1/genres", json!({"name": "Jazz"})).await;
+        // The commit makes it forget that at once on SQLite (in process),
+        // and as soon as PostgreSQL's word of it arrives.
+        let within = match backend {
+            Backend::Sqlite => Duration::ZERO,
+            Backend::Postgres => Duration::from_secs(2),
+        };
+        let start = Instant::now();
+        loop {
+            let (_, page, _) = changes(&master, &pair.key, &cursor, 0).await;
+            if page["rows"].as_array().is_some_and(|rows| !rows.is_empty()) {
+                break;
+            }
+            assert!(start.elapsed() <= within, "the new genre is not served: {page}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pair.stop().await;
+    }
+}

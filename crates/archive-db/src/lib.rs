@@ -15,6 +15,7 @@ mod commits;
 mod content_files;
 mod error;
 mod favourites;
+mod jobs;
 mod library;
 mod listening;
 mod media;
@@ -45,6 +46,7 @@ pub use commits::LogCommits;
 pub use content_files::{ContentFile, ContentOrigin};
 pub use error::{ConnectError, DbError, Result, Unavailable};
 pub use favourites::Favourite;
+pub use jobs::{Job, JobLock};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,
     NewSong, Song, SongCredits, SongFilter, SongPatch,

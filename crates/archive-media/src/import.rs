@@ -226,6 +226,9 @@ pub async fn import(
     roots: &[PathBuf],
     progress: Arc<Progress>,
 ) -> Result<ImportReport, ImportError> {
+    // One import of the folders at a time, across every process on the
+    // database (several `archive serve` processes act as one master).
+    let _one_at_a_time = db.lock_job(archive_db::Job::LibraryImport).await?;
     let started = Instant::now();
     let mut report = ImportReport::default();
     for root in roots {

@@ -77,6 +77,14 @@ impl TestDb {
         test_db
     }
 
+    /// The same database through a connection pool of its own, as another
+    /// process on it would have (several `archive serve` processes on one
+    /// PostgreSQL database).
+    pub async fn another_process(&self) -> TestDb {
+        let db = Db::connect(&self.options).await.expect("connect to the same database again");
+        TestDb { db, options: self.options.clone(), dir: self.dir.clone() }
+    }
+
     /// A fresh database with no migrations applied.
     pub async fn empty(backend: Backend) -> Option<TestDb> {
         match backend {

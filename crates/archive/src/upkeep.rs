@@ -117,10 +117,22 @@ impl Upkeep {
     }
 }
 
+/// One pass of background hashing, unless another process on the database
+/// runs one (`Ok(None)`).
+async fn hash_once(
+    db: &archive_db::Db,
+    unreadable: &mut archive_media::Unreadable,
+) -> Result<archive_media::HashPass, archive_db::DbError> {
+    let Some(_one_at_a_time) = db.try_lock_job(archive_db::Job::Hashing).await? else {
+        return Ok(archive_media::HashPass::default());
+    };
+    archive_media::hash_pending(db, archive_media::BACKGROUND_RATE, unreadable).await
+}
+
 async fn hash_in_background(db: archive_db::Db, imports: Arc<ImportJobs>) {
     let mut unreadable = archive_media::Unreadable::default();
     loop {
-        match archive_media::hash_pending(&db, archive_media::BACKGROUND_RATE, &mut unreadable).await {
+        match hash_once(&db, &mut unreadable).await {
             Ok(pass) if pass.recorded + pass.differ > 0 => {
                 tracing::info!(
                     recorded = pass.recorded,

@@ -328,6 +328,21 @@ pub struct PeerStatus {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a master learned from one slave's requests since it last wrote it
+/// down (see [`Db::record_slave_visit`]).
+#[derive(Debug, Clone, Default)]
+pub struct SlaveVisit {
+    pub node_id: String,
+    pub seen_at: Option<DateTime<Utc>>,
+    pub key_id: Option<Uuid>,
+    pub pulled: i64,
+    pub pushed: i64,
+    pub cursor: Option<String>,
+    pub lag: Option<i64>,
+    pub files_here: Option<i64>,
+    pub live_at: Option<DateTime<Utc>>,
+}
+
 impl PeerStatus {
     /// A peer not heard of before: nothing counted, the breaker closed.
     pub fn new(node_id: &str, peer_role: PeerRole) -> PeerStatus {
@@ -382,6 +397,44 @@ impl Db {
         sql.bind(crate::sql::Param::Text(peer_role.as_str().to_owned()));
         sql.push(" ORDER BY node_id LIMIT 1000");
         self.fetch_all_sql(sql).await
+    }
+
+    /// Adds what a master learned from a slave's requests to its record in
+    /// one statement: counts add up and the rest replaces what was there
+    /// (unset fields keep it), so several processes serving one slave
+    /// never lose each other's visits.
+    pub async fn record_slave_visit(&self, visit: &SlaveVisit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "INSERT INTO sync_status_tracking (node_id, peer_role, changes_pulled, changes_pushed, \
+                 last_seen_at, key_id, cursor, lag_changes, files_here, live_at, updated_at) \
+                 VALUES ($1, 'slave', $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (node_id) DO UPDATE SET \
+                 changes_pulled = sync_status_tracking.changes_pulled + excluded.changes_pulled, \
+                 changes_pushed = sync_status_tracking.changes_pushed + excluded.changes_pushed, \
+                 last_seen_at = coalesce(excluded.last_seen_at, sync_status_tracking.last_seen_at), \
+                 key_id = coalesce(excluded.key_id, sync_status_tracking.key_id), \
+                 cursor = coalesce(excluded.cursor, sync_status_tracking.cursor), \
+                 lag_changes = coalesce(excluded.lag_changes, sync_status_tracking.lag_changes), \
+                 files_here = coalesce(excluded.files_here, sync_status_tracking.files_here), \
+                 live_at = coalesce(excluded.live_at, sync_status_tracking.live_at), \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&visit.node_id)
+            .bind(visit.pulled)
+            .bind(visit.pushed)
+            .bind(visit.seen_at)
+            .bind(visit.key_id)
+            .bind(&visit.cursor)
+            .bind(visit.lag)
+            .bind(visit.files_here)
+            .bind(visit.live_at)
+            .bind(crate::now())
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
     }
 
     /// Writes a peer's status whole (the caller read, changed and writes it back).

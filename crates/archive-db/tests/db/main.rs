@@ -4,6 +4,7 @@ mod capture;
 mod commits;
 mod compaction;
 mod connect;
+mod jobs;
 mod lists;
 mod log_order;
 mod schema;

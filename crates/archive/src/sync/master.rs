@@ -13,7 +13,7 @@ use archive_db::sync::protocol::{
     ApplyResponse, BootstrapStart, ChangesResponse, Cursor, MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE,
     MAX_CHANGES_WAIT_SECS, MAX_PUSH, PROTOCOL, Ping, PushChange,
 };
-use archive_db::sync::state::{PeerRole, PeerStatus, SlaveKey};
+use archive_db::sync::state::{SlaveKey, SlaveVisit as Visit};
 use archive_db::{Db, DbError, SYNCED_TABLES};
 
 use super::long_poll;
@@ -230,18 +230,6 @@ pub struct Visits {
     pending: std::sync::Mutex<HashMap<String, Visit>>,
 }
 
-#[derive(Debug, Default)]
-struct Visit {
-    seen_at: Option<chrono::DateTime<chrono::Utc>>,
-    key_id: Option<uuid::Uuid>,
-    pulled: i64,
-    pushed: i64,
-    cursor: Option<String>,
-    lag: Option<i64>,
-    files_here: Option<i64>,
-    live_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// How long visits gather before they are written.
 const VISIT_FLUSH_DELAY: Duration = Duration::from_secs(1);
 
@@ -250,7 +238,9 @@ fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) 
     let first = {
         let mut pending = state.sync_visits.pending.lock().expect("not poisoned");
         let first = !pending.contains_key(&node);
-        let visit = pending.entry(node.clone()).or_default();
+        let visit = pending
+            .entry(node.clone())
+            .or_insert_with(|| Visit { node_id: node.clone(), ..Visit::default() });
         visit.seen_at = Some(archive_db::now());
         visit.key_id = Some(key.id);
         update(visit);
@@ -262,27 +252,10 @@ fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) 
             tokio::time::sleep(VISIT_FLUSH_DELAY).await;
             let visit = visits.pending.lock().expect("not poisoned").remove(&node);
             if let Some(visit) = visit
-                && let Err(e) = record_visit(&db, &node, visit).await
+                && let Err(e) = db.record_slave_visit(&visit).await
             {
                 tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
             }
         });
     }
 }
-
-async fn record_visit(db: &Db, node: &str, visit: Visit) -> Result<(), DbError> {
-    let _one_at_a_time = PEER_STATUS_LOCK.lock().await;
-    let mut status = db.peer_status(node).await?.unwrap_or_else(|| PeerStatus::new(node, PeerRole::Slave));
-    status.last_seen_at = visit.seen_at.or(status.last_seen_at);
-    status.key_id = visit.key_id.or(status.key_id);
-    status.changes_pulled += visit.pulled;
-    status.changes_pushed += visit.pushed;
-    status.cursor = visit.cursor.or(status.cursor);
-    status.lag_changes = visit.lag.or(status.lag_changes);
-    status.files_here = visit.files_here.or(status.files_here);
-    status.live_at = visit.live_at.or(status.live_at);
-    db.save_peer_status(&status).await
-}
-
-/// Visits of slaves are recorded one at a time (read, change, write).
-static PEER_STATUS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

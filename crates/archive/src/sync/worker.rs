@@ -354,6 +354,18 @@ pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
         loop {
             sleep_until(next).await;
             next = Instant::now() + COMPACTION_EVERY;
+            // Once at a time across the processes of one master.
+            let _one_at_a_time = match db.try_lock_job(archive_db::Job::Compaction).await {
+                Ok(Some(lock)) => lock,
+                Ok(None) => {
+                    tracing::debug!(target: "sync", "another process compacts the change log");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(target: "sync", error = %e, "cannot take the compaction lock");
+                    continue;
+                }
+            };
             match db.compact_change_log(chrono::Duration::days(TOMBSTONE_RETENTION_DAYS)).await {
                 Ok(done) => tracing::info!(target: "sync", superseded = done.superseded,
                     tombstones = done.expired_tombstones, receipts = done.receipts, "change log compacted"),

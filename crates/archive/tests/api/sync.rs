@@ -88,20 +88,21 @@ impl Pair {
     }
 }
 
+/// A master's settings: node id `main`, HTTPS with `certificates`.
+pub fn master_settings(certificates: &TestCertificates) -> Vec<(&'static str, String)> {
+    vec![
+        ("ARCHIVE_ROLE", "master".into()),
+        ("ARCHIVE_NODE_ID", "main".into()),
+        ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
+        ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
+    ]
+}
+
 /// A master (node id `main`) serving HTTPS with a certificate from
 /// `certificates`' CA, and an admin of it.
 pub async fn start_master(backend: Backend, certificates: &TestCertificates) -> (App, TestUser) {
-    let master = App::start_trusting(
-        backend,
-        &[
-            ("ARCHIVE_ROLE", "master".into()),
-            ("ARCHIVE_NODE_ID", "main".into()),
-            ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
-            ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
-        ],
-        Some(&certificates.ca_cert),
-    )
-    .await;
+    let master =
+        App::start_trusting(backend, &master_settings(certificates), Some(&certificates.ca_cert)).await;
     assert!(master.base.starts_with("https://"), "{}", master.base);
     let admin = master.user(Role::Admin).await;
     (master, admin)

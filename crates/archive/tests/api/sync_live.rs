@@ -319,3 +319,55 @@ async fn a_poll_at_an_idle_head_still_sees_the_next_commit() {
         pair.stop().await;
     }
 }
+
+#[tokio::test]
+async fn on_postgresql_master_processes_on_one_database_act_as_one_master() {
+    if !archive_testkit::backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    }
+    let certificates = archive_testkit::tls::TestCertificates::new();
+    let (first, admin) = crate::sync::start_master(Backend::Postgres, &certificates).await;
+    // A second `archive serve` on the same database, as behind a load balancer.
+    let second = App::start_on(
+        first.test_db.another_process().await,
+        &crate::sync::master_settings(&certificates),
+        Some(&certificates.ca_cert),
+    )
+    .await;
+    let token = admin.token.clone();
+    let (code_, issued) =
+        first.post("/api/v1/sync/keys", &token, json!({"name": "home", "node_id": "home"})).await;
+    assert_eq!(code_, StatusCode::CREATED, "{issued}");
+    let key = issued["key"].as_str().unwrap().to_owned();
+    let (_, ping) = second.get("/api/v1/sync/ping", &key).await;
+    let cursor = ping["head"].as_str().unwrap().to_owned();
+
+    // A long-poll held by the second process…
+    let held = {
+        let (second, key, cursor) = (Caller::of(&second), key.clone(), cursor.clone());
+        tokio::spawn(async move { changes(&second, &key, &cursor, 20).await })
+    };
+    until(Duration::from_secs(5), "a request held by the second process", || async {
+        status(&second, &token).await["live"]["polls_held"] == 1
+    })
+    .await;
+    // …answers a commit made through the first.
+    create(&first, &token, "/api/v1/genres", json!({"name": "Jazz"})).await;
+    let (code_, page, took) = held.await.unwrap();
+    assert_eq!(code_, StatusCode::OK, "{page}");
+    assert!(took < Duration::from_secs(10), "woken after {took:?}");
+    let rows = page["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["table"] == "genres"), "{page:#}");
+
+    // What each process learns of the slave adds up in one record.
+    let (_, page) = first.get(&format!("/api/v1/sync/changes?cursor={}", urlencode(&cursor)), &key).await;
+    let pulled = page["rows"].as_array().unwrap().len() + rows.len();
+    until(Duration::from_secs(5), "both visits in the master's record", || async {
+        let (_, slaves) = first.get("/api/v1/sync/slaves", &token).await;
+        slaves[0]["changes_pulled"].as_u64() == Some(pulled as u64) && slaves[0]["following_live"] == true
+    })
+    .await;
+    second.stop().await;
+    first.stop().await;
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use archive_db::Db;
-use archive_db::sync::protocol::MAX_CHANGES_WAIT_SECS;
+use archive_db::sync::protocol::{ChangesResponse, MAX_CHANGES_WAIT_SECS};
 
 use super::client::MasterClient;
 use super::control::Signals;
@@ -62,15 +62,25 @@ async fn follow_with(
         within(step, engine::push_live(db, client, std::time::Instant::now())).await?;
     }
     engine::note_live(db, |_| {}).await?;
+    // When the next long-poll may go (see `unheld`).
+    let mut not_before = Instant::now();
     loop {
         let Some(cursor) = engine::cursor(db).await? else { return Err(SyncError::BootstrapRequired) };
-        let poll = client.changes_waiting(&cursor, PAGE, LONG_POLL_WAIT);
+        let asked_at = not_before.max(Instant::now());
+        let poll = async {
+            sleep_until(asked_at).await;
+            client.changes_waiting(&cursor, PAGE, LONG_POLL_WAIT).await
+        };
         tokio::pin!(poll);
         loop {
             tokio::select! {
                 answer = &mut poll => {
                     let received = std::time::Instant::now();
                     let page = answer?;
+                    not_before = match unheld(&page, &cursor, asked_at) {
+                        true => asked_at + LONG_POLL_WAIT,
+                        false => Instant::now(),
+                    };
                     let pulled = within(step, engine::pull_live(db, client, &cursor, page, received)).await?;
                     if let Some(pull) = pulled.filter(|p| p.pulled > 0) {
                         tracing::debug!(target: "sync", rows = pull.pulled, delay_ms = pull.delay_ms, "pulled live");
@@ -95,6 +105,14 @@ async fn follow_with(
             }
         }
     }
+}
+
+/// Whether the master answered "nothing new" without holding the request
+/// (long-polls off there, or its cap reached): then the next one waits out
+/// the rest of the wait, so that a master that holds nothing is not asked
+/// again and again.
+fn unheld(page: &ChangesResponse, cursor: &str, asked_at: Instant) -> bool {
+    page.rows.is_empty() && page.cursor == cursor && asked_at.elapsed() < LONG_POLL_WAIT / 2
 }
 
 /// `step` under the operation timeout, as a cycle is.

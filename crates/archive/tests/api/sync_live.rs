@@ -371,3 +371,40 @@ async fn on_postgresql_master_processes_on_one_database_act_as_one_master() {
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test]
+async fn a_slave_does_not_hammer_a_master_that_holds_no_long_poll() {
+    let certificates = archive_testkit::tls::TestCertificates::new();
+    let mut settings = crate::sync::master_settings(&certificates);
+    settings.extend([("SYNC_MAX_LIVE_POLLS", "0".into()), ("ARCHIVE_METRICS", "true".into())]);
+    let master = App::start_trusting(Backend::Sqlite, &settings, Some(&certificates.ca_cert)).await;
+    let admin = master.user(archive_db::Role::Admin).await;
+    let (slave, slave_admin, _) = crate::sync::start_slave(
+        &master,
+        &admin,
+        &certificates,
+        Backend::Sqlite,
+        "home",
+        &[("SYNC_ENABLED", "true".into())],
+    )
+    .await;
+    until(Duration::from_secs(20), "the slave to follow", || async {
+        status(&slave, &slave_admin.token).await["live"]["following"] == true
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Answered at once, each "nothing new" makes the slave wait out the
+    // rest of the 25 s before it asks again.
+    let metrics = master.client.get(format!("{}/metrics", master.base)).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    let polls: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("archive_http_requests_total") && l.contains("route=\"/api/v1/sync/changes\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!((1.0..=4.0).contains(&polls), "{polls} requests for changes in about 3 s:\n{text}");
+    slave.stop().await;
+    master.stop().await;
+}

@@ -93,6 +93,16 @@ async fn changes_cross_both_ways_within_seconds_while_the_slave_follows_live() {
         .await;
         let master = status(&pair.master, &master_token).await;
         assert!(master["live"]["polls_held"].as_u64().unwrap() <= 2, "{master:#}");
+        // The Sync Control Center says so on both nodes.
+        let mut on_slave = crate::web::Browser::new(&pair.slave);
+        on_slave.log_in(&pair.slave_admin.email).await;
+        let page = on_slave.page("/sync").await;
+        assert!(page.contains(r#"<dd id="sync-live">yes</dd>"#), "{page}");
+        assert!(page.contains("Last changes from the master</dt><dd>"), "{page}");
+        let mut on_master = crate::web::Browser::new(&pair.master);
+        on_master.log_in(&pair.master_admin.email).await;
+        let page = on_master.page("/sync").await;
+        assert!(page.contains("Slaves following live: 1; long-polls held now:"), "{page}");
         // Nothing was left for the interval.
         pair.assert_in_step().await;
         pair.stop().await;

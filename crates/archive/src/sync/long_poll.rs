@@ -102,11 +102,6 @@ impl LivePolls {
         self.held.lock().expect("not poisoned").values().sum::<u32>() as usize
     }
 
-    /// Slaves with a request held now.
-    pub fn slaves(&self) -> usize {
-        self.held.lock().expect("not poisoned").len()
-    }
-
     /// Answers every held request now (an operator paused or stopped sync:
     /// the slaves' next requests learn it).
     pub fn end_all(&self) {
@@ -192,13 +187,18 @@ pub async fn changes(
     let db = waiting.db;
     let after = cursor.position;
     let heard = *commits.borrow();
+    // Only a read of the log notes the idle head: noted again from its own
+    // answer, it would never lapse.
     let mut answer = match idle {
         true => nothing_after(after),
-        false => read(db, after, limit, node).await?,
+        false => {
+            let answer = read(db, after, limit, node).await?;
+            if is_idle(&answer, after) {
+                waiting.polls.note_idle(cursor, heard);
+            }
+            answer
+        }
     };
-    if is_idle(&answer, after) {
-        waiting.polls.note_idle(cursor, heard);
-    }
     if wait.is_zero() || advanced(&answer, after) {
         return Ok(answer);
     }

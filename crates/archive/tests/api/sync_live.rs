@@ -418,3 +418,29 @@ async fn a_slave_does_not_hammer_a_master_that_holds_no_long_poll() {
     slave.stop().await;
     master.stop().await;
 }
+
+#[tokio::test]
+async fn on_sqlite_a_change_written_by_another_process_reaches_polls_at_an_idle_head_within_seconds() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    let master = Caller::of(&pair.master);
+    let cursor = head(&pair).await;
+    // `archive import` from the command line while the server runs: a
+    // writer of its own, whose commits this process does not hear of.
+    let other = pair.master.test_db.another_process().await;
+    let mut tx = other.db.begin().await.unwrap();
+    tx.insert_artist(archive_db::NewArtist { name: "Alice Coltrane".into(), ..Default::default() })
+        .await
+        .unwrap();
+    // Polls at the head keep coming while it writes; the idle head must not
+    // outlive its 5 s however often it is asked for.
+    let (_, page, _) = changes(&master, &pair.key, &cursor, 0).await;
+    assert_eq!(page["rows"], json!([]), "{page}");
+    tx.commit().await.unwrap();
+    until(Duration::from_secs(10), "the other process's artist in a poll", || async {
+        let (_, page, _) = changes(&master, &pair.key, &cursor, 0).await;
+        page["rows"].as_array().is_some_and(|rows| rows.iter().any(|r| r["table"] == "artists"))
+    })
+    .await;
+    other.db.close().await;
+    pair.stop().await;
+}

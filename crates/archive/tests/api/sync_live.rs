@@ -444,3 +444,26 @@ async fn on_sqlite_a_change_written_by_another_process_reaches_polls_at_an_idle_
     other.db.close().await;
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_slave_that_hangs_up_on_a_held_long_poll_gives_its_place_back_by_the_end_of_the_wait() {
+    let pair = Pair::start(Backend::Sqlite, Backend::Sqlite).await;
+    let cursor = head(&pair).await;
+    let token = pair.master_admin.token.clone();
+    let path = format!("/api/v1/sync/changes?cursor={}&wait=3", urlencode(&cursor));
+    // The client gives up after half a second and drops its connection.
+    let hung_up = pair
+        .master
+        .client
+        .get(format!("{}{path}", pair.master.base))
+        .bearer_auth(&pair.key)
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(hung_up.is_err_and(|e| e.is_timeout()), "the request was not held");
+    until(Duration::from_secs(8), "the place to be given back", || async {
+        status(&pair.master, &token).await["live"]["polls_held"] == 0
+    })
+    .await;
+    pair.stop().await;
+}

@@ -41,6 +41,9 @@ pub async fn revoke(state: &AppState, id: uuid::Uuid) -> ServiceResult<()> {
     tx.revoke_slave_key(id).await?;
     tx.commit().await?;
     tracing::info!(target: "sync", %id, "slave key revoked");
+    // A request held with that key must not receive what comes next: every
+    // held request answers now, and the next ones meet the revocation.
+    state.live_polls.end_all();
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use archive_db::sync::master::ChangesPage;
 use archive_db::sync::protocol::BootstrapPage;
 use archive_db::sync::protocol::{
     ApplyResponse, BootstrapStart, ChangesResponse, Cursor, MAX_BOOTSTRAP_PAGE, MAX_CHANGES_PAGE,
@@ -75,6 +76,12 @@ pub async fn ping(state: &AppState, key: &SlaveKey) -> MasterResult<Ping> {
         your_node_id: key.node_id.clone(),
         read_only: key.read_only,
     })
+}
+
+/// Whether `key` is still valid (not revoked, not expired) now.
+async fn still_live(db: &Db, key: &SlaveKey) -> MasterResult<bool> {
+    let now = archive_db::now();
+    Ok(db.slave_key_by_prefix(&key.key_prefix).await?.is_some_and(|k| k.id == key.id && k.is_live(now)))
 }
 
 fn parse_cursor(text: &str) -> MasterResult<Cursor> {
@@ -146,8 +153,15 @@ pub async fn changes(
     };
     // `remaining` also counts changes held back behind a transaction still
     // open (see `ChangesResponse::remaining`).
-    let long_poll::Answer { page, remaining } =
+    let long_poll::Answer { mut page, remaining } =
         long_poll::changes(waiting, commits, &cursor, idle, limit, &key.node_id, wait).await?;
+    if !wait.is_zero() && !page.rows.is_empty() && !still_live(&state.db, key).await? {
+        // Revoked while the request was held, from the command line or
+        // another process (this one ends held requests itself): nothing
+        // made since goes out; the next request meets the revocation.
+        page =
+            ChangesPage { rows: Vec::new(), next: cursor.position, has_more: false, newest_change_at: None };
+    }
     let next = Cursor { epoch: cursor.epoch, position: page.next };
     let newest_change_age_ms =
         page.newest_change_at.map(|at| (archive_db::now() - at).num_milliseconds().max(0));

@@ -467,3 +467,64 @@ async fn a_slave_that_hangs_up_on_a_held_long_poll_gives_its_place_back_by_the_e
     .await;
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_poll_held_with_a_key_that_is_then_revoked_gets_nothing_more() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- master on {}", backend.name());
+        let pair = Pair::start(backend, Backend::Sqlite).await;
+        let cursor = head(&pair).await;
+        let token = pair.master_admin.token.clone();
+        let held = {
+            let (master, key, cursor) = (Caller::of(&pair.master), pair.key.clone(), cursor.clone());
+            tokio::spawn(async move { changes(&master, &key, &cursor, 20).await })
+        };
+        until(Duration::from_secs(5), "a held request", || async {
+            status(&pair.master, &token).await["live"]["polls_held"] == 1
+        })
+        .await;
+        let (_, keys) = pair.master.get("/api/v1/sync/keys", &token).await;
+        let key_id = keys[0]["id"].as_str().unwrap().to_owned();
+        let (code_, _) = pair.master.delete(&format!("/api/v1/sync/keys/{key_id}"), &token).await;
+        assert_eq!(code_, StatusCode::NO_CONTENT);
+        // What the master writes after the revocation never reaches the key.
+        create(&pair.master, &token, "/api/v1/genres", json!({"name": "Jazz"})).await;
+        let (code_, page, _) = held.await.unwrap();
+        assert_eq!(code_, StatusCode::OK, "{page}");
+        assert_eq!(page["rows"], json!([]), "a revoked key received changes: {page:#}");
+        let (code_, body, _) = changes(&Caller::of(&pair.master), &pair.key, &cursor, 20).await;
+        assert_eq!(code_, StatusCode::UNAUTHORIZED, "{body}");
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_long_poll_held_across_a_revocation_made_by_another_process_gets_nothing_more() {
+    for backend in archive_testkit::backends() {
+        eprintln!("-- master on {}", backend.name());
+        let pair = Pair::start(backend, Backend::Sqlite).await;
+        let cursor = head(&pair).await;
+        let token = pair.master_admin.token.clone();
+        let held = {
+            let (master, key, cursor) = (Caller::of(&pair.master), pair.key.clone(), cursor.clone());
+            tokio::spawn(async move { changes(&master, &key, &cursor, 20).await })
+        };
+        until(Duration::from_secs(5), "a held request", || async {
+            status(&pair.master, &token).await["live"]["polls_held"] == 1
+        })
+        .await;
+        // `archive sync key revoke` from the command line: the server is not told.
+        let other = pair.master.test_db.another_process().await;
+        let key_id = other.db.slave_keys().await.unwrap()[0].id;
+        let mut tx = other.db.begin().await.unwrap();
+        tx.revoke_slave_key(key_id).await.unwrap();
+        tx.commit().await.unwrap();
+        create(&pair.master, &token, "/api/v1/genres", json!({"name": "Jazz"})).await;
+        let (code_, page, _) = held.await.unwrap();
+        assert_eq!(code_, StatusCode::OK, "{page}");
+        assert_eq!(page["rows"], json!([]), "a revoked key received changes: {page:#}");
+        assert_eq!(page["cursor"], cursor.as_str(), "{page:#}");
+        other.db.close().await;
+        pair.stop().await;
+    }
+}

@@ -378,7 +378,7 @@ pub(super) async fn pull_live(
     pull_from(db, client, page, &mut report).await?;
     // The master's clock says how long the change waited there; this
     // node's, how long it took here. Clocks are never compared.
-    let delay_ms = age_ms.map(|age| age + received.elapsed().as_millis() as i64);
+    let delay_ms = age_ms.map(|age| age.max(0) + received.elapsed().as_millis() as i64);
     let pulled = report.pulled;
     note_live(db, |status| {
         status.changes_pulled += pulled as i64;

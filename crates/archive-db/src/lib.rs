@@ -6,6 +6,7 @@
 //! the migrations install, in the same transaction, whatever SQL made them
 //! (see `docs/ARCHITECTURE.md`, "The write path").
 
+mod attempts;
 mod backend;
 mod backup;
 pub use backup::BackupOutcome;
@@ -15,6 +16,7 @@ mod commits;
 mod content_files;
 mod error;
 mod favourites;
+mod import_runs;
 mod jobs;
 mod library;
 mod listening;
@@ -39,6 +41,7 @@ mod transfers;
 mod users;
 mod words;
 
+pub use attempts::{AttemptSubject, FailureCount};
 pub use backend::{Backend, Capture, DataStamp, Db, DbOptions, PoolUsage, SQLITE_FILE, Tx};
 pub use catalog::{ALBUM_PAGE_MAX, ARTIST_ENTRIES_MAX, AlbumEntry, AlbumOrder, ArtistEntry, GenreEntry};
 pub use changes::{ChangeOp, ChangeRecord};
@@ -46,6 +49,7 @@ pub use commits::LogCommits;
 pub use content_files::{ContentFile, ContentOrigin};
 pub use error::{ConnectError, DbError, Result, Unavailable};
 pub use favourites::Favourite;
+pub use import_runs::{INTERRUPTED, ImportCounts, ImportEnd, ImportRun, NewImportRun};
 pub use jobs::{Job, JobLock};
 pub use library::{
     Album, AlbumFilter, AlbumPatch, Artist, ArtistPatch, Genre, GenrePatch, NewAlbum, NewArtist, NewGenre,

@@ -119,6 +119,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_live_sync.sql"),
         include_str!("../migrations/postgres/0018_live_sync.sql"),
     ),
+    (
+        19,
+        "state shared by the processes on one database: failed attempts, known logins, imports",
+        include_str!("../migrations/sqlite/0019_shared_process_state.sql"),
+        include_str!("../migrations/postgres/0019_shared_process_state.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

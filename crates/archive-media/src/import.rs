@@ -64,7 +64,7 @@ pub enum ImportError {
 }
 
 /// One file that could not be imported, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FileError {
     pub path: String,
     pub error: String,

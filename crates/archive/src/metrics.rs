@@ -170,7 +170,7 @@ impl Metrics {
                 gauge!("archive_role", "role" => *role)
                     .set(f64::from(u8::from(config.role.as_str() == *role)));
             }
-            record_imports(&state.imports.file_totals(), state.imports.running());
+            record_imports(&state.imports.file_totals(), state.imports.running_here());
             record_pools(&state.db.pool_usage());
             if let Some(report) = &report {
                 record_sync(report);

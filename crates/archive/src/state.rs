@@ -1,13 +1,11 @@
 //! [`AppState`]: what every request handler, page and background task of
 //! one server shares. Built once at start-up (`serve::Server::start`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::auth::{FailureThrottle, LoginThrottle};
+use crate::auth::Throttles;
 use crate::config::{Config, LiveConfig};
 use crate::metrics::Metrics;
 use crate::services::imports::ImportJobs;
+use std::sync::Arc;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -15,10 +13,9 @@ pub struct AppState {
     pub db: archive_db::Db,
     /// Read with [`AppState::config`]; replaced when an admin saves settings.
     config: Arc<LiveConfig>,
-    /// Failed logins (and wrong current passwords).
-    pub logins: Arc<LoginThrottle>,
-    /// Failed slave-key attempts per client address.
-    pub key_failures_by_address: Arc<FailureThrottle>,
+    /// Failed logins, wrong current passwords and bad keys, counted in the
+    /// database for every process on it.
+    pub throttles: Arc<Throttles>,
     pub imports: Arc<ImportJobs>,
     pub store: archive_media::MediaStore,
     /// Cover thumbnails, kept under the data directory.
@@ -49,18 +46,17 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: archive_db::Db, config: Config) -> Self {
         AppState {
+            throttles: Arc::new(Throttles::new(db.clone())),
+            imports: Arc::new(ImportJobs::new(db.clone())),
             db,
             store: archive_media::MediaStore::new(&config.data_dir),
             thumbnails: archive_media::Thumbnails::new(&config.data_dir),
-            imports: Arc::new(ImportJobs::default()),
             sync_signals: Arc::default(),
             sync_visits: Arc::default(),
             live_polls: Arc::default(),
             sync_background: Arc::default(),
             site_name: Arc::default(),
             config: Arc::new(LiveConfig::new(config)),
-            logins: Arc::default(),
-            key_failures_by_address: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
             metrics: Arc::default(),
             following: Arc::default(),
             transfers: Arc::default(),

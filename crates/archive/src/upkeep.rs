@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::services::ServiceError;
 use crate::services::imports::{ImportJobs, ImportRequestError, Trigger};
 use crate::state::AppState;
 
@@ -223,14 +224,12 @@ async fn scan_periodically(state: AppState, roots: Vec<PathBuf>, interval: Durat
 /// ran.
 async fn import_when_free(state: &AppState, folders: Vec<PathBuf>, trigger: Trigger) -> bool {
     loop {
-        match state.imports.start(state.db.clone(), folders.clone(), trigger) {
-            Ok(job) => {
-                while job.running() {
-                    tokio::time::sleep(BUSY_RETRY).await;
-                }
+        match state.imports.start(folders.clone(), trigger).await {
+            Ok(import) => {
+                import.finished().await;
                 return true;
             }
-            Err(ImportRequestError::Busy) => tokio::time::sleep(BUSY_RETRY).await,
+            Err(ServiceError::Import(ImportRequestError::Busy)) => tokio::time::sleep(BUSY_RETRY).await,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot import what changed in the library folders");
                 return false;

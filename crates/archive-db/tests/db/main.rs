@@ -9,6 +9,7 @@ mod lists;
 mod log_order;
 mod schema;
 mod search;
+mod shared_state;
 mod tidy;
 mod transfers;
 

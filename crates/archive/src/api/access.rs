@@ -16,8 +16,8 @@ use uuid::Uuid;
 use archive_db::{Role, User};
 
 use super::error::ApiError;
-use crate::auth::hash_token;
 use crate::auth::session;
+use crate::auth::{KeyKind, hash_token};
 use crate::client_address::ClientAddress;
 use crate::state::AppState;
 
@@ -207,7 +207,7 @@ async fn authenticate_slave(
     presented: String,
 ) -> Result<SlavePeer, ApiError> {
     let presented = presented.as_str();
-    let now = std::time::Instant::now();
+    let now = archive_db::now();
     let found = match crate::sync::keys::prefix_of(presented) {
         Some(prefix) => state.db.slave_key_by_prefix(prefix).await?,
         None => None,
@@ -226,14 +226,14 @@ async fn authenticate_slave(
             Ok(SlavePeer { key })
         }
         found => {
-            if let Err(wait) = state.key_failures_by_address.check(&address, now) {
+            if let Err(wait) = state.throttles.check_key(KeyKind::Slave, &address, now).await? {
                 tracing::warn!(target: "sync", %address, "slave key refused: too many failures");
                 return Err(ApiError::too_many(wait.as_secs()));
             }
             // Only what looks like a slave key counts as an attempt: a user's
             // token sent here by mistake is refused without costing the address.
             if crate::sync::keys::prefix_of(presented).is_some() {
-                state.key_failures_by_address.fail(&address, now);
+                state.throttles.key_failed(KeyKind::Slave, &address, now).await?;
             }
             let why = match found {
                 Some(key) if key.revoked_at.is_some() => "the slave key was revoked",

@@ -36,14 +36,15 @@ pub async fn start(
     caller: CurrentUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<ImportJobView>)> {
-    let job = imports::begin(&state, caller.user.id, &body.path).await?;
-    Ok((StatusCode::ACCEPTED, Json(job.view())))
+    let started = imports::begin(&state, caller.user.id, &body.path).await?;
+    let job = state.imports.get(started.id).await?.ok_or_else(|| ApiError::not_found("import"))?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
 pub async fn list(State(state): State<AppState>, params: Params) -> ApiResult<Json<ImportList>> {
     params.finish(&[])?;
     Ok(Json(ImportList {
-        items: state.imports.list().iter().map(|j| j.view()).collect(),
+        items: state.imports.list().await?,
         library_roots: state.config().library_roots.iter().map(|r| r.display().to_string()).collect(),
     }))
 }
@@ -52,5 +53,5 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ImportJobView>> {
-    state.imports.get(id).map(|j| Json(j.view())).ok_or_else(|| ApiError::not_found("import"))
+    state.imports.get(id).await?.map(Json).ok_or_else(|| ApiError::not_found("import"))
 }

@@ -9,5 +9,5 @@ mod throttle;
 mod token;
 
 pub use password::{MIN_PASSWORD_CHARS, check_password_rules, hash_password, verify_password};
-pub use throttle::{FailureThrottle, LoginThrottle};
+pub use throttle::{KeyKind, Throttles};
 pub use token::{TOKEN_LIFETIME, hash_token, new_token};

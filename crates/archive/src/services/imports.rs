@@ -1,6 +1,7 @@
-//! Imports started through the API (and the web UI): one runs at a time, in
-//! the background; the most recent ones stay listed with their progress and
-//! report until the server stops.
+//! Imports of the library folders (started through the API, the web UI,
+//! the watcher or the scan): one runs at a time, in the background, across
+//! every process on the database; the most recent ones stay listed with
+//! their progress and report.
 //!
 //! The folder must lie under one of the configured library roots
 //! (`ARCHIVE_LIBRARY_ROOTS`), checked after resolving symbolic links and
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use archive_db::{ImportCounts, ImportEnd, ImportRun, NewImportRun};
 use archive_media::{FileError, ImportReport, Progress, ProgressSnapshot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,8 +21,12 @@ use uuid::Uuid;
 use crate::services::ServiceResult;
 use crate::state::AppState;
 
-/// How many finished imports stay listed.
-const KEEP: usize = 20;
+/// How many imports stay listed.
+const KEEP: i64 = 20;
+/// How often a running import notes its progress in the database.
+const NOTE_EVERY: Duration = Duration::from_secs(1);
+/// A running import not noted for this long belongs to a process that stopped.
+const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// At most this many failed files are listed per import (all are counted and logged).
 const FAILURES_LISTED: usize = 1000;
 
@@ -74,24 +80,7 @@ impl Trigger {
     }
 }
 
-/// One import of this server: of a folder someone asked for, or of what
-/// changed in the library folders.
-pub struct ImportJob {
-    pub id: Uuid,
-    /// The folders imported, in order (one, unless changes touched several).
-    pub folders: Vec<PathBuf>,
-    pub trigger: Trigger,
-    pub started_at: DateTime<Utc>,
-    progress: Arc<Progress>,
-    outcome: Mutex<Option<Outcome>>,
-}
-
-enum Outcome {
-    Done { report: ImportReport, finished_at: DateTime<Utc> },
-    Failed { error: String, finished_at: DateTime<Utc> },
-}
-
-/// What the API shows of an import.
+/// What the API and the pages show of an import.
 #[derive(Debug, Serialize)]
 pub struct ImportJobView {
     pub id: Uuid,
@@ -116,43 +105,61 @@ pub struct ImportJobView {
     pub error: Option<String>,
 }
 
-impl ImportJob {
-    pub fn view(&self) -> ImportJobView {
-        let mut progress = self.progress.snapshot();
-        let outcome = self.outcome.lock().expect("import outcome lock");
-        let (state, finished_at, missing, failures, warnings, error) = match &*outcome {
-            None => ("running", None, None, Vec::new(), Vec::new(), None),
-            Some(Outcome::Done { report, finished_at }) => {
-                progress.files_per_second = rate(&progress, report.elapsed);
-                let failures = report.failed.iter().take(FAILURES_LISTED).cloned().collect();
-                let warnings = report.warnings.iter().take(FAILURES_LISTED).cloned().collect();
-                ("done", Some(*finished_at), Some(report.missing), failures, warnings, None)
-            }
-            Some(Outcome::Failed { error, finished_at }) => {
-                ("failed", Some(*finished_at), None, Vec::new(), Vec::new(), Some(error.clone()))
-            }
+impl ImportJobView {
+    /// The view of `run` at `now`: a running import whose process stopped
+    /// noting its progress shows as interrupted.
+    fn of(run: ImportRun, now: DateTime<Utc>) -> ImportJobView {
+        let interrupted = run.state == "running" && run.heartbeat_at < now - STALE_AFTER;
+        let (state, error) = match run.state.as_str() {
+            "running" if interrupted => ("failed", Some(archive_db::INTERRUPTED.to_owned())),
+            "running" => ("running", None),
+            "done" => ("done", None),
+            _ => ("failed", run.error),
         };
+        let files = |json: &str| serde_json::from_str::<Vec<FileError>>(json).unwrap_or_default();
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
         ImportJobView {
-            id: self.id,
-            folder: self.folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
-            trigger: self.trigger.as_str(),
-            started_by: match self.trigger {
-                Trigger::Request(user) => Some(user),
-                Trigger::Watch | Trigger::Scan => None,
-            },
-            started_at: self.started_at,
+            id: run.id,
+            folder: run.folders.lines().collect::<Vec<_>>().join(", "),
+            trigger: Trigger::kind_named(&run.trigger_kind),
+            started_by: run.started_by,
+            started_at: run.started_at,
             state,
-            progress,
-            finished_at,
-            missing,
-            failures,
-            warnings,
+            progress: ProgressSnapshot {
+                seen: count(run.seen),
+                imported: count(run.imported),
+                skipped: count(run.skipped),
+                failed: count(run.failed),
+                files_per_second: run.files_per_second,
+            },
+            finished_at: if interrupted { Some(run.heartbeat_at) } else { run.finished_at },
+            missing: run.missing.map(count),
+            failures: files(&run.failures),
+            warnings: files(&run.warnings),
             error,
         }
     }
+}
 
-    pub fn running(&self) -> bool {
-        self.outcome.lock().expect("import outcome lock").is_none()
+impl Trigger {
+    /// The kind stored for an import (`as_str`), as a static name.
+    fn kind_named(kind: &str) -> &'static str {
+        match kind {
+            "watch" => "watch",
+            "scan" => "scan",
+            _ => "request",
+        }
+    }
+}
+
+fn counts_of(progress: &ProgressSnapshot) -> ImportCounts {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    ImportCounts {
+        seen: count(progress.seen),
+        imported: count(progress.imported),
+        skipped: count(progress.skipped),
+        failed: count(progress.failed),
+        files_per_second: progress.files_per_second,
     }
 }
 
@@ -162,11 +169,11 @@ fn rate(progress: &ProgressSnapshot, elapsed: Duration) -> f64 {
 
 /// Starts importing `path` (a folder under a library root) for `user`:
 /// the API's and the import page's way in.
-pub async fn begin(state: &AppState, user: Uuid, path: &str) -> ServiceResult<Arc<ImportJob>> {
+pub async fn begin(state: &AppState, user: Uuid, path: &str) -> ServiceResult<StartedImport> {
     let folder = resolve_under_roots(path, &state.config().library_roots)?;
     // While the database cannot take writes, an import would fail every file.
     state.db.check_writes().await?;
-    Ok(state.imports.start(state.db.clone(), vec![folder], Trigger::Request(user))?)
+    state.imports.start(vec![folder], Trigger::Request(user)).await
 }
 
 /// Files handled by imports, by outcome (for metrics).
@@ -185,96 +192,169 @@ impl FileCounts {
     }
 }
 
-/// The imports of this server process.
-#[derive(Default)]
+/// The imports of the library folders. They are recorded in the database,
+/// so every process on it lists the same ones and one runs at a time
+/// across them all; this process runs the ones it started.
 pub struct ImportJobs {
-    jobs: Mutex<Vec<Arc<ImportJob>>>,
-    /// The files of imports no longer listed, so totals never go down.
-    forgotten: Mutex<FileCounts>,
-    /// Told when an import finishes (the background hasher waits on it).
+    db: archive_db::Db,
+    /// The progress of the import this process runs, if any.
+    running_here: Mutex<Option<Arc<Progress>>>,
+    /// The files of this process's finished imports (for metrics).
+    finished_here: Mutex<FileCounts>,
+    /// Told when an import of this process finishes (the background hasher waits on it).
     pub finished: Arc<tokio::sync::Notify>,
 }
 
+/// An import this process started.
+pub struct StartedImport {
+    pub id: Uuid,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl StartedImport {
+    /// Waits for the import to end.
+    pub async fn finished(self) {
+        let _ = self.done.await;
+    }
+}
+
 impl ImportJobs {
-    /// Starts importing `folders` in the background, unless an import is running.
-    pub fn start(
-        &self,
-        db: archive_db::Db,
-        folders: Vec<PathBuf>,
-        trigger: Trigger,
-    ) -> Result<Arc<ImportJob>, ImportRequestError> {
-        let mut jobs = self.jobs.lock().expect("import jobs lock");
-        if jobs.iter().any(|j| j.running()) {
-            return Err(ImportRequestError::Busy);
+    pub fn new(db: archive_db::Db) -> Self {
+        ImportJobs {
+            db,
+            running_here: Mutex::new(None),
+            finished_here: Mutex::new(FileCounts::default()),
+            finished: Arc::default(),
         }
-        let job = Arc::new(ImportJob {
-            id: Uuid::now_v7(),
-            folders,
-            trigger,
-            started_at: archive_db::now(),
-            progress: Arc::new(Progress::default()),
-            outcome: Mutex::new(None),
-        });
-        jobs.push(job.clone());
-        if jobs.len() > KEEP {
-            let finished = jobs.iter().position(|j| !j.running());
-            if let Some(oldest) = finished {
-                let forgotten = jobs.remove(oldest);
-                self.forgotten.lock().expect("import totals lock").add(&forgotten.progress.snapshot());
-            }
-        }
-        let running = job.clone();
-        let finished = self.finished.clone();
-        tokio::spawn(async move {
-            let folder = running.view().folder;
-            tracing::info!(%folder, trigger = running.trigger.as_str(), "import started");
-            let result = archive_media::import(&db, &running.folders, running.progress.clone()).await;
-            let finished_at = archive_db::now();
-            let outcome = match result {
-                Ok(report) => {
-                    tracing::info!(
-                        %folder,
-                        imported = report.imported,
-                        skipped = report.skipped,
-                        failed = report.failed.len(),
-                        missing = report.missing,
-                        "import finished"
-                    );
-                    Outcome::Done { report, finished_at }
-                }
-                Err(e) => {
-                    tracing::error!(%folder, error = %e, "import failed");
-                    Outcome::Failed { error: e.to_string(), finished_at }
-                }
-            };
-            *running.outcome.lock().expect("import outcome lock") = Some(outcome);
-            finished.notify_one();
-        });
-        Ok(job)
     }
 
-    pub fn get(&self, id: Uuid) -> Option<Arc<ImportJob>> {
-        self.jobs.lock().expect("import jobs lock").iter().find(|j| j.id == id).cloned()
+    /// Starts importing `folders` in the background, unless an import is
+    /// running (in any process on the database).
+    pub async fn start(
+        self: &Arc<Self>,
+        folders: Vec<PathBuf>,
+        trigger: Trigger,
+    ) -> ServiceResult<StartedImport> {
+        let listed = folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join("\n");
+        let run = NewImportRun {
+            id: Uuid::now_v7(),
+            folders: &listed,
+            trigger_kind: trigger.as_str(),
+            started_by: match trigger {
+                Trigger::Request(user) => Some(user),
+                Trigger::Watch | Trigger::Scan => None,
+            },
+            started_at: archive_db::now(),
+        };
+        let stale_before = run.started_at - STALE_AFTER;
+        if !self.db.start_import_run(&run, stale_before, KEEP).await? {
+            return Err(ImportRequestError::Busy.into());
+        }
+        let id = run.id;
+        let progress = Arc::new(Progress::default());
+        *self.running_here.lock().expect("imports lock") = Some(progress.clone());
+        let jobs = self.clone();
+        let done = tokio::spawn(async move {
+            let folder = listed.replace('\n', ", ");
+            tracing::info!(%folder, trigger = trigger.as_str(), "import started");
+            let import = archive_media::import(&jobs.db, &folders, progress.clone());
+            let result = jobs.noting_progress(id, &progress, import).await;
+            jobs.record_end(id, &folder, &progress, result).await;
+            jobs.finished_here.lock().expect("imports lock").add(&progress.snapshot());
+            *jobs.running_here.lock().expect("imports lock") = None;
+            jobs.finished.notify_one();
+        });
+        Ok(StartedImport { id, done })
+    }
+
+    /// Runs `import`, noting its progress every [`NOTE_EVERY`].
+    async fn noting_progress<F: std::future::Future>(
+        &self,
+        id: Uuid,
+        progress: &Progress,
+        import: F,
+    ) -> F::Output {
+        tokio::pin!(import);
+        let mut notes = tokio::time::interval(NOTE_EVERY);
+        notes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        notes.tick().await;
+        loop {
+            tokio::select! {
+                result = &mut import => return result,
+                _ = notes.tick() => {
+                    if let Err(e) = self.db.note_import_progress(id, &counts_of(&progress.snapshot())).await {
+                        tracing::warn!(error = %e, "could not note the import's progress");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn record_end(
+        &self,
+        id: Uuid,
+        folder: &str,
+        progress: &Progress,
+        result: Result<ImportReport, archive_media::ImportError>,
+    ) {
+        let mut snapshot = progress.snapshot();
+        let recorded = match result {
+            Ok(report) => {
+                tracing::info!(
+                    %folder,
+                    imported = report.imported,
+                    skipped = report.skipped,
+                    failed = report.failed.len(),
+                    missing = report.missing,
+                    "import finished"
+                );
+                snapshot.files_per_second = rate(&snapshot, report.elapsed);
+                let listed = |files: &[FileError]| {
+                    serde_json::to_string(&files[..files.len().min(FAILURES_LISTED)]).expect("plain strings")
+                };
+                let (failures, warnings) = (listed(&report.failed), listed(&report.warnings));
+                let missing = i64::try_from(report.missing).unwrap_or(i64::MAX);
+                let end = ImportEnd::Done { missing, failures: &failures, warnings: &warnings };
+                self.db.finish_import_run(id, &counts_of(&snapshot), end).await
+            }
+            Err(e) => {
+                tracing::error!(%folder, error = %e, "import failed");
+                let error = e.to_string();
+                self.db
+                    .finish_import_run(id, &counts_of(&snapshot), ImportEnd::Failed { error: &error })
+                    .await
+            }
+        };
+        if let Err(e) = recorded {
+            // Listed as interrupted once its notes are stale; the files are in.
+            tracing::error!(%folder, error = %e, "could not record how the import ended");
+        }
+    }
+
+    /// One import, running or recent.
+    pub async fn get(&self, id: Uuid) -> ServiceResult<Option<ImportJobView>> {
+        let now = archive_db::now();
+        Ok(self.db.import_run(id).await?.map(|run| ImportJobView::of(run, now)))
+    }
+
+    /// The recent imports, most recent first.
+    pub async fn list(&self) -> ServiceResult<Vec<ImportJobView>> {
+        let now = archive_db::now();
+        Ok(self.db.import_runs(KEEP).await?.into_iter().map(|run| ImportJobView::of(run, now)).collect())
     }
 
     /// Every file handled by this process's imports, running or done.
     pub fn file_totals(&self) -> FileCounts {
-        let jobs = self.jobs.lock().expect("import jobs lock");
-        let mut totals = *self.forgotten.lock().expect("import totals lock");
-        for job in jobs.iter() {
-            totals.add(&job.progress.snapshot());
+        let mut totals = *self.finished_here.lock().expect("imports lock");
+        if let Some(progress) = &*self.running_here.lock().expect("imports lock") {
+            totals.add(&progress.snapshot());
         }
         totals
     }
 
-    /// How many imports are running now (zero or one).
-    pub fn running(&self) -> usize {
-        self.jobs.lock().expect("import jobs lock").iter().filter(|j| j.running()).count()
-    }
-
-    /// The imports, most recent first.
-    pub fn list(&self) -> Vec<Arc<ImportJob>> {
-        self.jobs.lock().expect("import jobs lock").iter().rev().cloned().collect()
+    /// How many imports this process runs now (zero or one).
+    pub fn running_here(&self) -> usize {
+        usize::from(self.running_here.lock().expect("imports lock").is_some())
     }
 }
 

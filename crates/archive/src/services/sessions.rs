@@ -2,8 +2,6 @@
 //! the token that the API's bearer header and the pages' session cookie
 //! both carry.
 
-use std::time::Instant;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -33,7 +31,7 @@ async fn dummy_hash() -> ServiceResult<String> {
 }
 
 /// Checks an email and password (the API's login and the login page),
-/// under the login throttle (see [`crate::auth::LoginThrottle`]); `address`
+/// under the login throttle (see [`crate::auth::Throttles`]); `address`
 /// is the client's, as the throttle counts it.
 pub async fn authenticate(
     state: &AppState,
@@ -42,8 +40,8 @@ pub async fn authenticate(
     address: &str,
 ) -> ServiceResult<User> {
     let account = email.trim().to_lowercase();
-    let now = Instant::now();
-    if let Err(wait) = state.logins.check(&account, address, now) {
+    let now = archive_db::now();
+    if let Err(wait) = state.throttles.check_login(&account, address, now).await? {
         tracing::warn!(%address, "login refused: too many failures");
         return Err(ServiceError::Throttled(wait));
     }
@@ -54,11 +52,11 @@ pub async fn authenticate(
     };
     let valid = verify_password(password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| valid) else {
-        state.logins.failed(&account, address, now);
+        state.throttles.login_failed(&account, address, now).await?;
         tracing::info!(%address, "failed login");
         return Err(ServiceError::WrongCredentials);
     };
-    state.logins.succeeded(&account, address, now);
+    state.throttles.login_succeeded(&account, address, now).await?;
     Ok(user)
 }
 
@@ -71,14 +69,14 @@ pub async fn confirm_password(
     password: String,
     address: &str,
 ) -> ServiceResult<()> {
-    let now = Instant::now();
-    if let Err(wait) = state.logins.check(&user.email, address, now) {
+    let now = archive_db::now();
+    if let Err(wait) = state.throttles.check_login(&user.email, address, now).await? {
         return Err(ServiceError::Throttled(wait));
     }
     if verify_password(password, user.password_hash.clone()).await {
         return Ok(());
     }
-    state.logins.failed(&user.email, address, now);
+    state.throttles.login_failed(&user.email, address, now).await?;
     tracing::info!(%address, "wrong current password");
     Err(ServiceError::invalid("current_password", "the current password is wrong"))
 }

@@ -15,12 +15,11 @@
 //!
 //! Failures count towards the login throttle like a failed login.
 
-use std::time::Instant;
-
 use archive_db::User;
 
 use super::Params;
 use super::error::SubsonicError;
+use crate::auth::KeyKind;
 use crate::state::AppState;
 
 /// The caller's account, and whether it came with an API key; or why not.
@@ -68,7 +67,7 @@ async fn account(
     address: &str,
 ) -> Result<(String, Option<User>), SubsonicError> {
     let account = username.trim().to_lowercase();
-    if let Err(wait) = state.logins.check(&account, address, Instant::now()) {
+    if let Err(wait) = state.throttles.check_login(&account, address, archive_db::now()).await? {
         return Err(SubsonicError::Generic(format!(
             "too many failed attempts; try again in {} s",
             wait.as_secs()
@@ -94,14 +93,14 @@ async fn by_token(
         };
         match crate::services::subsonic_keys::find_app_password(state, &user, fits).await? {
             (_, Some(_)) => {
-                state.logins.succeeded(&account, address, Instant::now());
+                state.throttles.login_succeeded(&account, address, archive_db::now()).await?;
                 return Ok(user);
             }
             (false, None) => return Err(SubsonicError::TokenNotSupported),
             (true, None) => {}
         }
     }
-    state.logins.failed(&account, address, Instant::now());
+    state.throttles.login_failed(&account, address, archive_db::now()).await?;
     Err(SubsonicError::WrongCredentials)
 }
 
@@ -145,12 +144,9 @@ async fn by_password(
     Ok(user)
 }
 
-/// Failed API keys are throttled per address like logins, under this account name.
-const API_KEY_ACCOUNT: &str = "subsonic api key";
-
 async fn by_api_key(state: &AppState, key: &str, address: &str) -> Result<User, SubsonicError> {
-    let now = Instant::now();
-    if let Err(wait) = state.logins.check(API_KEY_ACCOUNT, address, now) {
+    let now = archive_db::now();
+    if let Err(wait) = state.throttles.check_key(KeyKind::SubsonicApi, address, now).await? {
         return Err(SubsonicError::Generic(format!(
             "too many failed attempts; try again in {} s",
             wait.as_secs()
@@ -163,7 +159,7 @@ async fn by_api_key(state: &AppState, key: &str, address: &str) -> Result<User, 
         None => None,
     };
     let (Some(key), Some(user)) = (found, user) else {
-        state.logins.failed(API_KEY_ACCOUNT, address, now);
+        state.throttles.key_failed(KeyKind::SubsonicApi, address, now).await?;
         return Err(SubsonicError::InvalidApiKey);
     };
     state.db.subsonic_key_used(key.id, key.last_used_at).await?;

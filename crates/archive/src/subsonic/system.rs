@@ -5,6 +5,8 @@ use archive_db::Role;
 use super::answer::{Node, Scalar};
 use super::error::SubsonicError;
 use super::{Answer, Call};
+use crate::services::ServiceError;
+use crate::services::imports::ImportRequestError;
 
 /// Archive is free software: always licensed.
 pub fn license() -> Node {
@@ -74,8 +76,7 @@ pub async fn user(call: &Call) -> Answer {
 /// `getScanStatus`: whether an import runs, and how many files it has
 /// handled (or, between imports, how many songs the library has).
 pub async fn scan_status(call: &Call) -> Answer {
-    let running =
-        call.state.imports.list().into_iter().map(|job| job.view()).find(|job| job.state == "running");
+    let running = call.state.imports.list().await?.into_iter().find(|job| job.state == "running");
     let (scanning, count) = match running {
         Some(job) => (true, (job.progress.imported + job.progress.skipped + job.progress.failed) as i64),
         None => (false, call.state.db.files_summary().await?.songs),
@@ -94,8 +95,8 @@ pub async fn start_scan(call: &Call) -> Answer {
         return Err(SubsonicError::Generic("no library folders are set (ARCHIVE_LIBRARY_ROOTS)".into()));
     }
     let trigger = crate::services::imports::Trigger::Request(call.user.id);
-    match call.state.imports.start(call.state.db.clone(), roots, trigger) {
-        Ok(_) | Err(crate::services::imports::ImportRequestError::Busy) => scan_status(call).await,
-        Err(other) => Err(SubsonicError::Generic(other.to_string())),
+    match call.state.imports.start(roots, trigger).await {
+        Ok(_) | Err(ServiceError::Import(ImportRequestError::Busy)) => scan_status(call).await,
+        Err(other) => Err(other.into()),
     }
 }

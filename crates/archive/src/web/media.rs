@@ -129,25 +129,25 @@ impl FollowingView {
     }
 }
 
-fn imports_page(
+async fn imports_page(
     state: &AppState,
     user: &ModeratorUser,
     folder: String,
     error: Option<String>,
-) -> ImportsPage {
-    ImportsPage {
+) -> Result<ImportsPage, PageError> {
+    Ok(ImportsPage {
         frame: Frame::of(&user.0),
         roots: state.config().library_roots.iter().map(|r| r.display().to_string()).collect(),
         following: FollowingView::of(&state.following.get()),
-        imports: state.imports.list().into_iter().map(|j| j.view().into()).collect(),
+        imports: state.imports.list().await?.into_iter().map(ImportRow::from).collect(),
         folder,
         error,
-    }
+    })
 }
 
 /// The library folders, a form to import one, and the recent imports.
 pub async fn imports(State(state): State<AppState>, user: ModeratorUser) -> Result<Response, PageError> {
-    render(&imports_page(&state, &user, String::new(), None))
+    render(&imports_page(&state, &user, String::new(), None).await?)
 }
 
 #[derive(Deserialize)]
@@ -164,7 +164,7 @@ pub async fn start_import(
         Ok(job) => Ok(Redirect::to(&format!("/imports/{}", job.id)).into_response()),
         Err(e) => {
             let (status, message) = PageError::from(e).said_on_the_form()?;
-            let page = imports_page(&state, &user, form.folder, Some(message));
+            let page = imports_page(&state, &user, form.folder, Some(message)).await?;
             Ok((status, render(&page)?).into_response())
         }
     }
@@ -184,6 +184,6 @@ pub async fn import(
     user: ModeratorUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let job = state.imports.get(id).ok_or(PageError::NotFound("import"))?;
-    render(&ImportPage { frame: Frame::of(&user.0), job: job.view().into() })
+    let job = state.imports.get(id).await?.ok_or(PageError::NotFound("import"))?;
+    render(&ImportPage { frame: Frame::of(&user.0), job: job.into() })
 }

@@ -266,6 +266,63 @@ pub(crate) async fn finished_import(app: &App, token: &str, id: &str) -> Value {
 }
 
 #[tokio::test]
+async fn every_process_on_the_database_lists_the_same_imports_and_runs_one_at_a_time() {
+    if !audio::ffmpeg_available() {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("music");
+    for (i, title) in ["One", "Two"].iter().enumerate() {
+        let path = root.join(format!("Band/Record/0{} - {title}.mp3", i + 1));
+        audio::make(&path, audio::format("mp3"), &audio::full_tags(title, "Band", "Record"), 0.5, 440);
+    }
+    std::fs::write(root.join("Band/Record/03 - Broken.mp3"), b"not audio at all").unwrap();
+    let settings = [("ARCHIVE_LIBRARY_ROOTS", std::fs::canonicalize(&root).unwrap().display().to_string())];
+    for backend in archive_testkit::backends() {
+        eprintln!("-- on {}", backend.name());
+        let first = App::start(backend, &settings).await;
+        // A second `archive serve` on the same database, as behind a load balancer.
+        let second = App::start_on(first.test_db.another_process().await, &settings, None).await;
+        let token = first.user(Role::Moderator).await.token;
+        // On PostgreSQL, a third process holding the import lock keeps the
+        // import running for as long as the test needs.
+        let holder = first.test_db.another_process().await;
+        let held = match backend {
+            archive_db::Backend::Postgres => {
+                Some(holder.db.lock_job(archive_db::Job::LibraryImport).await.unwrap())
+            }
+            archive_db::Backend::Sqlite => None,
+        };
+
+        let (status, job) = first.post("/api/v1/imports", &token, json!({"path": "Band"})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        let id = job["id"].as_str().unwrap().to_owned();
+        if held.is_some() {
+            let (_, list) = second.get("/api/v1/imports", &token).await;
+            assert_eq!(
+                (&list["items"][0]["id"], &list["items"][0]["state"]),
+                (&job["id"], &json!("running"))
+            );
+            let (status, refused) = second.post("/api/v1/imports", &token, json!({"path": "Band"})).await;
+            assert_eq!(status, StatusCode::CONFLICT, "one import at a time across processes: {refused}");
+            drop(held);
+        }
+        // The report reaches the other process, failures and all.
+        let done = finished_import(&second, &token, &id).await;
+        assert_eq!(done["state"], "done", "{done}");
+        assert_eq!((&done["progress"]["imported"], &done["progress"]["failed"]), (&json!(2), &json!(1)));
+        assert!(done["failures"][0]["path"].as_str().unwrap().ends_with("03 - Broken.mp3"), "{done}");
+        assert_eq!(done["trigger"], "request");
+        let (status, again) = second.post("/api/v1/imports", &token, json!({"path": "Band"})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "free again: {again}");
+        finished_import(&first, &token, again["id"].as_str().unwrap()).await;
+        holder.db.close().await;
+        second.stop().await;
+        first.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn the_server_records_a_large_imported_files_full_hash_in_the_background_soon_after_the_import() {
     if !audio::ffmpeg_available() {
         return;

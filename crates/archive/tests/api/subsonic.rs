@@ -172,6 +172,37 @@ async fn an_api_key_is_made_shown_once_used_and_revoked_by_its_owner() {
     .await;
 }
 
+/// The error code of a JSON answer to `ping` with `apiKey` from `address`
+/// (through a trusted reverse proxy on loopback); `None` for success.
+async fn api_key_ping_from(app: &App, address: &str, key: &str) -> Option<i64> {
+    let url = format!("{}/rest/ping?f=json&apiKey={key}", app.base);
+    let response = app.client.get(url).header("x-forwarded-for", address).send().await.unwrap();
+    let answer: Value = response.json().await.unwrap();
+    answer["subsonic-response"]["error"]["code"].as_i64()
+}
+
+#[tokio::test]
+async fn bad_api_keys_from_many_addresses_never_refuse_a_good_key_and_one_address_is_stopped() {
+    let settings = [("ARCHIVE_TRUSTED_PROXIES", "127.0.0.1, ::1".to_owned())];
+    crate::support::on_each_backend_with(&settings, |app| async move {
+        let user = app.user(Role::User).await;
+        let (_, made) = app.post("/api/v1/me/subsonic-keys", &user.token, json!({"name": "Phone"})).await;
+        let key = made["key"].as_str().unwrap().to_owned();
+        // Sixty bad keys from twelve addresses: more than any account's limit.
+        for n in 0..60 {
+            let address = format!("192.0.2.{}", n / 5);
+            assert_eq!(api_key_ping_from(&app, &address, "arcsub_guess").await, Some(44), "guess {n}");
+        }
+        assert_eq!(api_key_ping_from(&app, "198.51.100.9", &key).await, None, "the owner's key still works");
+        // One address is stopped after ten, even with a good key.
+        for _ in 0..10 {
+            api_key_ping_from(&app, "203.0.113.7", "arcsub_guess").await;
+        }
+        assert_eq!(api_key_ping_from(&app, "203.0.113.7", &key).await, Some(0), "refused, with a message");
+    })
+    .await;
+}
+
 /// Two artists, two albums and three songs, written as an import would.
 async fn small_library(app: &App) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
     let mut tx = app.db().begin().await.unwrap();

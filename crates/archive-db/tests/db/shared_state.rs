@@ -1,0 +1,127 @@
+//! What every process on one database sees alike: failed attempts at
+//! secrets, the addresses accounts logged in from, and the imports.
+
+use archive_db::{AttemptSubject, INTERRUPTED, ImportCounts, ImportEnd, NewImportRun};
+use archive_testkit::on_each_backend;
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+const ADDRESS: AttemptSubject = AttemptSubject { scope: "login/address", subject: "203.0.113.7" };
+const ACCOUNT: AttemptSubject = AttemptSubject { scope: "login/account", subject: "owner@example.org" };
+
+#[tokio::test]
+async fn failures_recorded_by_one_process_are_counted_by_another() {
+    on_each_backend(|t| async move {
+        let other = t.another_process().await;
+        t.db.record_failures(&[ADDRESS, ACCOUNT], 1000).await.unwrap();
+        t.db.record_failures(&[ADDRESS], 1000).await.unwrap();
+        other.db.record_failures(&[ADDRESS], 1004).await.unwrap();
+
+        let counts = other.db.failures_since(&[ADDRESS, ACCOUNT], 990).await.unwrap();
+        assert_eq!((counts[0].failures, counts[0].first_minute), (3, 1000));
+        assert_eq!((counts[1].failures, counts[1].first_minute), (1, 1000));
+        // Minutes before the window do not count.
+        let later = t.db.failures_since(&[ADDRESS], 1001).await.unwrap();
+        assert_eq!((later[0].failures, later[0].first_minute), (1, 1004));
+        // Another scope with the same subject is another count.
+        let pair = AttemptSubject { scope: "login/pair", subject: "203.0.113.7" };
+        assert_eq!(t.db.failures_since(&[pair], 0).await.unwrap()[0].failures, 0);
+
+        other.db.forget_failures(ADDRESS).await.unwrap();
+        assert_eq!(t.db.failures_since(&[ADDRESS, ACCOUNT], 0).await.unwrap()[0].failures, 0);
+        assert_eq!(
+            t.db.failures_since(&[ACCOUNT], 0).await.unwrap()[0].failures,
+            1,
+            "only the one forgotten"
+        );
+        other.db.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sweep_drops_old_failures_and_old_logins_only() {
+    on_each_backend(|t| async move {
+        let now = archive_db::now();
+        t.db.record_failures(&[ADDRESS], 100).await.unwrap();
+        t.db.record_failures(&[ACCOUNT], 200).await.unwrap();
+        t.db.remember_login("owner@example.org", "198.51.100.9", now - TimeDelta::days(40)).await.unwrap();
+        t.db.remember_login("owner@example.org", "192.0.2.1", now).await.unwrap();
+        assert!(
+            t.db.logged_in_from("owner@example.org", "192.0.2.1", now - TimeDelta::days(30)).await.unwrap()
+        );
+        assert!(
+            !t.db.logged_in_from("owner@example.org", "10.0.0.1", now - TimeDelta::days(30)).await.unwrap()
+        );
+
+        assert_eq!(t.db.sweep_attempts(150, now - TimeDelta::days(30)).await.unwrap(), 2);
+        assert_eq!(t.db.failures_since(&[ADDRESS], 0).await.unwrap()[0].failures, 0);
+        assert_eq!(t.db.failures_since(&[ACCOUNT], 0).await.unwrap()[0].failures, 1);
+        let since = now - TimeDelta::days(60);
+        assert!(!t.db.logged_in_from("owner@example.org", "198.51.100.9", since).await.unwrap());
+        assert!(t.db.logged_in_from("owner@example.org", "192.0.2.1", since).await.unwrap());
+    })
+    .await;
+}
+
+fn run(id: Uuid, started_at: chrono::DateTime<chrono::Utc>) -> NewImportRun<'static> {
+    NewImportRun { id, folders: "/music", trigger_kind: "scan", started_by: None, started_at }
+}
+
+#[tokio::test]
+async fn one_import_runs_at_a_time_across_processes_until_its_process_stops_noting_progress() {
+    on_each_backend(|t| async move {
+        let other = t.another_process().await;
+        let now = archive_db::now();
+        let stale_before = now - TimeDelta::seconds(30);
+        let first = Uuid::now_v7();
+        assert!(t.db.start_import_run(&run(first, now), stale_before, 20).await.unwrap());
+        let second = Uuid::now_v7();
+        assert!(
+            !other.db.start_import_run(&run(second, now), stale_before, 20).await.unwrap(),
+            "two at once"
+        );
+
+        let counts = ImportCounts { seen: 10, imported: 7, skipped: 2, failed: 1, files_per_second: 5.0 };
+        t.db.note_import_progress(first, &counts).await.unwrap();
+        let seen = other.db.import_run(first).await.unwrap().expect("listed by the other process");
+        assert_eq!((seen.state.as_str(), seen.imported, seen.files_per_second), ("running", 7, 5.0));
+
+        // Its process died: an import started once its notes are stale marks it interrupted.
+        let later = now + TimeDelta::minutes(5);
+        assert!(
+            other.db.start_import_run(&run(second, later), later - TimeDelta::seconds(30), 20).await.unwrap()
+        );
+        let dead = t.db.import_run(first).await.unwrap().unwrap();
+        assert_eq!((dead.state.as_str(), dead.error.as_deref()), ("failed", Some(INTERRUPTED)));
+
+        let failures = r#"[{"path":"/music/bad.mp3","error":"no audio"}]"#;
+        let end = ImportEnd::Done { missing: 3, failures, warnings: "[]" };
+        other.db.finish_import_run(second, &counts, end).await.unwrap();
+        let runs = t.db.import_runs(10).await.unwrap();
+        assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second, first], "newest first");
+        assert_eq!((runs[0].state.as_str(), runs[0].missing), ("done", Some(3)));
+        assert_eq!(runs[0].failures, failures);
+        other.db.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_most_recent_imports_stay_listed() {
+    on_each_backend(|t| async move {
+        let start = archive_db::now() - TimeDelta::hours(1);
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let id = Uuid::now_v7();
+            let at = start + TimeDelta::minutes(n);
+            assert!(t.db.start_import_run(&run(id, at), start - TimeDelta::hours(1), 3).await.unwrap());
+            let end = ImportEnd::Failed { error: "stopped" };
+            t.db.finish_import_run(id, &ImportCounts::default(), end).await.unwrap();
+            ids.push(id);
+        }
+        let listed: Vec<Uuid> = t.db.import_runs(100).await.unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(listed, vec![ids[4], ids[3], ids[2]]);
+    })
+    .await;
+}

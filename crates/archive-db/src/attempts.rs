@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::Db;
 use crate::backend::{on_pool, on_tx};
 use crate::error::Result;
+use crate::sql::{Param, Sql};
 
 /// A subject of a throttle: an address, an account, or an account at an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,31 +31,38 @@ pub struct FailureCount {
 
 impl Db {
     /// The failures of each of `subjects` since minute `since` (inclusive),
-    /// in the order asked.
+    /// in the order asked; one read.
     pub async fn failures_since(
         &self,
         subjects: &[AttemptSubject<'_>],
         since: i64,
     ) -> Result<Vec<FailureCount>> {
-        let mut counts = Vec::with_capacity(subjects.len());
-        for subject in subjects {
-            let (failures, first_minute): (Option<i64>, Option<i64>) = on_pool!(self, pool => {
-                sqlx::query_as(
-                    "SELECT CAST(SUM(failures) AS BIGINT), MIN(minute) FROM failed_attempts \
-                     WHERE scope = $1 AND subject = $2 AND minute >= $3",
-                )
-                .bind(subject.scope)
-                .bind(subject.subject)
-                .bind(since)
-                .fetch_one(pool)
-                .await?
-            });
-            counts.push(FailureCount {
-                failures: failures.unwrap_or(0),
-                first_minute: first_minute.unwrap_or(since),
-            });
+        if subjects.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(counts)
+        let mut sql = Sql::new(
+            "SELECT scope, subject, CAST(SUM(failures) AS BIGINT), CAST(MIN(minute) AS BIGINT) \
+             FROM failed_attempts WHERE minute >= ",
+        );
+        sql.bind(Param::Int(since)).push(" AND (");
+        for (n, subject) in subjects.iter().enumerate() {
+            sql.push(if n == 0 { "(scope = " } else { " OR (scope = " });
+            sql.bind(Param::Text(subject.scope.to_owned())).push(" AND subject = ");
+            sql.bind(Param::Text(subject.subject.to_owned())).push(")");
+        }
+        sql.push(") GROUP BY scope, subject");
+        let rows: Vec<(String, String, i64, i64)> = self.fetch_all_sql(sql).await?;
+        Ok(subjects
+            .iter()
+            .map(|wanted| {
+                rows.iter()
+                    .find(|(scope, subject, _, _)| scope == wanted.scope && subject == wanted.subject)
+                    .map_or(
+                        FailureCount { failures: 0, first_minute: since },
+                        |&(_, _, failures, first_minute)| FailureCount { failures, first_minute },
+                    )
+            })
+            .collect())
     }
 
     /// Counts one failure of each of `subjects` in minute `minute`.

@@ -25,6 +25,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 const WINDOW_MINUTES: i64 = 15;
 /// How long an address an account logged in from stays known.
 const KNOWN_FOR: TimeDelta = TimeDelta::days(30);
+/// Logins closer together than this from one address note it once.
+const KNOWN_AGAIN_AFTER: TimeDelta = TimeDelta::hours(1);
 
 /// At most `failures` failures of one subject of `scope` in the window.
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +128,8 @@ impl Throttles {
     }
 
     /// Records a successful login: the pair's failures are forgotten and the
-    /// address is known to be the owner's.
+    /// address is known to be the owner's. Apps log in with every request,
+    /// so this writes only when there is something to change.
     pub async fn login_succeeded(
         &self,
         account: &str,
@@ -135,9 +138,15 @@ impl Throttles {
     ) -> Result<(), DbError> {
         let address = counted_address(address);
         let pair = pair(account, &address);
-        self.db.forget_failures(subject(LOGIN_PAIR, &pair)).await?;
-        self.db.remember_login(account, &address, now).await?;
-        self.sweep_now_and_then(now).await
+        let pair = subject(LOGIN_PAIR, &pair);
+        if self.db.failures_since(&[pair], i64::MIN).await?[0].failures > 0 {
+            self.db.forget_failures(pair).await?;
+        }
+        if !self.db.logged_in_from(account, &address, now - KNOWN_AGAIN_AFTER).await? {
+            self.db.remember_login(account, &address, now).await?;
+            self.sweep_now_and_then(now).await?;
+        }
+        Ok(())
     }
 
     /// Whether a key of `kind` from `address` may be tried now.
@@ -263,6 +272,22 @@ mod tests {
             assert!(throttles.check_login("owner@example.org", "10.9.9.9", at(1)).await.unwrap().is_err());
             let owner = throttles.check_login("owner@example.org", "198.51.100.9", at(1)).await.unwrap();
             assert_eq!(owner, Ok(()), "the owner's known address passes");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_login_forgets_the_failures_of_its_account_at_its_address() {
+        on_each_backend(|t| async move {
+            let throttles = Throttles::new(t.db.clone());
+            for round in 0..3 {
+                for _ in 0..4 {
+                    throttles.login_failed("owner@example.org", "203.0.113.7", at(round)).await.unwrap();
+                }
+                let check = throttles.check_login("owner@example.org", "203.0.113.7", at(round)).await;
+                assert_eq!(check.unwrap(), Ok(()), "round {round}");
+                throttles.login_succeeded("owner@example.org", "203.0.113.7", at(round)).await.unwrap();
+            }
         })
         .await;
     }

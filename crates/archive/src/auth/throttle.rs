@@ -97,7 +97,7 @@ impl Throttles {
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<Verdict, DbError> {
-        let address = counted_address(address);
+        let (account, address) = (&storable(account), counted_address(address));
         let pair = pair(account, &address);
         let limits =
             [(LOGIN_PAIR, pair.as_str()), (LOGIN_ADDRESS, address.as_str()), (LOGIN_ACCOUNT, account)];
@@ -118,7 +118,7 @@ impl Throttles {
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let address = counted_address(address);
+        let (account, address) = (&storable(account), counted_address(address));
         let pair = pair(account, &address);
         self.failed(
             &[(LOGIN_PAIR, pair.as_str()), (LOGIN_ADDRESS, address.as_str()), (LOGIN_ACCOUNT, account)],
@@ -136,7 +136,7 @@ impl Throttles {
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let address = counted_address(address);
+        let (account, address) = (&storable(account), counted_address(address));
         let pair = pair(account, &address);
         let pair = subject(LOGIN_PAIR, &pair);
         if self.db.failures_since(&[pair], i64::MIN).await?[0].failures > 0 {
@@ -216,6 +216,13 @@ fn pair(account: &str, address: &str) -> String {
     format!("{account}\n{address}")
 }
 
+/// `name` as it can be stored: no database of Archive's takes the NUL
+/// character, and a name holding one (which no account has) must still be
+/// counted, not turn a wrong guess into a server error.
+fn storable(name: &str) -> String {
+    name.replace('\0', "\u{fffd}")
+}
+
 /// The address as the throttles count it: IPv4 as it is, IPv6 by its /64.
 fn counted_address(address: &str) -> String {
     match address.parse::<IpAddr>() {
@@ -224,7 +231,7 @@ fn counted_address(address: &str) -> String {
             format!("{}/64", std::net::Ipv6Addr::from(network))
         }
         Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
-        _ => address.to_owned(),
+        _ => storable(address),
     }
 }
 
@@ -348,5 +355,6 @@ mod tests {
         assert_eq!(counted_address("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
         assert_eq!(counted_address("::ffff:203.0.113.7"), "203.0.113.7");
         assert_eq!(counted_address(""), "");
+        assert_eq!(storable("a\0b@example.org"), "a\u{fffd}b@example.org");
     }
 }

@@ -144,14 +144,11 @@ async fn by_password(
     Ok(user)
 }
 
+/// A valid key always gets through; bad keys are limited per address, and
+/// past the limit the address's bad keys get an error saying how long to
+/// wait. (Refusing a throttled address before looking at its key would let
+/// one broken app behind a shared address stop everyone's.)
 async fn by_api_key(state: &AppState, key: &str, address: &str) -> Result<User, SubsonicError> {
-    let now = archive_db::now();
-    if let Err(wait) = state.throttles.check_key(KeyKind::SubsonicApi, address, now).await? {
-        return Err(SubsonicError::Generic(format!(
-            "too many failed attempts; try again in {} s",
-            wait.as_secs()
-        )));
-    }
     let hash = crate::auth::hash_token(key);
     let found = state.db.subsonic_key_by_hash(&hash).await?;
     let user = match &found {
@@ -159,6 +156,13 @@ async fn by_api_key(state: &AppState, key: &str, address: &str) -> Result<User, 
         None => None,
     };
     let (Some(key), Some(user)) = (found, user) else {
+        let now = archive_db::now();
+        if let Err(wait) = state.throttles.check_key(KeyKind::SubsonicApi, address, now).await? {
+            return Err(SubsonicError::Generic(format!(
+                "too many failed attempts; try again in {} s",
+                wait.as_secs()
+            )));
+        }
         state.throttles.key_failed(KeyKind::SubsonicApi, address, now).await?;
         return Err(SubsonicError::InvalidApiKey);
     };

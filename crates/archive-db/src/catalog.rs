@@ -52,27 +52,40 @@ type AlbumEntryRow = (
     i64,
 );
 
-/// Albums with their artist's name, song count and length. PostgreSQL
-/// counts and adds up each album's songs in one pass (a lateral subquery);
-/// SQLite, which has none, in two subqueries, both from the index
-/// `songs_album` alone.
-fn album_entry_select(backend: Backend) -> &'static str {
+/// Albums with their artist's name, song count and length, read from the
+/// albums `b` and the joins of [`album_entry_joins`]. PostgreSQL counts and
+/// adds up each album's songs in one pass (a lateral subquery); SQLite,
+/// which has none, in two subqueries, both from the index `songs_album`
+/// alone.
+fn album_entry_columns(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => {
             "SELECT b.id, b.title, b.title_key, b.artist_id, b.year, b.created_at, \
              b.updated_at, b.version, a.name, \
              (SELECT count(*) FROM songs s WHERE s.album_id = b.id), \
-             (SELECT CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) FROM songs s WHERE s.album_id = b.id) \
-             FROM albums b LEFT JOIN artists a ON a.id = b.artist_id"
+             (SELECT CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) FROM songs s WHERE s.album_id = b.id)"
         }
         Backend::Postgres => {
             "SELECT b.id, b.title, b.title_key, b.artist_id, b.year, b.created_at, \
-             b.updated_at, b.version, a.name, c.songs, c.ms \
-             FROM albums b LEFT JOIN artists a ON a.id = b.artist_id \
+             b.updated_at, b.version, a.name, c.songs, c.ms"
+        }
+    }
+}
+
+fn album_entry_joins(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => " LEFT JOIN artists a ON a.id = b.artist_id",
+        Backend::Postgres => {
+            " LEFT JOIN artists a ON a.id = b.artist_id \
              CROSS JOIN LATERAL (SELECT count(*) AS songs, CAST(coalesce(sum(s.duration_ms), 0) AS BIGINT) AS ms \
              FROM songs s WHERE s.album_id = b.id) c"
         }
     }
+}
+
+/// Album entries of every album (narrowed by the caller's `WHERE`).
+fn album_entry_select(backend: Backend) -> String {
+    format!("{} FROM albums b{}", album_entry_columns(backend), album_entry_joins(backend))
 }
 
 fn album_entry(row: AlbumEntryRow) -> AlbumEntry {
@@ -162,10 +175,10 @@ pub const ALBUM_PAGE_MAX: i64 = 500;
 impl Db {
     /// One page of albums in `order`, with their counts.
     ///
-    /// The page's ids are chosen first, so that the counts are made for the
-    /// page alone (a database computes a select list's subqueries for every
-    /// row it sorts when no index gives the order). An order of the albums'
-    /// own columns is one statement, the page a subquery sorted again
+    /// The page is chosen first, so that the counts are made for the page
+    /// alone (a database computes a select list's subqueries for every row
+    /// it sorts when no index gives the order). An order of the albums' own
+    /// columns is one statement, the page's rows a subquery sorted again
     /// outside; the others (by plays, ratings, stars, at random) are two, the
     /// page's ids and then their entries.
     pub async fn album_list(&self, order: &AlbumOrder, limit: i64, offset: i64) -> Result<Vec<AlbumEntry>> {
@@ -180,8 +193,15 @@ impl Db {
             AlbumOrder::ByYear { .. } => Some(" ORDER BY b.year, b.title_key, b.id"),
             _ => None,
         };
+        // An order of the albums' own columns: the page of whole album rows
+        // is cut first, in a subquery, and only its 500 rows are joined and
+        // counted (a page of ids matched back with `IN` made PostgreSQL
+        // hash every album, measured at 2.0 ms against 1.2).
         let mut sql = match by_columns {
-            Some(_) => Sql::new(&format!("{} WHERE b.id IN ({PAGE}", album_entry_select(self.backend()))),
+            Some(_) => Sql::new(&format!(
+                "{} FROM (SELECT b.* FROM albums b LEFT JOIN artists a ON a.id = b.artist_id",
+                album_entry_columns(self.backend())
+            )),
             None => Sql::new(PAGE),
         };
         match order {
@@ -237,7 +257,7 @@ impl Db {
         sql.bind(Param::Int(limit)).push(" OFFSET ");
         sql.bind(Param::Int(offset));
         if let Some(order_by) = by_columns {
-            sql.push(&format!("){order_by}"));
+            sql.push(&format!(") b{}{order_by}", album_entry_joins(self.backend())));
             let rows: Vec<AlbumEntryRow> = self.fetch_all_sql(sql).await?;
             return Ok(rows.into_iter().map(album_entry).collect());
         }

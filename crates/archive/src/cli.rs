@@ -519,8 +519,13 @@ async fn import_command(db: &Db, dirs: &[PathBuf]) -> anyhow::Result<()> {
             }
         })
     };
-    let result = archive_media::import(db, dirs, progress).await;
+    // Recorded like the server's imports, so their Import pages list it
+    // with its progress; it waits for an import running there.
+    let imports = crate::services::imports::ImportJobs::new(db.clone());
+    let trigger = crate::services::imports::Trigger::CommandLine;
+    let result = imports.run_when_free(dirs, trigger, progress).await;
     ticker.abort();
+    let result = result.context("recording the import")?;
     bar.finish_and_clear();
     let report = result.context("the import stopped")?;
     let secs = report.elapsed.as_secs_f64();

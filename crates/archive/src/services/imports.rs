@@ -68,6 +68,8 @@ pub enum Trigger {
     Watch,
     /// The periodic scan (`ARCHIVE_SCAN_INTERVAL`).
     Scan,
+    /// `archive import` on the command line.
+    CommandLine,
 }
 
 impl Trigger {
@@ -76,6 +78,7 @@ impl Trigger {
             Trigger::Request(_) => "request",
             Trigger::Watch => "watch",
             Trigger::Scan => "scan",
+            Trigger::CommandLine => "command line",
         }
     }
 }
@@ -86,9 +89,9 @@ pub struct ImportJobView {
     pub id: Uuid,
     /// The folders imported, separated by ", ".
     pub folder: String,
-    /// request, watch or scan
+    /// request, watch, scan or command line
     pub trigger: &'static str,
-    /// Who asked for it (none for the watcher and the scan).
+    /// Who asked for it (none for the watcher, the scan and the command line).
     pub started_by: Option<Uuid>,
     pub started_at: DateTime<Utc>,
     /// running, done or failed
@@ -147,6 +150,7 @@ impl Trigger {
         match kind {
             "watch" => "watch",
             "scan" => "scan",
+            "command line" => "command line",
             _ => "request",
         }
     }
@@ -235,6 +239,35 @@ impl ImportJobs {
         folders: Vec<PathBuf>,
         trigger: Trigger,
     ) -> ServiceResult<StartedImport> {
+        let id = self.record_start(&folders, trigger).await?.ok_or(ImportRequestError::Busy)?;
+        let progress = Arc::new(Progress::default());
+        let jobs = self.clone();
+        let done = tokio::spawn(async move {
+            // Recorded, and logged, inside.
+            let _ = jobs.run(id, &folders, trigger, progress).await;
+        });
+        Ok(StartedImport { id, done })
+    }
+
+    /// Imports `folders` in this task once no other import runs (in any
+    /// process on the database), recorded like the others: the command
+    /// line's way, which shows `progress` on the terminal.
+    pub async fn run_when_free(
+        &self,
+        folders: &[PathBuf],
+        trigger: Trigger,
+        progress: Arc<Progress>,
+    ) -> ServiceResult<Result<ImportReport, archive_media::ImportError>> {
+        loop {
+            if let Some(id) = self.record_start(folders, trigger).await? {
+                return Ok(self.run(id, folders, trigger, progress).await);
+            }
+            tokio::time::sleep(NOTE_EVERY).await;
+        }
+    }
+
+    /// Records a new running import: its id, or `None` if another runs.
+    async fn record_start(&self, folders: &[PathBuf], trigger: Trigger) -> ServiceResult<Option<Uuid>> {
         let listed = folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join("\n");
         let run = NewImportRun {
             id: Uuid::now_v7(),
@@ -242,29 +275,32 @@ impl ImportJobs {
             trigger_kind: trigger.as_str(),
             started_by: match trigger {
                 Trigger::Request(user) => Some(user),
-                Trigger::Watch | Trigger::Scan => None,
+                Trigger::Watch | Trigger::Scan | Trigger::CommandLine => None,
             },
             started_at: archive_db::now(),
         };
         let stale_before = run.started_at - STALE_AFTER;
-        if !self.db.start_import_run(&run, stale_before, KEEP).await? {
-            return Err(ImportRequestError::Busy.into());
-        }
-        let id = run.id;
-        let progress = Arc::new(Progress::default());
+        Ok(self.db.start_import_run(&run, stale_before, KEEP).await?.then_some(run.id))
+    }
+
+    /// Runs the recorded import `id`, noting its progress and then how it ended.
+    async fn run(
+        &self,
+        id: Uuid,
+        folders: &[PathBuf],
+        trigger: Trigger,
+        progress: Arc<Progress>,
+    ) -> Result<ImportReport, archive_media::ImportError> {
         *self.running_here.lock().expect("imports lock") = Some(progress.clone());
-        let jobs = self.clone();
-        let done = tokio::spawn(async move {
-            let folder = listed.replace('\n', ", ");
-            tracing::info!(%folder, trigger = trigger.as_str(), "import started");
-            let import = archive_media::import(&jobs.db, &folders, progress.clone());
-            let result = jobs.noting_progress(id, &progress, import).await;
-            jobs.record_end(id, &folder, &progress, result).await;
-            jobs.finished_here.lock().expect("imports lock").add(&progress.snapshot());
-            *jobs.running_here.lock().expect("imports lock") = None;
-            jobs.finished.notify_one();
-        });
-        Ok(StartedImport { id, done })
+        let folder = folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+        tracing::info!(%folder, trigger = trigger.as_str(), "import started");
+        let import = archive_media::import(&self.db, folders, progress.clone());
+        let result = self.noting_progress(id, &progress, import).await;
+        self.record_end(id, &folder, &progress, &result).await;
+        self.finished_here.lock().expect("imports lock").add(&progress.snapshot());
+        *self.running_here.lock().expect("imports lock") = None;
+        self.finished.notify_one();
+        result
     }
 
     /// Runs `import`, noting its progress every [`NOTE_EVERY`].
@@ -295,7 +331,7 @@ impl ImportJobs {
         id: Uuid,
         folder: &str,
         progress: &Progress,
-        result: Result<ImportReport, archive_media::ImportError>,
+        result: &Result<ImportReport, archive_media::ImportError>,
     ) {
         let mut snapshot = progress.snapshot();
         let recorded = match result {

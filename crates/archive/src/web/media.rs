@@ -70,6 +70,7 @@ impl From<ImportJobView> for ImportRow {
             started_by: match job.trigger {
                 "watch" => "Changes in the folders",
                 "scan" => "The periodic scan",
+                "command line" => "archive import, on the command line",
                 _ => "A moderator or admin",
             },
             started: job.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),

@@ -1,6 +1,7 @@
 //! The `archive` command line, run as a real process.
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,19 @@ fn targets() -> Vec<Target> {
             Target { _dir: dir, args }
         })
         .collect()
+}
+
+/// The imports recorded in `target`'s database, newest first.
+fn import_runs_of(target: &Target) -> Vec<archive_db::ImportRun> {
+    let flag = |name: &str| target.args.iter().position(|a| a == name).map(|i| target.args[i + 1].clone());
+    let data_dir = PathBuf::from(flag("--data-dir").expect("a data dir"));
+    let options = archive_db::DbOptions::new(flag("--database-url"), &data_dir, 2);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = archive_db::Db::connect(&options).await.unwrap();
+        let runs = db.import_runs(10).await.unwrap();
+        db.close().await;
+        runs
+    })
 }
 
 fn archive(target: &Target, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
@@ -427,6 +441,12 @@ fn import_reads_folders_reports_failures_and_skips_unchanged_files_next_time() {
         assert!(stdout.contains("03 - Broken.mp3"), "{stdout}");
         let again = text(&archive(&target, &["import", root.to_str().unwrap()], &[], None).stdout);
         assert!(again.contains("imported 0, unchanged 2, failed 1"), "{again}");
+        // Recorded as the server's imports are, so its Import page lists them.
+        let runs = import_runs_of(&target);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert!(runs.iter().all(|r| r.trigger_kind == "command line" && r.state == "done"), "{runs:?}");
+        assert_eq!((runs[0].skipped, runs[0].failed), (2, 1));
+        assert!(runs[0].failures.contains("03 - Broken.mp3"), "{}", runs[0].failures);
         let out = archive(&target, &["import", "/no/such/folder"], &[], None);
         assert_eq!(out.status.code(), Some(1));
         assert!(text(&out.stderr).contains("/no/such/folder"));

@@ -73,6 +73,20 @@ pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Sqlite>, n: i
 }
 
 /// Names the author of this transaction's changes (`None`: the node).
+/// The columns of `table` that some index holds (the rowid's excepted).
+pub(crate) async fn indexed_columns(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT ii.name FROM pragma_index_list($1) AS il, pragma_index_info(il.name) AS ii \
+         WHERE ii.name IS NOT NULL",
+    )
+    .bind(table)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 pub(crate) async fn set_author(tx: &mut Transaction<'static, Sqlite>, author: Option<&str>) -> Result<()> {
     sqlx::query("UPDATE sync_context SET author = $1 WHERE id = 1").bind(author).execute(&mut **tx).await?;
     Ok(())

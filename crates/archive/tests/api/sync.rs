@@ -530,6 +530,93 @@ async fn more_changes_than_a_page_holds_all_arrive() {
 }
 
 #[tokio::test]
+async fn a_large_page_of_edits_lands_exactly_and_the_slaves_search_follows() {
+    // A SQLite slave writes a page of 50 rows or more column by column where
+    // it differs: renamed titles, moved albums, cleared years, new rows and
+    // genre names passed round in a ring (each takes the next one's name,
+    // which a row-at-a-time write must set aside first) all land as on the master.
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    let master = pair.master.db();
+    let mut tx = master.begin().await.unwrap();
+    let mut genres = Vec::new();
+    for n in 0..60 {
+        genres.push(
+            tx.insert_genre(archive_db::NewGenre { id: None, name: format!("Genre {n}") }).await.unwrap().id,
+        );
+    }
+    let album = |title: &str| archive_db::NewAlbum { title: title.into(), ..Default::default() };
+    let first = tx.insert_album(album("First")).await.unwrap().id;
+    let second = tx.insert_album(album("Second")).await.unwrap().id;
+    let mut songs = Vec::new();
+    for n in 0..120 {
+        let song = archive_db::NewSong {
+            title: format!("Song {n}"),
+            album_id: Some(first),
+            genre_id: Some(genres[n % 60]),
+            year: Some(1990 + n as i64 % 10),
+            ..Default::default()
+        };
+        songs.push(tx.insert_song(song).await.unwrap().id);
+    }
+    tx.commit().await.unwrap();
+    pair.sync().await;
+    pair.assert_in_step().await;
+
+    let mut tx = master.begin().await.unwrap();
+    for (n, id) in songs.iter().enumerate() {
+        let patch = match n % 3 {
+            0 => archive_db::SongPatch { title: Some(format!("Renamed tune {n}")), ..Default::default() },
+            1 => {
+                archive_db::SongPatch { album_id: Some(Some(second)), year: Some(None), ..Default::default() }
+            }
+            _ => continue,
+        };
+        tx.update_song(*id, patch).await.unwrap();
+    }
+    for (n, genre) in genres.iter().enumerate() {
+        // Set aside first, then take the next one's name.
+        let patch = archive_db::GenrePatch { name: Some(format!("Genre {n} moving")) };
+        tx.update_genre(*genre, patch).await.unwrap();
+    }
+    for (n, genre) in genres.iter().enumerate() {
+        let patch = archive_db::GenrePatch { name: Some(format!("Genre {}", (n + 1) % 60)) };
+        tx.update_genre(*genre, patch).await.unwrap();
+    }
+    for n in 0..60 {
+        let song = archive_db::NewSong {
+            title: format!("New song {n}"),
+            album_id: Some(second),
+            ..Default::default()
+        };
+        tx.insert_song(song).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let report = pair.sync().await;
+    assert!(report["pulled"].as_u64().unwrap() >= 200, "{report}");
+    pair.assert_in_step().await;
+    for table in ["genres", "songs"] {
+        let rows =
+            |db: archive_db::Db| async move { db.bootstrap_page(table, None, 1000).await.unwrap().rows };
+        assert_eq!(
+            rows(pair.slave.db().clone()).await,
+            rows(master.clone()).await,
+            "{table}: every column as on the master"
+        );
+    }
+    let slave = pair.slave.db();
+    let found = |query: &str| archive_db::SearchRequest { query: query.into(), limit: 100, offset: 0 };
+    let renamed = slave.search_songs(&found("renamed tune")).await.unwrap();
+    assert_eq!(renamed.items.len(), 40, "the search index follows the new titles");
+    let old = slave.search_songs(&found("song 3")).await.unwrap();
+    assert!(
+        old.items.iter().all(|s| !s.title.starts_with("Song 3 ") && s.title != "Song 3"),
+        "old titles are gone"
+    );
+    pair.stop().await;
+}
+
+#[tokio::test]
 async fn a_row_arrives_with_a_parent_whose_only_log_entry_lies_beyond_the_page() {
     let backend = *archive_testkit::backends().last().unwrap();
     let pair = Pair::start(backend, Backend::Sqlite).await;

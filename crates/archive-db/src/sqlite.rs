@@ -73,18 +73,26 @@ pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Sqlite>, n: i
 }
 
 /// Names the author of this transaction's changes (`None`: the node).
-/// The columns of `table` that some index holds (the rowid's excepted).
-pub(crate) async fn indexed_columns(
+/// The indexes of `table`, each as the columns it holds.
+pub(crate) async fn index_columns(
     tx: &mut Transaction<'static, Sqlite>,
     table: &str,
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT ii.name FROM pragma_index_list($1) AS il, pragma_index_info(il.name) AS ii \
-         WHERE ii.name IS NOT NULL",
+) -> Result<Vec<Vec<String>>> {
+    let pairs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT il.name, ii.name FROM pragma_index_list($1) AS il, pragma_index_info(il.name) AS ii \
+         WHERE ii.name IS NOT NULL ORDER BY il.name",
     )
     .bind(table)
     .fetch_all(&mut **tx)
-    .await?)
+    .await?;
+    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, column) in pairs {
+        match indexes.last_mut() {
+            Some((name, columns)) if *name == index => columns.push(column),
+            _ => indexes.push((index, vec![column])),
+        }
+    }
+    Ok(indexes.into_iter().map(|(_, columns)| columns).collect())
 }
 
 pub(crate) async fn set_author(tx: &mut Transaction<'static, Sqlite>, author: Option<&str>) -> Result<()> {

@@ -392,9 +392,9 @@ impl crate::Tx {
     ) -> Result<()> {
         if !force
             && rows.len() >= SET_WHAT_DIFFERS_FROM
-            && let Some(indexed) = self.indexed_columns(table).await?
+            && let Some(groups) = self.indexed_groups(table).await?
         {
-            return self.store_what_differs(table, rows, &indexed).await;
+            return self.store_what_differs(table, rows, &groups).await;
         }
         let per_row = table.columns.len() + 1;
         for chunk in rows.chunks((crate::sql::MAX_PARAMS / per_row).max(1)) {
@@ -421,16 +421,32 @@ impl crate::Tx {
         Ok(())
     }
 
-    /// On SQLite, the columns of `table` some index holds; `None` on
-    /// PostgreSQL, whose updates leave indexes alone when their columns
+    /// On SQLite, the columns of `table` that indexes hold, in groups that
+    /// share no index (the columns of one index, or of indexes sharing a
+    /// column, are one group; `id` never changes and is left out); `None`
+    /// on PostgreSQL, whose updates leave an index alone when its columns
     /// keep their values.
-    async fn indexed_columns(&mut self, table: &SyncTable) -> Result<Option<Vec<String>>> {
-        match self.inner_mut() {
-            crate::backend::TxInner::Sqlite(t) => {
-                Ok(Some(crate::sqlite::indexed_columns(t, table.name).await?))
+    async fn indexed_groups(&mut self, table: &SyncTable) -> Result<Option<Vec<Vec<String>>>> {
+        let indexes = match self.inner_mut() {
+            crate::backend::TxInner::Sqlite(t) => crate::sqlite::index_columns(t, table.name).await?,
+            crate::backend::TxInner::Postgres(_) => return Ok(None),
+        };
+        let mut groups: Vec<Vec<String>> = Vec::new();
+        for index in indexes {
+            let mut merged: Vec<String> = index.into_iter().filter(|c| c != "id").collect();
+            groups.retain(|group| {
+                let shares = group.iter().any(|c| merged.contains(c));
+                if shares {
+                    let more: Vec<String> = group.iter().filter(|c| !merged.contains(c)).cloned().collect();
+                    merged.extend(more);
+                }
+                !shares
+            });
+            if !merged.is_empty() {
+                groups.push(merged);
             }
-            crate::backend::TxInner::Postgres(_) => Ok(None),
         }
+        Ok(Some(groups))
     }
 
     /// [`Self::store_rows`] for a page of a master's rows on SQLite, which
@@ -438,14 +454,15 @@ impl crate::Tx {
     /// changed or not: a master's edit usually changes a column or two, and
     /// an upsert setting all of them cost three to four times as much
     /// (PERFORMANCE.md). The rows go into a temporary table; new ones are
-    /// inserted; then each indexed column is set only in the rows where it
-    /// differs, and the other columns and the version last, always under
-    /// the same rule as the upsert: only over an older version.
+    /// inserted; then each group of indexed columns is set only in the rows
+    /// where one of them differs, and the other columns and the version
+    /// last, always under the same rule as the upsert: only over an older
+    /// version.
     async fn store_what_differs(
         &mut self,
         table: &SyncTable,
         rows: &[StoredRef<'_>],
-        indexed: &[String],
+        groups: &[Vec<String>],
     ) -> Result<()> {
         let (name, columns) = (table.name, table.column_list());
         let staged = format!("temp.staged_{name}");
@@ -474,15 +491,18 @@ impl crate::Tx {
         )))
         .await?;
         let newer = format!("FROM {staged} AS i WHERE {name}.id = i.id AND {name}.version < i.version");
-        let (keyed, rest): (Vec<&Column>, Vec<&Column>) =
-            table.columns.iter().skip(1).partition(|c| indexed.iter().any(|i| i == c.name));
-        for column in keyed {
-            let c = column.name;
+        for group in groups {
+            let set: Vec<String> = group.iter().map(|c| format!("{c} = i.{c}")).collect();
+            let differs: Vec<String> = group.iter().map(|c| format!("{name}.{c} IS NOT i.{c}")).collect();
             self.execute_sql(Sql::new(&format!(
-                "UPDATE {name} SET {c} = i.{c} {newer} AND {name}.{c} IS NOT i.{c}"
+                "UPDATE {name} SET {} {newer} AND ({})",
+                set.join(", "),
+                differs.join(" OR ")
             )))
             .await?;
         }
+        let indexed = |c: &&Column| groups.iter().any(|g| g.iter().any(|i| i == c.name));
+        let rest: Vec<&Column> = table.columns.iter().skip(1).filter(|c| !indexed(c)).collect();
         let mut set: Vec<String> = rest.iter().map(|c| format!("{0} = i.{0}", c.name)).collect();
         set.push("version = i.version".to_owned());
         self.execute_sql(Sql::new(&format!("UPDATE {name} SET {} {newer}", set.join(", ")))).await?;

@@ -43,6 +43,20 @@ pub(crate) struct StoredRef<'a> {
     pub image: &'a RowImage,
 }
 
+/// Appends `rows` to an `INSERT … VALUES ` as tuples of their columns and version.
+fn push_rows(sql: &mut Sql, table: &SyncTable, rows: &[StoredRef<'_>]) -> Result<()> {
+    for (r, row) in rows.iter().enumerate() {
+        sql.push(if r == 0 { "(" } else { ", (" });
+        for (_, value) in table.values(row.id, row.image)? {
+            push_value(sql, value);
+            sql.push(", ");
+        }
+        sql.bind(Param::Int(row.version));
+        sql.push(")");
+    }
+    Ok(())
+}
+
 /// From how many rows a page of a master's rows is written column by column
 /// where it differs (on SQLite; see `Tx::store_what_differs`): below it,
 /// the statements it takes cost more than they save.
@@ -399,15 +413,7 @@ impl crate::Tx {
         let per_row = table.columns.len() + 1;
         for chunk in rows.chunks((crate::sql::MAX_PARAMS / per_row).max(1)) {
             let mut sql = Sql::new(&format!("INSERT INTO {} ({}) VALUES ", table.name, table.column_list()));
-            for (r, row) in chunk.iter().enumerate() {
-                sql.push(if r == 0 { "(" } else { ", (" });
-                for (_, value) in table.values(row.id, row.image)? {
-                    push_value(&mut sql, value);
-                    sql.push(", ");
-                }
-                sql.bind(Param::Int(row.version));
-                sql.push(")");
-            }
+            push_rows(&mut sql, table, chunk)?;
             sql.push(" ON CONFLICT (id) DO UPDATE SET ");
             for column in table.columns.iter().skip(1) {
                 sql.push(&format!("{0} = excluded.{0}, ", column.name));
@@ -474,15 +480,7 @@ impl crate::Tx {
         let per_row = table.columns.len() + 1;
         for chunk in rows.chunks((crate::sql::MAX_PARAMS / per_row).max(1)) {
             let mut sql = Sql::new(&format!("INSERT INTO {staged} ({columns}) VALUES "));
-            for (r, row) in chunk.iter().enumerate() {
-                sql.push(if r == 0 { "(" } else { ", (" });
-                for (_, value) in table.values(row.id, row.image)? {
-                    push_value(&mut sql, value);
-                    sql.push(", ");
-                }
-                sql.bind(Param::Int(row.version));
-                sql.push(")");
-            }
+            push_rows(&mut sql, table, chunk)?;
             self.execute_sql(sql).await?;
         }
         self.execute_sql(Sql::new(&format!(

@@ -72,7 +72,6 @@ pub(crate) async fn reserve_versions(tx: &mut Transaction<'static, Sqlite>, n: i
     Ok((last - n + 1..=last).collect())
 }
 
-/// Names the author of this transaction's changes (`None`: the node).
 /// The indexes of `table`, each as the columns it holds.
 pub(crate) async fn index_columns(
     tx: &mut Transaction<'static, Sqlite>,
@@ -95,6 +94,7 @@ pub(crate) async fn index_columns(
     Ok(indexes.into_iter().map(|(_, columns)| columns).collect())
 }
 
+/// Names the author of this transaction's changes (`None`: the node).
 pub(crate) async fn set_author(tx: &mut Transaction<'static, Sqlite>, author: Option<&str>) -> Result<()> {
     sqlx::query("UPDATE sync_context SET author = $1 WHERE id = 1").bind(author).execute(&mut **tx).await?;
     Ok(())

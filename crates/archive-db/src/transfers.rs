@@ -323,12 +323,14 @@ pub struct FilesSummary {
 }
 
 impl Db {
+    /// What this node holds. Every sync cycle sends the count of songs
+    /// here, so it is counted from the files here, not by testing each song
+    /// (30 ms at 100,000 songs, paid by every cycle of a slave that holds few).
     pub async fn files_summary(&self) -> Result<FilesSummary> {
         let sql = Sql::new(
             "SELECT (SELECT count(*) FROM songs), \
-             (SELECT count(*) FROM songs s WHERE \
-                EXISTS (SELECT 1 FROM file_locations l WHERE l.song_id = s.id AND l.status = 'present') \
-                OR EXISTS (SELECT 1 FROM content_files c WHERE c.sha256 = s.content_hash)), \
+             (SELECT count(*) FROM (SELECT song_id FROM file_locations WHERE status = 'present' \
+                UNION SELECT s.id FROM content_files c JOIN songs s ON s.content_hash = c.sha256) AS here), \
              (SELECT count(*) FROM content_files WHERE origin = 'fetched'), \
              (SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM content_files WHERE origin = 'fetched'), \
              (SELECT count(*) FROM file_transfers), \

@@ -19,6 +19,7 @@ use archive_db::sync::protocol::{
     FilesOperation, Ping, READ_ONLY_KEY, UploadAnswer,
 };
 
+#[derive(Clone)]
 pub struct MasterClient {
     http: reqwest::Client,
     base: String,

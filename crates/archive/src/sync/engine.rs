@@ -232,16 +232,20 @@ async fn pull_from(
     let mut settle_waits = 0;
     for _ in 0..MAX_PULL_PAGES {
         // The next page is fetched while this one is applied: the master's
-        // work and the slave's overlap instead of taking turns.
-        let fetch_next = async {
-            match page.has_more {
-                true => Some(client.changes(&page.cursor, PULL_PAGE, None).await),
-                false => None,
-            }
+        // work and the slave's overlap instead of taking turns. The fetch is
+        // a task of its own, so that decoding a page never holds up the
+        // statements of the apply (each waits for this task to send it):
+        // 16,400-18,800 changes/s became 18,900-19,600. Fetching two pages
+        // ahead measured no better (the two cores are busy).
+        let fetch_next = page.has_more.then(|| {
+            let (client, cursor) = (client.clone(), page.cursor.clone());
+            NextPage(tokio::spawn(async move { client.changes(&cursor, PULL_PAGE, None).await }))
+        });
+        let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
+        let next = match fetch_next {
+            Some(fetch) => Some(fetch.join().await),
+            None => None,
         };
-        let (applied, next) =
-            tokio::join!(db.apply_master_rows(&page.rows, CURSOR, &page.cursor), fetch_next);
-        let applied = applied?;
         report.pulled += page.rows.len() as u64;
         tracing::debug!(target: "sync", rows = page.rows.len(), written = applied.written,
             deleted = applied.deleted, skipped = applied.skipped, remaining = page.remaining, "pulled a page");
@@ -262,6 +266,26 @@ async fn pull_from(
         break;
     }
     Ok(())
+}
+
+/// The next page's fetch, running on its own; stopped if the page is no
+/// longer wanted (the apply failed first).
+struct NextPage(tokio::task::JoinHandle<Result<ChangesResponse, SyncError>>);
+
+impl NextPage {
+    async fn join(mut self) -> Result<ChangesResponse, SyncError> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            // Only a panic ends it early (it is aborted only when dropped).
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+impl Drop for NextPage {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn bootstrap(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Result<(), SyncError> {

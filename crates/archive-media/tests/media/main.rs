@@ -3,3 +3,4 @@
 use archive_testkit::audio;
 mod import;
 mod read;
+mod store;

@@ -9,7 +9,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use archive_db::{ContentOrigin, Db, DbError};
-use archive_media::{MediaStore, StoreError};
+use archive_media::{MediaStore, StoreError, StoredFile};
 
 use super::client::MasterClient;
 use super::control::Signals;
@@ -67,6 +67,11 @@ pub(crate) async fn client(db: &Db, config: &Config, signals: &Signals) -> Resul
     MasterClient::new(&config.sync, key)
 }
 
+/// Files up to this size, with no piece of them here, are received into
+/// memory and kept in one step (see [`MediaStore::keep_whole`]); a cut-off
+/// one is fetched again from its start.
+const WHOLE_IN_MEMORY: u64 = 1024 * 1024;
+
 /// Downloads the file `sha256` of `size` bytes into the content store:
 /// resumed, checked, and fetched again whole once if it does not match.
 pub(crate) async fn download(
@@ -77,6 +82,9 @@ pub(crate) async fn download(
     size: u64,
     rate: Option<&Transfers>,
 ) -> Result<Fetched, FetchError> {
+    if size <= WHOLE_IN_MEMORY && store.part_received(sha256).await == 0 {
+        return download_whole(db, store, client, sha256, size, rate).await;
+    }
     let mut transferred = 0;
     for attempt in 0..2 {
         let mut part = store.open_part(sha256).await?;
@@ -105,22 +113,64 @@ pub(crate) async fn download(
             return Err(SyncError::Unreachable(message).into());
         }
         match part.finish(store).await {
-            Ok(stored) => {
-                let path =
-                    stored.path.to_str().ok_or_else(|| StoreError::Io(std::io::Error::other("not UTF-8")))?;
-                // Kept, and out of the queue, in one transaction.
-                let mut tx = db.begin().await?;
-                tx.record_content_file(sha256, path, size as i64, ContentOrigin::Fetched).await?;
-                tx.finish_file_transfer(sha256).await?;
-                tx.commit().await?;
-                tracing::info!(target: "sync", sha256, size, transferred, "fetched a file from the master");
-                return Ok(Fetched { sha256: sha256.to_owned(), size, transferred });
-            }
-            Err(StoreError::HashMismatch) if attempt == 0 => {
-                tracing::warn!(target: "sync", sha256, "a fetched file did not match its hash; fetching it again");
-            }
+            Ok(stored) => return record(db, &stored, transferred).await,
+            Err(StoreError::HashMismatch) if attempt == 0 => mismatched(sha256),
             Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::HashMismatch.into())
+}
+
+/// [`download`] for a small file with no piece of it here.
+async fn download_whole(
+    db: &Db,
+    store: &MediaStore,
+    client: &MasterClient,
+    sha256: &str,
+    size: u64,
+    rate: Option<&Transfers>,
+) -> Result<Fetched, FetchError> {
+    let mut transferred = 0;
+    for attempt in 0..2 {
+        let mut response = client.file(sha256, 0).await?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        while let Some(chunk) = response.chunk().await.map_err(super::client::transport_error)? {
+            if (bytes.len() + chunk.len()) as u64 > size {
+                let message = format!("the master sent more than the {size} bytes of {sha256}");
+                return Err(SyncError::Protocol(message).into());
+            }
+            bytes.extend_from_slice(&chunk);
+            transferred += chunk.len() as u64;
+            if let Some(transfers) = rate {
+                transfers.count_received(chunk.len() as u64);
+            }
+        }
+        if (bytes.len() as u64) < size {
+            let message = format!("the download of {sha256} stopped at byte {} of {size}", bytes.len());
+            return Err(SyncError::Unreachable(message).into());
+        }
+        match store.keep_whole(sha256, bytes).await {
+            Ok(stored) => return record(db, &stored, transferred).await,
+            Err(StoreError::HashMismatch) if attempt == 0 => mismatched(sha256),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::HashMismatch.into())
+}
+
+fn mismatched(sha256: &str) {
+    tracing::warn!(target: "sync", sha256, "a fetched file did not match its hash; fetching it again");
+}
+
+/// Records a fetched file as kept here, and takes it out of the queue, in
+/// one transaction.
+async fn record(db: &Db, stored: &StoredFile, transferred: u64) -> Result<Fetched, FetchError> {
+    let path = stored.path.to_str().ok_or_else(|| StoreError::Io(std::io::Error::other("not UTF-8")))?;
+    let (sha256, size) = (stored.content_hash.as_str(), stored.size);
+    let mut tx = db.begin().await?;
+    tx.record_content_file(sha256, path, size as i64, ContentOrigin::Fetched).await?;
+    tx.finish_file_transfer(sha256).await?;
+    tx.commit().await?;
+    tracing::info!(target: "sync", sha256, size, transferred, "fetched a file from the master");
+    Ok(Fetched { sha256: sha256.to_owned(), size, transferred })
 }

@@ -15,7 +15,7 @@ pub use import::{
     FileError, FileSource, ImportError, ImportReport, NamedFile, Progress, ProgressSnapshot, import,
     import_uploads, is_audio_path,
 };
-pub use store::{Checked, Incoming, MAX_PARTS, MediaStore, Part, StoreError, StoredFile};
+pub use store::{Checked, Incoming, MAX_PARTS, MediaStore, Part, StoreError, StoredFile, is_content_hash};
 pub use tags::{
     AudioFormat, Cover, MediaError, NameHint, TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST, embedded_lyrics,
     read_track, read_track_in_memory, read_track_with,

@@ -38,6 +38,12 @@ pub enum StoreError {
 pub const MAX_PARTS: usize = 16;
 const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// Whether `text` is a content hash as the store names files: a SHA-256 in
+/// 64 hex digits. Anything else must never become part of a path.
+pub fn is_content_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A file kept in the store.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
@@ -86,7 +92,7 @@ impl MediaStore {
     /// thread; a small file took a dozen of them, which cost more than the
     /// writing (mirroring 10,000 small files).
     pub async fn keep_whole(&self, sha256: &str, bytes: Vec<u8>) -> Result<StoredFile, StoreError> {
-        assert!(sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()), "a SHA-256 in hex");
+        assert!(is_content_hash(sha256), "a SHA-256 in hex");
         let (root, sha256) = (self.root.clone(), sha256.to_owned());
         tokio::task::spawn_blocking(move || keep_whole(&root, sha256, &bytes))
             .await
@@ -98,7 +104,7 @@ impl MediaStore {
     /// request at a time holds a piece, across processes (a file lock):
     /// another gets [`StoreError::Busy`].
     pub async fn open_part(&self, sha256: &str) -> Result<Part, StoreError> {
-        assert!(sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()), "a SHA-256 in hex");
+        assert!(is_content_hash(sha256), "a SHA-256 in hex");
         let incoming = self.root.join(".incoming");
         private_dir(&incoming).await?;
         let path = incoming.join(format!("{sha256}.part"));

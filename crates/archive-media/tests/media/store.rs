@@ -1,6 +1,6 @@
 //! Keeping a small file received whole (a slave's fetch from its master).
 
-use archive_media::{MediaStore, StoreError};
+use archive_media::{MediaStore, StoreError, is_content_hash};
 use sha2::{Digest, Sha256};
 
 use crate::audio::{ffmpeg_available, format, full_tags, make};
@@ -57,4 +57,12 @@ fn a_whole_file_is_kept_only_when_its_bytes_match_its_hash_and_are_audio() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&stored.path).unwrap().permissions());
     assert_eq!(mode & 0o077, 0, "{mode:o}");
     assert_eq!(files_under(&data.path().join("media")), vec![stored.path.clone()], "no piece left behind");
+}
+
+#[test]
+fn only_64_hex_digits_are_a_content_hash() {
+    assert!(is_content_hash(&sha256(b"x")));
+    for hostile in ["", "../../../../etc/passwd", &format!("{}/", &sha256(b"x")[..63]), &"a".repeat(65)] {
+        assert!(!is_content_hash(hostile), "{hostile:?}");
+    }
 }

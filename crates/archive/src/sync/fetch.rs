@@ -82,6 +82,10 @@ pub(crate) async fn download(
     size: u64,
     rate: Option<&Transfers>,
 ) -> Result<Fetched, FetchError> {
+    // The hash comes from a song row the master sent: it names files here.
+    if !archive_media::is_content_hash(sha256) {
+        return Err(SyncError::Protocol(format!("{sha256:?} is not a SHA-256")).into());
+    }
     if size <= WHOLE_IN_MEMORY && store.part_received(sha256).await == 0 {
         return download_whole(db, store, client, sha256, size, rate).await;
     }

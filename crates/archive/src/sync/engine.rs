@@ -276,8 +276,11 @@ impl NextPage {
     async fn join(mut self) -> Result<ChangesResponse, SyncError> {
         match (&mut self.0).await {
             Ok(page) => page,
-            // Only a panic ends it early (it is aborted only when dropped).
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: the runtime is shutting down.
+                Err(_) => Err(SyncError::Stopped("the process is shutting down".into())),
+            },
         }
     }
 }

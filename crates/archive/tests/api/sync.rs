@@ -648,28 +648,29 @@ async fn a_row_arrives_with_a_parent_whose_only_log_entry_lies_beyond_the_page()
 /// the first attempt leaving nothing behind.
 #[tokio::test]
 async fn two_artists_that_trade_names_on_the_master_trade_them_on_the_slave() {
-    let backend = *archive_testkit::backends().last().unwrap();
-    let pair = Pair::start(backend, Backend::Sqlite).await;
-    let token = &pair.master_admin.token;
-    let alpha = create(&pair.master, token, "/api/v1/artists", json!({"name": "Alpha"})).await;
-    let beta = create(&pair.master, token, "/api/v1/artists", json!({"name": "Beta"})).await;
-    pair.settle().await;
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start(master_backend, slave_backend).await;
+        let token = &pair.master_admin.token;
+        let alpha = create(&pair.master, token, "/api/v1/artists", json!({"name": "Alpha"})).await;
+        let beta = create(&pair.master, token, "/api/v1/artists", json!({"name": "Beta"})).await;
+        pair.settle().await;
 
-    for (artist, name) in [(&alpha, "Interim"), (&beta, "Alpha"), (&alpha, "Beta")] {
-        let (status, body) =
-            pair.master.patch(&format!("/api/v1/artists/{artist}"), token, json!({"name": name})).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        for (artist, name) in [(&alpha, "Interim"), (&beta, "Alpha"), (&alpha, "Beta")] {
+            let (status, body) =
+                pair.master.patch(&format!("/api/v1/artists/{artist}"), token, json!({"name": name})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let report = pair.sync().await;
+        assert_eq!(report["pulled"], 2, "{master_backend:?} to {slave_backend:?}: {report}");
+        let slave_token = &pair.slave_admin.token;
+        for (artist, name) in [(&alpha, "Beta"), (&beta, "Alpha")] {
+            let (status, body) = pair.slave.get(&format!("/api/v1/artists/{artist}"), slave_token).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["name"], name, "{master_backend:?} to {slave_backend:?}: {body}");
+        }
+        pair.assert_in_step().await;
+        pair.stop().await;
     }
-    let report = pair.sync().await;
-    assert_eq!(report["pulled"], 2, "{report}");
-    let slave_token = &pair.slave_admin.token;
-    for (artist, name) in [(&alpha, "Beta"), (&beta, "Alpha")] {
-        let (status, body) = pair.slave.get(&format!("/api/v1/artists/{artist}"), slave_token).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["name"], name, "{body}");
-    }
-    pair.assert_in_step().await;
-    pair.stop().await;
 }
 
 #[tokio::test]

@@ -303,27 +303,39 @@ impl ImportJobs {
         result
     }
 
-    /// Runs `import`, noting its progress every [`NOTE_EVERY`].
+    /// Runs `import`, noting its progress every [`NOTE_EVERY`] from a task
+    /// of its own. A note needs the writer, which the import holds while it
+    /// writes a batch: awaited beside the import in one task, the note would
+    /// stop the import from being polled, and so from ever letting the
+    /// writer go (each note then waited out the pool's timeout, and a large
+    /// import ran ten times slower).
     async fn noting_progress<F: std::future::Future>(
         &self,
         id: Uuid,
-        progress: &Progress,
+        progress: &Arc<Progress>,
         import: F,
     ) -> F::Output {
-        tokio::pin!(import);
-        let mut notes = tokio::time::interval(NOTE_EVERY);
-        notes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        notes.tick().await;
-        loop {
-            tokio::select! {
-                result = &mut import => return result,
-                _ = notes.tick() => {
-                    if let Err(e) = self.db.note_import_progress(id, &counts_of(&progress.snapshot())).await {
-                        tracing::warn!(error = %e, "could not note the import's progress");
-                    }
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let (db, progress) = (self.db.clone(), progress.clone());
+        let notes = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(NOTE_EVERY);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = ticks.tick() => {}
+                }
+                if let Err(e) = db.note_import_progress(id, &counts_of(&progress.snapshot())).await {
+                    tracing::warn!(error = %e, "could not note the import's progress");
                 }
             }
-        }
+        });
+        let result = import.await;
+        // The last note, if one is being written, ends before the import's end is recorded.
+        let _ = stop.send(());
+        let _ = notes.await;
+        result
     }
 
     async fn record_end(
@@ -427,5 +439,32 @@ mod tests {
             );
         }
         assert_eq!(resolve_under_roots("Artist", &[]), Err(ImportRequestError::NoRoots));
+    }
+
+    #[tokio::test]
+    async fn an_import_writing_a_long_batch_is_not_held_up_by_its_own_progress_notes() {
+        archive_testkit::on_each_backend(|t| async move {
+            let jobs = Arc::new(ImportJobs::new(t.db.clone()));
+            let id = jobs.record_start(&[PathBuf::from("/music")], Trigger::CommandLine).await.unwrap();
+            let id = id.expect("no other import runs");
+            let progress = Arc::new(Progress::default());
+            // Like a batch of the import: one transaction, open across a note's tick.
+            let db = t.db.clone();
+            let one_long_batch = async move {
+                let mut tx = db.begin().await.unwrap();
+                tx.insert_artist(archive_db::NewArtist { name: "Batch".into(), ..Default::default() })
+                    .await
+                    .unwrap();
+                tokio::time::sleep(NOTE_EVERY * 2).await;
+                tx.commit().await.unwrap();
+            };
+            // On SQLite a note waits for the writer; awaited in the import's
+            // own task, it waited out the pool's 10 s timeout instead.
+            let noted = jobs.noting_progress(id, &progress, one_long_batch);
+            tokio::time::timeout(NOTE_EVERY * 5, noted).await.expect("the batch was held up by a note");
+            let run = t.db.import_run(id).await.unwrap().expect("the import is listed");
+            assert!(run.heartbeat_at > run.started_at, "its progress was noted while the batch ran");
+        })
+        .await;
     }
 }

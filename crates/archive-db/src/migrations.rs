@@ -125,6 +125,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0019_shared_process_state.sql"),
         include_str!("../migrations/postgres/0019_shared_process_state.sql"),
     ),
+    (
+        20,
+        "search indexes merge eight segments at a time",
+        include_str!("../migrations/sqlite/0020_search_merges.sql"),
+        include_str!("../migrations/postgres/0020_search_merges.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -288,3 +288,27 @@ async fn refreshing_the_library_statistics_gives_postgres_a_row_estimate_for_son
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_bundled_sqlite_is_built_without_its_global_locks() {
+    // .cargo/config.toml compiles SQLite without memory statistics and
+    // without the shared page-cache group: both put one process-wide mutex
+    // in the way of the writer and every reader (PERFORMANCE.md).
+    let t = TestDb::new(Backend::Sqlite).await.expect("SQLite is always available");
+    let mut tx = t.db.begin().await.unwrap();
+    tx.execute_unchecked("CREATE TEMP TABLE compiled_with (option TEXT)").await.unwrap();
+    let found = tx
+        .execute_unchecked(
+            "INSERT INTO temp.compiled_with SELECT compile_options FROM pragma_compile_options \
+             WHERE compile_options IN ('DEFAULT_MEMSTATUS=0', 'ENABLE_MEMORY_MANAGEMENT')",
+        )
+        .await
+        .unwrap();
+    let memory_managed = tx
+        .execute_unchecked("DELETE FROM temp.compiled_with WHERE option = 'ENABLE_MEMORY_MANAGEMENT'")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(memory_managed, 0, "SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT");
+    assert_eq!(found, 1, "SQLite is built without SQLITE_DEFAULT_MEMSTATUS=0");
+}

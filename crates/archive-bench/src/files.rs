@@ -59,18 +59,7 @@ async fn nodes(count: usize, template: Template, files_policy: &str) -> anyhow::
     archive_media::import(&master_db, &[library.path().to_owned()], Arc::default()).await?;
     // Large files get their full hash in the background on a server; here, at once.
     archive_media::hash_pending(&master_db, u64::MAX, &mut Default::default()).await?;
-    let master_config = place_config(
-        &master_place,
-        &[
-            ("ARCHIVE_ROLE", "master".into()),
-            ("ARCHIVE_NODE_ID", "main".into()),
-            ("ARCHIVE_WATCH", "false".into()),
-            ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
-            ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
-        ],
-    )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let master = Server::start(listener, master_db.clone(), master_config).await?;
+    let master = super::start_https_master(&master_place, &master_db, &certificates).await?;
     let issued = keys::create(&master_db, "bench", "bench", None, false).await?;
 
     let slave_place = place(Backend::Sqlite)?;

@@ -6,6 +6,8 @@
 //!   measures import, re-import, search and streaming (see `media.rs`).
 //! - `archive-bench sync` measures sync between a master serving HTTPS and
 //!   a SQLite slave (see `sync.rs`).
+//! - `archive-bench live` measures live sync: how fast a change travels, and
+//!   a master holding thousands of long-polls (see `live.rs`).
 //!
 //! Run it from a release build (see docs/PERFORMANCE.md):
 //!
@@ -16,12 +18,14 @@
 //! target/release/archive-bench files [--files N] [--large N] [--plays N]
 //! target/release/archive-bench subsonic [--songs N] [--requests N] [--backend sqlite|postgres|both]
 //! target/release/archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both]
+//! target/release/archive-bench live [--changes N] [--relayed N] [--clients N]
 //! ```
 //!
 //! It prints one Markdown table row per measurement.
 
 mod files;
 mod library;
+mod live;
 mod media;
 mod subsonic;
 mod sync;
@@ -60,7 +64,8 @@ const USAGE: &str = "archive-bench [api] [--songs N] [--albums N] [--artists N] 
 archive-bench media [--files N] [--realistic] [--requests N] [--library DIR] [--backend sqlite|postgres|both]
 archive-bench files [--files N] [--large N] [--plays N] (small and 30 MB files mirrored by a slave over HTTPS, and plays streamed through, SQLite)
 archive-bench subsonic [--songs N] [--albums N] [--artists N] [--requests N] [--backend sqlite|postgres|both] (the Subsonic API over a filled library)
-archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)";
+archive-bench sync [--songs N] [--edits N] [--polls N] [--requests N] [--backend sqlite|postgres|both] (the master's database)
+archive-bench live [--changes N] [--relayed N] [--clients N] (live sync on SQLite: propagation, and a master holding N long-polls; raise `ulimit -n` above 2N+100)";
 
 fn parse_media_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<media::MediaArgs> {
     let mut args = media::MediaArgs {
@@ -92,6 +97,20 @@ fn parse_files_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<file
             "--files" => args.files = value()?.parse()?,
             "--large" => args.large = value()?.parse()?,
             "--plays" => args.plays = value()?.parse()?,
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    Ok(args)
+}
+
+fn parse_live_args(mut it: impl Iterator<Item = String>) -> anyhow::Result<live::LiveArgs> {
+    let mut args = live::LiveArgs { changes: 1_000, relayed: 100, clients: 5_000 };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--changes" => args.changes = value()?.parse()?,
+            "--relayed" => args.relayed = value()?.parse()?,
+            "--clients" => args.clients = value()?.parse()?,
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
@@ -161,6 +180,10 @@ async fn main() -> anyhow::Result<()> {
         Some("sync") => {
             argv.next();
             return sync::run(&parse_sync_args(argv)?).await;
+        }
+        Some("live") => {
+            argv.next();
+            return live::run(&parse_live_args(argv)?).await;
         }
         Some("files") => {
             argv.next();
@@ -233,6 +256,33 @@ pub(crate) struct Place {
     options: DbOptions,
     data_dir: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+/// A migrated database at `place`.
+pub(crate) async fn open(place: &Place) -> anyhow::Result<Db> {
+    let db = Db::connect(&place.options).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// A master serving HTTPS on loopback with the run's certificates.
+pub(crate) async fn start_https_master(
+    place: &Place,
+    db: &Db,
+    certificates: &archive_testkit::tls::TestCertificates,
+) -> anyhow::Result<Server> {
+    let config = place_config(
+        place,
+        &[
+            ("ARCHIVE_ROLE", "master".into()),
+            ("ARCHIVE_NODE_ID", "main".into()),
+            ("ARCHIVE_WATCH", "false".into()),
+            ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
+            ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
+        ],
+    )?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    Server::start(listener, db.clone(), config).await
 }
 
 pub(crate) fn place(backend: Backend) -> anyhow::Result<Place> {

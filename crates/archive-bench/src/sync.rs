@@ -19,7 +19,7 @@ use archive::sync::engine;
 use archive_db::{Backend, Db, SongPatch};
 use archive_testkit::tls::TestCertificates;
 
-use super::{Args, Place, fill, place, place_config, report};
+use super::{Args, Place, fill, open, place, place_config, report};
 
 pub struct SyncArgs {
     pub songs: usize,
@@ -42,12 +42,6 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open(place: &Place) -> anyhow::Result<Db> {
-    let db = Db::connect(&place.options).await?;
-    db.migrate().await?;
-    Ok(db)
-}
-
 async fn run_master(backend: Backend, args: &SyncArgs) -> anyhow::Result<()> {
     let name = backend.name();
     let certificates = TestCertificates::new();
@@ -61,17 +55,7 @@ async fn run_master(backend: Backend, args: &SyncArgs) -> anyhow::Result<()> {
         backends: vec![],
     };
     let filled = fill(&master_db, &sizes).await?;
-    let master_config = place_config(
-        &master_place,
-        &[
-            ("ARCHIVE_ROLE", "master".into()),
-            ("ARCHIVE_NODE_ID", "main".into()),
-            ("ARCHIVE_TLS_CERT", certificates.server_cert.display().to_string()),
-            ("ARCHIVE_TLS_KEY", certificates.server_key.display().to_string()),
-        ],
-    )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let master = Server::start(listener, master_db.clone(), master_config).await?;
+    let master = super::start_https_master(&master_place, &master_db, &certificates).await?;
     let key = archive::sync::keys::create(&master_db, "bench", "bench-slave", None, false).await?.secret;
 
     // A fresh SQLite slave that trusts the run's CA.

@@ -329,7 +329,7 @@ pub struct PeerStatus {
 }
 
 /// What a master learned from one slave's requests since it last wrote it
-/// down (see [`Db::record_slave_visit`]).
+/// down (see [`Db::record_slave_visits`]).
 #[derive(Debug, Clone, Default)]
 pub struct SlaveVisit {
     pub node_id: String,
@@ -399,13 +399,24 @@ impl Db {
         self.fetch_all_sql(sql).await
     }
 
-    /// Adds what a master learned from a slave's requests to its record in
-    /// one statement: counts add up and the rest replaces what was there
+    /// Adds what a master learned from slaves' requests to their records,
+    /// one statement per slave and one transaction for them all (thousands
+    /// of slaves holding long-polls are a few writes a second, not
+    /// thousands): counts add up and the rest replaces what was there
     /// (unset fields keep it), so several processes serving one slave
     /// never lose each other's visits.
-    pub async fn record_slave_visit(&self, visit: &SlaveVisit) -> Result<()> {
+    pub async fn record_slave_visits(&self, visits: &[SlaveVisit]) -> Result<()> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, conn => {
+        for visit in visits {
+            tx.record_slave_visit(visit).await?;
+        }
+        tx.commit().await
+    }
+}
+
+impl Tx {
+    async fn record_slave_visit(&mut self, visit: &SlaveVisit) -> Result<()> {
+        on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO sync_status_tracking (node_id, peer_role, changes_pulled, changes_pushed, \
                  last_seen_at, key_id, cursor, lag_changes, files_here, live_at, updated_at) \
@@ -434,9 +445,11 @@ impl Db {
             .execute(conn)
             .await?;
         });
-        tx.commit().await
+        Ok(())
     }
+}
 
+impl Db {
     /// Writes a peer's status whole (the caller read, changed and writes it back).
     pub async fn save_peer_status(&self, status: &PeerStatus) -> Result<()> {
         let mut tx = self.begin().await?;

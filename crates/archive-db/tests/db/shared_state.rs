@@ -125,3 +125,29 @@ async fn only_the_most_recent_imports_stay_listed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn slaves_visits_written_together_add_up_per_slave_and_keep_what_a_visit_left_unset() {
+    use archive_db::sync::state::{PeerRole, SlaveVisit};
+    on_each_backend(|t| async move {
+        let visit = |node: &str, pulled: i64, cursor: Option<&str>| SlaveVisit {
+            node_id: node.to_owned(),
+            seen_at: Some(archive_db::now()),
+            pulled,
+            cursor: cursor.map(str::to_owned),
+            ..SlaveVisit::default()
+        };
+        t.db.record_slave_visits(&[visit("home", 3, Some("c1")), visit("office", 5, Some("c9"))])
+            .await
+            .unwrap();
+        // A later flush (or another process's) adds to the counts; an unset cursor keeps the last one.
+        t.db.record_slave_visits(&[visit("home", 4, None)]).await.unwrap();
+        t.db.record_slave_visits(&[]).await.unwrap();
+
+        let peers = t.db.peers(PeerRole::Slave).await.unwrap();
+        let seen: Vec<(&str, i64, Option<&str>)> =
+            peers.iter().map(|p| (p.node_id.as_str(), p.changes_pulled, p.cursor.as_deref())).collect();
+        assert_eq!(seen, [("home", 7, Some("c1")), ("office", 5, Some("c9"))]);
+    })
+    .await;
+}

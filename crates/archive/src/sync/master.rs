@@ -236,9 +236,10 @@ pub async fn bootstrap_page(
     Ok(state.db.bootstrap_page(table, after, limit).await?)
 }
 
-/// What a master learns from a slave's requests, gathered in memory and
-/// written at most once a second per slave, off the request path: a poll
-/// costs no write transaction of its own.
+/// What a master learns from slaves' requests, gathered in memory and
+/// written at most once a second, every slave's in one transaction, off the
+/// request path: a poll costs no write transaction of its own, and
+/// thousands of slaves renewing long-polls cost one a second.
 #[derive(Debug, Default)]
 pub struct Visits {
     pending: std::sync::Mutex<HashMap<String, Visit>>,
@@ -251,7 +252,7 @@ fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) 
     let node = key.node_id.clone();
     let first = {
         let mut pending = state.sync_visits.pending.lock().expect("not poisoned");
-        let first = !pending.contains_key(&node);
+        let first = pending.is_empty();
         let visit = pending
             .entry(node.clone())
             .or_insert_with(|| Visit { node_id: node.clone(), ..Visit::default() });
@@ -264,11 +265,10 @@ fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) 
         let (db, visits): (Db, Arc<Visits>) = (state.db.clone(), state.sync_visits.clone());
         tokio::spawn(async move {
             tokio::time::sleep(VISIT_FLUSH_DELAY).await;
-            let visit = visits.pending.lock().expect("not poisoned").remove(&node);
-            if let Some(visit) = visit
-                && let Err(e) = db.record_slave_visit(&visit).await
-            {
-                tracing::warn!(target: "sync", error = %e, "could not record a slave's visit");
+            let gathered = std::mem::take(&mut *visits.pending.lock().expect("not poisoned"));
+            let gathered: Vec<Visit> = gathered.into_values().collect();
+            if let Err(e) = db.record_slave_visits(&gathered).await {
+                tracing::warn!(target: "sync", error = %e, slaves = gathered.len(), "could not record slaves' visits");
             }
         });
     }

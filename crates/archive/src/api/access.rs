@@ -131,7 +131,8 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         let address = ClientAddress::of(&parts, &state.config().trusted_proxies);
         let mut req = Request::from_parts(parts, body);
         let presented = bearer_token(req.headers()).unwrap_or("").to_owned();
-        return match authenticate_slave(&state, address.0, presented).await {
+        // Boxed, so that a held long-poll does not carry the key check's state.
+        return match Box::pin(authenticate_slave(&state, address.0, presented)).await {
             Ok(peer) => {
                 req.extensions_mut().insert(peer);
                 next.run(req).await
@@ -162,7 +163,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
             }
         },
     };
-    let (token, user) = match state.db.api_token(&hash_token(&token)).await {
+    let (token, user) = match Box::pin(state.db.api_token(&hash_token(&token))).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             return ApiError::unauthorized("the token is invalid, expired or revoked").into_response();

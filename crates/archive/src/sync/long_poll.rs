@@ -174,7 +174,9 @@ pub fn at_idle_head(polls: &LivePolls, commits: &mut LogCommits, cursor: &Cursor
 
 /// The changes after `cursor` (checked already, or at an idle head) for the
 /// slave `node`, waiting up to `wait` for some when there are none.
-/// `commits` was subscribed before anything was read.
+/// `commits` was subscribed before anything was read. The reads are boxed:
+/// inlined, a read's future would size the whole request's, and a master
+/// holding thousands of requests would carry it for each while they wait.
 pub async fn changes(
     waiting: Waiting<'_>,
     mut commits: LogCommits,
@@ -192,7 +194,7 @@ pub async fn changes(
     let mut answer = match idle {
         true => nothing_after(after),
         false => {
-            let answer = read(db, after, limit, node).await?;
+            let answer = Box::pin(read(db, after, limit, node)).await?;
             if is_idle(&answer, after) {
                 waiting.polls.note_idle(cursor, heard);
             }
@@ -224,7 +226,7 @@ pub async fn changes(
             () = &mut end => return Ok(answer),
         }
         let heard = *commits.borrow_and_update();
-        answer = read(db, after, limit, node).await?;
+        answer = Box::pin(read(db, after, limit, node)).await?;
         if is_idle(&answer, after) {
             waiting.polls.note_idle(cursor, heard);
         }

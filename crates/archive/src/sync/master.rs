@@ -119,7 +119,7 @@ pub async fn changes(
     files_here: Option<i64>,
     wait: Duration,
 ) -> MasterResult<ChangesResponse> {
-    require_master(state).await?;
+    Box::pin(require_master(state)).await?;
     let text = cursor.ok_or_else(|| MasterError::Invalid {
         field: "cursor",
         message: "cursor is required (from bootstrap or the last page)".into(),
@@ -143,7 +143,7 @@ pub async fn changes(
     let cursor = match idle {
         // It stood at the head, which has not moved: it is still valid.
         true => parsed,
-        false => check_cursor(&state.db, parsed).await?,
+        false => Box::pin(check_cursor(&state.db, parsed)).await?,
     };
     let waiting = long_poll::Waiting {
         db: &state.db,
@@ -155,7 +155,7 @@ pub async fn changes(
     // open (see `ChangesResponse::remaining`).
     let long_poll::Answer { mut page, remaining } =
         long_poll::changes(waiting, commits, &cursor, idle, limit, &key.node_id, wait).await?;
-    if !wait.is_zero() && !page.rows.is_empty() && !still_live(&state.db, key).await? {
+    if !wait.is_zero() && !page.rows.is_empty() && !Box::pin(still_live(&state.db, key)).await? {
         // Revoked while the request was held, from the command line or
         // another process (this one ends held requests itself): nothing
         // made since goes out; the next request meets the revocation.

@@ -137,7 +137,7 @@ pub async fn changes(
         });
     }
     // Subscribed before anything is read: a commit from here on moves it.
-    let mut commits = state.db.log_commits().await?;
+    let mut commits = Box::pin(state.db.log_commits()).await?;
     let parsed = parse_cursor(text)?;
     let idle = long_poll::at_idle_head(&state.live_polls, &mut commits, &parsed);
     let cursor = match idle {

@@ -312,3 +312,22 @@ async fn the_bundled_sqlite_is_built_without_its_global_locks() {
     assert_eq!(memory_managed, 0, "SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT");
     assert_eq!(found, 1, "SQLite is built without SQLITE_DEFAULT_MEMSTATUS=0");
 }
+
+#[tokio::test]
+async fn the_sqlite_search_indexes_merge_eight_segments_at_a_time() {
+    // Migration 0020; a later migration that rebuilds an index must set it again.
+    let t = TestDb::new(Backend::Sqlite).await.expect("SQLite is always available");
+    let mut tx = t.db.begin().await.unwrap();
+    tx.execute_unchecked("CREATE TEMP TABLE merging (k TEXT)").await.unwrap();
+    let set = tx
+        .execute_unchecked(
+            "INSERT INTO temp.merging \
+             SELECT k FROM search_song_fts_config WHERE k = 'automerge' AND v = 8 \
+             UNION ALL SELECT k FROM search_artist_fts_config WHERE k = 'automerge' AND v = 8 \
+             UNION ALL SELECT k FROM search_album_fts_config WHERE k = 'automerge' AND v = 8",
+        )
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(set, 3, "each of the three search indexes has automerge 8");
+}

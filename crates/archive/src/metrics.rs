@@ -267,14 +267,24 @@ fn record_master_sync(report: &status::SyncReport) {
 
 /// Records every request's route, status and time (a layer over the API
 /// and the pages).
-pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+///
+/// A plain function that builds its future: what it keeps while the request
+/// runs is only what it records after (a held long-poll carries this).
+pub fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> impl Future<Output = Response> {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    let route = route.as_deref().unwrap_or(UNMATCHED);
-    state.metrics.record_request(&method, route, response.status(), started.elapsed());
-    response
+    let response = next.run(request);
+    async move {
+        let response = response.await;
+        let route = route.as_deref().unwrap_or(UNMATCHED);
+        state.metrics.record_request(&method, route, response.status(), started.elapsed());
+        response
+    }
 }
 
 /// The `/metrics` route (answering 404 while `ARCHIVE_METRICS` is off).

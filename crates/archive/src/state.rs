@@ -7,9 +7,14 @@ use crate::metrics::Metrics;
 use crate::services::imports::ImportJobs;
 use std::sync::Arc;
 
-/// Shared by every request.
+/// Shared by every request: a handle, one pointer wide, so that the many
+/// copies a request carries (each middleware and handler keeps one while a
+/// long-poll is held) cost little.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+/// What an [`AppState`] points to.
+pub struct SharedState {
     pub db: archive_db::Db,
     /// Read with [`AppState::config`]; replaced when an admin saves settings.
     config: Arc<LiveConfig>,
@@ -45,7 +50,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: archive_db::Db, config: Config) -> Self {
-        AppState {
+        AppState(Arc::new(SharedState {
             throttles: Arc::new(Throttles::new(db.clone())),
             imports: Arc::new(ImportJobs::new(db.clone())),
             db,
@@ -62,7 +67,15 @@ impl AppState {
             transfers: Arc::default(),
             apps: Arc::default(),
             transcoder: Arc::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
     }
 }
 

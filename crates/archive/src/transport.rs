@@ -114,7 +114,14 @@ where
 }
 
 /// Answers 503 when a request takes longer than the limit (see [`LONG_ROUTES`]).
-async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+///
+/// A plain function that builds its future, so that a held long-poll
+/// carries nothing of the request but the request itself.
+fn request_deadline(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> impl Future<Output = Response> {
     let method = match *request.method() {
         Method::HEAD => Method::GET,
         ref other => other.clone(),
@@ -123,19 +130,22 @@ async fn request_deadline(State(limit): State<Duration>, request: Request, next:
         .extensions()
         .get::<MatchedPath>()
         .is_some_and(|p| LONG_ROUTES.iter().any(|(m, path)| *m == method && *path == p.as_str()));
-    if long {
-        return next.run(request).await;
-    }
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let mut error = ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
-                format!("the request took longer than {} s (ARCHIVE_REQUEST_TIMEOUT)", limit.as_secs()),
-            );
-            error.retry_after_secs = Some(5);
-            error.into_response()
+    let response = next.run(request);
+    async move {
+        if long {
+            return response.await;
+        }
+        match tokio::time::timeout(limit, response).await {
+            Ok(response) => response,
+            Err(_) => {
+                let mut error = ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    format!("the request took longer than {} s (ARCHIVE_REQUEST_TIMEOUT)", limit.as_secs()),
+                );
+                error.retry_after_secs = Some(5);
+                error.into_response()
+            }
         }
     }
 }

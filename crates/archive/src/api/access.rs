@@ -110,9 +110,20 @@ fn rules() -> &'static HashMap<(axum::http::Method, &'static str), Access> {
 }
 
 /// Checks the caller against the route's access rule.
-pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The checks run in a future of their own, boxed and gone before the
+    // request goes on: a held long-poll carries none of their state.
+    match Box::pin(admit(state, req)).await {
+        Ok(req) => next.run(req).await,
+        Err(refused) => refused,
+    }
+}
+
+/// The request, marked with who made it, when the route's rule lets its
+/// caller in; otherwise the answer that refuses it.
+async fn admit(state: AppState, mut req: Request) -> Result<Request, Response> {
     let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
-        return ApiError::internal("access check without a matched route").into_response();
+        return Err(ApiError::internal("access check without a matched route").into_response());
     };
     // HEAD is answered by the GET handler (without the body), under GET's rule.
     let method = match *req.method() {
@@ -120,25 +131,22 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         ref other => other.clone(),
     };
     let Some(access) = rules().get(&(method, path.as_str())).copied() else {
-        return ApiError::internal(format!("route {} {path} has no access rule", req.method()))
-            .into_response();
+        return Err(
+            ApiError::internal(format!("route {} {path} has no access rule", req.method())).into_response()
+        );
     };
     if access == Access::Public {
-        return next.run(req).await;
+        return Ok(req);
     }
     if access == Access::Slave {
         let (parts, body) = req.into_parts();
         let address = ClientAddress::of(&parts, &state.config().trusted_proxies);
         let mut req = Request::from_parts(parts, body);
         let presented = bearer_token(req.headers()).unwrap_or("").to_owned();
-        // Boxed, so that a held long-poll does not carry the key check's state.
-        return match Box::pin(authenticate_slave(&state, address.0, presented)).await {
-            Ok(peer) => {
-                req.extensions_mut().insert(peer);
-                next.run(req).await
-            }
-            Err(e) => e.into_response(),
-        };
+        let peer =
+            authenticate_slave(&state, address.0, presented).await.map_err(IntoResponse::into_response)?;
+        req.extensions_mut().insert(peer);
+        return Ok(req);
     }
     // A bearer token, or the browser's session cookie; a request that
     // changes something with the cookie must carry the CSRF token too.
@@ -148,34 +156,34 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
             Some(token) => {
                 let presented = req.headers().get(session::CSRF_HEADER).and_then(|v| v.to_str().ok());
                 if !req.method().is_safe() && !presented.is_some_and(|p| session::csrf_matches(token, p)) {
-                    return ApiError::new(
+                    return Err(ApiError::new(
                         axum::http::StatusCode::FORBIDDEN,
                         "csrf",
                         "a request made with the session cookie needs the X-CSRF-Token header",
                     )
-                    .into_response();
+                    .into_response());
                 }
                 token.to_owned()
             }
             None => {
-                return ApiError::unauthorized("log in first: send Authorization: Bearer <token>")
-                    .into_response();
+                return Err(ApiError::unauthorized("log in first: send Authorization: Bearer <token>")
+                    .into_response());
             }
         },
     };
-    let (token, user) = match Box::pin(state.db.api_token(&hash_token(&token))).await {
+    let (token, user) = match state.db.api_token(&hash_token(&token)).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return ApiError::unauthorized("the token is invalid, expired or revoked").into_response();
+            return Err(ApiError::unauthorized("the token is invalid, expired or revoked").into_response());
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return Err(ApiError::from(e).into_response()),
     };
     if !access.allows(Some(user.role)) {
         let needed = match access {
             Access::Admin => "admin",
             _ => "moderator",
         };
-        return ApiError::forbidden(&format!("this needs the {needed} role")).into_response();
+        return Err(ApiError::forbidden(&format!("this needs the {needed} role")).into_response());
     }
     if is_stale(token.last_used_at) {
         let db = state.db.clone();
@@ -193,7 +201,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         });
     }
     req.extensions_mut().insert(CurrentUser { user, token_id: token.id });
-    next.run(req).await
+    Ok(req)
 }
 
 /// Checks a slave key: well-formed, known, matching (in constant time), not

@@ -31,8 +31,10 @@ pub async fn ping(State(state): State<AppState>, peer: SlavePeer) -> ApiResult<J
     Ok(Json(master::ping(&state, &peer.key).await?))
 }
 
+// The arguments are used where they are, not moved into locals: a moved
+// copy would sit in the future beside the original through a held long-poll.
 pub async fn changes(
-    State(state): State<AppState>,
+    state: State<AppState>,
     peer: SlavePeer,
     params: Params,
 ) -> ApiResult<Json<ChangesResponse>> {
@@ -46,7 +48,7 @@ pub async fn changes(
         })?),
     };
     let cursor = params.text("cursor");
-    Ok(Json(master::changes(&state, &peer.key, cursor.as_deref(), limit, files_here, wait).await?))
+    Ok(Json(master::changes(&state.0, &peer.key, cursor.as_deref(), limit, files_here, wait).await?))
 }
 
 pub async fn apply(

@@ -324,9 +324,16 @@ impl Db {
         // twice per batch (100k files imported 10–15% faster).
         let commits = std::sync::Arc::new(CommitSignal::default());
         let hook = commits.clone();
+        // sqlx pings a connection as it comes back to the pool and, unless
+        // told not to, again before it hands it out. For SQLite each ping is
+        // a round trip to the connection's own thread (two thread switches)
+        // that can find nothing wrong: the connection is in this process.
+        // The ping on return stays: it runs a dropped transaction's
+        // rollback (see `settled`).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
             .before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }))
             .after_connect(move |conn, _| {
                 let hook = hook.clone();
@@ -346,6 +353,7 @@ impl Db {
         let read = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
             .connect_with(connect.pragma("query_only", "ON"))
             .await?;
         Ok(Db {
@@ -527,9 +535,9 @@ impl Db {
 /// out again, and the pool opens a fresh one for the write.
 fn settled(conn: &mut sqlx::SqliteConnection) -> bool {
     use sqlx::Connection as _;
-    // The pool pings a connection when it comes back and before it is
-    // handed out; the queued rollback ran before those pings, so the depth
-    // read here is final, and checking it costs no round trip of its own.
+    // The pool pings a connection when it comes back, before it is idle
+    // again; the queued rollback ran before that ping, so the depth read
+    // here is final, and checking it costs no round trip of its own.
     let settled = !conn.is_in_transaction();
     if !settled {
         tracing::warn!("the database writer was left inside a failed transaction; reconnecting");
@@ -660,7 +668,17 @@ impl Tx {
 
 #[cfg(test)]
 mod tests {
-    use super::without_password;
+    use super::{Db, DbOptions, Pool, without_password};
+
+    #[tokio::test]
+    async fn the_sqlite_pools_hand_out_connections_without_pinging_them_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&DbOptions::new(None, dir.path(), 2)).await.unwrap();
+        let Pool::Sqlite { read, write } = &db.pool else { panic!("no database URL opens SQLite") };
+        assert!(!read.options().get_test_before_acquire());
+        assert!(!write.options().get_test_before_acquire());
+        db.close().await;
+    }
 
     #[test]
     fn a_database_url_is_shown_without_its_password() {

@@ -61,3 +61,15 @@ async fn a_host_name_that_does_not_resolve_is_named() {
     );
     assert!(error.to_string().contains("does not resolve"), "{error}");
 }
+
+#[tokio::test]
+async fn on_postgresql_archives_connections_cost_index_reads_as_cached_reads() {
+    let Some(t) = archive_testkit::TestDb::new(archive_db::Backend::Postgres).await else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    let mut tx = t.db.begin_read().await.unwrap();
+    let matching =
+        tx.execute_unchecked("SELECT 1 WHERE current_setting('random_page_cost') = '1.1'").await.unwrap();
+    assert_eq!(matching, 1, "the session's random_page_cost is not 1.1");
+}

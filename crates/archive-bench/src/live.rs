@@ -36,7 +36,9 @@ pub struct LiveArgs {
 pub async fn run(args: &LiveArgs) -> anyhow::Result<()> {
     println!("| master database | measurement | p50 | p95 | p99 | max |");
     println!("|---|---|---|---|---|---|");
-    propagation(args).await?;
+    if args.changes > 0 || args.relayed > 0 {
+        propagation(args).await?;
+    }
     if args.clients > 0 {
         held_polls(args.clients).await?;
     }

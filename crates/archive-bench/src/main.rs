@@ -610,6 +610,10 @@ async fn time_to_first_answer(bin: &Path, place: &Place) -> anyhow::Result<Durat
 }
 
 pub(crate) fn report(database: &str, label: &str, times: &mut [Duration]) {
+    if times.is_empty() {
+        println!("| {database} | {label} | none measured | | | |");
+        return;
+    }
     times.sort();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);

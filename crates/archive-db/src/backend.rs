@@ -249,7 +249,7 @@ impl Db {
         // default `random_page_cost` of 4 (for spinning disks) the planner
         // read the whole `songs` table to find the thousand rows of a page of
         // changes (`id IN (...)`), and a PostgreSQL master served pages at
-        // 16-17k changes/s instead of 21-23k (docs/PERFORMANCE.md).
+        // 16-17k changes/s instead of 20-23k (docs/PERFORMANCE.md).
         let connect =
             connect.options([("idle_in_transaction_session_timeout", "60s"), ("random_page_cost", "1.1")]);
         // One connection first, so that a server that is down, a wrong

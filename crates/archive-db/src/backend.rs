@@ -245,13 +245,15 @@ impl Db {
         // A transaction left open stalls every sync reader (they stop at the
         // oldest running transaction), so idle ones are cut off.
         //
+        let connect = connect.options([("idle_in_transaction_session_timeout", "60s")]);
         // Index reads are costed as the cached reads they are: with the
         // default `random_page_cost` of 4 (for spinning disks) the planner
         // read the whole `songs` table to find the thousand rows of a page of
         // changes (`id IN (...)`), and a PostgreSQL master served pages at
-        // 16-17k changes/s instead of 20-23k (docs/PERFORMANCE.md).
-        let connect =
-            connect.options([("idle_in_transaction_session_timeout", "60s"), ("random_page_cost", "1.1")]);
+        // 16-17k changes/s instead of 20-23k (docs/PERFORMANCE.md). A value
+        // given in the URL (`options=-c random_page_cost=...`) stands.
+        let set_in_url = connect.get_options().is_some_and(|o| o.contains("random_page_cost"));
+        let connect = if set_in_url { connect } else { connect.options([("random_page_cost", "1.1")]) };
         // One connection first, so that a server that is down, a wrong
         // password or a missing database is reported at once with its cause
         // (a pool retries until its timeout and then says only that).

@@ -73,3 +73,25 @@ async fn on_postgresql_archives_connections_cost_index_reads_as_cached_reads() {
         tx.execute_unchecked("SELECT 1 WHERE current_setting('random_page_cost') = '1.1'").await.unwrap();
     assert_eq!(matching, 1, "the session's random_page_cost is not 1.1");
 }
+
+#[tokio::test]
+async fn on_postgresql_a_random_page_cost_given_in_the_url_stands() {
+    let Some(t) = archive_testkit::TestDb::new(archive_db::Backend::Postgres).await else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    let url = t.options.database_url.clone().expect("a PostgreSQL URL");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let options = DbOptions {
+        database_url: Some(format!("{url}{separator}options=-c%20random_page_cost%3D3")),
+        max_connections: 2,
+        ..Default::default()
+    };
+    let db = Db::connect(&options).await.unwrap();
+    let mut tx = db.begin_read().await.unwrap();
+    let matching =
+        tx.execute_unchecked("SELECT 1 WHERE current_setting('random_page_cost') = '3'").await.unwrap();
+    assert_eq!(matching, 1, "the URL's random_page_cost was overridden");
+    drop(tx);
+    db.close().await;
+}

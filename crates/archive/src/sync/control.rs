@@ -145,6 +145,9 @@ pub struct Signals {
     /// The file transfer queue has work: look at it now.
     pub files: Notify,
     cached: std::sync::Mutex<Option<(std::time::Instant, Control)>>,
+    /// Counts the changes made in this process, so that a read that began
+    /// before one is not kept as the copy after it.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 /// How long the master serves slaves from its copy of [`Control`].
@@ -158,13 +161,20 @@ impl Signals {
         {
             return Ok(control.clone());
         }
+        let changes = self.changes.load(std::sync::atomic::Ordering::Acquire);
         let control = read(db).await?;
-        *self.cached.lock().expect("not poisoned") = Some((std::time::Instant::now(), control.clone()));
+        let mut cached = self.cached.lock().expect("not poisoned");
+        // A change made while this read ran (a resume) must not be hidden
+        // for a second behind the state from before it.
+        if self.changes.load(std::sync::atomic::Ordering::Acquire) == changes {
+            *cached = Some((std::time::Instant::now(), control.clone()));
+        }
         Ok(control)
     }
 
     /// This process changed the control state: drop the copy, tell the worker.
     pub fn changed(&self, control: &Control) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         *self.cached.lock().expect("not poisoned") = None;
         if control.emergency_stop.is_some() {
             self.stop.notify_waiters();

@@ -197,6 +197,39 @@ impl Db {
         }
     }
 
+    /// How many songs the library holds.
+    pub async fn song_count(&self) -> Result<u64> {
+        let count: i64 = crate::backend::on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT count(*) FROM songs").fetch_one(pool).await?
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// For a bulk import: drops the secondary indexes of `songs` until
+    /// [`Db::restore_song_indexes`], recording each first, so that a process
+    /// killed half-way leaves them to be built at the next start. Reads by
+    /// id still use the primary key; others scan the table meanwhile.
+    /// Returns how many were set aside. SQLite only: on PostgreSQL dropping
+    /// an index would lock out every process serving the master, and its
+    /// imports keep pace with their indexes (PERFORMANCE.md); there it does
+    /// nothing.
+    pub async fn set_song_indexes_aside(&self) -> Result<usize> {
+        match self.sqlite_writer() {
+            Some(writer) => crate::sqlite::set_song_indexes_aside(writer).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Builds again the indexes that [`Db::set_song_indexes_aside`] dropped
+    /// (by this process or one that was killed), one transaction each.
+    /// Returns how many were built.
+    pub async fn restore_song_indexes(&self) -> Result<usize> {
+        match self.sqlite_writer() {
+            Some(writer) => crate::sqlite::restore_song_indexes(writer).await,
+            None => Ok(0),
+        }
+    }
+
     pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
         // A range on the path instead of LIKE: no escaping, and the unique index serves it.
         let mut sql = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM file_locations WHERE path >= "));

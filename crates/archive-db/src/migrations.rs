@@ -131,6 +131,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0020_search_merges.sql"),
         include_str!("../migrations/postgres/0020_search_merges.sql"),
     ),
+    (
+        21,
+        "a record of the song indexes a bulk import sets aside",
+        include_str!("../migrations/sqlite/0021_song_indexes_set_aside.sql"),
+        include_str!("../migrations/postgres/0021_song_indexes_set_aside.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -158,6 +164,9 @@ pub struct MigrationStatus {
 impl Db {
     /// Applies the pending migrations (each in its own transaction).
     pub async fn migrate(&self) -> Result<()> {
+        // Indexes an interrupted import set aside come back first, so that
+        // every migration finds the schema it was written for.
+        self.restore_song_indexes().await?;
         let migrator = migrator(self.backend());
         match (self.sqlite_writer(), self.pool_ref()) {
             (Some(writer), _) => migrator.run(writer).await?,

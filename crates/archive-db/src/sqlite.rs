@@ -236,6 +236,68 @@ pub(crate) async fn size_bytes(pool: &SqlitePool) -> Result<i64> {
         .await?)
 }
 
+/// Drops the secondary indexes of `songs` (not the primary key), each
+/// recorded in `song_indexes_set_aside` in the same transaction. Returns how
+/// many were dropped.
+pub(crate) async fn set_song_indexes_aside(writer: &SqlitePool) -> Result<usize> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'songs' AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (name, definition) in &indexes {
+        sqlx::query("INSERT INTO song_indexes_set_aside (name, definition) VALUES ($1, $2)")
+            .bind(name)
+            .bind(definition)
+            .execute(&mut *tx)
+            .await?;
+        let drop = sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")));
+        sqlx::raw_sql(drop).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(indexes.len())
+}
+
+/// Builds again every index in `song_indexes_set_aside`, one transaction
+/// each (the writer is held for one index at a time), and forgets it.
+/// Returns how many were built. Nothing to do before migration 0021.
+pub(crate) async fn restore_song_indexes(writer: &SqlitePool) -> Result<usize> {
+    let has_record: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'song_indexes_set_aside'",
+    )
+    .fetch_one(writer)
+    .await?;
+    if has_record == 0 {
+        return Ok(0);
+    }
+    let mut built = 0;
+    loop {
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        let next: Option<(String, String)> =
+            sqlx::query_as("SELECT name, definition FROM song_indexes_set_aside ORDER BY name LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((name, definition)) = next else { break };
+        // Another process may have built it already.
+        let exists: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = $1")
+                .bind(&name)
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists == 0 {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await?;
+            built += 1;
+        }
+        sqlx::query("DELETE FROM song_indexes_set_aside WHERE name = $1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(built)
+}
+
 #[cfg(test)]
 mod tests {
     use super::anonymous_placeholders;

@@ -55,6 +55,21 @@ const BATCH: usize = 5000;
 /// statistics at its end ([`Db::refresh_library_statistics`]).
 const STATISTICS_AFTER: u64 = 1000;
 
+/// From how many files to write a library import sets the song indexes
+/// aside and builds them afterwards (see [`sets_indexes_aside`]).
+const INDEXES_ASIDE_FROM: usize = 10_000;
+
+/// Whether writing `files` files into a library of `songs` songs is quicker
+/// with the indexes of `songs` built once at the end: building an index
+/// sorts every row once, where keeping it up to date costs a search and an
+/// insert into a random page per row and index (100k files on SQLite: 7.8 s
+/// with the indexes, 5.5 s without, and 0.6 s to build them). Pays when the
+/// import adds at least as many songs as the library has, such as a first
+/// import; a few new files into a large library keep the indexes.
+fn sets_indexes_aside(files: usize, songs: u64) -> bool {
+    files >= INDEXES_ASIDE_FROM && files as u64 >= songs
+}
+
 #[derive(Debug, Error)]
 pub enum ImportError {
     #[error("{path} is not a readable folder: {reason}")]
@@ -229,6 +244,9 @@ pub async fn import(
     // One import of the folders at a time, across every process on the
     // database (several `archive serve` processes act as one master).
     let _one_at_a_time = db.lock_job(archive_db::Job::LibraryImport).await?;
+    // Indexes an import set aside and could not build again (the process
+    // was stopped) are built before anything else is written.
+    db.restore_song_indexes().await?;
     let started = Instant::now();
     let mut report = ImportReport::default();
     for root in roots {
@@ -345,7 +363,16 @@ async fn import_root(
         }
     }
 
-    read_and_write(db, to_read, &known, FileSource::Library, progress, report).await?;
+    let aside = sets_indexes_aside(to_read.len(), db.song_count().await?) && set_indexes_aside(db).await?;
+    let written = read_and_write(db, to_read, &known, FileSource::Library, progress, report).await;
+    // Built again whatever the writing did: a failed import still leaves a
+    // library that pages can browse by index.
+    let restored = match aside {
+        true => restore_indexes(db).await,
+        false => Ok(()),
+    };
+    written?;
+    restored?;
 
     let gone: Vec<String> = known
         .values()
@@ -414,35 +441,102 @@ fn fail(progress: &Progress, report: &mut ImportReport, error: FileError) {
     report.failed.push(error);
 }
 
-/// Lists the audio files under `root` (by extension), and what could not be listed.
+async fn set_indexes_aside(db: &Db) -> Result<bool, DbError> {
+    let count = db.set_song_indexes_aside().await?;
+    if count > 0 {
+        tracing::info!(count, "song indexes set aside for a bulk import; built again at its end");
+    }
+    Ok(count > 0)
+}
+
+async fn restore_indexes(db: &Db) -> Result<(), DbError> {
+    let started = Instant::now();
+    let count = db.restore_song_indexes().await?;
+    tracing::info!(count, elapsed_ms = started.elapsed().as_millis() as u64, "song indexes built again");
+    Ok(())
+}
+
+/// Lists the audio files under `root` (by extension), in the order one
+/// sorted walk lists them, and what could not be listed. The entries
+/// directly under `root` are listed on one thread per core: listing a
+/// library is mostly system calls (a folder read per folder, a `stat` per
+/// file), and the whole import waits for the list.
 fn walk(root: &Path) -> (Vec<Candidate>, Vec<FileError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
-                errors.push(FileError { path, error: e.to_string() });
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue;
+    let mut listed = Listed::default();
+    let mut children = Vec::new();
+    for entry in walkdir::WalkDir::new(root).min_depth(1).max_depth(1).sort_by_file_name() {
+        match entry {
+            Ok(entry) => children.push(entry),
+            Err(e) => listed.failed(e),
         }
+    }
+    // Each child's list lands in its own slot, so that the whole list keeps
+    // the walk's order whichever thread listed what.
+    let slots: Vec<Mutex<Listed>> = children.iter().map(|_| Mutex::default()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(children.len());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(child) = children.get(i) else { break };
+                    *slots[i].lock().expect("slot lock") = Listed::under(child);
+                }
+            });
+        }
+    });
+    for slot in slots {
+        let child = slot.into_inner().expect("slot lock");
+        listed.files.extend(child.files);
+        listed.errors.extend(child.errors);
+    }
+    (listed.files, listed.errors)
+}
+
+/// Audio files found by a walk, and what could not be listed.
+#[derive(Default)]
+struct Listed {
+    files: Vec<Candidate>,
+    errors: Vec<FileError>,
+}
+
+impl Listed {
+    /// Everything under `entry`: itself if it is a file, its whole tree
+    /// (sorted by name, symbolic links not followed) if it is a folder.
+    fn under(entry: &walkdir::DirEntry) -> Listed {
+        let mut listed = Listed::default();
+        if !entry.file_type().is_dir() {
+            listed.add(entry);
+            return listed;
+        }
+        for found in walkdir::WalkDir::new(entry.path()).follow_links(false).sort_by_file_name() {
+            match found {
+                Ok(found) => listed.add(&found),
+                Err(e) => listed.failed(e),
+            }
+        }
+        listed
+    }
+
+    fn add(&mut self, entry: &walkdir::DirEntry) {
         let path = entry.path();
-        if !is_audio_path(path) {
-            continue;
+        if !entry.file_type().is_file() || !is_audio_path(path) {
+            return;
         }
         match entry.metadata() {
             Ok(meta) => match candidate_with(path, &meta) {
-                Ok(candidate) => files.push(candidate),
-                Err(error) => errors.push(error),
+                Ok(candidate) => self.files.push(candidate),
+                Err(error) => self.errors.push(error),
             },
-            Err(e) => errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
+            Err(e) => self.errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
         }
     }
-    (files, errors)
+
+    fn failed(&mut self, e: walkdir::Error) {
+        let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+        self.errors.push(FileError { path, error: e.to_string() });
+    }
 }
 
 type ReadResult = (Candidate, Result<(TrackInfo, Sample, Option<String>), MediaError>);
@@ -486,7 +580,7 @@ fn read_file(
     hash_whole: &HashWhole,
 ) -> Result<(TrackInfo, Sample, Option<String>), MediaError> {
     let small = match candidate.size <= identity::WHOLE_FILE_UP_TO {
-        true => read_at_most(&candidate.path, identity::WHOLE_FILE_UP_TO)?,
+        true => read_at_most(&candidate.path, identity::WHOLE_FILE_UP_TO, candidate.size)?,
         false => None,
     };
     let (mut info, sample) = match small {
@@ -511,10 +605,13 @@ fn read_file(
 
 /// The whole file, if it is at most `limit` bytes now: a file that grew
 /// since it was listed (one being copied in) is never read into memory
-/// past the limit, whatever its size.
-fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// past the limit, whatever its size. `listed` is its size when listed:
+/// room for that much is taken at once (a buffer grown from nothing was
+/// a third of the readers' system calls).
+fn read_at_most(path: &Path, limit: u64, listed: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let room = usize::try_from(listed.min(limit) + 1).unwrap_or(usize::MAX);
+    let mut bytes = Vec::with_capacity(room);
     std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
@@ -787,12 +884,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_an_import_at_least_as_large_as_the_library_and_of_many_files_sets_the_song_indexes_aside() {
+        assert!(sets_indexes_aside(INDEXES_ASIDE_FROM, 0), "a first import of many files");
+        assert!(sets_indexes_aside(50_000, 50_000), "doubling the library");
+        assert!(!sets_indexes_aside(INDEXES_ASIDE_FROM - 1, 0), "a small first import keeps them");
+        assert!(!sets_indexes_aside(20_000, 100_000), "a few new files into a large library keep them");
+    }
+
+    #[test]
     fn a_small_file_is_read_whole_and_one_that_grew_past_the_limit_is_not_read_into_memory() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("song.mp3");
         std::fs::write(&path, vec![7u8; 100]).unwrap();
-        assert_eq!(read_at_most(&path, 100).unwrap(), Some(vec![7u8; 100]));
+        assert_eq!(read_at_most(&path, 100, 100).unwrap(), Some(vec![7u8; 100]));
+        // Grown since it was listed, within the limit: read whole all the same.
+        assert_eq!(read_at_most(&path, 100, 10).unwrap(), Some(vec![7u8; 100]));
         std::fs::write(&path, vec![7u8; 101]).unwrap();
-        assert_eq!(read_at_most(&path, 100).unwrap(), None);
+        assert_eq!(read_at_most(&path, 100, 100).unwrap(), None);
     }
 }

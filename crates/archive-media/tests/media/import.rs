@@ -502,3 +502,28 @@ async fn every_row_an_import_writes_records_one_change_with_the_rows_version() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_import_first_builds_the_song_indexes_an_interrupted_bulk_import_set_aside() {
+    if !ffmpeg_available() {
+        return;
+    }
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let indexes = |db: &Db| {
+            let db = db.clone();
+            async move {
+                db.schema().await.unwrap().into_iter().find(|t| t.name == "songs").unwrap().indexes.len()
+            }
+        };
+        let all = indexes(db).await;
+        // A bulk import set them aside (SQLite only) and its process was stopped.
+        db.set_song_indexes_aside().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        library(dir.path());
+        assert_eq!(run(db, dir.path()).await.imported, 5);
+        assert_eq!(indexes(db).await, all, "every index of songs is back");
+        assert_eq!(db.restore_song_indexes().await.unwrap(), 0, "and none is left to build");
+    })
+    .await;
+}

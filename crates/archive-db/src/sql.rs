@@ -243,12 +243,17 @@ impl crate::Tx {
             return Ok(());
         }
         let versions = self.reserve_versions(rows.len()).await?;
-        // One call for every change's random id, not one each.
-        let mut random = vec![0u8; 16 * rows.len()];
+        // Time-ordered ids (UUIDv7: the time in milliseconds, then 74 random
+        // bits): the entries of a batch go side by side at the end of the
+        // unique index on `change_id`, not into random pages all over it
+        // (a third of the change log's share of a first import). One call
+        // for every id's random bits, not one each.
+        let millis = u64::try_from(crate::now().timestamp_millis()).unwrap_or(0);
+        let mut random = vec![0u8; 10 * rows.len()];
         getrandom::fill(&mut random).map_err(|e| sqlx::Error::Io(std::io::Error::other(e.to_string())))?;
-        let change_ids = random
-            .chunks_exact(16)
-            .map(|bytes| uuid::Builder::from_random_bytes(bytes.try_into().expect("16 bytes")).into_uuid());
+        let change_ids = random.chunks_exact(10).map(|bytes| {
+            uuid::Builder::from_unix_timestamp_millis(millis, bytes.try_into().expect("10 bytes")).into_uuid()
+        });
         let mut changes = Vec::with_capacity(rows.len());
         for ((row, version), change_id) in rows.iter_mut().zip(versions).zip(change_ids) {
             let id = row.iter().find(|(column, _)| *column == "id").and_then(|(_, id)| id.clone());

@@ -498,6 +498,13 @@ async fn every_row_an_import_writes_records_one_change_with_the_rows_version() {
             ids.sort();
             ids.dedup();
             assert_eq!(ids.len(), changes.len());
+            // Recorded in bulk with time-ordered ids (UUIDv7), which a batch
+            // appends to the end of the change_id index.
+            for change in &changes {
+                assert_eq!(change.change_id.get_version_num(), 7, "{change:?}");
+                let (seconds, _) = change.change_id.get_timestamp().expect("a v7 id has a time").to_unix();
+                assert!((seconds as i64 - change.changed_at.timestamp()).abs() <= 2, "{change:?}");
+            }
         }
     })
     .await;

@@ -209,14 +209,14 @@ impl Db {
     /// [`Db::restore_song_indexes`], recording each first, so that a process
     /// killed half-way leaves them to be built at the next start. Reads by
     /// id still use the primary key; others scan the table meanwhile.
-    /// Returns how many were set aside. SQLite only: on PostgreSQL dropping
-    /// an index would lock out every process serving the master, and its
-    /// imports keep pace with their indexes (PERFORMANCE.md); there it does
-    /// nothing.
+    /// Returns how many were set aside.
     pub async fn set_song_indexes_aside(&self) -> Result<usize> {
-        match self.sqlite_writer() {
-            Some(writer) => crate::sqlite::set_song_indexes_aside(writer).await,
-            None => Ok(0),
+        match (self.sqlite_writer(), self.pool_ref()) {
+            (Some(writer), _) => crate::sqlite::set_song_indexes_aside(writer).await,
+            (None, crate::backend::PoolRef::Postgres(pool)) => {
+                crate::postgres::set_song_indexes_aside(pool).await
+            }
+            (None, crate::backend::PoolRef::Sqlite(_)) => unreachable!("SQLite always has its writer"),
         }
     }
 
@@ -224,9 +224,12 @@ impl Db {
     /// (by this process or one that was killed), one transaction each.
     /// Returns how many were built.
     pub async fn restore_song_indexes(&self) -> Result<usize> {
-        match self.sqlite_writer() {
-            Some(writer) => crate::sqlite::restore_song_indexes(writer).await,
-            None => Ok(0),
+        match (self.sqlite_writer(), self.pool_ref()) {
+            (Some(writer), _) => crate::sqlite::restore_song_indexes(writer).await,
+            (None, crate::backend::PoolRef::Postgres(pool)) => {
+                crate::postgres::restore_song_indexes(pool).await
+            }
+            (None, crate::backend::PoolRef::Sqlite(_)) => unreachable!("SQLite always has its writer"),
         }
     }
 

@@ -202,6 +202,70 @@ pub(crate) async fn analyze_library(pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
+/// Drops the secondary indexes of `songs` (not the primary key, not one
+/// behind a constraint), each recorded in `song_indexes_set_aside` in the
+/// same transaction. Returns how many were dropped.
+pub(crate) async fn set_song_indexes_aside(pool: &PgPool) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE i.indrelid = 'songs'::regclass AND NOT i.indisprimary \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (name, definition) in &indexes {
+        sqlx::query("INSERT INTO song_indexes_set_aside (name, definition) VALUES ($1, $2)")
+            .bind(name)
+            .bind(definition)
+            .execute(&mut *tx)
+            .await?;
+        let drop = sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")));
+        sqlx::raw_sql(drop).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(indexes.len())
+}
+
+/// Builds again every index in `song_indexes_set_aside`, one transaction
+/// each, and forgets it. Returns how many were built. Nothing to do before
+/// migration 0021.
+pub(crate) async fn restore_song_indexes(pool: &PgPool) -> Result<usize> {
+    let has_record: bool = sqlx::query_scalar("SELECT to_regclass('song_indexes_set_aside') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !has_record {
+        return Ok(0);
+    }
+    let mut built = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        // FOR UPDATE SKIP LOCKED: two processes starting at once build
+        // different indexes, not the same one twice.
+        let next: Option<(String, String)> = sqlx::query_as(
+            "SELECT name, definition FROM song_indexes_set_aside ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((name, definition)) = next else { break };
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass(quote_ident($1)) IS NOT NULL")
+            .bind(&name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await?;
+            built += 1;
+        }
+        sqlx::query("DELETE FROM song_indexes_set_aside WHERE name = $1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(built)
+}
+
 /// The database's size on disk, in bytes.
 pub(crate) async fn size_bytes(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?)

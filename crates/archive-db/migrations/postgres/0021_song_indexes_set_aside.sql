@@ -1,7 +1,9 @@
--- SQLite's import sets the indexes of `songs` aside here while it writes
--- (see the SQLite migration). PostgreSQL keeps its indexes during imports:
--- dropping one takes a lock that every process serving the master would
--- queue behind. The table exists on both so that the schemas match.
+-- A large first import drops the secondary indexes of `songs` and builds
+-- them again when it ends: building an index from all the rows at once
+-- costs a fraction of keeping it up to date row by row (PERFORMANCE.md).
+-- Each index dropped is written here first, in the same transaction, so
+-- that a process killed half-way leaves a record of what to build, and the
+-- next start (or import) builds it.
 CREATE TABLE song_indexes_set_aside (
     name TEXT NOT NULL PRIMARY KEY,
     definition TEXT NOT NULL

@@ -1,4 +1,4 @@
--- A large first import on SQLite drops the secondary indexes of `songs` and
+-- A large first import drops the secondary indexes of `songs` and
 -- builds them again when it ends: building an index from sorted rows costs
 -- a fraction of keeping it up to date row by row (PERFORMANCE.md). Each
 -- index dropped is written here first, in the same transaction, so that a

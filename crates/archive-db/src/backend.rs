@@ -401,6 +401,15 @@ impl Db {
         }
     }
 
+    /// A borrowed pool to write on (SQLite's one writer, or PostgreSQL's pool),
+    /// for work that runs its own transactions (schema changes).
+    pub(crate) fn write_pool_ref(&self) -> PoolRef<'_> {
+        match &self.pool {
+            Pool::Sqlite { write, .. } => PoolRef::Sqlite(write),
+            Pool::Postgres(pool) => PoolRef::Postgres(pool),
+        }
+    }
+
     pub(crate) fn sqlite_writer(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite { write, .. } => Some(write),

@@ -211,12 +211,9 @@ impl Db {
     /// id still use the primary key; others scan the table meanwhile.
     /// Returns how many were set aside.
     pub async fn set_song_indexes_aside(&self) -> Result<usize> {
-        match (self.sqlite_writer(), self.pool_ref()) {
-            (Some(writer), _) => crate::sqlite::set_song_indexes_aside(writer).await,
-            (None, crate::backend::PoolRef::Postgres(pool)) => {
-                crate::postgres::set_song_indexes_aside(pool).await
-            }
-            (None, crate::backend::PoolRef::Sqlite(_)) => unreachable!("SQLite always has its writer"),
+        match self.write_pool_ref() {
+            crate::backend::PoolRef::Sqlite(writer) => crate::sqlite::set_song_indexes_aside(writer).await,
+            crate::backend::PoolRef::Postgres(pool) => crate::postgres::set_song_indexes_aside(pool).await,
         }
     }
 
@@ -224,12 +221,9 @@ impl Db {
     /// (by this process or one that was killed), one transaction each.
     /// Returns how many were built.
     pub async fn restore_song_indexes(&self) -> Result<usize> {
-        match (self.sqlite_writer(), self.pool_ref()) {
-            (Some(writer), _) => crate::sqlite::restore_song_indexes(writer).await,
-            (None, crate::backend::PoolRef::Postgres(pool)) => {
-                crate::postgres::restore_song_indexes(pool).await
-            }
-            (None, crate::backend::PoolRef::Sqlite(_)) => unreachable!("SQLite always has its writer"),
+        match self.write_pool_ref() {
+            crate::backend::PoolRef::Sqlite(writer) => crate::sqlite::restore_song_indexes(writer).await,
+            crate::backend::PoolRef::Postgres(pool) => crate::postgres::restore_song_indexes(pool).await,
         }
     }
 

@@ -238,6 +238,13 @@ pub(crate) async fn restore_song_indexes(pool: &PgPool) -> Result<usize> {
     if !has_record {
         return Ok(0);
     }
+    // Every import and every start asks; usually nothing is aside, and the
+    // answer then opens no transaction.
+    let aside: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM song_indexes_set_aside").fetch_one(pool).await?;
+    if aside == 0 {
+        return Ok(0);
+    }
     let mut built = 0;
     loop {
         let mut tx = pool.begin().await?;

@@ -271,6 +271,13 @@ pub(crate) async fn restore_song_indexes(writer: &SqlitePool) -> Result<usize> {
     if has_record == 0 {
         return Ok(0);
     }
+    // Every import and every start asks; usually nothing is aside, and the
+    // answer then costs no write lock.
+    let aside: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM song_indexes_set_aside").fetch_one(writer).await?;
+    if aside == 0 {
+        return Ok(0);
+    }
     let mut built = 0;
     loop {
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;

@@ -363,7 +363,11 @@ async fn import_root(
         }
     }
 
-    let aside = sets_indexes_aside(to_read.len(), db.song_count().await?) && set_indexes_aside(db).await?;
+    // The library is counted only for an import large enough to qualify:
+    // the watcher's imports of a few files skip the count.
+    let aside = to_read.len() >= INDEXES_ASIDE_FROM
+        && sets_indexes_aside(to_read.len(), db.song_count().await?)
+        && set_indexes_aside(db).await?;
     let written = read_and_write(db, to_read, &known, FileSource::Library, progress, report).await;
     // Built again whatever the writing did: a failed import still leaves a
     // library that pages can browse by index.

@@ -300,14 +300,16 @@ impl Tx {
             ids.extend(self.fetch_all_sql::<(String, Uuid)>(sql).await?);
         }
         let order: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        let mut new_ids = Vec::new();
         let mut new_rows = Vec::new();
         for row in rows {
             if let std::collections::hash_map::Entry::Vacant(missing) = ids.entry(row.key) {
                 missing.insert(row.id);
+                new_ids.push(row.id);
                 new_rows.push(row.values);
             }
         }
-        self.insert_rows_recorded(table, new_rows).await?;
+        self.insert_rows_recorded(table, new_ids, new_rows.into_iter().map(Ok)).await?;
         Ok(order.iter().map(|key| ids[key]).collect())
     }
 
@@ -334,7 +336,7 @@ impl Tx {
         let existing: std::collections::HashMap<Uuid, Song> =
             self.songs_by_ids(&ids).await?.into_iter().map(|s| (s.id, s)).collect();
         let now = crate::now();
-        let mut new_rows = Vec::new();
+        let mut new_songs = Vec::new();
         for ImportedSong { mut song, bytes_changed } in songs {
             let id = song.id.expect("checked above");
             if let Some(current) = existing.get(&id)
@@ -344,32 +346,28 @@ impl Tx {
                 song.content_hash = current.content_hash.clone();
             }
             match existing.get(&id) {
-                None => {
-                    let mut values = crate::library::song_values(song)?;
-                    values.push(("id", Some(Param::Uuid(id))));
-                    values.push(("created_at", Some(Param::Time(now))));
-                    values.push(("updated_at", Some(Param::Time(now))));
-                    new_rows.push(values);
-                }
+                None => new_songs.push((id, song)),
                 Some(current) if same_song(current, &song) => {}
                 Some(_) => {
                     self.replace_song(id, song).await?;
                 }
             }
         }
-        if new_rows.is_empty() {
+        if new_songs.is_empty() {
             return Ok(());
         }
-        let new_ids: Vec<Uuid> = new_rows
-            .iter()
-            .filter_map(|row| match row.iter().find(|(column, _)| *column == "id") {
-                Some((_, Some(Param::Uuid(id)))) => Some(*id),
-                _ => None,
-            })
-            .collect();
+        let new_ids: Vec<Uuid> = new_songs.iter().map(|(id, _)| *id).collect();
+        // Each row is made while the statement before it is written.
+        let rows = new_songs.into_iter().map(|(id, song)| {
+            let mut values = crate::library::song_values(song)?;
+            values.push(("id", Some(Param::Uuid(id))));
+            values.push(("created_at", Some(Param::Time(now))));
+            values.push(("updated_at", Some(Param::Time(now))));
+            Ok(values)
+        });
         // One search statement for the batch, not one trigger query per song.
         self.set_search_in_bulk(true).await?;
-        self.insert_rows_recorded("songs", new_rows).await?;
+        self.insert_rows_recorded("songs", new_ids.clone(), rows).await?;
         for chunk in new_ids.chunks(crate::sql::MAX_PARAMS) {
             let mut sql = Sql::new(
                 "INSERT INTO search_documents (kind, ref_id, name, context) \
@@ -405,40 +403,12 @@ impl Tx {
     /// pointed at another song (the file was replaced) now points at the new one.
     pub async fn upsert_file_locations(&mut self, locations: &[NewFileLocation]) -> Result<()> {
         let now = crate::now();
-        for chunk in locations.chunks(crate::sql::MAX_PARAMS / 6) {
-            let mut delete = Sql::new("DELETE FROM file_locations WHERE path IN (");
-            let mut insert = Sql::new(
-                "INSERT INTO file_locations (song_id, path, file_size, modified_at, source, status, updated_at) VALUES ",
-            );
-            for (i, l) in chunk.iter().enumerate() {
-                if i > 0 {
-                    delete.push(", ");
-                    insert.push(", ");
-                }
-                delete.bind(Param::Text(l.path.clone()));
-                insert
-                    .push("(")
-                    .bind(Param::Uuid(l.song_id))
-                    .push(", ")
-                    .bind(Param::Text(l.path.clone()))
-                    .push(", ");
-                insert.bind(Param::Int(l.file_size)).push(", ");
-                match l.modified_at {
-                    Some(t) => insert.bind(Param::Time(t)),
-                    None => insert.push("NULL"),
-                };
-                insert.push(", ").bind(Param::Text(l.source.as_str().to_owned())).push(", 'present', ");
-                insert.bind(Param::Time(now)).push(")");
-            }
-            delete.push(")");
-            insert.push(
-                " ON CONFLICT (song_id) DO UPDATE SET path = excluded.path, file_size = excluded.file_size, \
-                 modified_at = excluded.modified_at, source = excluded.source, status = 'present', \
-                 updated_at = excluded.updated_at",
-            );
-            self.execute_sql(delete).await?;
-            self.execute_sql(insert).await?;
-        }
+        let statements = locations.chunks(crate::sql::MAX_PARAMS / 6).flat_map(|chunk| {
+            let mut delete = Sql::new("DELETE FROM file_locations WHERE path IN ");
+            delete.bind_list(chunk.iter().map(|l| Param::Text(l.path.clone())));
+            [Ok(delete), Ok(location_insert(chunk, now))]
+        });
+        self.execute_in_turn(statements).await?;
         Ok(())
     }
 
@@ -457,4 +427,30 @@ impl Tx {
         }
         Ok(marked)
     }
+}
+
+/// One statement that writes these locations, each replacing its song's.
+fn location_insert(chunk: &[NewFileLocation], now: chrono::DateTime<chrono::Utc>) -> Sql {
+    let mut insert = Sql::new(
+        "INSERT INTO file_locations (song_id, path, file_size, modified_at, source, status, updated_at) VALUES ",
+    );
+    for (i, l) in chunk.iter().enumerate() {
+        if i > 0 {
+            insert.push(", ");
+        }
+        insert.push("(").bind(Param::Uuid(l.song_id)).push(", ").bind(Param::Text(l.path.clone())).push(", ");
+        insert.bind(Param::Int(l.file_size)).push(", ");
+        match l.modified_at {
+            Some(t) => insert.bind(Param::Time(t)),
+            None => insert.push("NULL"),
+        };
+        insert.push(", ").bind(Param::Text(l.source.as_str().to_owned())).push(", 'present', ");
+        insert.bind(Param::Time(now)).push(")");
+    }
+    insert.push(
+        " ON CONFLICT (song_id) DO UPDATE SET path = excluded.path, file_size = excluded.file_size, \
+         modified_at = excluded.modified_at, source = excluded.source, status = 'present', \
+         updated_at = excluded.updated_at",
+    );
+    insert
 }

@@ -189,6 +189,9 @@ impl crate::Tx {
 /// A column value to write: `None` writes NULL.
 pub(crate) type Value = Option<Param>;
 
+/// A row to write: its columns, each with its value.
+pub(crate) type Row<'a> = Vec<(&'a str, Value)>;
+
 impl crate::Tx {
     /// Inserts one row. Synced tables get their version and change record from
     /// the capture triggers.
@@ -198,78 +201,93 @@ impl crate::Tx {
 
     /// Inserts many rows with the same columns, several per statement (the
     /// capture triggers still record one change per row).
-    pub(crate) async fn insert_rows(
-        &mut self,
-        table: &str,
-        rows: Vec<Vec<(&str, Value)>>,
-    ) -> crate::Result<()> {
-        let columns = rows.first().map_or(1, Vec::len).max(1);
-        let rows_per_statement = (MAX_PARAMS / columns).max(1);
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(rows_per_statement).collect();
-            let names: Vec<&str> = chunk[0].iter().map(|(name, _)| *name).collect();
-            let mut sql = Sql::new(&format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")));
-            for (r, row) in chunk.into_iter().enumerate() {
-                debug_assert_eq!(row.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
-                sql.push(if r == 0 { "(" } else { ", (" });
-                for (i, (_, value)) in row.into_iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    push_value(&mut sql, value);
-                }
-                sql.push(")");
-            }
-            self.execute_sql(sql).await?;
-        }
+    pub(crate) async fn insert_rows(&mut self, table: &str, rows: Vec<Row<'_>>) -> crate::Result<()> {
+        self.execute_in_turn(insert_statements(table, rows.into_iter().map(Ok))).await?;
         Ok(())
     }
 
-    /// Inserts new rows of a synced table (each with its `id`) and records
-    /// one change for each, exactly as the capture triggers would (a new
-    /// version from the node's sequence, an `insert` entry in the log, its
-    /// author), in the same transaction, but in bulk: the versions are
-    /// reserved at once and the entries written many per statement, with
-    /// capture off for the rows. Per row, the trigger's own update of the
-    /// row's version was the largest part of an import's writing. For a
-    /// transaction that captures locally (the default), such as an import's.
-    pub(crate) async fn insert_rows_recorded(
+    /// Runs `statements` in order and stops at the first error. Each one is
+    /// built (its rows, its text, its values bound) while the database runs
+    /// the one before it: in a bulk write, building a statement takes about
+    /// a third as long as running it, and the database would wait for it.
+    pub(crate) async fn execute_in_turn(
+        &mut self,
+        mut statements: impl Iterator<Item = crate::Result<Sql>>,
+    ) -> crate::Result<u64> {
+        let rows = crate::backend::on_tx!(self, conn => {
+            let text = dialect_of(&*conn);
+            let build = |sql: crate::Result<Sql>| {
+                sql.map(|sql| bind_params!(sqlx::query(sqlx::AssertSqlSafe(text(sql.text))), sql.params))
+            };
+            let mut rows = 0;
+            let mut next = statements.next().map(build);
+            while let Some(query) = next {
+                // The first poll hands the statement to the database; the
+                // next one is built while it runs.
+                let (result, following) =
+                    tokio::join!(query?.execute(&mut *conn), async { statements.next().map(build) });
+                rows += result?.rows_affected();
+                next = following;
+            }
+            rows
+        });
+        Ok(rows)
+    }
+
+    /// Inserts new rows of a synced table and records one change for each,
+    /// exactly as the capture triggers would (a new version from the node's
+    /// sequence, an `insert` entry in the log, its author), in the same
+    /// transaction, but in bulk: the versions are reserved at once and the
+    /// entries written many per statement, with capture off for the rows.
+    /// Per row, the trigger's own update of the row's version was the
+    /// largest part of an import's writing. For a transaction that captures
+    /// locally (the default), such as an import's.
+    ///
+    /// `rows` are the rows of `ids`, in that order, each with its `id`
+    /// column. A row is made only when its statement is built, while the
+    /// database writes the one before: a row that cannot be made stops the
+    /// writing with its error.
+    pub(crate) async fn insert_rows_recorded<'r>(
         &mut self,
         table: &str,
-        mut rows: Vec<Vec<(&str, Value)>>,
+        ids: Vec<Uuid>,
+        rows: impl Iterator<Item = crate::Result<Row<'r>>>,
     ) -> crate::Result<()> {
-        if rows.is_empty() {
+        if ids.is_empty() {
             return Ok(());
         }
-        let versions = self.reserve_versions(rows.len()).await?;
+        let versions = self.reserve_versions(ids.len()).await?;
         // Time-ordered ids (UUIDv7: the time in milliseconds, then 74 random
         // bits): the entries of a batch go side by side at the end of the
         // unique index on `change_id`, not into random pages all over it
         // (a third of the change log's share of a first import). One call
         // for every id's random bits, not one each.
         let millis = u64::try_from(crate::now().timestamp_millis()).unwrap_or(0);
-        let mut random = vec![0u8; 10 * rows.len()];
+        let mut random = vec![0u8; 10 * ids.len()];
         getrandom::fill(&mut random).map_err(|e| sqlx::Error::Io(std::io::Error::other(e.to_string())))?;
-        let change_ids = random.chunks_exact(10).map(|bytes| {
-            uuid::Builder::from_unix_timestamp_millis(millis, bytes.try_into().expect("10 bytes")).into_uuid()
+        let rows = rows.zip(versions.clone()).map(|(row, version)| {
+            row.map(|mut row| {
+                row.push(("version", Some(Param::Int(version))));
+                row
+            })
         });
-        let mut changes = Vec::with_capacity(rows.len());
-        for ((row, version), change_id) in rows.iter_mut().zip(versions).zip(change_ids) {
-            let id = row.iter().find(|(column, _)| *column == "id").and_then(|(_, id)| id.clone());
-            let id = id.expect("insert_rows_recorded needs each row's id");
-            row.push(("version", Some(Param::Int(version))));
-            changes.push(vec![
+        let table_name = table.to_owned();
+        let entries = ids.into_iter().zip(versions).zip(random.chunks_exact(10).map(|bytes| {
+            uuid::Builder::from_unix_timestamp_millis(millis, bytes.try_into().expect("10 bytes")).into_uuid()
+        }));
+        let entries = entries.map(move |((id, version), change_id)| {
+            Ok(vec![
                 ("change_id", Some(Param::Uuid(change_id))),
-                ("table_name", Some(Param::Text(table.to_owned()))),
-                ("row_id", Some(id)),
+                ("table_name", Some(Param::Text(table_name.clone()))),
+                ("row_id", Some(Param::Uuid(id))),
                 ("op", Some(Param::Text("insert".to_owned()))),
                 ("version", Some(Param::Int(version))),
-            ]);
-        }
+            ])
+        });
         self.set_capture(crate::Capture::Off).await?;
-        self.insert_rows(table, rows).await?;
-        self.insert_rows("sync_changes", changes).await?;
+        // The rows and then their log entries, as one run of statements.
+        let statements = insert_statements(table, rows).chain(insert_statements("sync_changes", entries));
+        self.execute_in_turn(statements).await?;
         self.set_capture(crate::Capture::Local).await
     }
 
@@ -332,6 +350,81 @@ impl crate::Db {
         sql.bind(Param::Uuid(id));
         self.fetch_optional_sql(sql).await
     }
+}
+
+/// Multi-row `INSERT` statements for `rows` (all with the same columns),
+/// each built only when asked for; the first row that cannot be made ends
+/// them with its error. The first statements are small, so that the
+/// database starts at once: each after doubles, up to as many rows as
+/// [`MAX_PARAMS`] allows.
+fn insert_statements<'a, R>(table: &str, rows: R) -> InsertStatements<R::IntoIter>
+where
+    R: IntoIterator<Item = crate::Result<Row<'a>>>,
+{
+    InsertStatements { table: table.to_owned(), rows: rows.into_iter(), next_rows: 32, failed: false }
+}
+
+/// See [`insert_statements`]. A type of its own, not a closure: a closure
+/// over rows that borrow their column names makes the futures that hold it
+/// fail to prove `Send`.
+struct InsertStatements<I> {
+    table: String,
+    rows: I,
+    next_rows: usize,
+    failed: bool,
+}
+
+impl<'a, I: Iterator<Item = crate::Result<Row<'a>>>> Iterator for InsertStatements<I> {
+    type Item = crate::Result<Sql>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let first = match self.rows.next()? {
+            Ok(row) => row,
+            Err(e) => return self.fail(e),
+        };
+        let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
+        let limit = self.next_rows.min((MAX_PARAMS / names.len().max(1)).max(1));
+        self.next_rows = limit * 2;
+        let mut sql = Sql::new(&format!("INSERT INTO {} ({}) VALUES ", self.table, names.join(", ")));
+        push_row(&mut sql, first, true);
+        for _ in 1..limit {
+            match self.rows.next() {
+                None => break,
+                Some(Ok(row)) => {
+                    debug_assert_eq!(row.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
+                    push_row(&mut sql, row, false);
+                }
+                Some(Err(e)) => return self.fail(e),
+            }
+        }
+        Some(Ok(sql))
+    }
+}
+
+impl<I> InsertStatements<I> {
+    fn fail(&mut self, e: crate::DbError) -> Option<crate::Result<Sql>> {
+        self.failed = true;
+        Some(Err(e))
+    }
+}
+
+fn push_row(sql: &mut Sql, row: Row<'_>, first: bool) {
+    sql.push(if first { "(" } else { ", (" });
+    for (i, (_, value)) in row.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        push_value(sql, value);
+    }
+    sql.push(")");
+}
+
+/// How `conn`'s backend wants a statement's text, without holding `conn`.
+fn dialect_of<C: Dialect>(_: &C) -> fn(String) -> String {
+    C::statement
 }
 
 pub(crate) fn push_value(sql: &mut Sql, value: Value) {

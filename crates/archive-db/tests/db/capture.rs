@@ -246,3 +246,53 @@ async fn every_change_names_the_user_whose_request_made_it_or_none_for_the_node(
     })
     .await;
 }
+
+fn imported(title: String, track_number: Option<i64>) -> archive_db::ImportedSong {
+    archive_db::ImportedSong {
+        song: archive_db::NewSong { id: Some(Uuid::now_v7()), title, track_number, ..Default::default() },
+        bytes_changed: false,
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_write_across_many_statements_records_each_row_once_with_its_version() {
+    // 2,000 songs go out as statements of 32, 64, 128, … rows: every row and
+    // its log entry must pair up across those boundaries.
+    on_each_backend(|t| async move {
+        let songs: Vec<_> = (0..2000).map(|i| imported(format!("Bulk {i}"), Some(i % 100))).collect();
+        let ids: Vec<Uuid> = songs.iter().map(|s| s.song.id.unwrap()).collect();
+        let mut tx = t.db.begin().await.unwrap();
+        tx.upsert_songs(songs).await.unwrap();
+        tx.commit().await.unwrap();
+        let changes = all_changes(&t.db).await;
+        let written = t.db.songs_by_ids(&ids).await.unwrap();
+        assert_eq!(written.len(), 2000);
+        for song in written {
+            let entries = of_row(&changes, "songs", song.id);
+            assert_eq!(entries.len(), 1, "one change for {}", song.title);
+            assert_eq!((entries[0].op, entries[0].version), (ChangeOp::Insert, song.version));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_song_that_cannot_be_written_stops_a_bulk_write_with_its_reason() {
+    on_each_backend(|t| async move {
+        let mut songs: Vec<_> = (0..500).map(|i| imported(format!("Fine {i}"), None)).collect();
+        songs[400].song.track_number = Some(1_000_000);
+        let mut tx = t.db.begin().await.unwrap();
+        let error = tx.upsert_songs(songs).await.unwrap_err();
+        assert!(matches!(error, DbError::Invalid { .. }), "refused as invalid: {error:?}");
+        assert!(error.to_string().contains("track_number"), "names the field: {error}");
+        drop(tx);
+        let page = t.db.songs(&Default::default(), &Default::default()).await.unwrap();
+        assert!(page.items.is_empty(), "the transaction wrote nothing");
+        assert!(of_table(&all_changes(&t.db).await, "songs").is_empty(), "and recorded nothing");
+    })
+    .await;
+}
+
+fn of_table(changes: &[ChangeRecord], table: &str) -> Vec<ChangeRecord> {
+    changes.iter().filter(|c| c.table_name == table).cloned().collect()
+}

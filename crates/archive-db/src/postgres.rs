@@ -47,9 +47,23 @@ pub(crate) async fn set_author(tx: &mut Transaction<'static, Postgres>, author: 
     Ok(())
 }
 
-/// Changes after `after`, never past the oldest running transaction: a
-/// transaction still open may commit changes at positions below those of
-/// transactions that already committed, and they must not be passed over.
+/// The oldest transaction still running that may write to this database:
+/// the statement's snapshot's running transactions, less those a session
+/// of another database on the server holds (its `backend_xid`), or the
+/// snapshot's end when none is left. One that cannot be placed (it ended
+/// between the snapshot and the look, or it is a prepared transaction with
+/// no session) counts as this database's, so the horizon is never too far ahead;
+/// transaction ids are shared by the whole server, and without the
+/// exclusion a long write in any other database held every reader back.
+const HORIZON: &str = "(SELECT coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot())) \
+     FROM pg_snapshot_xip(pg_current_snapshot()) AS running \
+     WHERE xid(running) NOT IN (SELECT backend_xid FROM pg_stat_activity \
+         WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))";
+
+/// Changes after `after`, never past the oldest running transaction of
+/// this database ([`HORIZON`]): a transaction still open may commit
+/// changes at positions below those of transactions that already
+/// committed, and they must not be passed over.
 ///
 /// `ORDER BY` names the table's columns: a bare `xid` would mean the output
 /// column (the `bigint` cast), which no index serves, and every poll would
@@ -59,19 +73,19 @@ where
     E: sqlx::Executor<'e, Database = Postgres>,
     Row: for<'r> sqlx::FromRow<'r, <Postgres as sqlx::Database>::Row> + Send + Unpin,
 {
-    Ok(sqlx::query_as(
+    let sql = format!(
         "SELECT id, xid::text::bigint AS xid, change_id, table_name, row_id, op, base_version, version, \
                 origin, changed_at, author \
          FROM sync_changes \
-         WHERE (xid, id) > ($1::bigint::text::xid8, $2) \
-           AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY sync_changes.xid, sync_changes.id LIMIT $3",
-    )
-    .bind(after.xid)
-    .bind(after.id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+         WHERE (xid, id) > ($1::bigint::text::xid8, $2) AND xid < {HORIZON} \
+         ORDER BY sync_changes.xid, sync_changes.id LIMIT $3"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(after.xid)
+        .bind(after.id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// `GROUP BY … HAVING` keeping the rows whose every log entry lies at or
@@ -88,15 +102,14 @@ pub(crate) fn push_settled_by(sql: &mut Sql, upto: LogPosition) {
 pub(crate) const XID_AS_INT: &str = "xid::text::bigint";
 
 /// The newest settled position: the last change below the oldest running
-/// transaction. Everything up to it is committed and visible.
+/// transaction of this database ([`HORIZON`]). Everything up to it is
+/// committed and visible.
 pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(conn: E) -> Result<LogPosition> {
-    let head: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT xid::text::bigint, id FROM sync_changes \
-         WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY sync_changes.xid DESC, sync_changes.id DESC LIMIT 1",
-    )
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!(
+        "SELECT xid::text::bigint, id FROM sync_changes WHERE xid < {HORIZON} \
+         ORDER BY sync_changes.xid DESC, sync_changes.id DESC LIMIT 1"
+    );
+    let head: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(conn).await?;
     Ok(head.map_or(LogPosition::START, |(xid, id)| LogPosition { xid, id }))
 }
 

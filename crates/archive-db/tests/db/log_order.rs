@@ -122,3 +122,32 @@ async fn many_concurrent_writers_lose_no_change_for_a_following_reader() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_write_left_open_in_another_database_on_the_server_does_not_hold_readers_back() {
+    let (Some(ours), Some(other)) =
+        (TestDb::new(Backend::Postgres).await, TestDb::new(Backend::Postgres).await)
+    else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    // Another application's database on the same server, in the middle of a write.
+    let mut elsewhere = other.db.begin().await.unwrap();
+    elsewhere.insert_artist(NewArtist { name: "Elsewhere".into(), ..Default::default() }).await.unwrap();
+
+    let here = insert_artist(&ours.db, "Here").await;
+    // Other tests' writes to this server's databases may be open too: what
+    // matters is that this one, left open for the whole test, is passed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen.contains(&here) && std::time::Instant::now() < deadline {
+        seen = follow(&ours.db, LogPosition::START, 100).await.0;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(seen.contains(&here), "a reader of this database waited for another database's write");
+    assert_eq!(
+        ours.db.log_head().await.unwrap(),
+        ours.db.changes_after(LogPosition::START, 100).await.unwrap().last().unwrap().position
+    );
+    elsewhere.rollback().await.unwrap();
+}

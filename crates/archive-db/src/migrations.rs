@@ -137,6 +137,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0021_song_indexes_set_aside.sql"),
         include_str!("../migrations/postgres/0021_song_indexes_set_aside.sql"),
     ),
+    (
+        22,
+        "capture triggers skipped while capture is off",
+        include_str!("../migrations/sqlite/0022_capture_skipped_when_off.sql"),
+        include_str!("../migrations/postgres/0022_capture_skipped_when_off.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -244,9 +244,11 @@ impl crate::Tx {
     /// locally (the default), such as an import's.
     ///
     /// `rows` are the rows of `ids`, in that order, each with its `id`
-    /// column. A row is made only when its statement is built, while the
-    /// database writes the one before: a row that cannot be made stops the
-    /// writing with its error.
+    /// column. A row is made only when it is sent, while the database
+    /// writes the ones before: a row that cannot be made stops the writing
+    /// with its error. SQLite gets multi-row statements
+    /// ([`Tx::execute_in_turn`]); PostgreSQL one `COPY` for the rows and one
+    /// for their entries, which reads them as they come.
     pub(crate) async fn insert_rows_recorded<'r>(
         &mut self,
         table: &str,
@@ -285,9 +287,14 @@ impl crate::Tx {
             ])
         });
         self.set_capture(crate::Capture::Off).await?;
-        // The rows and then their log entries, as one run of statements.
-        let statements = insert_statements(table, rows).chain(insert_statements("sync_changes", entries));
-        self.execute_in_turn(statements).await?;
+        if let crate::backend::TxInner::Postgres(tx) = self.inner_mut() {
+            crate::postgres::copy_rows(tx, table, rows).await?;
+            crate::postgres::copy_rows(tx, "sync_changes", entries).await?;
+        } else {
+            // The rows and then their log entries, as one run of statements.
+            let statements = insert_statements(table, rows).chain(insert_statements("sync_changes", entries));
+            self.execute_in_turn(statements).await?;
+        }
         self.set_capture(crate::Capture::Local).await
     }
 

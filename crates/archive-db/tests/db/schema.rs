@@ -267,6 +267,29 @@ async fn the_postgres_full_text_index_keeps_its_pending_list_short() {
 }
 
 #[tokio::test]
+async fn on_postgres_every_capture_trigger_is_skipped_while_capture_is_off() {
+    // Migration 0022: with the condition in the trigger, a bulk write with
+    // capture off calls no trigger function and queues no event per row.
+    if !archive_testkit::backends().contains(&Backend::Postgres) {
+        return; // the PostgreSQL test server said why it is missing
+    }
+    let t = TestDb::new(Backend::Postgres).await.expect("PostgreSQL is available");
+    let tables = archive_db::SYNCED_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    let mut tx = t.db.begin().await.unwrap();
+    tx.execute_unchecked(&format!(
+        "DO $$ BEGIN IF (SELECT count(*) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid \
+         WHERE c.relname IN ({tables}) AND g.tgqual IS NOT NULL \
+         AND pg_get_triggerdef(g.oid) LIKE '%WHEN (archive_capture_on())%' \
+         AND (g.tgname = c.relname || '_capture' OR g.tgname = c.relname || '_assign_version')) \
+         <> 2 * {count} THEN RAISE EXCEPTION 'a capture trigger runs while capture is off'; END IF; END $$",
+        count = archive_db::SYNCED_TABLES.len()
+    ))
+    .await
+    .expect("both capture triggers of every synced table have the WHEN condition");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
 async fn refreshing_the_library_statistics_gives_postgres_a_row_estimate_for_songs() {
     // Without statistics (a library imported into fresh tables, before
     // autovacuum's round) PostgreSQL planned two-word searches four times slower.

@@ -365,7 +365,7 @@ async fn a_slave_with_a_read_only_key_follows_the_master_and_keeps_its_own_chang
     create(&pair.slave, &pair.slave_admin.token, "/api/v1/genres", json!({"name": "Only Here"})).await;
     create(&pair.master, &pair.master_admin.token, "/api/v1/genres", json!({"name": "From The Master"}))
         .await;
-    pair.sync().await;
+    pair.sync_until_pulled().await;
     let genre = |app: &App, name: &str| {
         let db = app.db().clone();
         let name = name.to_owned();

@@ -63,10 +63,12 @@ impl Pair {
     }
 
     /// Runs cycles until one pulls something (at most 50, 100 ms apart) and
-    /// returns its report. On PostgreSQL a transaction still open in the
-    /// master's database (autovacuum's `ANALYZE`, a job of the master's own)
-    /// holds the log's horizon back until it ends (SYNC.md): a change made
-    /// just before can come a cycle or two later; it is never skipped.
+    /// returns its report. On a PostgreSQL master a change made just before
+    /// can come a cycle late: a transaction still open in its database holds
+    /// the log's horizon back (SYNC.md), and a master that found its log idle
+    /// answers "nothing new" without a query until PostgreSQL's notification
+    /// of the commit reaches it, a moment after the commit. It is never
+    /// skipped.
     pub async fn sync_until_pulled(&self) -> Value {
         for _ in 0..50 {
             let report = self.sync().await;

@@ -426,8 +426,8 @@ impl Db {
                 self.commits.forget_capture();
                 (TxInner::Sqlite(tx), Some(self.commits.clone()))
             }
-            // PostgreSQL tells of commits itself (see `crate::commits`).
-            Pool::Postgres(pool) => (TxInner::Postgres(pool.begin().await?), None),
+            // PostgreSQL tells of logged commits itself (see `crate::commits`).
+            Pool::Postgres(pool) => (TxInner::Postgres(pool.begin().await?), Some(self.commits.clone())),
         };
         Ok(Tx {
             inner,
@@ -582,7 +582,8 @@ pub struct Tx {
     unlogged: bool,
     /// The count it then adds itself to when it commits.
     unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// SQLite's writer: told of the commit, to wake those waiting for changes.
+    /// Told of the commit: on SQLite to wake those waiting for changes, on
+    /// PostgreSQL to move the count silently (see `crate::commits`).
     commits: Option<std::sync::Arc<CommitSignal>>,
 }
 
@@ -653,6 +654,7 @@ impl Tx {
             self.set_capture(Capture::Local).await?;
             self.set_author(None).await?;
         }
+        let on_postgres = matches!(self.inner, TxInner::Postgres(_));
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
@@ -660,8 +662,10 @@ impl Tx {
         if self.unlogged {
             self.unlogged_commits.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
-        if let Some(commits) = &self.commits {
-            commits.committed();
+        match (&self.commits, on_postgres) {
+            (Some(commits), false) => commits.committed(),
+            (Some(commits), true) => commits.committed_unheard(),
+            (None, _) => {}
         }
         Ok(())
     }

@@ -10,7 +10,8 @@
 //!   a trigger runs `pg_notify` on every insert into `sync_changes`, which
 //!   PostgreSQL delivers after the commit, once per transaction, to every
 //!   process listening. Each process listens on one connection of its pool,
-//!   from its first waiter on.
+//!   from its first waiter on. A write committed by this process also moves
+//!   the count at once, silently ([`CommitSignal::committed_unheard`]).
 //!
 //! A waiter holds a [`LogCommits`] receiver: it subscribes first, then reads
 //! the log, then waits for the count to move. A commit between the read and
@@ -70,6 +71,20 @@ impl CommitSignal {
         if self.captured.swap(false, Ordering::AcqRel) {
             self.bump();
         }
+    }
+
+    /// A write transaction committed on PostgreSQL, where word of what it
+    /// added to the log comes only with the notification, a moment later.
+    /// The count moves at once but wakes nobody: a reader that compares it
+    /// (the master's idle head) looks at the log again instead of answering
+    /// "nothing new" in that moment, and held long-polls still wait for the
+    /// notification. Any write moves it, logged or not: a look too many
+    /// costs one query.
+    pub(crate) fn committed_unheard(&self) {
+        self.count.send_if_modified(|n| {
+            *n = n.wrapping_add(1);
+            false
+        });
     }
 
     /// A receiver on SQLite (the hook feeds it).

@@ -67,3 +67,20 @@ async fn on_postgresql_a_commit_through_another_process_wakes_the_waiters() {
     assert!(woken(&mut commits, WORD_WITHIN).await, "no word of the other process's commit");
     other.close().await;
 }
+
+#[tokio::test]
+async fn on_postgresql_a_commit_moves_the_count_at_once_without_waking_anyone() {
+    // The notification comes a moment after the commit; until it does, a
+    // master that remembered its log as idle would answer "nothing new".
+    let Some(t) = TestDb::new(Backend::Postgres).await else {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    };
+    let mut commits = t.db.log_commits().await.unwrap();
+    let before = *commits.borrow_and_update();
+    let mut tx = t.db.begin().await.unwrap();
+    tx.set_sync_state("test.note", Some("x")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_ne!(*commits.borrow(), before, "a reader comparing the count sees the commit at once");
+    assert!(!woken(&mut commits, QUIET_FOR).await, "nobody waiting is woken: nothing was logged");
+}

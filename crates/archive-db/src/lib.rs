@@ -11,6 +11,8 @@ mod backend;
 mod backup;
 pub use backup::BackupOutcome;
 mod catalog;
+mod checkpoints;
+pub use checkpoints::BackgroundCheckpoints;
 mod changes;
 mod commits;
 mod content_files;

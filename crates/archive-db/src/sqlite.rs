@@ -41,6 +41,21 @@ pub(crate) fn anonymous_placeholders(text: String) -> String {
     out
 }
 
+/// How many pages of write-ahead log make the writer copy the log into the
+/// database after a commit (0: never; see `checkpoints`).
+pub(crate) async fn set_autocheckpoint(writer: &SqlitePool, pages: u32) -> Result<()> {
+    let pragma = sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {pages}"));
+    sqlx::raw_sql(pragma).execute(writer).await?;
+    Ok(())
+}
+
+/// Copies what it can of the write-ahead log into the database, waiting for
+/// no one: the writer goes on writing meanwhile (a passive checkpoint).
+pub(crate) async fn checkpoint_passive(pool: &SqlitePool) -> Result<()> {
+    sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
+    Ok(())
+}
+
 /// Turns capture on or off for the rest of the transaction. The context's
 /// origin stays empty: the master stamps a pushed row's entry itself.
 pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: bool) -> Result<()> {

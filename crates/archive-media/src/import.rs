@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use archive_db::{Db, DbError, FileLocation, ImportedSong, NewFileLocation, NewSong, Tx};
+use archive_db::{
+    BackgroundCheckpoints, Db, DbError, FileLocation, ImportedSong, NewFileLocation, NewSong, Tx,
+};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use thiserror::Error;
@@ -305,7 +307,7 @@ pub async fn import_uploads(
             to_read.push_back(candidate);
         }
     }
-    read_and_write(db, to_read, &known, FileSource::Upload, &progress, &mut report).await?;
+    read_and_write(db, to_read, &known, FileSource::Upload, &progress, &mut report, None).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -372,15 +374,28 @@ async fn import_root(
     let aside = to_read.len() >= INDEXES_ASIDE_FROM
         && sets_indexes_aside(to_read.len(), db.song_count().await?)
         && set_indexes_aside(db).await?;
-    let written = read_and_write(db, to_read, &known, FileSource::Library, progress, report).await;
+    // An import of more than one batch writes the log over and over: it is
+    // copied into the database beside the writer, not inside its commits.
+    let mut checkpoints = match to_read.len() > BATCH {
+        true => Some(db.checkpoints_in_background().await?),
+        false => None,
+    };
+    let written =
+        read_and_write(db, to_read, &known, FileSource::Library, progress, report, checkpoints.as_mut())
+            .await;
     // Built again whatever the writing did: a failed import still leaves a
     // library that pages can browse by index.
     let restored = match aside {
         true => restore_indexes(db).await,
         false => Ok(()),
     };
+    let finished = match checkpoints {
+        Some(checkpoints) => checkpoints.finish().await,
+        None => Ok(()),
+    };
     written?;
     restored?;
+    finished?;
 
     let gone: Vec<String> = known
         .values()
@@ -403,13 +418,21 @@ async fn read_and_write(
     source: FileSource,
     progress: &Arc<Progress>,
     report: &mut ImportReport,
+    checkpoints: Option<&mut BackgroundCheckpoints>,
 ) -> Result<(), ImportError> {
     let older = SongsBeforeSampling::of(db, &to_read, known).await?;
     let hash_whole =
         Arc::new(HashWhole { uploads: source == FileSource::Upload, sizes: older.sizes.clone() });
     let mut scanned = read_all(to_read, hash_whole);
-    let mut writer =
-        Writer { db, known, older, source, written: HashSet::new(), names: NameCache::default() };
+    let mut writer = Writer {
+        db,
+        known,
+        older,
+        source,
+        written: HashSet::new(),
+        names: NameCache::default(),
+        checkpoints,
+    };
     let mut batch = Vec::with_capacity(BATCH);
     while let Some((candidate, result)) = scanned.recv().await {
         match result {
@@ -741,6 +764,8 @@ struct Writer<'a> {
     /// Songs written by this import, to skip a second file with the same content.
     written: HashSet<Uuid>,
     names: NameCache,
+    /// Told of each commit, when the import copies the log in the background.
+    checkpoints: Option<&'a mut BackgroundCheckpoints>,
 }
 
 /// What a batch wrote.
@@ -785,6 +810,9 @@ impl Writer<'_> {
     }
 
     fn done(&mut self, outcome: BatchOutcome, progress: &Progress, report: &mut ImportReport) {
+        if let Some(checkpoints) = self.checkpoints.as_mut() {
+            checkpoints.after_commit();
+        }
         self.written.extend(outcome.songs);
         count(progress, report, outcome.imported, outcome.duplicates);
     }

@@ -1,6 +1,7 @@
 //! The database layer's contract, on SQLite and on PostgreSQL.
 
 mod capture;
+mod checkpoints;
 mod commits;
 mod compaction;
 mod connect;

@@ -1,0 +1,106 @@
+//! Checkpoints off the writer's path, for bulk writes on SQLite.
+//!
+//! SQLite appends every commit to its write-ahead log, and the committing
+//! connection copies the log back into the database once the log holds
+//! [`WRITER_CHECKPOINT_PAGES`](crate::backend::WRITER_CHECKPOINT_PAGES).
+//! The one writer then spends that copy (tens of milliseconds per 10 MB)
+//! inside a commit, while the other cores may be idle. A bulk write (a
+//! first import writes the log twice over every few seconds) has a reader
+//! connection copy the log after each batch instead: a passive checkpoint
+//! runs beside the writer, on another core, without locking it out.
+//!
+//! The writer still checkpoints, at [`BULK_CHECKPOINT_PAGES`]: the log
+//! only starts over when a write begins with all of it copied, which a copy
+//! running beside the writer rarely allows. Its own checkpoint then copies
+//! only what the background has not, and the log file stays bounded however
+//! large the import. PostgreSQL has nothing to do here.
+
+use tokio::task::JoinHandle;
+
+use crate::backend::{Db, PoolRef, WRITER_CHECKPOINT_PAGES};
+use crate::error::Result;
+
+/// How many pages of log (256 MiB) make the writer checkpoint during a bulk
+/// write: four times its usual threshold.
+const BULK_CHECKPOINT_PAGES: u32 = 4 * WRITER_CHECKPOINT_PAGES;
+
+/// While it lasts, SQLite's writer leaves the write-ahead log to
+/// [`BackgroundCheckpoints::after_commit`] up to [`BULK_CHECKPOINT_PAGES`]. [`BackgroundCheckpoints::finish`]
+/// gives it back; dropped without it, the writer gets it back all the same,
+/// a moment later.
+pub struct BackgroundCheckpoints {
+    db: Db,
+    /// Whether the writer's own checkpoints wait for the bulk threshold
+    /// (SQLite only).
+    bulk: bool,
+    /// The checkpoint running now, if any: one at a time is enough, and a
+    /// second would only wait for the first's lock.
+    running: Option<JoinHandle<()>>,
+}
+
+impl Db {
+    /// Leaves the write-ahead log to background checkpoints until the
+    /// returned value is finished or dropped (SQLite; nothing on PostgreSQL).
+    pub async fn checkpoints_in_background(&self) -> Result<BackgroundCheckpoints> {
+        let bulk = match self.sqlite_writer() {
+            Some(writer) => {
+                crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
+                true
+            }
+            None => false,
+        };
+        Ok(BackgroundCheckpoints { db: self.clone(), bulk, running: None })
+    }
+}
+
+impl BackgroundCheckpoints {
+    /// Starts copying the log into the database on a reader connection,
+    /// unless a copy is running still (the next call takes what it left).
+    /// Returns at once.
+    pub fn after_commit(&mut self) {
+        if !self.bulk || self.running.as_ref().is_some_and(|copy| !copy.is_finished()) {
+            return;
+        }
+        let db = self.db.clone();
+        self.running = Some(tokio::spawn(async move {
+            let PoolRef::Sqlite(readers) = db.pool_ref() else { return };
+            if let Err(error) = crate::sqlite::checkpoint_passive(readers).await {
+                // The writer's own checkpoints copy it later instead.
+                tracing::warn!(%error, "a background checkpoint failed");
+            }
+        }));
+    }
+
+    /// Gives the writer its own checkpoints back: its next commit copies
+    /// what the background left, and once the log is copied whole, the
+    /// next write starts it over (shrinking the file, see `backend`).
+    pub async fn finish(mut self) -> Result<()> {
+        self.after_commit();
+        if !std::mem::take(&mut self.bulk) {
+            return Ok(());
+        }
+        let writer = self.db.sqlite_writer().expect("only SQLite changes the writer's checkpoints");
+        crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await
+    }
+}
+
+impl Drop for BackgroundCheckpoints {
+    fn drop(&mut self) {
+        // Not finished: an error on the way out. The writer must not stay at
+        // the bulk threshold, whose log is four times the size.
+        if !self.bulk {
+            return;
+        }
+        let db = self.db.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(writer) = db.sqlite_writer()
+                    && let Err(error) =
+                        crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await
+                {
+                    tracing::warn!(%error, "could not turn the writer's checkpoints back on");
+                }
+            });
+        }
+    }
+}

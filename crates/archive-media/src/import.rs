@@ -193,14 +193,55 @@ pub struct NamedFile {
     pub content_hash: Option<String>,
 }
 
-/// A file read, ready to write.
+/// A file read, ready to write. What only depends on the file itself (its
+/// sampled id, the keys of its names) is made by the reading threads, on
+/// every core, so that the writing side only looks things up.
 struct Scanned {
     candidate: Candidate,
     info: TrackInfo,
-    sample: Sample,
+    /// The id its identity sample gives (a file seen before, or imported
+    /// before sampling, may keep another).
+    sampled_id: Uuid,
     /// The SHA-256 of the whole file, when this import computed it (a small
     /// file, an upload, or a file that may be a song imported before sampling).
     full_hash: Option<String>,
+    names: FileNames,
+}
+
+impl Scanned {
+    fn new(candidate: Candidate, info: TrackInfo, sample: &Sample, full_hash: Option<String>) -> Scanned {
+        let names = FileNames::of(&info);
+        Scanned { candidate, info, sampled_id: identity::song_id(sample), full_hash, names }
+    }
+}
+
+/// The artists, genre and album a file's tags name, as the keys the import
+/// finds them by.
+struct FileNames {
+    artist: Option<NameKey>,
+    album_artist: Option<NameKey>,
+    genre: Option<NameKey>,
+    album: Option<NameKey>,
+}
+
+impl FileNames {
+    fn of(info: &TrackInfo) -> FileNames {
+        let artist = |name: &String| NameKey::Artist(name.clone());
+        FileNames {
+            artist: info.artist.as_ref().map(artist),
+            album_artist: info.album_artist.as_ref().map(artist),
+            genre: info.genre.as_ref().map(|name| NameKey::Genre(name.clone())),
+            album: info
+                .album
+                .as_ref()
+                .map(|title| NameKey::Album(album_artist(info).cloned(), title.clone())),
+        }
+    }
+
+    /// The key of the artist the album is by.
+    fn album_by(&self) -> Option<&NameKey> {
+        self.album_artist.as_ref().or(self.artist.as_ref())
+    }
 }
 
 /// Songs imported before sampled identities, whose ids came from the
@@ -434,13 +475,15 @@ async fn read_and_write(
         checkpoints,
     };
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some((candidate, result)) = scanned.recv().await {
+    while let Some(result) = scanned.recv().await {
         match result {
-            Ok((info, sample, full_hash)) => {
-                warn(report, &candidate.path_text, &info.warnings);
-                batch.push(Scanned { candidate, info, sample, full_hash })
+            Ok(file) => {
+                warn(report, &file.candidate.path_text, &file.info.warnings);
+                batch.push(file)
             }
-            Err(e) => fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() }),
+            Err((candidate, e)) => {
+                fail(progress, report, FileError { path: candidate.path_text, error: e.to_string() })
+            }
         }
         if batch.len() >= BATCH {
             writer.write_batch(std::mem::take(&mut batch), progress, report).await?;
@@ -570,7 +613,7 @@ impl Listed {
     }
 }
 
-type ReadResult = (Candidate, Result<(TrackInfo, Sample, Option<String>), MediaError>);
+type ReadResult = Result<Scanned, (Candidate, MediaError)>;
 
 /// Which files the readers hash whole, beyond the small ones a sample reads whole.
 struct HashWhole {
@@ -594,8 +637,11 @@ fn read_all(queue: VecDeque<Candidate>, hash_whole: Arc<HashWhole>) -> mpsc::Rec
         tokio::task::spawn_blocking(move || {
             loop {
                 let Some(candidate) = queue.lock().expect("queue lock").pop_front() else { break };
-                let result = read_file(&candidate, &hash_whole);
-                if sender.blocking_send((candidate, result)).is_err() {
+                let result = match read_file(&candidate, &hash_whole) {
+                    Ok((info, sample, full_hash)) => Ok(Scanned::new(candidate, info, &sample, full_hash)),
+                    Err(e) => Err((candidate, e)),
+                };
+                if sender.blocking_send(result).is_err() {
                     break;
                 }
             }
@@ -684,8 +730,8 @@ impl NameCache {
     }
 
     /// The id of a name [`NameCache::resolve`] found.
-    fn id(&self, key: NameKey) -> Uuid {
-        self.get(&key).expect("every name of the batch was resolved")
+    fn id(&self, key: &NameKey) -> Uuid {
+        self.get(key).expect("every name of the batch was resolved")
     }
 
     /// Finds or creates every artist, genre and album the files name that
@@ -693,12 +739,12 @@ impl NameCache {
     async fn resolve(&mut self, tx: &mut Tx, files: &[Scanned]) -> Result<(), DbError> {
         let mut artists = Wanted::default();
         let mut genres = Wanted::default();
-        for info in files.iter().map(|f| &f.info) {
-            for name in [info.artist.as_ref(), info.album_artist.as_ref()].into_iter().flatten() {
-                self.want(&mut artists, NameKey::Artist(name.clone()));
+        for names in files.iter().map(|f| &f.names) {
+            for key in [&names.artist, &names.album_artist].into_iter().flatten() {
+                self.want(&mut artists, key);
             }
-            if let Some(name) = &info.genre {
-                self.want(&mut genres, NameKey::Genre(name.clone()));
+            if let Some(key) = &names.genre {
+                self.want(&mut genres, key);
             }
         }
         let wanted = |keys: &[NameKey], id: fn(&str) -> Uuid| -> Vec<(String, Uuid)> {
@@ -717,16 +763,14 @@ impl NameCache {
         // Albums last: an album is found by its artist's id.
         let mut albums = Wanted::default();
         let mut new_albums = Vec::new();
-        for info in files.iter().map(|f| &f.info) {
-            let Some(title) = &info.album else { continue };
-            let by = album_artist(info);
-            let key = NameKey::Album(by.cloned(), title.clone());
+        for file in files {
+            let Some(key @ NameKey::Album(by, title)) = &file.names.album else { continue };
             if self.want(&mut albums, key) {
                 new_albums.push(archive_db::NewAlbum {
-                    id: Some(identity::album_id(by.map(String::as_str), title)),
+                    id: Some(identity::album_id(by.as_deref(), title)),
                     title: title.clone(),
-                    artist_id: by.map(|name| self.id(NameKey::Artist(name.clone()))),
-                    year: info.year,
+                    artist_id: file.names.album_by().map(|artist| self.id(artist)),
+                    year: file.info.year,
                 });
             }
         }
@@ -736,10 +780,11 @@ impl NameCache {
     }
 
     /// Adds `key` to `list` unless it is known or listed already; whether it was added.
-    fn want(&self, list: &mut Wanted, key: NameKey) -> bool {
-        let new = self.get(&key).is_none() && list.listed.insert(key.clone());
+    fn want(&self, list: &mut Wanted, key: &NameKey) -> bool {
+        let new = self.get(key).is_none() && !list.listed.contains(key);
         if new {
-            list.keys.push(key);
+            list.listed.insert(key.clone());
+            list.keys.push(key.clone());
         }
         new
     }
@@ -862,21 +907,14 @@ impl Writer<'_> {
         let known = self.known.get(&file.candidate.path_text);
         let before_sampling =
             || file.full_hash.as_ref().and_then(|hash| self.older.by_hash.get(hash)).copied();
-        let song_id = known
-            .map(|l| l.song_id)
-            .or_else(before_sampling)
-            .unwrap_or_else(|| identity::song_id(&file.sample));
+        let song_id = known.map(|l| l.song_id).or_else(before_sampling).unwrap_or(file.sampled_id);
         if self.written.contains(&song_id) || in_this_batch.contains(&song_id) {
             tracing::info!(path = %file.candidate.path_text, "same content as another file of this import; skipped");
             return Ok(None);
         }
-        let names = &self.names;
-        let artist_id = info.artist.as_ref().map(|name| names.id(NameKey::Artist(name.clone())));
-        let album_id = info
-            .album
-            .as_ref()
-            .map(|title| names.id(NameKey::Album(album_artist(info).cloned(), title.clone())));
-        let genre_id = info.genre.as_ref().map(|name| names.id(NameKey::Genre(name.clone())));
+        let id = |key: &Option<NameKey>| key.as_ref().map(|key| self.names.id(key));
+        let (artist_id, album_id, genre_id) =
+            (id(&file.names.artist), id(&file.names.album), id(&file.names.genre));
         let size = i64::try_from(file.candidate.size).unwrap_or(i64::MAX);
         let song = NewSong {
             id: Some(song_id),

@@ -16,6 +16,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::commits::{CommitSignal, LogCommits};
 use crate::error::{ConnectError, DbError, Result, Unavailable};
+use crate::sql::{Param, Sql};
 
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -635,6 +636,39 @@ impl Tx {
             TxInner::Sqlite(t) => crate::sqlite::set_search_in_bulk(t, bulk).await,
             TxInner::Postgres(t) => crate::postgres::set_search_in_bulk(t, bulk).await,
         }
+    }
+
+    /// On SQLite, the highest row number of `songs` now (see
+    /// [`Tx::write_search_documents_of_new_songs`]); `None` on PostgreSQL.
+    pub(crate) async fn last_song_row(&mut self) -> Result<Option<i64>> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => crate::sqlite::last_song_row(t).await.map(Some),
+            TxInner::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// Writes the search documents of the songs `ids`, just inserted, all
+    /// of them after row `after` ([`Tx::last_song_row`]) when it is known.
+    pub(crate) async fn write_search_documents_of_new_songs(
+        &mut self,
+        ids: &[uuid::Uuid],
+        after: Option<i64>,
+    ) -> Result<()> {
+        if let (TxInner::Sqlite(t), Some(after)) = (&mut self.inner, after) {
+            return crate::sqlite::write_search_documents_of_songs_after(t, after).await;
+        }
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(
+                "INSERT INTO search_documents (kind, ref_id, name, context) \
+                 SELECT 'song', id, name, context FROM search_song_source WHERE id IN ",
+            );
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            sql.push(
+                " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
+            );
+            self.execute_sql(sql).await?;
+        }
+        Ok(())
     }
 
     /// `n` new versions from the node's sequence, in order, as the capture

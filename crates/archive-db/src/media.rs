@@ -367,18 +367,9 @@ impl Tx {
         });
         // One search statement for the batch, not one trigger query per song.
         self.set_search_in_bulk(true).await?;
+        let last_row = self.last_song_row().await?;
         self.insert_rows_recorded("songs", new_ids.clone(), rows).await?;
-        for chunk in new_ids.chunks(crate::sql::MAX_PARAMS) {
-            let mut sql = Sql::new(
-                "INSERT INTO search_documents (kind, ref_id, name, context) \
-                 SELECT 'song', id, name, context FROM search_song_source WHERE id IN ",
-            );
-            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
-            sql.push(
-                " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
-            );
-            self.execute_sql(sql).await?;
-        }
+        self.write_search_documents_of_new_songs(&new_ids, last_row).await?;
         self.set_search_in_bulk(false).await
     }
 

@@ -56,6 +56,33 @@ pub(crate) async fn checkpoint_passive(pool: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
+/// The highest row number of `songs` now. Rows inserted after it in this
+/// transaction come after it: SQLite numbers a new row one past the
+/// highest, and the transaction is the only writer.
+pub(crate) async fn last_song_row(tx: &mut Transaction<'static, Sqlite>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM songs").fetch_one(&mut **tx).await?)
+}
+
+/// Writes the search documents of the songs inserted after row `after`
+/// ([`last_song_row`]): a range of rows read in order, where a list of
+/// their ids would first be sorted into a temporary index, then each looked
+/// up (10,000 songs: 23 ms against 42).
+pub(crate) async fn write_search_documents_of_songs_after(
+    tx: &mut Transaction<'static, Sqlite>,
+    after: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO search_documents (kind, ref_id, name, context) \
+         SELECT 'song', source.id, source.name, source.context \
+         FROM songs new JOIN search_song_source source ON source.id = new.id WHERE new.rowid > $1 \
+         ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
+    )
+    .bind(after)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Turns capture on or off for the rest of the transaction. The context's
 /// origin stays empty: the master stamps a pushed row's entry itself.
 pub(crate) async fn set_capture(tx: &mut Transaction<'static, Sqlite>, enabled: bool) -> Result<()> {

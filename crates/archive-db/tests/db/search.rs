@@ -266,3 +266,42 @@ async fn songs_written_in_bulk_and_one_by_one_in_the_same_transaction_are_all_se
     })
     .await;
 }
+
+#[tokio::test]
+async fn songs_written_in_bulk_after_the_newest_songs_were_deleted_are_each_found_once_by_title_and_artist() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let artist = tx.ensure_artist("Quillfeather", Uuid::now_v7()).await.unwrap();
+        let old = NewSong { title: "Kept Tune".into(), artist_id: Some(artist), ..Default::default() };
+        tx.insert_song(old).await.unwrap();
+        let newest =
+            tx.insert_song(NewSong { title: "Gone Tune".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.delete_song(newest.id).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let bulk = (0..3)
+            .map(|i| archive_db::ImportedSong {
+                song: NewSong {
+                    id: Some(Uuid::now_v7()),
+                    title: format!("Fresh Tune {i}"),
+                    artist_id: Some(artist),
+                    ..Default::default()
+                },
+                bytes_changed: false,
+            })
+            .collect();
+        let mut tx = db.begin().await.unwrap();
+        tx.upsert_songs(bulk).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(song_titles(db, "fresh tune").await.len(), 3);
+        let mut by_artist = song_titles(db, "quillfeather").await;
+        by_artist.sort();
+        assert_eq!(by_artist, ["Fresh Tune 0", "Fresh Tune 1", "Fresh Tune 2", "Kept Tune"]);
+        assert!(song_titles(db, "gone tune").await.is_empty());
+    })
+    .await;
+}

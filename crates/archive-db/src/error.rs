@@ -91,15 +91,20 @@ fn unavailable(err: &sqlx::Error) -> Option<Unavailable> {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Some(Unavailable::Unreachable),
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            // SQLite's primary result codes (extended codes keep them in the low byte).
-            Some(code) if code.parse::<i32>().is_ok() => match code.parse::<i32>().unwrap_or(0) & 0xff {
+        // SQLite's primary result codes (extended codes keep them in the low
+        // byte). Told apart by the error's type, not by its code being a
+        // number: many of PostgreSQL's are too (21000, a statement that
+        // would change a row twice, is 8 in the low byte, "read-only").
+        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            match db.code()?.parse::<i32>().ok()? & 0xff {
                 13 => Some(Unavailable::DiskFull),    // SQLITE_FULL
                 10 => Some(Unavailable::Io),          // SQLITE_IOERR
                 8 => Some(Unavailable::ReadOnly),     // SQLITE_READONLY
                 14 => Some(Unavailable::Unreachable), // SQLITE_CANTOPEN
                 _ => None,
-            },
+            }
+        }
+        sqlx::Error::Database(db) => match db.code().as_deref() {
             // PostgreSQL's SQLSTATEs: insufficient resources, connection
             // failures, the server shutting down, a read-only transaction.
             Some("53100") => Some(Unavailable::DiskFull),

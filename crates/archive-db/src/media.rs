@@ -403,6 +403,18 @@ impl Tx {
         Ok(())
     }
 
+    /// Records where songs' files are, at paths that have no location yet
+    /// (a first import's): what [`Tx::upsert_file_locations`] does without
+    /// first clearing each path, which costs a lookup per path. A path that
+    /// has a location after all fails the write as a duplicate.
+    pub async fn insert_file_locations(&mut self, locations: &[NewFileLocation]) -> Result<()> {
+        let now = crate::now();
+        let statements =
+            locations.chunks(crate::sql::MAX_PARAMS / 6).map(|chunk| Ok(location_insert(chunk, now)));
+        self.execute_in_turn(statements).await?;
+        Ok(())
+    }
+
     /// Marks the locations at these paths as missing from disk.
     pub async fn mark_files_missing(&mut self, paths: &[String]) -> Result<u64> {
         let mut marked = 0;

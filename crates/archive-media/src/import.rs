@@ -881,7 +881,14 @@ impl Writer<'_> {
                 }
             }
             tx.upsert_songs(songs).await?;
-            tx.upsert_file_locations(&locations).await?;
+            // The import started with every location under its root, and
+            // holds the import lock: paths it did not know have none. If one
+            // has after all (an upload stored inside a library folder), the
+            // batch fails and its files are written one by one, upserting.
+            match files.len() > 1 && files.iter().all(|f| !self.known.contains_key(&f.candidate.path_text)) {
+                true => tx.insert_file_locations(&locations).await?,
+                false => tx.upsert_file_locations(&locations).await?,
+            }
             tx.commit().await?;
             Ok(outcome)
         }

@@ -7,6 +7,7 @@ mod compaction;
 mod connect;
 mod jobs;
 mod lists;
+mod locations;
 mod log_order;
 mod schema;
 mod search;

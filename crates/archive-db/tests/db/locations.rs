@@ -1,0 +1,69 @@
+//! Where songs' files are: written in bulk by imports.
+
+use archive_db::{DbError, FileSource, NewFileLocation, NewSong, Tx};
+use archive_testkit::on_each_backend;
+use uuid::Uuid;
+
+fn location(song_id: Uuid, path: &str) -> NewFileLocation {
+    NewFileLocation {
+        song_id,
+        path: path.into(),
+        file_size: 100,
+        modified_at: None,
+        source: FileSource::Library,
+    }
+}
+
+async fn songs(tx: &mut Tx) -> [Uuid; 3] {
+    let mut ids = [Uuid::nil(); 3];
+    for (n, id) in ids.iter_mut().enumerate() {
+        *id = tx.insert_song(NewSong { title: format!("Song {n}"), ..Default::default() }).await.unwrap().id;
+    }
+    ids
+}
+
+#[tokio::test]
+async fn locations_at_new_paths_are_inserted_and_a_path_that_has_one_is_refused_as_a_duplicate() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let [first, second, third] = songs(&mut tx).await;
+        tx.insert_file_locations(&[location(first, "/music/a.mp3")]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, first);
+
+        // Another song at a path that has a location: nothing of the write stays.
+        let mut tx = db.begin().await.unwrap();
+        let error = tx
+            .insert_file_locations(&[location(third, "/music/b.mp3"), location(second, "/music/a.mp3")])
+            .await
+            .unwrap_err();
+        assert!(matches!(error, DbError::Duplicate(_)), "{error:?}");
+        drop(tx);
+        assert!(db.file_location_by_path("/music/b.mp3").await.unwrap().is_none());
+        assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, first);
+
+        // Upserting moves the path to the other song.
+        let mut tx = db.begin().await.unwrap();
+        tx.upsert_file_locations(&[location(second, "/music/a.mp3")]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, second);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_the_database_refuses_for_its_content_is_not_taken_for_the_database_being_unavailable() {
+    on_each_backend(|t| async move {
+        let mut tx = t.db.begin().await.unwrap();
+        let [song, ..] = songs(&mut tx).await;
+        // One song at two paths in one statement: SQLite keeps the last,
+        // PostgreSQL refuses to change a row twice (SQLSTATE 21000, whose
+        // number was once read as SQLite's code for "read-only").
+        let twice = [location(song, "/music/one.mp3"), location(song, "/music/two.mp3")];
+        if let Err(error) = tx.insert_file_locations(&twice).await {
+            assert!(!error.is_unavailable(), "{error:?}");
+        }
+    })
+    .await;
+}

@@ -309,7 +309,25 @@ impl Tx {
                 new_rows.push(row.values);
             }
         }
-        self.insert_rows_recorded(table, new_ids, new_rows.into_iter().map(Ok)).await?;
+        match search_source(table) {
+            // One search statement for the new rows, not one trigger query each.
+            Some(source) if !new_ids.is_empty() => {
+                self.set_search_in_bulk(true).await?;
+                self.insert_rows_recorded(table, new_ids.clone(), new_rows.into_iter().map(Ok)).await?;
+                for chunk in new_ids.chunks(crate::sql::MAX_PARAMS) {
+                    let mut sql = Sql::new(&format!(
+                        "INSERT INTO search_documents (kind, ref_id, name, context) {source} WHERE id IN "
+                    ));
+                    sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+                    sql.push(
+                        " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
+                    );
+                    self.execute_sql(sql).await?;
+                }
+                self.set_search_in_bulk(false).await?;
+            }
+            _ => self.insert_rows_recorded(table, new_ids, new_rows.into_iter().map(Ok)).await?,
+        }
         Ok(order.iter().map(|key| ids[key]).collect())
     }
 
@@ -429,6 +447,17 @@ impl Tx {
             });
         }
         Ok(marked)
+    }
+}
+
+/// The search documents of a table's rows, as a `SELECT` of kind, id, name
+/// and context to filter by id (the same as its search trigger writes, see
+/// migrations 0002 and 0023); `None` for a table not searched.
+fn search_source(table: &str) -> Option<&'static str> {
+    match table {
+        "artists" => Some("SELECT 'artist', id, name, '' FROM artists"),
+        "albums" => Some("SELECT 'album', id, name, context FROM search_album_source"),
+        _ => None,
     }
 }
 

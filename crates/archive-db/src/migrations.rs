@@ -143,6 +143,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0022_capture_skipped_when_off.sql"),
         include_str!("../migrations/postgres/0022_capture_skipped_when_off.sql"),
     ),
+    (
+        23,
+        "bulk inserts of artists and albums index them for search in one statement",
+        include_str!("../migrations/sqlite/0023_names_search_in_bulk.sql"),
+        include_str!("../migrations/postgres/0023_names_search_in_bulk.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

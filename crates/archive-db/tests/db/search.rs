@@ -305,3 +305,38 @@ async fn songs_written_in_bulk_after_the_newest_songs_were_deleted_are_each_foun
     })
     .await;
 }
+
+#[tokio::test]
+async fn artists_and_albums_created_in_bulk_are_searchable_by_name_and_albums_by_their_artist() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let names: Vec<(String, Uuid)> =
+            ["Ottoline Vale", "Ottoline Ash"].iter().map(|name| (name.to_string(), Uuid::now_v7())).collect();
+        let artists = tx.ensure_artists(&names).await.unwrap();
+        let albums = (0..2)
+            .map(|n| NewAlbum {
+                id: Some(Uuid::now_v7()),
+                title: format!("Harbour Lights {n}"),
+                artist_id: Some(artists[0]),
+                year: None,
+            })
+            .collect();
+        tx.ensure_albums(albums).await.unwrap();
+        // One by one again after the bulk write, in the same transaction.
+        tx.insert_artist(NewArtist { name: "Ottoline Later".into(), ..Default::default() }).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let artist_names = |query: &'static str| async move {
+            let page = db.search_artists(&request(query)).await.unwrap();
+            let mut names: Vec<String> = page.items.into_iter().map(|a| a.name).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(artist_names("ottoline").await, ["Ottoline Ash", "Ottoline Later", "Ottoline Vale"]);
+        let by_artist = db.search_albums(&request("vale")).await.unwrap().items;
+        assert_eq!(by_artist.len(), 2, "albums are found by their artist's name");
+        assert_eq!(db.search_albums(&request("harbour lights")).await.unwrap().items.len(), 2);
+    })
+    .await;
+}

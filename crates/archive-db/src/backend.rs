@@ -16,7 +16,6 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::commits::{CommitSignal, LogCommits};
 use crate::error::{ConnectError, DbError, Result, Unavailable};
-use crate::sql::{Param, Sql};
 
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -657,18 +656,7 @@ impl Tx {
         if let (TxInner::Sqlite(t), Some(after)) = (&mut self.inner, after) {
             return crate::sqlite::write_search_documents_of_songs_after(t, after).await;
         }
-        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
-            let mut sql = Sql::new(
-                "INSERT INTO search_documents (kind, ref_id, name, context) \
-                 SELECT 'song', id, name, context FROM search_song_source WHERE id IN ",
-            );
-            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
-            sql.push(
-                " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
-            );
-            self.execute_sql(sql).await?;
-        }
-        Ok(())
+        self.write_search_documents("SELECT 'song', id, name, context FROM search_song_source", ids).await
     }
 
     /// `n` new versions from the node's sequence, in order, as the capture

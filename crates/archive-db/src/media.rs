@@ -314,21 +314,28 @@ impl Tx {
             Some(source) if !new_ids.is_empty() => {
                 self.set_search_in_bulk(true).await?;
                 self.insert_rows_recorded(table, new_ids.clone(), new_rows.into_iter().map(Ok)).await?;
-                for chunk in new_ids.chunks(crate::sql::MAX_PARAMS) {
-                    let mut sql = Sql::new(&format!(
-                        "INSERT INTO search_documents (kind, ref_id, name, context) {source} WHERE id IN "
-                    ));
-                    sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
-                    sql.push(
-                        " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
-                    );
-                    self.execute_sql(sql).await?;
-                }
+                self.write_search_documents(source, &new_ids).await?;
                 self.set_search_in_bulk(false).await?;
             }
             _ => self.insert_rows_recorded(table, new_ids, new_rows.into_iter().map(Ok)).await?,
         }
         Ok(order.iter().map(|key| ids[key]).collect())
+    }
+
+    /// Writes (or rewrites) the search documents of the rows `ids`, as
+    /// `source` (a `SELECT` of kind, id, name and context) gives them.
+    pub(crate) async fn write_search_documents(&mut self, source: &str, ids: &[Uuid]) -> Result<()> {
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO search_documents (kind, ref_id, name, context) {source} WHERE id IN "
+            ));
+            sql.bind_list(chunk.iter().map(|id| Param::Uuid(*id)));
+            sql.push(
+                " ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
+            );
+            self.execute_sql(sql).await?;
+        }
+        Ok(())
     }
 
     /// Records the SHA-256 of song `id`'s whole file, through the write

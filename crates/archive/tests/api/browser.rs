@@ -441,14 +441,33 @@ async fn light(browser: &WebDriver) -> String {
 }
 
 /// Clicks the button labelled `text`, scrolled to the middle of the window
-/// first (as a person would scroll it clear of the player at the foot).
+/// first (as a person would scroll it clear of the player at the foot). A
+/// page still settling can move the button under the player between the
+/// scroll and the click: then it is scrolled and clicked again, up to five
+/// times, as a person would.
 async fn click_button(browser: &WebDriver, text: &str) {
-    let button = appears(browser, By::XPath(format!("//button[normalize-space()='{text}']")), text).await;
-    browser
-        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![button.to_json().unwrap()])
-        .await
-        .unwrap();
-    button.click().await.unwrap();
+    use thirtyfour::error::WebDriverErrorInner as Refused;
+    const ATTEMPTS: u32 = 5;
+    for attempt in 1..=ATTEMPTS {
+        let button = appears(browser, By::XPath(format!("//button[normalize-space()='{text}']")), text).await;
+        browser
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![button.to_json().unwrap()])
+            .await
+            .unwrap();
+        match button.click().await {
+            Ok(()) => return,
+            Err(error)
+                if attempt < ATTEMPTS
+                    && matches!(
+                        error.as_inner(),
+                        Refused::ElementClickIntercepted(_) | Refused::StaleElementReference(_)
+                    ) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("could not click {text:?}: {error}"),
+        }
+    }
 }
 
 #[tokio::test]

@@ -410,17 +410,19 @@ async fn import_root(
         }
     }
 
+    // An import of more than one batch writes the log over and over: it is
+    // copied into the database beside the writer, not inside its commits.
+    // Asked first: once indexes are set aside, nothing may return before
+    // they are built again.
+    let mut checkpoints = match to_read.len() > BATCH {
+        true => Some(db.checkpoints_in_background().await?),
+        false => None,
+    };
     // The library is counted only for an import large enough to qualify:
     // the watcher's imports of a few files skip the count.
     let aside = to_read.len() >= INDEXES_ASIDE_FROM
         && sets_indexes_aside(to_read.len(), db.song_count().await?)
         && set_indexes_aside(db).await?;
-    // An import of more than one batch writes the log over and over: it is
-    // copied into the database beside the writer, not inside its commits.
-    let mut checkpoints = match to_read.len() > BATCH {
-        true => Some(db.checkpoints_in_background().await?),
-        false => None,
-    };
     let written =
         read_and_write(db, to_read, &known, FileSource::Library, progress, report, checkpoints.as_mut())
             .await;

@@ -74,7 +74,7 @@ pub(crate) async fn write_search_documents_of_songs_after(
     sqlx::query(
         "INSERT INTO search_documents (kind, ref_id, name, context) \
          SELECT 'song', source.id, source.name, source.context \
-         FROM songs new JOIN search_song_source source ON source.id = new.id WHERE new.rowid > $1 \
+         FROM songs inserted JOIN search_song_source source ON source.id = inserted.id WHERE inserted.rowid > $1 \
          ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
     )
     .bind(after)

@@ -227,6 +227,31 @@ impl Db {
         }
     }
 
+    /// For a bulk import: on PostgreSQL, drops the foreign keys of `songs`
+    /// and `file_locations` until [`Db::restore_foreign_keys`], recording
+    /// each first, as [`Db::set_song_indexes_aside`] does for indexes.
+    /// Meanwhile a reference to a missing row is not refused; it is cleared
+    /// when the key comes back. On SQLite nothing is dropped: it checks a
+    /// reference by one lookup on a primary key, without locking a row.
+    /// Returns how many were set aside.
+    pub async fn set_foreign_keys_aside(&self) -> Result<usize> {
+        match self.write_pool_ref() {
+            crate::backend::PoolRef::Sqlite(_) => Ok(0),
+            crate::backend::PoolRef::Postgres(pool) => crate::postgres::set_foreign_keys_aside(pool).await,
+        }
+    }
+
+    /// Adds again the foreign keys that [`Db::set_foreign_keys_aside`]
+    /// dropped (by this process or one that was killed), one transaction
+    /// each, after clearing the references to rows deleted meanwhile as
+    /// each key's ON DELETE would have. Returns how many were added.
+    pub async fn restore_foreign_keys(&self) -> Result<usize> {
+        match self.write_pool_ref() {
+            crate::backend::PoolRef::Sqlite(_) => Ok(0),
+            crate::backend::PoolRef::Postgres(pool) => crate::postgres::restore_foreign_keys(pool).await,
+        }
+    }
+
     pub async fn file_locations_under(&self, prefix: &str) -> Result<Vec<FileLocation>> {
         // A range on the path instead of LIKE: no escaping, and the unique index serves it.
         let mut sql = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM file_locations WHERE path >= "));

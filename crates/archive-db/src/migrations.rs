@@ -149,6 +149,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0023_names_search_in_bulk.sql"),
         include_str!("../migrations/postgres/0023_names_search_in_bulk.sql"),
     ),
+    (
+        24,
+        "a record of the foreign keys a bulk import sets aside on PostgreSQL",
+        include_str!("../migrations/sqlite/0024_foreign_keys_set_aside.sql"),
+        include_str!("../migrations/postgres/0024_foreign_keys_set_aside.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -179,6 +185,7 @@ impl Db {
         // Indexes an interrupted import set aside come back first, so that
         // every migration finds the schema it was written for.
         self.restore_song_indexes().await?;
+        self.restore_foreign_keys().await?;
         let migrator = migrator(self.backend());
         match (self.sqlite_writer(), self.pool_ref()) {
             (Some(writer), _) => migrator.run(writer).await?,

@@ -234,7 +234,7 @@ pub(crate) async fn set_song_indexes_aside(pool: &PgPool) -> Result<usize> {
             .bind(definition)
             .execute(&mut *tx)
             .await?;
-        let drop = sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")));
+        let drop = sqlx::AssertSqlSafe(format!("DROP INDEX {}", quoted(name)));
         sqlx::raw_sql(drop).execute(&mut *tx).await?;
     }
     tx.commit().await?;
@@ -284,6 +284,144 @@ pub(crate) async fn restore_song_indexes(pool: &PgPool) -> Result<usize> {
         tx.commit().await?;
     }
     Ok(built)
+}
+
+/// A foreign key that a bulk import dropped, as `foreign_keys_set_aside`
+/// records it.
+#[derive(sqlx::FromRow)]
+struct ForeignKeyAside {
+    name: String,
+    table_name: String,
+    column_name: String,
+    parent_table: String,
+    parent_column: String,
+    on_delete: String,
+    definition: String,
+}
+
+/// Drops the foreign keys of `songs` and `file_locations` (those of one
+/// column whose ON DELETE sets null or cascades, which is every one of
+/// them), each recorded in `foreign_keys_set_aside` in the same
+/// transaction. Returns how many were dropped.
+pub(crate) async fn set_foreign_keys_aside(pool: &PgPool) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    let keys: Vec<ForeignKeyAside> = sqlx::query_as(
+        "SELECT k.conname::text AS name, child.relname::text AS table_name, \
+         a.attname::text AS column_name, parent.relname::text AS parent_table, \
+         pa.attname::text AS parent_column, \
+         CASE k.confdeltype WHEN 'n' THEN 'set null' ELSE 'cascade' END AS on_delete, \
+         pg_get_constraintdef(k.oid) AS definition \
+         FROM pg_constraint k \
+         JOIN pg_class child ON child.oid = k.conrelid \
+         JOIN pg_class parent ON parent.oid = k.confrelid \
+         JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
+         JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = k.confkey[1] \
+         WHERE k.contype = 'f' AND k.conrelid IN ('songs'::regclass, 'file_locations'::regclass) \
+         AND cardinality(k.conkey) = 1 AND k.confdeltype IN ('n', 'c') \
+         ORDER BY k.conname",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for key in &keys {
+        sqlx::query(
+            "INSERT INTO foreign_keys_set_aside \
+             (name, table_name, column_name, parent_table, parent_column, on_delete, definition) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.name)
+        .bind(&key.table_name)
+        .bind(&key.column_name)
+        .bind(&key.parent_table)
+        .bind(&key.parent_column)
+        .bind(&key.on_delete)
+        .bind(&key.definition)
+        .execute(&mut *tx)
+        .await?;
+        let drop = format!("ALTER TABLE {} DROP CONSTRAINT {}", quoted(&key.table_name), quoted(&key.name));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(keys.len())
+}
+
+/// Adds again every foreign key in `foreign_keys_set_aside`, one
+/// transaction each, and forgets it. References written while the key was
+/// away to a row that no longer exists are first cleared as its ON DELETE
+/// would have: set to null (through the capture triggers, so the change is
+/// recorded) or deleted. Returns how many were added. Nothing to do before
+/// migration 0024.
+pub(crate) async fn restore_foreign_keys(pool: &PgPool) -> Result<usize> {
+    let has_record: bool = sqlx::query_scalar("SELECT to_regclass('foreign_keys_set_aside') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !has_record {
+        return Ok(0);
+    }
+    let aside: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM foreign_keys_set_aside").fetch_one(pool).await?;
+    if aside == 0 {
+        return Ok(0);
+    }
+    let mut added = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        // FOR UPDATE SKIP LOCKED: two processes starting at once add
+        // different keys, not the same one twice.
+        let next: Option<ForeignKeyAside> = sqlx::query_as(
+            "SELECT name, table_name, column_name, parent_table, parent_column, on_delete, definition \
+             FROM foreign_keys_set_aside ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(key) = next else { break };
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint \
+             WHERE conname = $1 AND conrelid = to_regclass(quote_ident($2)))",
+        )
+        .bind(&key.name)
+        .bind(&key.table_name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !exists {
+            add_foreign_key(&mut tx, &key).await?;
+            added += 1;
+        }
+        sqlx::query("DELETE FROM foreign_keys_set_aside WHERE name = $1")
+            .bind(&key.name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(added)
+}
+
+/// Clears the references `key` would refuse, then adds it, which checks
+/// every row once. The lock, the one adding the key takes, keeps writers
+/// of either table from adding a dangling reference in between.
+async fn add_foreign_key(tx: &mut Transaction<'_, Postgres>, key: &ForeignKeyAside) -> Result<()> {
+    let (table, column) = (quoted(&key.table_name), quoted(&key.column_name));
+    let (parent, parent_column) = (quoted(&key.parent_table), quoted(&key.parent_column));
+    let lock = format!("LOCK TABLE {table}, {parent} IN SHARE ROW EXCLUSIVE MODE");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(lock)).execute(&mut **tx).await?;
+    let dangling = format!(
+        "{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_column} = {table}.{column})"
+    );
+    let clear = match key.on_delete.as_str() {
+        "set null" => format!("UPDATE {table} SET {column} = NULL WHERE {dangling}"),
+        _ => format!("DELETE FROM {table} WHERE {dangling}"),
+    };
+    let cleared = sqlx::raw_sql(sqlx::AssertSqlSafe(clear)).execute(&mut **tx).await?.rows_affected();
+    if cleared > 0 {
+        tracing::warn!(key = %key.name, cleared, "references to rows deleted during a bulk import cleared");
+    }
+    let add = format!("ALTER TABLE {table} ADD CONSTRAINT {} {}", quoted(&key.name), key.definition);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(add)).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `name` as a quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The database's size on disk, in bytes.

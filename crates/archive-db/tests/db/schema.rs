@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use archive_db::{Backend, BackupOutcome, NewArtist, TableInfo};
+use archive_db::{
+    Backend, BackupOutcome, DbError, LogPosition, NewArtist, NewFileLocation, NewSong, TableInfo,
+};
 use archive_testkit::{TestDb, on_each_backend};
+use uuid::Uuid;
 
 /// Which PostgreSQL types a SQLite column type stands for.
 fn compatible(sqlite: &str, postgres: &str) -> bool {
@@ -36,6 +39,8 @@ const SQLITE_ONLY_TABLES: &[&str] = &[
     "search_song_fts_docsize",
     "search_song_fts_idx",
 ];
+/// Tables only PostgreSQL has: SQLite keeps its foreign keys during an import.
+const POSTGRES_ONLY_TABLES: &[&str] = &["foreign_keys_set_aside"];
 const POSTGRES_ONLY_INDEXES: &[&str] = &[
     "sync_changes_position",   // (xid, id): SQLite orders by id alone
     "search_documents_vector", // full-text GIN index; SQLite has search_*_fts
@@ -60,9 +65,12 @@ async fn both_dialects_build_the_same_schema() {
         tables.into_iter().map(|t| (t.name.clone(), t)).collect()
     };
     let mut lite = by_name(sqlite.db.schema().await.unwrap());
-    let pg = by_name(pg.db.schema().await.unwrap());
+    let mut pg = by_name(pg.db.schema().await.unwrap());
     for name in SQLITE_ONLY_TABLES {
         assert!(lite.remove(*name).is_some(), "{name} exists on SQLite");
+    }
+    for name in POSTGRES_ONLY_TABLES {
+        assert!(pg.remove(*name).is_some(), "{name} exists on PostgreSQL");
     }
     assert_eq!(lite.keys().collect::<Vec<_>>(), pg.keys().collect::<Vec<_>>(), "same tables");
     for (name, l) in &lite {
@@ -382,12 +390,102 @@ async fn song_indexes_set_aside_by_a_stopped_process_are_built_when_the_database
     on_each_backend(|t| async move {
         let before = song_indexes(&t.db).await;
         assert!(t.db.set_song_indexes_aside().await.unwrap() > 0);
+        t.db.set_foreign_keys_aside().await.unwrap();
         // The importing process stops before it builds them again.
         t.db.close().await;
         let next = archive_db::Db::connect(&t.options).await.unwrap();
         next.migrate().await.unwrap();
         assert_eq!(song_indexes(&next).await, before);
+        assert_eq!(next.restore_foreign_keys().await.unwrap(), 0, "the keys are back");
+        assert_refuses_a_song_by_a_missing_artist(&next).await;
         next.close().await;
+    })
+    .await;
+}
+
+async fn song_by(db: &archive_db::Db, title: &str, artist_id: Uuid) -> Result<Uuid, DbError> {
+    let mut tx = db.begin().await?;
+    let new = NewSong { title: title.into(), artist_id: Some(artist_id), ..Default::default() };
+    let id = tx.insert_song(new).await?.id;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn assert_refuses_a_song_by_a_missing_artist(db: &archive_db::Db) {
+    let refused = song_by(db, "Nobody's", Uuid::new_v4()).await;
+    assert!(matches!(refused, Err(DbError::MissingReference(_))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn foreign_keys_set_aside_for_an_import_come_back_after_clearing_references_to_rows_deleted_meanwhile()
+{
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let artist =
+            tx.insert_artist(NewArtist { name: "Gone".into(), ..Default::default() }).await.unwrap().id;
+        tx.commit().await.unwrap();
+
+        let set_aside = db.set_foreign_keys_aside().await.unwrap();
+        if t.backend() == Backend::Sqlite {
+            assert_eq!(set_aside, 0, "SQLite keeps its keys");
+            assert_refuses_a_song_by_a_missing_artist(db).await;
+            return;
+        }
+        // songs' artist, album and genre, and file_locations' song.
+        assert_eq!(set_aside, 4);
+
+        // Meanwhile the database checks no reference and runs no ON DELETE.
+        let by_gone = song_by(db, "By the artist deleted", artist).await.unwrap();
+        let by_nobody = song_by(db, "By no artist", Uuid::new_v4()).await.expect("not refused while aside");
+        let mut tx = db.begin().await.unwrap();
+        tx.delete_artist(artist).await.unwrap();
+        let located =
+            tx.insert_song(NewSong { title: "Located".into(), ..Default::default() }).await.unwrap().id;
+        let location = NewFileLocation {
+            song_id: located,
+            path: "/music/located.mp3".into(),
+            file_size: 100,
+            modified_at: None,
+            source: archive_db::FileSource::Library,
+        };
+        tx.insert_file_locations(&[location]).await.unwrap();
+        tx.delete_song(located).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.song(by_gone).await.unwrap().unwrap().artist_id, Some(artist), "no ON DELETE ran");
+        assert!(db.file_location_by_path("/music/located.mp3").await.unwrap().is_some());
+        let before_restore = db.changes_after(LogPosition::START, 1_000).await.unwrap().len();
+
+        assert_eq!(db.restore_foreign_keys().await.unwrap(), 4);
+        for song in [by_gone, by_nobody] {
+            assert_eq!(
+                db.song(song).await.unwrap().unwrap().artist_id,
+                None,
+                "cleared as ON DELETE SET NULL"
+            );
+        }
+        assert!(
+            db.file_location_by_path("/music/located.mp3").await.unwrap().is_none(),
+            "deleted as CASCADE"
+        );
+        let changes = db.changes_after(LogPosition::START, 1_000).await.unwrap();
+        let cleared: Vec<Uuid> =
+            changes[before_restore..].iter().filter(|c| c.table_name == "songs").map(|c| c.row_id).collect();
+        assert_eq!(cleared.len(), 2, "each song cleared is a change recorded for sync: {cleared:?}");
+        assert!(cleared.contains(&by_gone) && cleared.contains(&by_nobody));
+
+        // The keys are back, and their ON DELETE with them.
+        assert_refuses_a_song_by_a_missing_artist(db).await;
+        let mut tx = db.begin().await.unwrap();
+        let second =
+            tx.insert_artist(NewArtist { name: "Second".into(), ..Default::default() }).await.unwrap().id;
+        tx.commit().await.unwrap();
+        let by_second = song_by(db, "By the second", second).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.delete_artist(second).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.song(by_second).await.unwrap().unwrap().artist_id, None);
+        assert_eq!(db.restore_foreign_keys().await.unwrap(), 0, "nothing is left to add");
     })
     .await;
 }

@@ -524,21 +524,25 @@ async fn an_import_first_builds_the_song_indexes_an_interrupted_bulk_import_set_
             }
         };
         let all = indexes(db).await;
-        // A bulk import set them aside (SQLite only) and its process was stopped.
+        // A bulk import set them aside, with the foreign keys on PostgreSQL,
+        // and its process was stopped.
         db.set_song_indexes_aside().await.unwrap();
+        db.set_foreign_keys_aside().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         library(dir.path());
         assert_eq!(run(db, dir.path()).await.imported, 5);
         assert_eq!(indexes(db).await, all, "every index of songs is back");
         assert_eq!(db.restore_song_indexes().await.unwrap(), 0, "and none is left to build");
+        assert_eq!(db.restore_foreign_keys().await.unwrap(), 0, "nor a foreign key to add");
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_first_import_of_over_ten_thousand_files_leaves_every_song_index_built() {
-    // An import this large sets the song indexes aside while it writes and
-    // must build every one of them again before it returns. More than one
+async fn a_first_import_of_over_ten_thousand_files_leaves_every_song_index_and_foreign_key_in_place() {
+    // An import this large sets the song indexes (and on PostgreSQL the
+    // foreign keys) aside while it writes and must build every one of them
+    // again before it returns. More than one
     // batch: the second one's log is copied in the background.
     if !ffmpeg_available() {
         return;
@@ -573,6 +577,15 @@ async fn a_first_import_of_over_ten_thousand_files_leaves_every_song_index_built
             assert_eq!(t.db.song_count().await.unwrap(), 10_100);
             assert_eq!(indexes().await, all, "every index of songs is built again");
             assert_eq!(t.db.restore_song_indexes().await.unwrap(), 0, "none is left set aside");
+            assert_eq!(t.db.restore_foreign_keys().await.unwrap(), 0, "nor a foreign key");
+            // The songs' foreign keys are back with their ON DELETE.
+            let path = root.join("000/000 - Take.mp3");
+            let song = t.db.file_location_by_path(&path.to_string_lossy()).await.unwrap().unwrap().song_id;
+            let artist = t.db.song(song).await.unwrap().unwrap().artist_id.expect("an artist");
+            let mut tx = t.db.begin().await.unwrap();
+            tx.delete_artist(artist).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(t.db.song(song).await.unwrap().unwrap().artist_id, None);
         }
     })
     .await;

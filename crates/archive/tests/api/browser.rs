@@ -446,15 +446,22 @@ async fn light(browser: &WebDriver) -> String {
 /// scroll and the click: then it is scrolled and clicked again, up to five
 /// times, as a person would.
 async fn click_button(browser: &WebDriver, text: &str) {
+    click(browser, By::XPath(format!("//button[normalize-space()='{text}']")), text).await;
+}
+
+/// Scrolls the element to the middle of the window and clicks it, again
+/// (up to five times) when the page moved something over it or replaced it
+/// in between.
+async fn click(browser: &WebDriver, by: By, what: &str) {
     use thirtyfour::error::WebDriverErrorInner as Refused;
     const ATTEMPTS: u32 = 5;
     for attempt in 1..=ATTEMPTS {
-        let button = appears(browser, By::XPath(format!("//button[normalize-space()='{text}']")), text).await;
+        let element = appears(browser, by.clone(), what).await;
         browser
-            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![button.to_json().unwrap()])
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![element.to_json().unwrap()])
             .await
             .unwrap();
-        match button.click().await {
+        match element.click().await {
             Ok(()) => return,
             Err(error)
                 if attempt < ATTEMPTS
@@ -465,7 +472,7 @@ async fn click_button(browser: &WebDriver, text: &str) {
             {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
-            Err(error) => panic!("could not click {text:?}: {error}"),
+            Err(error) => panic!("could not click {what:?}: {error}"),
         }
     }
 }
@@ -545,12 +552,7 @@ async fn an_admin_sets_up_sync_from_the_pages_and_watches_it_in_the_control_cent
         // page said; the admin logs in with their account on the master.
         log_in(&browser, &slave_base, &master_email).await;
         browser.goto(format!("{slave_base}/settings/sync")).await.unwrap();
-        let enable = appears(&browser, By::Id("SYNC_ENABLED"), "the enable box").await;
-        browser
-            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![enable.to_json().unwrap()])
-            .await
-            .unwrap();
-        enable.click().await.unwrap();
+        click(&browser, By::Id("SYNC_ENABLED"), "the enable box").await;
         click_button(&browser, "Save sync settings").await;
         appears(&browser, By::XPath("//p[text()='Sync settings saved and in force.']"), "the saved notice")
             .await;

@@ -253,8 +253,14 @@ impl crate::Tx {
         &mut self,
         table: &str,
         ids: Vec<Uuid>,
-        rows: impl Iterator<Item = crate::Result<Row<'r>>>,
+        rows: impl ExactSizeIterator<Item = crate::Result<Row<'r>>>,
     ) -> crate::Result<()> {
+        // Rows and ids are paired in order; a row without its id would be
+        // written without a log entry, or an entry logged for no row.
+        if rows.len() != ids.len() {
+            let message = format!("{} rows for {} ids in {table}", rows.len(), ids.len());
+            return Err(crate::DbError::Invalid { field: None, message });
+        }
         if ids.is_empty() {
             return Ok(());
         }

@@ -230,6 +230,13 @@ async fn pull_from(
     report: &mut CycleReport,
 ) -> Result<(), SyncError> {
     let mut settle_waits = 0;
+    // A pull of several pages writes the log as fast as an import does: it
+    // is copied into the database beside the writer, not inside the
+    // commit of whichever page crosses the writer's threshold.
+    let mut checkpoints = match page.has_more {
+        true => Some(db.checkpoints_in_background().await?),
+        false => None,
+    };
     for _ in 0..MAX_PULL_PAGES {
         // The next page is fetched while this one is applied: the master's
         // work and the slave's overlap instead of taking turns. The fetch is
@@ -242,6 +249,9 @@ async fn pull_from(
             NextPage(tokio::spawn(async move { client.changes(&cursor, PULL_PAGE, None).await }))
         });
         let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
+        if let Some(checkpoints) = checkpoints.as_mut() {
+            checkpoints.after_commit();
+        }
         let next = match fetch_next {
             Some(fetch) => Some(fetch.join().await),
             None => None,
@@ -264,6 +274,9 @@ async fn pull_from(
             continue;
         }
         break;
+    }
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.finish().await?;
     }
     Ok(())
 }

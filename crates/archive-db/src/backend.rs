@@ -16,6 +16,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::commits::{CommitSignal, LogCommits};
 use crate::error::{ConnectError, DbError, Result, Unavailable};
+use crate::references::References;
 
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +149,9 @@ enum Pool {
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
+        /// The bulk writer, which writes only while it holds `write`'s
+        /// connection (see [`Db::begin_bulk`]).
+        bulk: SqlitePool,
     },
     Postgres(PgPool),
 }
@@ -340,37 +344,21 @@ impl Db {
         // the OS on every batch costs more than the memory. It checkpoints
         // at WRITER_CHECKPOINT_PAGES.
         let commits = std::sync::Arc::new(CommitSignal::default());
-        let hook = commits.clone();
-        // sqlx pings a connection as it comes back to the pool and, unless
-        // told not to, again before it hands it out. For SQLite each ping is
-        // a round trip to the connection's own thread (two thread switches)
-        // that can find nothing wrong: the connection is in this process.
-        // The ping on return stays: it runs a dropped transaction's
-        // rollback (see `settled`).
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .test_before_acquire(false)
-            .before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }))
-            .after_connect(move |conn, _| {
-                let hook = hook.clone();
-                Box::pin(async move {
-                    conn.lock_handle().await?.set_update_hook(move |row| {
-                        if row.operation == SqliteOperation::Insert && row.table == "sync_changes" {
-                            hook.note_capture();
-                        }
-                    });
-                    Ok(())
-                })
-            })
-            .connect_with(
-                connect
-                    .clone()
-                    .pragma("cache_size", "-65536")
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string())
-                    .pragma("journal_size_limit", LOG_FILE_LIMIT_BYTES.to_string()),
-            )
-            .await?;
+        let writer_options = connect
+            .clone()
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string())
+            .pragma("journal_size_limit", LOG_FILE_LIMIT_BYTES.to_string());
+        let write = writer_pool(&commits).connect_with(writer_options.clone()).await?;
+        // The bulk writer: the same, with SQLite's foreign-key checks off
+        // (see `crate::references`). Opened by the first bulk write, closed
+        // when idle for a minute. Its own connection, not a pragma turned
+        // off and on around each batch on the writer: each turn makes
+        // SQLite prepare every cached statement again.
+        let bulk = writer_pool(&commits)
+            .min_connections(0)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connect_lazy_with(writer_options.foreign_keys(false));
         let read = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -378,7 +366,7 @@ impl Db {
             .connect_with(connect.pragma("query_only", "ON"))
             .await?;
         Ok(Db {
-            pool: Pool::Sqlite { read, write },
+            pool: Pool::Sqlite { read, write, bulk },
             probe: Default::default(),
             unlogged_commits: Default::default(),
             commits,
@@ -429,6 +417,14 @@ impl Db {
         }
     }
 
+    /// SQLite's writer and bulk writer (see [`Db::begin_bulk`]).
+    pub(crate) fn sqlite_writers(&self) -> Option<[&SqlitePool; 2]> {
+        match &self.pool {
+            Pool::Sqlite { write, bulk, .. } => Some([write, bulk]),
+            Pool::Postgres(_) => None,
+        }
+    }
+
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
@@ -447,6 +443,34 @@ impl Db {
             unlogged: false,
             unlogged_commits: self.unlogged_commits.clone(),
             commits,
+            unchecked: None,
+            _writer: None,
+        })
+    }
+
+    /// Starts a write transaction for a bulk write (an import's batch),
+    /// whose references are checked once per distinct parent at commit
+    /// instead of row by row (see [`crate::references`]). It may insert and
+    /// update, but must not delete a row that others refer to. On
+    /// PostgreSQL it is [`Db::begin`]: its keys are set aside for a first
+    /// import instead (see `Db::set_foreign_keys_aside`).
+    ///
+    /// On SQLite it runs on the bulk writer while it holds the writer's
+    /// connection: writes in this process queue behind it as behind any
+    /// write, and none runs on a connection without foreign-key checks.
+    pub async fn begin_bulk(&self) -> Result<Tx> {
+        let Pool::Sqlite { write, bulk, .. } = &self.pool else { return self.begin().await };
+        let writer = write.acquire().await?;
+        let tx = bulk.begin_with("BEGIN IMMEDIATE").await?;
+        self.commits.forget_capture();
+        Ok(Tx {
+            inner: TxInner::Sqlite(tx),
+            context_changed: false,
+            unlogged: false,
+            unlogged_commits: self.unlogged_commits.clone(),
+            commits: Some(self.commits.clone()),
+            unchecked: Some(References::default()),
+            _writer: Some(writer),
         })
     }
 
@@ -485,6 +509,8 @@ impl Db {
             unlogged: false,
             unlogged_commits: Default::default(),
             commits: None,
+            unchecked: None,
+            _writer: None,
         })
     }
 
@@ -540,20 +566,49 @@ impl Db {
             }
         }
         match &self.pool {
-            Pool::Sqlite { read, write } => vec![usage("read", read), usage("write", write)],
+            Pool::Sqlite { read, write, .. } => vec![usage("read", read), usage("write", write)],
             Pool::Postgres(pool) => vec![usage("main", pool)],
         }
     }
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite { read, write } => {
+            Pool::Sqlite { read, write, bulk } => {
                 read.close().await;
                 write.close().await;
+                bulk.close().await;
             }
             Pool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// A pool of SQLite's one writer connection (or the bulk writer's): it
+/// tells `commits` of each commit that adds to the change log.
+///
+/// sqlx pings a connection as it comes back to the pool and, unless told
+/// not to, again before it hands it out. For SQLite each ping is a round
+/// trip to the connection's own thread (two thread switches) that can find
+/// nothing wrong: the connection is in this process. The ping on return
+/// stays: it runs a dropped transaction's rollback (see `settled`).
+fn writer_pool(commits: &std::sync::Arc<CommitSignal>) -> SqlitePoolOptions {
+    let hook = commits.clone();
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }))
+        .after_connect(move |conn, _| {
+            let hook = hook.clone();
+            Box::pin(async move {
+                conn.lock_handle().await?.set_update_hook(move |row| {
+                    if row.operation == SqliteOperation::Insert && row.table == "sync_changes" {
+                        hook.note_capture();
+                    }
+                });
+                Ok(())
+            })
+        })
 }
 
 /// Whether the single writer connection may be used again after a
@@ -597,6 +652,13 @@ pub struct Tx {
     /// Told of the commit: on SQLite to wake those waiting for changes, on
     /// PostgreSQL to move the count silently (see `crate::commits`).
     commits: Option<std::sync::Arc<CommitSignal>>,
+    /// A bulk transaction's references, checked at commit (SQLite's
+    /// enforcement is off for it); `None` when the database checks them.
+    unchecked: Option<References>,
+    /// The SQLite writer's connection, held by a bulk transaction so that
+    /// no other write runs meanwhile. Declared after `inner`, so that it is
+    /// given back after the transaction ends.
+    _writer: Option<sqlx::pool::PoolConnection<Sqlite>>,
 }
 
 pub(crate) enum TxInner {
@@ -607,6 +669,10 @@ pub(crate) enum TxInner {
 impl Tx {
     pub(crate) fn inner_mut(&mut self) -> &mut TxInner {
         &mut self.inner
+    }
+
+    pub(crate) fn unchecked_references(&mut self) -> Option<&mut References> {
+        self.unchecked.as_mut()
     }
 
     pub fn backend(&self) -> Backend {
@@ -684,6 +750,9 @@ impl Tx {
     /// Commits. A changed capture mode or author is reset first, so it never
     /// outlives the transaction (on SQLite it lives in a table row).
     pub async fn commit(mut self) -> Result<()> {
+        if let Some(references) = self.unchecked.take() {
+            self.check_references(references).await?;
+        }
         if self.context_changed {
             self.set_capture(Capture::Local).await?;
             self.set_author(None).await?;
@@ -730,7 +799,7 @@ mod tests {
     async fn the_sqlite_pools_hand_out_connections_without_pinging_them_first() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&DbOptions::new(None, dir.path(), 2)).await.unwrap();
-        let Pool::Sqlite { read, write } = &db.pool else { panic!("no database URL opens SQLite") };
+        let Pool::Sqlite { read, write, .. } = &db.pool else { panic!("no database URL opens SQLite") };
         assert!(!read.options().get_test_before_acquire());
         assert!(!write.options().get_test_before_acquire());
         db.close().await;

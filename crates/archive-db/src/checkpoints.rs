@@ -13,7 +13,8 @@
 //! only starts over when a write begins with all of it copied, which a copy
 //! running beside the writer rarely allows. Its own checkpoint then copies
 //! only what the background has not, and the log file stays bounded however
-//! large the import. PostgreSQL has nothing to do here.
+//! large the import. The bulk writer (see `Db::begin_bulk`) is set the
+//! same way. PostgreSQL has nothing to do here.
 
 use tokio::task::JoinHandle;
 
@@ -42,9 +43,11 @@ impl Db {
     /// Leaves the write-ahead log to background checkpoints until the
     /// returned value is finished or dropped (SQLite; nothing on PostgreSQL).
     pub async fn checkpoints_in_background(&self) -> Result<BackgroundCheckpoints> {
-        let bulk = match self.sqlite_writer() {
-            Some(writer) => {
-                crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
+        let bulk = match self.sqlite_writers() {
+            Some(writers) => {
+                for writer in writers {
+                    crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
+                }
                 true
             }
             None => false,
@@ -79,8 +82,11 @@ impl BackgroundCheckpoints {
         if !std::mem::take(&mut self.bulk) {
             return Ok(());
         }
-        let writer = self.db.sqlite_writer().expect("only SQLite changes the writer's checkpoints");
-        crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await
+        let writers = self.db.sqlite_writers().expect("only SQLite changes the writer's checkpoints");
+        for writer in writers {
+            crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await?;
+        }
+        Ok(())
     }
 }
 
@@ -94,11 +100,12 @@ impl Drop for BackgroundCheckpoints {
         let db = self.db.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if let Some(writer) = db.sqlite_writer()
-                    && let Err(error) =
+                for writer in db.sqlite_writers().into_iter().flatten() {
+                    if let Err(error) =
                         crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await
-                {
-                    tracing::warn!(%error, "could not turn the writer's checkpoints back on");
+                    {
+                        tracing::warn!(%error, "could not turn the writer's checkpoints back on");
+                    }
                 }
             });
         }

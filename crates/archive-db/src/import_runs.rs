@@ -124,8 +124,13 @@ impl Db {
     }
 
     /// Notes a running import's progress (and that its process lives).
+    ///
+    /// On the connection the import's batches use (see [`Db::begin_bulk`]):
+    /// on SQLite, a write through another connection makes that one drop
+    /// its whole page cache at its next transaction, and the next batch
+    /// would read every page it touches from the operating system again.
     pub async fn note_import_progress(&self, id: Uuid, counts: &ImportCounts) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bulk().await?;
         on_tx!(tx, conn => {
             sqlx::query(
                 "UPDATE import_runs SET seen = $1, imported = $2, skipped = $3, failed = $4, \

@@ -31,6 +31,7 @@ mod play_queues;
 mod playlists;
 mod position;
 mod postgres;
+mod references;
 mod schema;
 mod search;
 mod settings;

@@ -308,6 +308,7 @@ impl Tx {
     /// The ids of the albums with these artists and titles, in order; the
     /// missing ones are created as given (with their ids), all at once.
     pub async fn ensure_albums(&mut self, albums: Vec<NewAlbum>) -> Result<Vec<Uuid>> {
+        self.note_references(|refs| refs.refer("artists", albums.iter().map(|a| a.artist_id)));
         let rows = albums.into_iter().map(album_row).collect::<Result<Vec<_>>>()?;
         self.ensure_rows("albums", "natural_key", rows).await
     }
@@ -385,6 +386,14 @@ impl Tx {
         let ids: Vec<Uuid> = songs.iter().map(|s| s.song.id.expect("upsert_songs needs ids")).collect();
         let existing: std::collections::HashMap<Uuid, Song> =
             self.songs_by_ids(&ids).await?.into_iter().map(|s| (s.id, s)).collect();
+        self.note_references(|refs| {
+            let songs = || songs.iter().map(|s| &s.song);
+            refs.refer("artists", songs().map(|s| s.artist_id));
+            refs.refer("albums", songs().map(|s| s.album_id));
+            refs.refer("genres", songs().map(|s| s.genre_id));
+            // Each is written below or was found above.
+            refs.songs_present(ids.iter().copied());
+        });
         let now = crate::now();
         let mut new_songs = Vec::new();
         for ImportedSong { mut song, bytes_changed } in songs {
@@ -443,6 +452,7 @@ impl Tx {
     /// Records where songs' files are, many per statement. A path that
     /// pointed at another song (the file was replaced) now points at the new one.
     pub async fn upsert_file_locations(&mut self, locations: &[NewFileLocation]) -> Result<()> {
+        self.note_references(|refs| refs.refer("songs", locations.iter().map(|l| Some(l.song_id))));
         let now = crate::now();
         let statements = locations.chunks(crate::sql::MAX_PARAMS / 6).flat_map(|chunk| {
             let mut delete = Sql::new("DELETE FROM file_locations WHERE path IN ");
@@ -458,6 +468,7 @@ impl Tx {
     /// first clearing each path, which costs a lookup per path. A path that
     /// has a location after all fails the write as a duplicate.
     pub async fn insert_file_locations(&mut self, locations: &[NewFileLocation]) -> Result<()> {
+        self.note_references(|refs| refs.refer("songs", locations.iter().map(|l| Some(l.song_id))));
         let now = crate::now();
         let statements =
             locations.chunks(crate::sql::MAX_PARAMS / 6).map(|chunk| Ok(location_insert(chunk, now)));

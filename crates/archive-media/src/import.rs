@@ -878,7 +878,9 @@ impl Writer<'_> {
 
     async fn try_write(&mut self, files: &[Scanned]) -> Result<BatchOutcome, DbError> {
         let result = async {
-            let mut tx = self.db.begin().await?;
+            // References are checked at commit, once per artist, album and
+            // genre, not by SQLite row by row (see `Db::begin_bulk`).
+            let mut tx = self.db.begin_bulk().await?;
             self.names.resolve(&mut tx, files).await?;
             let mut outcome = BatchOutcome::default();
             let mut songs = Vec::with_capacity(files.len());

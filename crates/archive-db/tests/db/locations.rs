@@ -1,18 +1,10 @@
 //! Where songs' files are: written in bulk by imports.
 
-use archive_db::{DbError, FileSource, NewFileLocation, NewSong, Tx};
+use archive_db::{DbError, NewSong, Tx};
 use archive_testkit::on_each_backend;
 use uuid::Uuid;
 
-fn location(song_id: Uuid, path: &str) -> NewFileLocation {
-    NewFileLocation {
-        song_id,
-        path: path.into(),
-        file_size: 100,
-        modified_at: None,
-        source: FileSource::Library,
-    }
-}
+use crate::location;
 
 async fn songs(tx: &mut Tx) -> [Uuid; 3] {
     let mut ids = [Uuid::nil(); 3];

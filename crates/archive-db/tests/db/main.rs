@@ -9,6 +9,7 @@ mod jobs;
 mod lists;
 mod locations;
 mod log_order;
+mod references;
 mod schema;
 mod search;
 mod shared_state;
@@ -17,6 +18,17 @@ mod transfers;
 
 use archive_db::{Db, NewAlbum, NewArtist, NewGenre, NewPlaylist, NewSong, NewUser, Role, Tx};
 use uuid::Uuid;
+
+/// Where an imported file of `song_id` is (100 bytes, from a library).
+pub fn location(song_id: Uuid, path: &str) -> archive_db::NewFileLocation {
+    archive_db::NewFileLocation {
+        song_id,
+        path: path.into(),
+        file_size: 100,
+        modified_at: None,
+        source: archive_db::FileSource::Library,
+    }
+}
 
 /// One row in every synced table, with the parents they need.
 pub struct Fixture {

@@ -386,15 +386,7 @@ impl Tx {
         let ids: Vec<Uuid> = songs.iter().map(|s| s.song.id.expect("upsert_songs needs ids")).collect();
         let existing: std::collections::HashMap<Uuid, Song> =
             self.songs_by_ids(&ids).await?.into_iter().map(|s| (s.id, s)).collect();
-        self.note_references(|refs| {
-            let songs = || songs.iter().map(|s| &s.song);
-            refs.refer("artists", songs().map(|s| s.artist_id));
-            refs.refer("albums", songs().map(|s| s.album_id));
-            refs.refer("genres", songs().map(|s| s.genre_id));
-            // Each is written below or was found above.
-            refs.songs_present(ids.iter().copied());
-        });
-        let now = crate::now();
+        self.note_song_references(&songs);
         let mut new_songs = Vec::new();
         for ImportedSong { mut song, bytes_changed } in songs {
             let id = song.id.expect("checked above");
@@ -412,9 +404,36 @@ impl Tx {
                 }
             }
         }
+        self.insert_songs(new_songs).await
+    }
+
+    /// Writes songs this database does not have (an import into a library
+    /// that was empty when it began), without first looking each up as
+    /// [`Tx::upsert_songs`] does. A song it has after all fails the write
+    /// as a duplicate.
+    pub async fn insert_new_songs(&mut self, songs: Vec<ImportedSong>) -> Result<()> {
+        self.note_song_references(&songs);
+        let songs = songs.into_iter().map(|s| (s.song.id.expect("insert_new_songs needs ids"), s.song));
+        self.insert_songs(songs.collect()).await
+    }
+
+    fn note_song_references(&mut self, songs: &[ImportedSong]) {
+        self.note_references(|refs| {
+            let songs = || songs.iter().map(|s| &s.song);
+            refs.refer("artists", songs().map(|s| s.artist_id));
+            refs.refer("albums", songs().map(|s| s.album_id));
+            refs.refer("genres", songs().map(|s| s.genre_id));
+            // Each is written by the caller or was found by it.
+            refs.songs_present(songs().filter_map(|s| s.id));
+        });
+    }
+
+    /// Inserts new songs, each with its log entry and search document.
+    async fn insert_songs(&mut self, new_songs: Vec<(Uuid, NewSong)>) -> Result<()> {
         if new_songs.is_empty() {
             return Ok(());
         }
+        let now = crate::now();
         let new_ids: Vec<Uuid> = new_songs.iter().map(|(id, _)| *id).collect();
         // Each row is made while the statement before it is written.
         let rows = new_songs.into_iter().map(|(id, song)| {

@@ -465,6 +465,10 @@ async fn read_and_write(
     checkpoints: Option<&mut BackgroundCheckpoints>,
 ) -> Result<(), ImportError> {
     let older = SongsBeforeSampling::of(db, &to_read, known).await?;
+    // Into a library that was empty, songs are inserted without a lookup
+    // each. One written meanwhile by someone else (an upload, a sync)
+    // fails its batch, which is then written file by file, looking up.
+    let library_was_empty = to_read.len() > BATCH && db.song_count().await? == 0;
     let hash_whole =
         Arc::new(HashWhole { uploads: source == FileSource::Upload, sizes: older.sizes.clone() });
     let mut scanned = read_all(to_read, hash_whole);
@@ -476,6 +480,7 @@ async fn read_and_write(
         written: HashSet::new(),
         names: NameCache::default(),
         checkpoints,
+        library_was_empty,
     };
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(result) = scanned.recv().await {
@@ -825,6 +830,8 @@ struct Writer<'a> {
     names: NameCache,
     /// Told of each commit, when the import copies the log in the background.
     checkpoints: Option<&'a mut BackgroundCheckpoints>,
+    /// Whether the library had no songs when the import began.
+    library_was_empty: bool,
 }
 
 /// What a batch wrote.
@@ -896,7 +903,10 @@ impl Writer<'_> {
                     None => outcome.duplicates += 1,
                 }
             }
-            tx.upsert_songs(songs).await?;
+            match files.len() > 1 && self.library_was_empty {
+                true => tx.insert_new_songs(songs).await?,
+                false => tx.upsert_songs(songs).await?,
+            }
             // The import started with every location under its root, and
             // holds the import lock: paths it did not know have none. If one
             // has after all (an upload stored inside a library folder), the

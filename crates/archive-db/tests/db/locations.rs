@@ -59,3 +59,34 @@ async fn a_write_the_database_refuses_for_its_content_is_not_taken_for_the_datab
     })
     .await;
 }
+
+#[tokio::test]
+async fn songs_inserted_as_new_are_written_with_their_log_entries_and_one_the_database_has_fails_the_write() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let song = |title: &str| archive_db::ImportedSong {
+            song: NewSong { id: Some(Uuid::new_v4()), title: title.into(), ..Default::default() },
+            bytes_changed: false,
+        };
+        let (first, second) = (song("First"), song("Second"));
+        let mut tx = db.begin_bulk().await.unwrap();
+        tx.insert_new_songs(vec![first.clone()]).await.unwrap();
+        tx.commit().await.unwrap();
+        let first_id = first.song.id.unwrap();
+        assert_eq!(db.song(first_id).await.unwrap().unwrap().title, "First");
+        assert!(
+            db.changes_after(archive_db::LogPosition::START, 100)
+                .await
+                .unwrap()
+                .iter()
+                .any(|c| c.row_id == first_id)
+        );
+
+        let mut tx = db.begin_bulk().await.unwrap();
+        let error = tx.insert_new_songs(vec![second.clone(), first]).await.unwrap_err();
+        assert!(matches!(error, DbError::Duplicate(_)), "{error:?}");
+        drop(tx);
+        assert!(db.song(second.song.id.unwrap()).await.unwrap().is_none());
+    })
+    .await;
+}

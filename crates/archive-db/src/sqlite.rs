@@ -304,7 +304,12 @@ pub(crate) async fn set_song_indexes_aside(writer: &SqlitePool) -> Result<usize>
 /// Builds again every index in `song_indexes_set_aside`, one transaction
 /// each (the writer is held for one index at a time), and forgets it.
 /// Returns how many were built. Nothing to do before migration 0021.
-pub(crate) async fn restore_song_indexes(writer: &SqlitePool) -> Result<usize> {
+///
+/// Each index is built on the bulk writer (whose page cache an import
+/// left holding the songs) while it holds the writer, as a bulk write
+/// does (see `Db::begin_bulk`): a build on the writer would fill a second
+/// cache with the same pages.
+pub(crate) async fn restore_song_indexes([writer, bulk]: [&SqlitePool; 2]) -> Result<usize> {
     let has_record: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'song_indexes_set_aside'",
     )
@@ -322,7 +327,8 @@ pub(crate) async fn restore_song_indexes(writer: &SqlitePool) -> Result<usize> {
     }
     let mut built = 0;
     loop {
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        let _held = writer.acquire().await?;
+        let mut tx = bulk.begin_with("BEGIN IMMEDIATE").await?;
         let next: Option<(String, String)> =
             sqlx::query_as("SELECT name, definition FROM song_indexes_set_aside ORDER BY name LIMIT 1")
                 .fetch_optional(&mut *tx)

@@ -36,6 +36,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+/// The allocator the `archive` binary runs with (see its `main.rs`), so
+/// that the servers this process runs itself (`api`, `subsonic`, `sync`)
+/// measure what a deployment runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use archive::config::Config;
 use archive::serve::Server;
 use archive_db::{

@@ -110,6 +110,12 @@ async fn a_write_started_during_a_bulk_write_waits_for_it_and_then_goes_through(
         let db = &t.db;
         let mut bulk = db.begin_bulk().await.unwrap();
         bulk.upsert_songs(vec![song_by("Bulk", None)]).await.unwrap();
+        if t.backend() == archive_db::Backend::Sqlite {
+            // The bulk write holds the writer's connection: another write
+            // waits for it in the process, not on SQLite's file lock.
+            let writer = db.pool_usage().into_iter().find(|p| p.name == "write").unwrap();
+            assert_eq!((writer.open, writer.idle), (1, 0), "the bulk write does not hold the writer");
+        }
 
         let other = {
             let db = db.clone();

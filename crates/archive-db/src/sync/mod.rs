@@ -23,6 +23,7 @@ pub mod state;
 pub(crate) mod tables;
 
 pub use protocol::{BootstrapPage, PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
+pub use slave::MasterRows;
 pub use tables::RowImage;
 
 /// The columns a row image of `table` carries, in order (empty for a table

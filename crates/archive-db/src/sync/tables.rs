@@ -41,13 +41,19 @@ pub(crate) struct StoredRef<'a> {
     pub id: Uuid,
     pub version: i64,
     pub image: &'a RowImage,
+    /// The image's column values, if read already ([`SyncTable::column_values`]).
+    pub values: Option<&'a [Value]>,
 }
 
 /// Appends `rows` to an `INSERT … VALUES ` as tuples of their columns and version.
 fn push_rows(sql: &mut Sql, table: &SyncTable, rows: &[StoredRef<'_>]) -> Result<()> {
     for (r, row) in rows.iter().enumerate() {
         sql.push(if r == 0 { "(" } else { ", (" });
-        for (_, value) in table.values(row.id, row.image)? {
+        let values = match row.values {
+            Some(values) => values.to_vec(),
+            None => table.column_values(row.id, row.image)?,
+        };
+        for value in values {
             push_value(sql, value);
             sql.push(", ");
         }
@@ -247,22 +253,38 @@ impl SyncTable {
     /// column order. Every column must be present with the right type; the
     /// `id` must be the row's.
     pub(crate) fn values(&self, id: Uuid, row: &RowImage) -> Result<Vec<(&'static str, Value)>> {
-        if let Some(unknown) = row.keys().find(|k| !self.columns.iter().any(|c| c.name == k.as_str())) {
-            return Err(DbError::invalid(
-                unknown.clone(),
-                format!("{unknown}: not a column of {}", self.name),
-            ));
-        }
         let mut values = Vec::with_capacity(self.columns.len());
+        let mut known = 0;
         for column in self.columns {
-            let json = row.get(column.name).unwrap_or(&Json::Null);
+            let json = match row.get(column.name) {
+                Some(json) => {
+                    known += 1;
+                    json
+                }
+                None => &Json::Null,
+            };
             let value = to_param(column, json)?;
             if column.name == "id" && value != Some(Param::Uuid(id)) {
                 return Err(DbError::invalid("id", format!("id: the row's id is not {id}")));
             }
             values.push((column.name, value));
         }
+        // Every key is a column when as many keys as columns were found (a
+        // search of each key among the columns took a tenth of a pull).
+        if known != row.len()
+            && let Some(unknown) = row.keys().find(|k| !self.columns.iter().any(|c| c.name == k.as_str()))
+        {
+            return Err(DbError::invalid(
+                unknown.clone(),
+                format!("{unknown}: not a column of {}", self.name),
+            ));
+        }
         Ok(values)
+    }
+
+    /// [`Self::values`] without the column names, in the table's column order.
+    pub(crate) fn column_values(&self, id: Uuid, row: &RowImage) -> Result<Vec<Value>> {
+        Ok(self.values(id, row)?.into_iter().map(|(_, value)| value).collect())
     }
 }
 
@@ -391,7 +413,7 @@ impl crate::Tx {
         image: &RowImage,
         force: bool,
     ) -> Result<()> {
-        self.store_rows(table, &[StoredRef { id, version, image }], force).await
+        self.store_rows(table, &[StoredRef { id, version, image, values: None }], force).await
     }
 
     /// [`Self::store_row`] for many rows of one table, several per statement

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use archive_db::sync::MasterRows;
 use archive_db::sync::protocol::{
     ChangesResponse, FileObject, FileStatusOnMaster, FilesOperation, MAX_FILES_BATCH, UploadStatus,
 };
@@ -226,14 +227,15 @@ async fn pull(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
 async fn pull_from(
     db: &Db,
     client: &MasterClient,
-    mut page: ChangesResponse,
+    page: ChangesResponse,
     report: &mut CycleReport,
 ) -> Result<(), SyncError> {
+    let mut page = Pulled::new(page);
     let mut settle_waits = 0;
     // A pull of several pages writes the log as fast as an import does: it
     // is copied into the database beside the writer, not inside the
     // commit of whichever page crosses the writer's threshold.
-    let mut checkpoints = match page.has_more {
+    let mut checkpoints = match page.meta.has_more {
         true => Some(db.checkpoints_in_background().await?),
         false => None,
     };
@@ -243,12 +245,15 @@ async fn pull_from(
         // a task of its own, so that decoding a page never holds up the
         // statements of the apply (each waits for this task to send it):
         // 16,400-18,800 changes/s became 18,900-19,600. Fetching two pages
-        // ahead measured no better (the two cores are busy).
-        let fetch_next = page.has_more.then(|| {
-            let (client, cursor) = (client.clone(), page.cursor.clone());
-            NextPage(tokio::spawn(async move { client.changes(&cursor, PULL_PAGE, None).await }))
+        // ahead measured no better (the two cores are busy). The task also
+        // reads the rows' columns ahead (`Pulled`).
+        let fetch_next = page.meta.has_more.then(|| {
+            let (client, cursor) = (client.clone(), page.meta.cursor.clone());
+            NextPage(tokio::spawn(
+                async move { client.changes(&cursor, PULL_PAGE, None).await.map(Pulled::new) },
+            ))
         });
-        let applied = db.apply_master_rows(&page.rows, CURSOR, &page.cursor).await?;
+        let applied = db.apply_master_rows(&page.rows, CURSOR, &page.meta.cursor).await?;
         if let Some(checkpoints) = checkpoints.as_mut() {
             checkpoints.after_commit();
         }
@@ -258,7 +263,7 @@ async fn pull_from(
         };
         report.pulled += page.rows.len() as u64;
         tracing::debug!(target: "sync", rows = page.rows.len(), written = applied.written,
-            deleted = applied.deleted, skipped = applied.skipped, remaining = page.remaining, "pulled a page");
+            deleted = applied.deleted, skipped = applied.skipped, remaining = page.meta.remaining, "pulled a page");
         if let Some(next) = next {
             page = next?;
             continue;
@@ -267,10 +272,10 @@ async fn pull_from(
         // open there (PostgreSQL): wait briefly, so that a cycle brings what
         // was committed before it started. Whatever is still held back waits
         // for the next cycle.
-        if page.remaining > 0 && settle_waits < MAX_SETTLE_WAITS {
+        if page.meta.remaining > 0 && settle_waits < MAX_SETTLE_WAITS {
             settle_waits += 1;
             tokio::time::sleep(SETTLE_WAIT).await;
-            page = client.changes(&page.cursor, PULL_PAGE, None).await?;
+            page = Pulled::new(client.changes(&page.meta.cursor, PULL_PAGE, None).await?);
             continue;
         }
         break;
@@ -281,12 +286,27 @@ async fn pull_from(
     Ok(())
 }
 
+/// A page of changes, its rows read for the write ahead of it (see
+/// [`MasterRows`]).
+struct Pulled {
+    /// The page without its rows.
+    meta: ChangesResponse,
+    rows: MasterRows,
+}
+
+impl Pulled {
+    fn new(mut page: ChangesResponse) -> Self {
+        let rows = MasterRows::new(std::mem::take(&mut page.rows));
+        Self { meta: page, rows }
+    }
+}
+
 /// The next page's fetch, running on its own; stopped if the page is no
 /// longer wanted (the apply failed first).
-struct NextPage(tokio::task::JoinHandle<Result<ChangesResponse, SyncError>>);
+struct NextPage(tokio::task::JoinHandle<Result<Pulled, SyncError>>);
 
 impl NextPage {
-    async fn join(mut self) -> Result<ChangesResponse, SyncError> {
+    async fn join(mut self) -> Result<Pulled, SyncError> {
         match (&mut self.0).await {
             Ok(page) => page,
             Err(e) => match e.try_into_panic() {

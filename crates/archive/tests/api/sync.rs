@@ -160,7 +160,8 @@ pub async fn start_slave(
 pub async fn seed_account(master: &App, slave: &App, user: &TestUser) -> TestUser {
     let users = master.db().bootstrap_page("users", None, 10_000).await.unwrap();
     let row = users.rows.into_iter().find(|r| r.id == user.id).expect("the master has the account");
-    slave.db().apply_master_rows(&[row], "test.seeded_accounts", "-").await.unwrap();
+    let rows = archive_db::sync::MasterRows::new(vec![row]);
+    slave.db().apply_master_rows(&rows, "test.seeded_accounts", "-").await.unwrap();
     TestUser { id: user.id, email: user.email.clone(), token: slave.token_for(user.id).await }
 }
 

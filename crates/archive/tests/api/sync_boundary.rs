@@ -145,7 +145,17 @@ async fn pushed_values_pass_the_same_checks_as_the_api() {
         let (nul_id, nul) = artist("Nul\u{0}Band", "nul\u{0}band", None);
         let (forged_id, forged) = artist("  The   Real  Name ", "someone else's key", None);
         let (good_id, good) = artist("Good Neighbour", "good neighbour", None);
-        let outcomes = m.push(vec![huge, nul, forged, good]).await;
+        // A key that is no column, in a row that leaves out a nullable one.
+        let stranger_id = Uuid::now_v7().to_string();
+        let stranger_row = json!({
+            "id": stranger_id, "name": "Stranger", "name_key": "stranger", "owner": "someone",
+            "created_at": now(), "updated_at": now(),
+        });
+        let stranger = change("artists", &stranger_id, None, Some(stranger_row), None);
+        let outcomes = m.push(vec![huge, nul, forged, good, stranger]).await;
+        assert_eq!(status(&outcomes[4]), "rejected", "{}", outcomes[4]);
+        assert!(outcomes[4]["reason"].as_str().unwrap().contains("owner: not a column of artists"));
+        assert!(m.row("artists", &stranger_id).await.is_none());
         assert_eq!(status(&outcomes[0]), "rejected", "{}", outcomes[0]);
         assert!(outcomes[0]["reason"].as_str().unwrap().contains("biography is longer than"));
         assert_eq!(status(&outcomes[1]), "rejected", "{}", outcomes[1]);

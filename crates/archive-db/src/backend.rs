@@ -566,7 +566,9 @@ impl Db {
             }
         }
         match &self.pool {
-            Pool::Sqlite { read, write, .. } => vec![usage("read", read), usage("write", write)],
+            Pool::Sqlite { read, write, bulk } => {
+                vec![usage("read", read), usage("write", write), usage("bulk", bulk)]
+            }
             Pool::Postgres(pool) => vec![usage("main", pool)],
         }
     }

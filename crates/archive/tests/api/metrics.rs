@@ -122,6 +122,13 @@ async fn requests_are_counted_by_route_template_and_status() {
             .map(|p| after.value("archive_db_connections_max", &[("pool", p)]))
             .sum();
         assert!(pools >= 2.0, "{}", after.text);
+        if app.test_db.backend() == archive_db::Backend::Sqlite {
+            // The bulk writer is reported too, and open only while an import runs.
+            assert_eq!(after.value("archive_db_connections_max", &[("pool", "bulk")]), 1.0, "{}", after.text);
+            let open = after.value("archive_db_connections", &[("pool", "bulk"), ("state", "idle")])
+                + after.value("archive_db_connections", &[("pool", "bulk"), ("state", "busy")]);
+            assert_eq!(open, 0.0, "{}", after.text);
+        }
         assert!(after.text.contains("# TYPE archive_http_requests_total counter"));
     })
     .await;

@@ -13,6 +13,7 @@ mod references;
 mod schema;
 mod search;
 mod shared_state;
+mod sync_apply;
 mod tidy;
 mod transfers;
 

@@ -49,10 +49,10 @@ pub struct Applied {
 
 /// A page of the master's rows, with each written row's columns already
 /// read from its JSON image (parsed, checked, made ready to bind). Reading
-/// them took a fifth of a steady pull, and the writer waited for it; a page
-/// made where it is fetched, while the writer applies the page before it,
-/// leaves the writer only the writing.
-#[derive(Debug, Clone, Default)]
+/// them was the largest part of the engine task's work in a steady pull,
+/// and the writer waited for it; a page made where it is fetched, while
+/// the writer applies the page before it, leaves the writer the writing.
+#[derive(Debug)]
 pub struct MasterRows {
     rows: Vec<RowState>,
     /// Per row, its column values; `None` for a tombstone, a table this
@@ -71,10 +71,6 @@ impl MasterRows {
             })
             .collect();
         Self { rows, values }
-    }
-
-    pub fn rows(&self) -> &[RowState] {
-        &self.rows
     }
 
     pub fn len(&self) -> usize {

@@ -162,6 +162,13 @@ pub(crate) enum PoolRef<'a> {
     Postgres(&'a PgPool),
 }
 
+/// What writes: SQLite's writer and bulk writer (see [`Db::begin_bulk`]),
+/// or PostgreSQL's pool.
+pub(crate) enum WritersRef<'a> {
+    Sqlite([&'a SqlitePool; 2]),
+    Postgres(&'a PgPool),
+}
+
 /// How long the first connection to PostgreSQL may take at start-up.
 const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -419,9 +426,16 @@ impl Db {
 
     /// SQLite's writer and bulk writer (see [`Db::begin_bulk`]).
     pub(crate) fn sqlite_writers(&self) -> Option<[&SqlitePool; 2]> {
+        match self.writers() {
+            WritersRef::Sqlite(writers) => Some(writers),
+            WritersRef::Postgres(_) => None,
+        }
+    }
+
+    pub(crate) fn writers(&self) -> WritersRef<'_> {
         match &self.pool {
-            Pool::Sqlite { write, bulk, .. } => Some([write, bulk]),
-            Pool::Postgres(_) => None,
+            Pool::Sqlite { write, bulk, .. } => WritersRef::Sqlite([write, bulk]),
+            Pool::Postgres(pool) => WritersRef::Postgres(pool),
         }
     }
 

@@ -221,12 +221,9 @@ impl Db {
     /// (by this process or one that was killed), one transaction each.
     /// Returns how many were built.
     pub async fn restore_song_indexes(&self) -> Result<usize> {
-        match (self.sqlite_writers(), self.write_pool_ref()) {
-            (Some(writers), _) => crate::sqlite::restore_song_indexes(writers).await,
-            (None, crate::backend::PoolRef::Postgres(pool)) => {
-                crate::postgres::restore_song_indexes(pool).await
-            }
-            (None, crate::backend::PoolRef::Sqlite(_)) => unreachable!("SQLite has its writers"),
+        match self.writers() {
+            crate::backend::WritersRef::Sqlite(writers) => crate::sqlite::restore_song_indexes(writers).await,
+            crate::backend::WritersRef::Postgres(pool) => crate::postgres::restore_song_indexes(pool).await,
         }
     }
 

@@ -271,6 +271,16 @@ pub(crate) fn search_match(words: &[&str]) -> String {
     words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
 }
 
+/// Merges each search index's segments into one (FTS5's `optimize`),
+/// dropping the entries of deleted documents on the way.
+pub(crate) async fn compact_search_indexes(writer: &SqlitePool) -> Result<()> {
+    for kind in ["song", "artist", "album"] {
+        let statement = format!("INSERT INTO search_{kind}_fts (search_{kind}_fts) VALUES ('optimize')");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(writer).await?;
+    }
+    Ok(())
+}
+
 /// The database's size on disk, in bytes (pages in use, WAL not counted).
 pub(crate) async fn size_bytes(pool: &SqlitePool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")

@@ -121,6 +121,21 @@ pub async fn settled_changes(db: &Db) -> Vec<archive_db::ChangeRecord> {
     }
 }
 
+/// How many segments SQLite's song search index (FTS5) is in: one or more
+/// per commit that wrote it, until merged. Panics on PostgreSQL, whose index
+/// has none.
+pub async fn song_search_segments(db: &Db) -> u64 {
+    assert_eq!(db.backend(), Backend::Sqlite, "only FTS5 keeps segments");
+    let mut tx = db.begin().await.unwrap();
+    tx.execute_unchecked("CREATE TEMP TABLE segments (id INTEGER)").await.unwrap();
+    let segments = tx
+        .execute_unchecked("INSERT INTO temp.segments SELECT DISTINCT segid FROM search_song_fts_idx")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    segments
+}
+
 /// The backends to run a test on: SQLite always, PostgreSQL when available.
 pub fn backends() -> Vec<Backend> {
     let mut list = vec![Backend::Sqlite];

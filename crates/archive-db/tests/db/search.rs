@@ -138,6 +138,46 @@ async fn renames_and_deletes_are_searchable_at_once() {
 }
 
 #[tokio::test]
+async fn compacting_the_search_index_merges_it_into_one_piece_and_keeps_every_match() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        library(db).await;
+        // A dozen commits (a segment each on SQLite), a rename and a delete.
+        for n in 0..12 {
+            let mut tx = db.begin().await.unwrap();
+            tx.insert_song(NewSong { title: format!("Piece {n}"), ..Default::default() }).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let sinnerman = db.search_songs(&request("sinnerman")).await.unwrap().items[0].id;
+        let benders = db.search_songs(&request("benders")).await.unwrap().items[0].id;
+        let mut tx = db.begin().await.unwrap();
+        tx.update_song(
+            sinnerman,
+            archive_db::SongPatch { title: Some("Sinner".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        tx.delete_song(benders).await.unwrap();
+        tx.commit().await.unwrap();
+        if t.backend() == archive_db::Backend::Sqlite {
+            assert!(archive_testkit::song_search_segments(db).await > 1, "one segment per commit so far");
+        }
+
+        db.compact_search_index().await.unwrap();
+
+        if t.backend() == archive_db::Backend::Sqlite {
+            assert_eq!(archive_testkit::song_search_segments(db).await, 1, "merged into one");
+        }
+        assert_eq!(all_pages(db, "piece", 5).await.len(), 12);
+        assert_eq!(song_titles(db, "sinner").await, ["Sinner"]);
+        assert!(song_titles(db, "sinnerman").await.is_empty(), "the old title is gone");
+        assert_eq!(song_titles(db, "halo").await, ["Halo"], "the deleted song is gone");
+        assert_eq!(song_titles(db, "beyonce sasha").await.len(), 2, "matches by artist and album stay");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn results_are_paged_without_gaps_or_repeats() {
     on_each_backend(|t| async move {
         let db = &t.db;

@@ -354,7 +354,22 @@ async fn bootstrap(db: &Db, client: &MasterClient, report: &mut CycleReport) -> 
     tx.commit().await?;
     report.bootstrapped = true;
     tracing::info!(target: "sync", "bootstrap complete; following the master's log");
+    compact_search_index(db).await;
     Ok(())
+}
+
+/// Merges the search index that the bootstrap wrote in many commits (see
+/// [`Db::compact_search_index`]). The bootstrap stands either way: a
+/// failure only leaves the merging to FTS5's own pace.
+async fn compact_search_index(db: &Db) {
+    let started = std::time::Instant::now();
+    match db.compact_search_index().await {
+        Ok(()) => tracing::info!(target: "sync", elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index merged after the bootstrap"),
+        Err(error) => {
+            tracing::warn!(target: "sync", %error, "could not merge the search index after the bootstrap")
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

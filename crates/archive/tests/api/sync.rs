@@ -238,6 +238,39 @@ async fn a_fresh_slave_copies_the_master_then_follows_its_changes() {
 }
 
 #[tokio::test]
+async fn a_bootstrap_leaves_the_slaves_search_index_in_one_piece() {
+    // FTS5 keeps a segment per commit and merges them as they pile up; a
+    // bootstrap's many commits would leave that merge to a later pull.
+    let backend = *archive_testkit::backends().last().unwrap();
+    let pair = Pair::start(backend, Backend::Sqlite).await;
+    let token = &pair.master_admin.token;
+    for n in 0..5 {
+        create(&pair.master, token, "/api/v1/songs", json!({"title": format!("Master tune {n}")})).await;
+    }
+    // Songs the slave had before it joined, each in its own commit.
+    let slave = pair.slave.db();
+    for n in 0..5 {
+        let mut tx = slave.begin().await.unwrap();
+        tx.insert_song(archive_db::NewSong { title: format!("Home tune {n}"), ..Default::default() })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert!(archive_testkit::song_search_segments(slave).await >= 5);
+
+    let report = pair.sync().await;
+    assert_eq!(report["bootstrapped"], true, "{report}");
+    pair.assert_in_step().await;
+    assert_eq!(archive_testkit::song_search_segments(slave).await, 1, "merged after the bootstrap");
+    let tunes = slave
+        .search_songs(&archive_db::SearchRequest { query: "tune".into(), limit: 20, offset: 0 })
+        .await
+        .unwrap();
+    assert_eq!(tunes.items.len(), 10, "the master's songs and the ones pushed from home");
+    pair.stop().await;
+}
+
+#[tokio::test]
 async fn a_slaves_changes_reach_the_master_without_echo() {
     for (m, s) in pairs() {
         eprintln!("-- master on {}, slave on {}", m.name(), s.name());

@@ -132,12 +132,12 @@ impl Db {
     /// Merges the search index into one piece after a bulk write (a
     /// slave's bootstrap). SQLite's FTS5 index is a stack of segments, one
     /// or more per commit, merged eight at a time as they pile up. A
-    /// bootstrap leaves a hundred commits' worth, and the merge of those
-    /// large segments then falls on a later, small pull: a quarter of the
-    /// writer's time in that round of the steady-apply bench. One merge now
-    /// costs about 90 ms at 100,000 songs. PostgreSQL's index has no
-    /// segments (its pending list is at most 256 kB, migration 0009):
-    /// nothing to do.
+    /// bootstrap leaves at least one per page of up to 5,000 rows, and
+    /// the merge of those large segments then falls on a later, small
+    /// pull: a quarter of the writer's time in that round of the
+    /// steady-apply bench. One merge now costs about 90 ms at 100,000
+    /// songs. PostgreSQL's index has no segments (its pending list is at
+    /// most 256 kB, migration 0009): nothing to do.
     pub async fn compact_search_index(&self) -> Result<()> {
         match self.writers() {
             crate::backend::WritersRef::Sqlite([writer, _]) => {

@@ -155,6 +155,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0024_foreign_keys_set_aside.sql"),
         include_str!("../migrations/postgres/0024_foreign_keys_set_aside.sql"),
     ),
+    (
+        25,
+        "the bytes each slave key uploaded today, for the daily upload quota",
+        include_str!("../migrations/sqlite/0025_slave_upload_quota.sql"),
+        include_str!("../migrations/postgres/0025_slave_upload_quota.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

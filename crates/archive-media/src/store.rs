@@ -28,6 +28,9 @@ pub enum StoreError {
     Busy,
     #[error("{0} files are being received already; finish or abandon one first")]
     TooManyParts(usize),
+    /// Writing would leave less free space on the disk than the node keeps.
+    #[error("the disk would keep less than {keep_free} bytes free (it has {free}); the upload is not stored")]
+    LowOnSpace { free: u64, keep_free: u64 },
     #[error("cannot store the upload: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -77,6 +80,37 @@ impl MediaStore {
         let dir = self.root.join(&sha256[..2]);
         private_dir(&dir).await?;
         Ok(dir.join(format!("{sha256}.{}", format.extension())))
+    }
+
+    /// Bytes that an unprivileged writer may still write on the disk that
+    /// holds the store.
+    pub async fn free_bytes(&self) -> std::io::Result<u64> {
+        let root = self.root.clone();
+        let free = tokio::task::spawn_blocking(move || {
+            // The store's folder is made with its first file; the data
+            // directory it is in is on the same disk.
+            let dir = match root.exists() {
+                true => root.as_path(),
+                false => root.parent().unwrap_or(&root),
+            };
+            let stats = rustix::fs::statvfs(dir)?;
+            Ok::<_, std::io::Error>(stats.f_bavail.saturating_mul(stats.f_frsize))
+        });
+        free.await.map_err(std::io::Error::other)?
+    }
+
+    /// Refuses to take `bytes` more when that would leave less than
+    /// `keep_free` bytes free on the store's disk (nothing is kept free
+    /// when it is 0): an upload never fills the disk the database is on.
+    pub async fn check_room(&self, bytes: u64, keep_free: u64) -> Result<(), StoreError> {
+        if keep_free == 0 {
+            return Ok(());
+        }
+        let free = self.free_bytes().await?;
+        match free >= bytes.saturating_add(keep_free) {
+            true => Ok(()),
+            false => Err(StoreError::LowOnSpace { free, keep_free }),
+        }
     }
 
     /// Bytes received so far of the file whose SHA-256 is `sha256` (0 if none).

@@ -158,6 +158,13 @@ pub const SETTINGS: &[Setting] = &[
         help: "Most files in one upload request (each is held open until all arrive)",
     },
     Setting {
+        var: "ARCHIVE_MIN_FREE_GB",
+        kind: Kind::Gigabytes { min: 0.0, max: 1_000_000.0 },
+        default: Some("1"),
+        stored: true,
+        help: "Disk space, in GB (10^9 bytes), that uploads (from users and from slaves) leave free on the data directory's disk; 0 for none",
+    },
+    Setting {
         var: "ARCHIVE_TRANSCODE_LIMIT",
         kind: Kind::Count { min: 0, max: 64 },
         default: Some("4"),
@@ -303,6 +310,13 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         stored: true,
         help: "Quota for the audio files a slave fetches, in GB (10^9 bytes); no quota when unset",
+    },
+    Setting {
+        var: "SYNC_UPLOAD_GB_PER_DAY",
+        kind: Kind::Gigabytes { min: 0.000_001, max: 1_000_000.0 },
+        default: Some("50"),
+        stored: true,
+        help: "Most audio-file bytes a master takes from each slave key in a day (UTC), in GB (10^9 bytes): a stolen key fills the disk no faster",
     },
     Setting {
         var: "MASTER_CA_CERT",
@@ -522,6 +536,12 @@ impl Resolved {
     fn flag(&self, var: &str) -> bool {
         self.get(var) == Some("true")
     }
+
+    /// A setting with a default, in GB (10^9 bytes), as bytes.
+    fn gigabytes(&self, var: &str) -> u64 {
+        let gigabytes: f64 = self.get(var).and_then(|v| v.parse().ok()).expect("checked number");
+        (gigabytes * 1e9) as u64
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -561,6 +581,9 @@ pub struct SyncConfig {
     pub files: FilesPolicy,
     /// The quota for fetched files, in bytes (`SYNC_FILES_MAX_GB`).
     pub files_max_bytes: Option<u64>,
+    /// Most bytes of audio files a master takes from each slave key in a
+    /// UTC day (`SYNC_UPLOAD_GB_PER_DAY`).
+    pub upload_bytes_per_day: u64,
     /// A slave follows its master live (`SYNC_LIVE`).
     pub live: bool,
     /// Most long-polls a master holds at once (`SYNC_MAX_LIVE_POLLS`).
@@ -637,6 +660,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// The most files one upload request may carry.
     pub max_upload_files: usize,
+    /// Free space, in bytes, that uploads leave on the data directory's
+    /// disk (`ARCHIVE_MIN_FREE_GB`).
+    pub min_free_bytes: u64,
     /// Most transcodes at once for apps; 0: none (`ARCHIVE_TRANSCODE_LIMIT`).
     pub transcode_limit: usize,
     /// What protects the server from slow and greedy clients.
@@ -707,6 +733,7 @@ impl Config {
             files_max_bytes: get("SYNC_FILES_MAX_GB")
                 .and_then(|v| v.parse::<f64>().ok())
                 .map(|gb| (gb * 1e9) as u64),
+            upload_bytes_per_day: resolved.gigabytes("SYNC_UPLOAD_GB_PER_DAY"),
             live: resolved.flag("SYNC_LIVE"),
             max_live_polls: resolved.number("SYNC_MAX_LIVE_POLLS"),
         };
@@ -730,6 +757,7 @@ impl Config {
                 * 1024
                 * 1024,
             max_upload_files: resolved.number("ARCHIVE_MAX_UPLOAD_FILES"),
+            min_free_bytes: resolved.gigabytes("ARCHIVE_MIN_FREE_GB"),
             transcode_limit: resolved.number("ARCHIVE_TRANSCODE_LIMIT"),
             trusted_proxies: get("ARCHIVE_TRUSTED_PROXIES")
                 .map(|v| parse_networks(&v).expect("checked"))

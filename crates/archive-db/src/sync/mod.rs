@@ -8,7 +8,8 @@
 //! - [`protocol`]: every message that travels between the two, and the
 //!   cursor's format.
 //! - [`state`]: the engine's own node-local tables (state values, slave keys,
-//!   conflict log, status tracking, attempts); [`digest`]: per-table checksums.
+//!   conflict log, status tracking, attempts); [`digest`]: per-table checksums;
+//!   `upload_quota`: the bytes each slave key sent the master today.
 //!
 //! Sync is state-based: what travels is a row as it is now (or a tombstone)
 //! with the master's version, never an operation, so applying twice or out
@@ -21,6 +22,7 @@ pub mod protocol;
 pub mod slave;
 pub mod state;
 pub(crate) mod tables;
+mod upload_quota;
 
 pub use protocol::{BootstrapPage, PushAnswer, PushChange, PushOutcome, PushStatus, RowState};
 pub use slave::MasterRows;

@@ -120,6 +120,14 @@ pub const READ_ONLY_KEY: &str = "read_only_key";
 /// The error code of a 410: the slave's cursor cannot be continued.
 pub const BOOTSTRAP_REQUIRED: &str = "bootstrap_required";
 
+/// The error code of a 429 to a file upload: the slave key sent its day's
+/// quota (`SYNC_UPLOAD_GB_PER_DAY`); `Retry-After` says when the next day starts.
+pub const UPLOAD_QUOTA: &str = "upload_quota";
+
+/// The error code of a 507 to an upload: the node keeps that much of its disk
+/// free (`ARCHIVE_MIN_FREE_GB`).
+pub const INSUFFICIENT_STORAGE: &str = "insufficient_storage";
+
 /// A row as the master has it: its image, or a tombstone if it is gone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowState {

@@ -1,5 +1,6 @@
 //! What every process on one database sees alike: failed attempts at
-//! secrets, the addresses accounts logged in from, and the imports.
+//! secrets, the addresses accounts logged in from, the imports, and the
+//! bytes each slave key uploaded today.
 
 use archive_db::{AttemptSubject, INTERRUPTED, ImportCounts, ImportEnd, NewImportRun};
 use archive_testkit::on_each_backend;
@@ -148,6 +149,58 @@ async fn slaves_visits_written_together_add_up_per_slave_and_keep_what_a_visit_l
         let seen: Vec<(&str, i64, Option<&str>)> =
             peers.iter().map(|p| (p.node_id.as_str(), p.changes_pulled, p.cursor.as_deref())).collect();
         assert_eq!(seen, [("home", 7, Some("c1")), ("office", 5, Some("c9"))]);
+    })
+    .await;
+}
+
+/// A slave key's record, stored.
+async fn slave_key(db: &archive_db::Db, node_id: &str) -> Uuid {
+    let key = archive_db::sync::state::SlaveKey {
+        id: Uuid::now_v7(),
+        name: node_id.to_owned(),
+        node_id: node_id.to_owned(),
+        key_prefix: node_id.to_owned(),
+        key_hash: vec![0; 32],
+        created_at: archive_db::now(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+        read_only: false,
+    };
+    let mut tx = db.begin().await.unwrap();
+    tx.create_slave_key(&key).await.unwrap();
+    tx.commit().await.unwrap();
+    key.id
+}
+
+#[tokio::test]
+async fn each_slave_keys_upload_bytes_are_counted_by_every_process_within_its_days_quota() {
+    on_each_backend(|t| async move {
+        let other = t.another_process().await;
+        let (home, office) = (slave_key(&t.db, "home").await, slave_key(&t.db, "office").await);
+        let day = "2026-12-07";
+
+        assert!(t.db.take_upload_bytes(home, day, 600, 1000).await.unwrap());
+        assert!(other.db.take_upload_bytes(home, day, 400, 1000).await.unwrap(), "exactly the quota");
+        assert!(!t.db.take_upload_bytes(home, day, 1, 1000).await.unwrap(), "one byte past it");
+        assert_eq!(other.db.uploaded_bytes(home, day).await.unwrap(), 1000);
+        // Another key has its own quota.
+        assert!(t.db.take_upload_bytes(office, day, 1000, 1000).await.unwrap());
+
+        // A piece that brought less than was counted gives the rest back.
+        other.db.give_back_upload_bytes(home, day, 300).await.unwrap();
+        assert!(
+            !t.db.take_upload_bytes(home, day, 301, 1000).await.unwrap(),
+            "a refused piece counts nothing"
+        );
+        assert!(t.db.take_upload_bytes(home, day, 300, 1000).await.unwrap());
+        assert_eq!(t.db.uploaded_bytes(home, day).await.unwrap(), 1000);
+
+        // A new day starts from nothing, and the key's earlier days are dropped.
+        assert!(t.db.take_upload_bytes(home, "2026-12-08", 1000, 1000).await.unwrap());
+        assert_eq!(t.db.uploaded_bytes(home, day).await.unwrap(), 0);
+        assert_eq!(t.db.uploaded_bytes(office, day).await.unwrap(), 1000, "not another key's");
+        other.db.close().await;
     })
     .await;
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use archive_db::DbError;
-use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, READ_ONLY_KEY};
+use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, INSUFFICIENT_STORAGE, READ_ONLY_KEY, UPLOAD_QUOTA};
 
 use crate::services::ServiceError;
 use crate::services::imports::ImportRequestError;
@@ -163,6 +163,11 @@ impl From<FilesError> for ApiError {
             e @ FilesError::TooLarge { .. } => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
             }
+            e @ FilesError::QuotaUsed { retry_after_secs, .. } => {
+                let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, UPLOAD_QUOTA, e.to_string());
+                error.retry_after_secs = Some(retry_after_secs);
+                error
+            }
             FilesError::Store(e) => e.into(),
         }
     }
@@ -194,6 +199,11 @@ impl From<StoreError> for ApiError {
                 error.retry_after_secs = Some(60);
                 error
             }
+            e @ StoreError::LowOnSpace { .. } => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                INSUFFICIENT_STORAGE,
+                format!("{e} (ARCHIVE_MIN_FREE_GB)"),
+            ),
             StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
                 ApiError::unavailable("the server's disk is full: the upload cannot be stored")
             }

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -52,9 +53,12 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<UploadAnswer>)> {
     let sha256 = parse_hash("sha256", &sha256)?;
-    let offset = number_header(&headers, "Upload-Offset")?;
-    let length = number_header(&headers, "Upload-Length")?;
-    let answer = files::receive(&state, &peer.key, &sha256, offset, length, body).await?;
+    let piece = files::PieceOf {
+        offset: number_header(&headers, "Upload-Offset")?,
+        length: number_header(&headers, "Upload-Length")?,
+        size: headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()),
+    };
+    let answer = files::receive(&state, &peer.key, &sha256, piece, body).await?;
     let status = match answer.status {
         UploadStatus::Stored => StatusCode::CREATED,
         UploadStatus::Partial | UploadStatus::Present => StatusCode::OK,

@@ -87,6 +87,8 @@ async fn upload(state: AppState, req: Request) -> ApiResult<(StatusCode, Json<Up
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
+    // Room for the whole body, before any of it is read.
+    state.store.check_room(declared.unwrap_or(limit), state.config().min_free_bytes).await?;
     let mut multipart = Multipart::from_request(req, &state)
         .await
         .map_err(|e| ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text())))?;

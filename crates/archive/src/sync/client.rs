@@ -16,7 +16,7 @@ use super::error::SyncError;
 use crate::config::SyncConfig;
 use archive_db::sync::protocol::{
     ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, FileObject, FilesBatch, FilesBatchAnswer,
-    FilesOperation, Ping, READ_ONLY_KEY, UploadAnswer,
+    FilesOperation, INSUFFICIENT_STORAGE, Ping, READ_ONLY_KEY, UPLOAD_QUOTA, UploadAnswer,
 };
 
 #[derive(Clone)]
@@ -260,6 +260,12 @@ impl MasterClient {
         let message = error["error"]["message"].as_str().map_or_else(|| status.to_string(), str::to_owned);
         Err(match status {
             StatusCode::FORBIDDEN if error["error"]["code"] == READ_ONLY_KEY => SyncError::ReadOnlyKey,
+            StatusCode::TOO_MANY_REQUESTS if error["error"]["code"] == UPLOAD_QUOTA => {
+                SyncError::FilesRefused(message)
+            }
+            StatusCode::INSUFFICIENT_STORAGE if error["error"]["code"] == INSUFFICIENT_STORAGE => {
+                SyncError::FilesRefused(message)
+            }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
             StatusCode::GONE => SyncError::BootstrapRequired,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => {

@@ -34,6 +34,10 @@ pub struct CycleReport {
     /// Audio files sent to the master before the songs that need them.
     #[serde(default)]
     pub files_uploaded: u64,
+    /// Why this node's changes waited for a later cycle: the master took no
+    /// more of their files (its upload quota for this key, or its disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_held_back: Option<String>,
 }
 
 /// Local changes per push request.
@@ -91,7 +95,15 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         let answer = if outbox.changes.is_empty() {
             archive_db::PushAnswer::default()
         } else {
-            report.files_uploaded += upload_files(db, client, &outbox.changes).await?;
+            report.files_uploaded += match upload_files(db, client, &outbox.changes).await {
+                // Songs go up with their files: these wait, and pulls go on.
+                Err(SyncError::FilesRefused(reason)) => {
+                    tracing::warn!(target: "sync", %reason, "the master takes no more files now; this node's changes wait");
+                    report.push_held_back = Some(reason);
+                    return Ok(());
+                }
+                other => other?,
+            };
             match client.apply(&outbox.changes).await {
                 Err(SyncError::ReadOnlyKey) => {
                     // Nothing goes up: the master's state replaces this
@@ -133,7 +145,9 @@ const UPLOAD_PIECE: u64 = 8 * 1024 * 1024;
 /// master says it stopped. A file the master refuses for good (too large
 /// for it, not audio to it) is logged and its song pushed without it; a
 /// song whose hash is not known yet goes without its file, which follows
-/// with the change that records the hash. Returns how many files were sent.
+/// with the change that records the hash. A master that takes no more files
+/// for now (its daily quota for this key, or its disk's free space) answers
+/// [`SyncError::FilesRefused`]: the push waits. Returns how many files were sent.
 async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) -> Result<u64, SyncError> {
     let hashes: BTreeSet<&str> = changes
         .iter()

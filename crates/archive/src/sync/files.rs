@@ -34,6 +34,11 @@ pub enum FilesError {
     WrongOffset { offset: u64, received: u64 },
     #[error("the upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error(
+        "this slave key sent its {quota} bytes of files for today (SYNC_UPLOAD_GB_PER_DAY); \
+         more are taken in {retry_after_secs} s, when the next day (UTC) starts"
+    )]
+    QuotaUsed { quota: u64, retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -84,11 +89,64 @@ fn href(sha256: &str) -> String {
     format!("/api/v1/sync/files/{sha256}")
 }
 
+/// The UTC day that uploads count against, and the seconds until the next one.
+fn upload_day() -> (String, u64) {
+    let now = Utc::now();
+    let next = (now.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+    let seconds = u64::try_from((next - now).num_seconds()).unwrap_or(0).max(1);
+    (now.format("%Y-%m-%d").to_string(), seconds)
+}
+
+/// Refuses uploads from a key that sent its quota for the day already.
+async fn check_quota_left(state: &AppState, key: &SlaveKey) -> FilesResult<()> {
+    let quota = state.config().sync.upload_bytes_per_day;
+    let (day, retry_after_secs) = upload_day();
+    match state.db.uploaded_bytes(key.id, &day).await? >= quota {
+        true => Err(FilesError::QuotaUsed { quota, retry_after_secs }),
+        false => Ok(()),
+    }
+}
+
+/// A piece of an upload counted against its key's quota for the day before
+/// its bytes are read; what does not arrive is given back.
+struct CountedPiece {
+    key_id: uuid::Uuid,
+    day: String,
+    counted: u64,
+}
+
+impl CountedPiece {
+    /// Counts up to `bytes` against the key's day, or refuses the piece.
+    async fn take(state: &AppState, key: &SlaveKey, bytes: u64) -> FilesResult<CountedPiece> {
+        let quota = state.config().sync.upload_bytes_per_day;
+        let (day, retry_after_secs) = upload_day();
+        match state.db.take_upload_bytes(key.id, &day, bytes, quota).await? {
+            true => Ok(CountedPiece { key_id: key.id, day, counted: bytes }),
+            false => Err(FilesError::QuotaUsed { quota, retry_after_secs }),
+        }
+    }
+
+    /// Gives back what was counted and did not arrive.
+    async fn settle(self, state: &AppState, arrived: u64) {
+        let unused = self.counted.saturating_sub(arrived);
+        if unused == 0 {
+            return;
+        }
+        if let Err(error) = state.db.give_back_upload_bytes(self.key_id, &self.day, unused).await {
+            // The key is then held to a little less than its quota today.
+            tracing::warn!(target: "sync", %error, unused, "could not give back an upload's uncounted bytes");
+        }
+    }
+}
+
 /// `POST /api/v1/sync/files/batch`.
 pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> FilesResult<FilesBatchAnswer> {
     require_master(state).await?;
     if request.operation == FilesOperation::Upload && key.read_only {
         return Err(MasterError::ReadOnlyKey.into());
+    }
+    if request.operation == FilesOperation::Upload {
+        check_quota_left(state, key).await?;
     }
     if request.objects.len() > MAX_FILES_BATCH {
         let message = format!("a batch names at most {MAX_FILES_BATCH} files");
@@ -132,16 +190,35 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
     Ok(FilesBatchAnswer { objects })
 }
 
+/// Where a piece of an upload goes: its first byte's place in the file
+/// (`Upload-Offset`), the whole file's size (`Upload-Length`), and the
+/// piece's own size if the request said it (`Content-Length`).
+#[derive(Debug, Clone, Copy)]
+pub struct PieceOf {
+    pub offset: u64,
+    pub length: u64,
+    pub size: Option<u64>,
+}
+
+impl PieceOf {
+    /// The most bytes the piece can bring: no more than the rest of the file.
+    fn most_bytes(self) -> u64 {
+        let rest = self.length.saturating_sub(self.offset);
+        self.size.map_or(rest, |size| size.min(rest))
+    }
+}
+
 /// One piece of a slave's upload: `body` holds the bytes of the file from
-/// `offset`, of `length` bytes in all. The piece is appended to what was
-/// received before; the last one is checked against the hash and kept.
+/// `piece.offset`, of `piece.length` bytes in all. The piece is appended to
+/// what was received before; the last one is checked against the hash and
+/// kept. Before any byte is read, the piece must fit in the key's quota for
+/// the day and leave the disk its free space.
 pub async fn receive<B>(
     state: &AppState,
     key: &SlaveKey,
     sha256: &str,
-    offset: u64,
-    length: u64,
-    mut body: B,
+    piece: PieceOf,
+    body: B,
 ) -> FilesResult<UploadAnswer>
 where
     B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
@@ -150,13 +227,34 @@ where
     if key.read_only {
         return Err(MasterError::ReadOnlyKey.into());
     }
-    let limit = state.config().max_upload_bytes;
-    if length > limit {
+    let config = state.config();
+    let limit = config.max_upload_bytes;
+    if piece.length > limit {
         return Err(FilesError::TooLarge { limit });
     }
     if let Some(held) = held(&state.db, sha256).await? {
         return Ok(UploadAnswer { status: UploadStatus::Present, received: held.size });
     }
+    state.store.check_room(piece.most_bytes(), config.min_free_bytes).await?;
+    let counted = CountedPiece::take(state, key, piece.most_bytes()).await?;
+    let mut arrived = 0;
+    let answer = receive_piece(state, key, sha256, piece, body, &mut arrived).await;
+    counted.settle(state, arrived).await;
+    answer
+}
+
+/// The bytes of one piece, appended to the file's part; `arrived` counts them.
+async fn receive_piece<B>(
+    state: &AppState,
+    key: &SlaveKey,
+    sha256: &str,
+    PieceOf { offset, length, .. }: PieceOf,
+    mut body: B,
+    arrived: &mut u64,
+) -> FilesResult<UploadAnswer>
+where
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
+{
     let mut part = state.store.open_part(sha256).await?;
     if part.received() != offset {
         return Err(FilesError::WrongOffset { offset, received: part.received() });
@@ -170,6 +268,7 @@ where
             return Err(FilesError::Invalid { field: "Upload-Length", message });
         }
         part.append(&chunk).await.map_err(StoreError::Io)?;
+        *arrived += chunk.len() as u64;
     }
     if part.received() < length {
         return Ok(UploadAnswer { status: UploadStatus::Partial, received: part.received() });

@@ -63,10 +63,12 @@ const SYNC_FIELDS: &[(&str, &str)] = &[
     ("SYNC_MAX_LIVE_POLLS", "Long-polls held at once (master; 0: off)"),
     ("SYNC_FILES", "Audio files kept from the master"),
     ("SYNC_FILES_MAX_GB", "Quota for fetched audio files (GB)"),
+    ("SYNC_UPLOAD_GB_PER_DAY", "Audio files each slave key may upload a day (master; GB)"),
 ];
 
 const GENERAL_FIELDS: &[(&str, &str)] = &[
     ("ARCHIVE_MAX_UPLOAD_MB", "Largest upload (MiB)"),
+    ("ARCHIVE_MIN_FREE_GB", "Disk space uploads leave free (GB)"),
     ("ARCHIVE_TRANSCODE_LIMIT", "Transcodes at once for apps (0: off)"),
 ];
 

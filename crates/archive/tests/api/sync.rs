@@ -34,8 +34,18 @@ impl Pair {
         slave_backend: Backend,
         slave_settings: &[(&'static str, String)],
     ) -> Pair {
+        Self::start_configured(master_backend, slave_backend, &[], slave_settings).await
+    }
+
+    /// As [`Pair::start_with`], with the master's `settings` on top too.
+    pub async fn start_configured(
+        master_backend: Backend,
+        slave_backend: Backend,
+        master_settings: &[(&'static str, String)],
+        slave_settings: &[(&'static str, String)],
+    ) -> Pair {
         let certificates = TestCertificates::new();
-        let (master, master_admin) = start_master(master_backend, &certificates).await;
+        let (master, master_admin) = start_master_with(master_backend, &certificates, master_settings).await;
         let (slave, slave_admin, key) =
             start_slave(&master, &master_admin, &certificates, slave_backend, "home", slave_settings).await;
         Pair { master, slave, master_admin, slave_admin, key, _certificates: certificates }
@@ -119,8 +129,18 @@ pub fn master_settings(certificates: &TestCertificates) -> Vec<(&'static str, St
 /// A master (node id `main`) serving HTTPS with a certificate from
 /// `certificates`' CA, and an admin of it.
 pub async fn start_master(backend: Backend, certificates: &TestCertificates) -> (App, TestUser) {
-    let master =
-        App::start_trusting(backend, &master_settings(certificates), Some(&certificates.ca_cert)).await;
+    start_master_with(backend, certificates, &[]).await
+}
+
+/// As [`start_master`], with `settings` on top.
+pub async fn start_master_with(
+    backend: Backend,
+    certificates: &TestCertificates,
+    settings: &[(&'static str, String)],
+) -> (App, TestUser) {
+    let mut all = master_settings(certificates);
+    all.extend(settings.iter().cloned());
+    let master = App::start_trusting(backend, &all, Some(&certificates.ca_cert)).await;
     assert!(master.base.starts_with("https://"), "{}", master.base);
     let admin = master.user(Role::Admin).await;
     (master, admin)
@@ -901,6 +921,68 @@ async fn a_song_uploaded_on_a_slave_reaches_the_master_with_its_sound_and_then_a
         assert_eq!(played.status(), StatusCode::OK, "the second slave plays it through the master");
         assert!(played.bytes().await.unwrap().as_ref() == std::fs::read(&path).unwrap(), "the same bytes");
         office.stop().await;
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still_pulls() {
+    if !archive_testkit::audio::ffmpeg_available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (title, frequency) in [("Fits", 440), ("Over", 660)] {
+        let path = dir.path().join(format!("{title}.mp3"));
+        let tags = archive_testkit::audio::full_tags(title, "Quota Band", "Daily");
+        archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, 2.0, frequency);
+        files.push(path);
+    }
+    // The master takes the first file from this key today, not both.
+    let first = std::fs::metadata(&files[0]).unwrap().len();
+    let quota = format!("{}", (first + first / 2) as f64 / 1e9);
+    for (master_backend, slave_backend) in pairs() {
+        let pair = Pair::start_configured(
+            master_backend,
+            slave_backend,
+            &[("SYNC_UPLOAD_GB_PER_DAY", quota.clone())],
+            &[("SYNC_ENABLED", "false".into())],
+        )
+        .await;
+        pair.settle().await;
+        let upload = |path: &std::path::Path| {
+            let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(path));
+            crate::media::upload(&pair.slave, &pair.slave_admin.token, form)
+        };
+        let (status, uploaded) = upload(&files[0]).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let report = pair.sync().await;
+        assert_eq!(report["files_uploaded"], 1, "within the quota: {report}");
+
+        let (status, uploaded) = upload(&files[1]).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let (status, playlist) = pair
+            .master
+            .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{playlist}");
+        let report = pair.sync().await;
+        let held_back = report["push_held_back"].as_str().unwrap_or_default();
+        assert!(held_back.contains("SYNC_UPLOAD_GB_PER_DAY"), "the push waits and says why: {report}");
+        assert_eq!(
+            (report["files_uploaded"].as_u64(), report["pushed"].as_u64()),
+            (Some(0), Some(0)),
+            "{report}"
+        );
+        assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
+        let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
+        assert!(found.to_string().contains("Made on the master"), "{found}");
+
+        // The song is not on the master without its sound, and stays to push.
+        let (_, found) = pair.master.get("/api/v1/search?q=Over&type=song", &pair.master_admin.token).await;
+        assert_eq!(found["songs"]["items"].as_array().map(Vec::len), Some(0), "{found}");
+        assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
         pair.stop().await;
     }
 }

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::media::upload;
 use crate::support::{App, TestUser, code};
-use crate::sync::start_master;
+use crate::sync::start_master_with;
 
 /// A master serving HTTPS, its admin, and a read-write and a read-only slave key.
 struct Master {
@@ -27,9 +27,9 @@ struct Master {
 }
 
 impl Master {
-    async fn start(backend: Backend) -> Master {
+    async fn start(backend: Backend, settings: &[(&'static str, String)]) -> Master {
         let certificates = TestCertificates::new();
-        let (app, admin) = start_master(backend, &certificates).await;
+        let (app, admin) = start_master_with(backend, &certificates, settings).await;
         let mut keys = Vec::new();
         for (name, read_only) in [("home", false), ("office", true)] {
             let body = json!({"name": name, "node_id": name, "read_only": read_only});
@@ -77,9 +77,21 @@ impl Master {
         length: usize,
         piece: Vec<u8>,
     ) -> (StatusCode, Value) {
+        let response = self.send_piece(key, sha256, offset, length, piece).await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send_piece(
+        &self,
+        key: &str,
+        sha256: &str,
+        offset: usize,
+        length: usize,
+        piece: Vec<u8>,
+    ) -> reqwest::Response {
         let url = format!("{}/api/v1/sync/files/{sha256}", self.app.base);
-        let response = self
-            .app
+        self.app
             .client
             .patch(url)
             .bearer_auth(key)
@@ -88,9 +100,15 @@ impl Master {
             .body(piece)
             .send()
             .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .unwrap()
+    }
+
+    /// Another read-write slave key.
+    async fn another_key(&self, node_id: &str) -> String {
+        let body = json!({"name": node_id, "node_id": node_id});
+        let (status, issued) = self.app.post("/api/v1/sync/keys", &self.admin.token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{issued}");
+        issued["key"].as_str().unwrap().to_owned()
     }
 }
 
@@ -117,15 +135,101 @@ where
     F: Fn(Master) -> Fut,
     Fut: std::future::Future<Output = Master>,
 {
+    on_each_master_with(&[], test).await
+}
+
+/// As [`on_each_master`], with the master's `settings` on top.
+async fn on_each_master_with<F, Fut>(settings: &[(&'static str, String)], test: F)
+where
+    F: Fn(Master) -> Fut,
+    Fut: std::future::Future<Output = Master>,
+{
     if !audio::ffmpeg_available() {
         eprintln!("skipped: ffmpeg is not installed");
         return;
     }
     for backend in archive_testkit::backends() {
         eprintln!("-- on {}", backend.name());
-        let m = test(Master::start(backend).await).await;
+        let m = test(Master::start(backend, settings).await).await;
         m.app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_slave_key_sends_at_most_its_daily_quota_and_another_key_is_not_held_back() {
+    let (first, second) = (mp3("First.mp3", 440), mp3("Second.mp3", 550));
+    let half = second.len() / 2;
+    // The first file and half of the second, to the byte.
+    let quota = format!("{}", (first.len() + half) as f64 / 1e9);
+    let (first, second) = (&first, &second);
+    on_each_master_with(&[("SYNC_UPLOAD_GB_PER_DAY", quota.clone())], |m| async move {
+        let (first_hash, second_hash) = (sha256(first), sha256(second));
+        let (status, answer) = m.send(&m.key, &first_hash, 0, first.len(), first.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(
+            m.ask("upload", &second_hash, second.len()).await["status"],
+            "needed",
+            "some quota is left"
+        );
+
+        // A piece that does not fit is refused before it is read.
+        let refused = m.send_piece(&m.key, &second_hash, 0, second.len(), second.clone()).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=86_400).contains(&retry_after), "until the next UTC day: {retry_after}");
+        let answer: Value = refused.json().await.unwrap();
+        assert_eq!(code(&answer), "upload_quota", "{answer}");
+        assert!(answer.to_string().contains("SYNC_UPLOAD_GB_PER_DAY"), "{answer}");
+        assert_eq!(m.ask("upload", &second_hash, second.len()).await["received"], 0, "nothing was kept");
+
+        // What fits is taken, and counted, to the byte.
+        let (status, answer) = m.send(&m.key, &second_hash, 0, second.len(), second[..half].to_vec()).await;
+        assert_eq!((status, answer["received"].as_u64()), (StatusCode::OK, Some(half as u64)), "{answer}");
+        let (status, answer) =
+            m.send(&m.key, &second_hash, half, second.len(), second[half..].to_vec()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "upload_quota"), "{answer}");
+        let (status, answer) = m.batch(&m.key, "upload", &[(&second_hash, second.len())]).await;
+        assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "upload_quota"), "{answer}");
+
+        // Another key has its own quota: it finishes the file.
+        let office = m.another_key("office").await;
+        let (status, answer) =
+            m.send(&office, &second_hash, half, second.len(), second[half..].to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(sha256(&m.get(&second_hash, &[]).await.bytes().await.unwrap()), second_hash);
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uploads_that_would_leave_the_disk_less_than_its_free_space_are_refused_before_any_byte_is_kept() {
+    let bytes = mp3("Roomless.mp3", 440);
+    let bytes = &bytes;
+    // More free space than any test machine has.
+    on_each_master_with(&[("ARCHIVE_MIN_FREE_GB", "1000000".into())], |m| async move {
+        let hash = sha256(bytes);
+        let (status, answer) = m.send(&m.key, &hash, 0, bytes.len(), bytes.clone()).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            "{answer}"
+        );
+        assert!(answer.to_string().contains("ARCHIVE_MIN_FREE_GB"), "{answer}");
+        assert_eq!(m.ask("upload", &hash, bytes.len()).await["received"], 0);
+
+        let form = reqwest::multipart::Form::new().part("file", mp3_part(bytes));
+        let (status, answer) = upload(&m.app, &m.admin.token, form).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            "{answer}"
+        );
+        let (_, songs) = m.app.get("/api/v1/songs", &m.admin.token).await;
+        assert_eq!(songs["items"].as_array().map(Vec::len), Some(0), "{songs}");
+        m
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -330,7 +434,7 @@ async fn bytes_that_do_not_hash_to_their_name_or_are_not_audio_are_refused_and_n
 #[tokio::test]
 async fn a_batch_refuses_bad_hashes_and_too_many_files() {
     for backend in archive_testkit::backends() {
-        let m = Master::start(backend).await;
+        let m = Master::start(backend, &[]).await;
         let (status, answer) = m.batch(&m.key, "download", &[("ABCDEF", 1)]).await;
         assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{answer}");
         let hash = sha256(b"one");

@@ -90,7 +90,7 @@ fn href(sha256: &str) -> String {
 }
 
 /// The UTC day that uploads count against, and the seconds until the next one.
-fn upload_day() -> (String, u64) {
+pub(crate) fn upload_day() -> (String, u64) {
     let now = Utc::now();
     let next = (now.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
     let seconds = u64::try_from((next - now).num_seconds()).unwrap_or(0).max(1);

@@ -136,6 +136,9 @@ pub struct SlaveView {
     pub health: Health,
     /// It held a long-poll lately: it follows live.
     pub following_live: bool,
+    /// Bytes of audio files its key sent today (UTC), against
+    /// `SYNC_UPLOAD_GB_PER_DAY`; none for a slave whose key is gone.
+    pub uploaded_today: Option<u64>,
 }
 
 pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::DbError> {
@@ -173,20 +176,23 @@ pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::
 
 pub async fn slave_views(db: &Db, config: &Config) -> Result<Vec<SlaveView>, archive_db::DbError> {
     let keys = db.slave_keys().await?;
-    Ok(db
-        .peers(archive_db::sync::state::PeerRole::Slave)
-        .await?
-        .into_iter()
-        .map(|status| {
-            let key = keys.iter().find(|k| Some(k.id) == status.key_id);
-            SlaveView {
-                key_name: key.map(|k| k.name.clone()),
-                health: slave_health(config, &status, key),
-                following_live: is_live(status.live_at),
-                status,
-            }
-        })
-        .collect())
+    let (today, _) = super::files::upload_day();
+    let mut views = Vec::new();
+    for status in db.peers(archive_db::sync::state::PeerRole::Slave).await? {
+        let key = keys.iter().find(|k| Some(k.id) == status.key_id);
+        let uploaded_today = match key {
+            Some(key) => Some(db.uploaded_bytes(key.id, &today).await?),
+            None => None,
+        };
+        views.push(SlaveView {
+            key_name: key.map(|k| k.name.clone()),
+            health: slave_health(config, &status, key),
+            following_live: is_live(status.live_at),
+            uploaded_today,
+            status,
+        });
+    }
+    Ok(views)
 }
 
 fn say(colour: Colour, reason: impl Into<String>) -> Health {

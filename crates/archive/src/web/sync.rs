@@ -101,11 +101,13 @@ struct SlaveRow {
     files: String,
     /// It follows live (held a long-poll lately).
     live: bool,
+    /// File bytes its key sent today, of its daily quota.
+    sent_today: String,
     light: Light,
 }
 
 impl SlaveRow {
-    fn new(s: &SlaveView, songs: i64) -> SlaveRow {
+    fn new(s: &SlaveView, songs: i64, quota: u64) -> SlaveRow {
         SlaveRow {
             node_id: s.status.node_id.clone(),
             key: s.key_name.clone().unwrap_or_default(),
@@ -115,6 +117,10 @@ impl SlaveRow {
             pushed: s.status.changes_pushed,
             files: s.status.files_here.map_or_else(|| "unknown".into(), |n| format!("{n} of {songs}")),
             live: s.following_live,
+            sent_today: s.uploaded_today.map_or_else(
+                || "unknown".into(),
+                |sent| format!("{} of {}", megabytes(sent), megabytes(quota)),
+            ),
             light: Light::from(&s.health),
         }
     }
@@ -274,7 +280,11 @@ async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Re
         unpushed: report.unpushed,
         master: report.master.as_ref().map(MasterView::from),
         attempts: report.recent_attempts.iter().map(AttemptRow::from).collect(),
-        slaves: report.slaves.iter().map(|s| SlaveRow::new(s, report.files.summary.songs)).collect(),
+        slaves: report
+            .slaves
+            .iter()
+            .map(|s| SlaveRow::new(s, report.files.summary.songs, config.sync.upload_bytes_per_day))
+            .collect(),
         conflicts: conflicts.iter().map(ConflictRow::from).collect(),
         files: FilesView::from(&report.files),
         live: LiveView::from(&report),

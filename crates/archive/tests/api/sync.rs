@@ -959,6 +959,16 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
         assert_eq!(status, StatusCode::CREATED, "{uploaded}");
         let report = pair.sync().await;
         assert_eq!(report["files_uploaded"], 1, "within the quota: {report}");
+        // The master shows what the key sent today (visits are written within a second).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, slaves) = pair.master.get("/api/v1/sync/slaves", &pair.master_admin.token).await;
+            if slaves[0]["uploaded_today"] == first {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{slaves}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
 
         let (status, uploaded) = upload(&files[1]).await;
         assert_eq!(status, StatusCode::CREATED, "{uploaded}");

@@ -90,6 +90,24 @@ impl Db {
 }
 
 impl Db {
+    /// Up to `limit` files received from other nodes before `before` that
+    /// no song names by its `content_hash`: sent for a song that never
+    /// came (a slave's push that never followed, or a stolen key's junk),
+    /// or whose song was deleted since.
+    pub async fn unclaimed_received_files(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ContentFile>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' AND c.created_at < "
+        ));
+        sql.bind(Param::Time(before));
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = c.sha256) ORDER BY c.created_at LIMIT ");
+        sql.bind(Param::Int(limit));
+        self.fetch_all_sql(sql).await
+    }
+
     /// Bytes of the content store's files of one origin.
     pub async fn content_bytes(&self, origin: ContentOrigin) -> Result<u64> {
         let mut sql =
@@ -118,5 +136,15 @@ impl Tx {
         sql.bind(Param::Time(crate::now())).push(") ON CONFLICT (sha256) DO NOTHING");
         self.execute_sql(sql).await?;
         Ok(())
+    }
+
+    /// Forgets a received file if still no song names it (one may have
+    /// come since it was listed); whether it did. Its bytes are deleted by
+    /// the caller after commit.
+    pub async fn forget_unclaimed_file(&mut self, sha256: &str) -> Result<bool> {
+        let mut sql = Sql::new("DELETE FROM content_files WHERE origin = 'received' AND sha256 = ");
+        sql.bind(Param::Text(sha256.to_owned()));
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = content_files.sha256)");
+        Ok(self.execute_sql(sql).await? == 1)
     }
 }

@@ -84,6 +84,52 @@ pub async fn held(db: &Db, sha256: &str) -> Result<Option<Held>, DbError> {
     Ok(None)
 }
 
+/// How long a file a slave sent waits for a song that names it before the
+/// master removes it. A slave sends a song's file just before the song, so
+/// a file still unclaimed after this is junk, or its song was deleted.
+pub const UNCLAIMED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// The most files one sweep removes; the next sweep (an hour later) goes on.
+const SWEEP_AT_MOST: usize = 10_000;
+
+/// What a sweep of unclaimed files removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Removes the files slaves sent before `before` that no song names by its
+/// `content_hash` (a master's hourly upkeep, with `now - UNCLAIMED_FOR`).
+/// Each is forgotten in the database first, so that a file not recorded is
+/// never served, and only if still no song names it.
+pub async fn sweep_unclaimed(db: &Db, before: DateTime<Utc>) -> Result<Swept, DbError> {
+    let mut swept = Swept::default();
+    let mut looked = 0;
+    while looked < SWEEP_AT_MOST {
+        let unclaimed = db.unclaimed_received_files(before, 100).await?;
+        if unclaimed.is_empty() {
+            break;
+        }
+        looked += unclaimed.len();
+        for file in unclaimed {
+            let mut tx = db.begin().await?;
+            let forgotten = tx.forget_unclaimed_file(&file.sha256).await?;
+            tx.commit().await?;
+            if !forgotten {
+                continue;
+            }
+            if let Err(error) = tokio::fs::remove_file(&file.path).await
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(target: "sync", path = file.path, %error, "cannot delete an unclaimed file");
+            }
+            swept.files += 1;
+            swept.bytes += u64::try_from(file.size).unwrap_or(0);
+        }
+    }
+    Ok(swept)
+}
+
 /// The download path of a file.
 fn href(sha256: &str) -> String {
     format!("/api/v1/sync/files/{sha256}")

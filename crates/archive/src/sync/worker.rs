@@ -347,7 +347,8 @@ const COMPACTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// A master's log compaction, hourly (the first a minute after start-up),
 /// so the log holds one entry per live row plus recent tombstones whatever
-/// a dead slave does.
+/// a dead slave does; and with it the sweep of the files slaves sent that
+/// no song has named for a week (`files::sweep_unclaimed`).
 pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut next = Instant::now() + Duration::from_secs(60);
@@ -370,6 +371,13 @@ pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
                 Ok(done) => tracing::info!(target: "sync", superseded = done.superseded,
                     tombstones = done.expired_tombstones, receipts = done.receipts, "change log compacted"),
                 Err(e) => tracing::warn!(target: "sync", error = %e, "change log compaction failed"),
+            }
+            let before = archive_db::now() - super::files::UNCLAIMED_FOR;
+            match super::files::sweep_unclaimed(&db, before).await {
+                Ok(swept) if swept.files > 0 => tracing::info!(target: "sync", files = swept.files,
+                    bytes = swept.bytes, "removed files slaves sent that no song names"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(target: "sync", error = %e, "cannot sweep unclaimed files"),
             }
         }
     })

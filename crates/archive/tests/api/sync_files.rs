@@ -203,6 +203,44 @@ async fn a_slave_key_sends_at_most_its_daily_quota_and_another_key_is_not_held_b
 }
 
 #[tokio::test]
+async fn files_a_slave_sent_that_no_song_names_are_swept_after_their_wait_and_claimed_ones_stay() {
+    let (junk, claimed) = (mp3("Junk.mp3", 440), mp3("Claimed.mp3", 550));
+    let (junk, claimed) = (&junk, &claimed);
+    on_each_master(|m| async move {
+        let (junk_hash, claimed_hash) = (sha256(junk), sha256(claimed));
+        for (hash, bytes) in [(&junk_hash, junk), (&claimed_hash, claimed)] {
+            let (status, answer) = m.send(&m.key, hash, 0, bytes.len(), bytes.clone()).await;
+            assert_eq!(status, StatusCode::CREATED, "{answer}");
+        }
+        let mut tx = m.app.db().begin().await.unwrap();
+        tx.insert_song(NewSong {
+            title: "Claimed".into(),
+            content_hash: Some(claimed_hash.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let junk_path = m.app.db().content_file(&junk_hash).await.unwrap().unwrap().path;
+
+        // Within their wait, both stay.
+        let wait_started = archive_db::now() - archive::sync::files::UNCLAIMED_FOR;
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        assert_eq!(swept.files, 0);
+        // Once it is over, the one no song names goes, from the database and the disk.
+        let later = archive_db::now() + chrono::TimeDelta::seconds(1);
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), later).await.unwrap();
+        assert_eq!((swept.files, swept.bytes), (1, junk.len() as u64));
+        assert!(!std::path::Path::new(&junk_path).exists(), "{junk_path} is deleted");
+        assert_eq!(m.get(&junk_hash, &[]).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(m.ask("upload", &junk_hash, junk.len()).await["status"], "needed", "it may come again");
+        assert_eq!(sha256(&m.get(&claimed_hash, &[]).await.bytes().await.unwrap()), claimed_hash);
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn uploads_that_would_leave_the_disk_less_than_its_free_space_are_refused_before_any_byte_is_kept() {
     let bytes = mp3("Roomless.mp3", 440);
     let bytes = &bytes;

@@ -36,6 +36,10 @@ pub struct ContentFile {
 
 const CONTENT_COLUMNS: &str = "sha256, path, size, origin, created_at";
 
+/// That no song names the content file `c` and no file location is at its path.
+const UNCLAIMED: &str = "NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = c.sha256) \
+    AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.path = c.path)";
+
 impl Db {
     pub async fn content_file(&self, sha256: &str) -> Result<Option<ContentFile>> {
         let mut sql = Sql::new(&format!("SELECT {CONTENT_COLUMNS} FROM content_files WHERE sha256 = "));
@@ -90,20 +94,23 @@ impl Db {
 }
 
 impl Db {
-    /// Up to `limit` files received from other nodes before `before` that
-    /// no song names by its `content_hash`: sent for a song that never
-    /// came (a slave's push that never followed, or a stolen key's junk),
-    /// or whose song was deleted since.
+    /// Up to `limit` files received from other nodes, and not asked for by
+    /// an upload batch since, before `before`, that no song names by its
+    /// `content_hash`: sent for a song that never came (a slave's push that
+    /// never followed, or a stolen key's junk), or whose song was deleted
+    /// since. Never a file that a file location also points at (a user's
+    /// upload of the same bytes is kept at the same path).
     pub async fn unclaimed_received_files(
         &self,
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<ContentFile>> {
         let mut sql = Sql::new(&format!(
-            "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' AND c.created_at < "
+            "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' \
+             AND coalesce(c.wanted_at, c.created_at) < "
         ));
         sql.bind(Param::Time(before));
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = c.sha256) ORDER BY c.created_at LIMIT ");
+        sql.push(&format!(" AND {UNCLAIMED} ORDER BY coalesce(c.wanted_at, c.created_at) LIMIT "));
         sql.bind(Param::Int(limit));
         self.fetch_all_sql(sql).await
     }
@@ -142,9 +149,23 @@ impl Tx {
     /// come since it was listed); whether it did. Its bytes are deleted by
     /// the caller after commit.
     pub async fn forget_unclaimed_file(&mut self, sha256: &str) -> Result<bool> {
-        let mut sql = Sql::new("DELETE FROM content_files WHERE origin = 'received' AND sha256 = ");
-        sql.bind(Param::Text(sha256.to_owned()));
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = content_files.sha256)");
+        let mut sql = Sql::new(&format!(
+            "DELETE FROM content_files WHERE sha256 IN (SELECT c.sha256 FROM content_files c \
+             WHERE c.origin = 'received' AND {UNCLAIMED} AND c.sha256 = "
+        ));
+        sql.bind(Param::Text(sha256.to_owned())).push(")");
         Ok(self.execute_sql(sql).await? == 1)
+    }
+
+    /// Notes that a slave asked to send these files now: the received ones
+    /// among them wait a full week again before the sweep.
+    pub async fn received_files_wanted(&mut self, sha256s: &[String]) -> Result<()> {
+        for chunk in sha256s.chunks(crate::sql::MAX_PARAMS - 1) {
+            let mut sql = Sql::new("UPDATE content_files SET wanted_at = ");
+            sql.bind(Param::Time(crate::now())).push(" WHERE origin = 'received' AND sha256 IN ");
+            sql.bind_list(chunk.iter().map(|h| Param::Text(h.clone())));
+            self.execute_sql(sql).await?;
+        }
+        Ok(())
     }
 }

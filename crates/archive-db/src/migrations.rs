@@ -161,6 +161,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0025_slave_upload_quota.sql"),
         include_str!("../migrations/postgres/0025_slave_upload_quota.sql"),
     ),
+    (
+        26,
+        "when a slave last asked to send each received file, for the sweep",
+        include_str!("../migrations/sqlite/0026_received_files_wanted.sql"),
+        include_str!("../migrations/postgres/0026_received_files_wanted.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -540,7 +540,7 @@ impl Resolved {
     /// A setting with a default, in GB (10^9 bytes), as bytes.
     fn gigabytes(&self, var: &str) -> u64 {
         let gigabytes: f64 = self.get(var).and_then(|v| v.parse().ok()).expect("checked number");
-        (gigabytes * 1e9) as u64
+        (gigabytes * 1e9).round() as u64
     }
 }
 

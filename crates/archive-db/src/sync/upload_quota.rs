@@ -21,7 +21,9 @@ impl Db {
     pub async fn take_upload_bytes(&self, key_id: Uuid, day: &str, bytes: u64, quota: u64) -> Result<bool> {
         let mut tx = self.begin().await?;
         let taken = on_tx!(tx, conn => {
-            sqlx::query("DELETE FROM slave_key_uploads WHERE key_id = $1 AND day <> $2")
+            // Earlier days only: a process whose clock is a little behind
+            // near midnight must not wipe the next day's count.
+            sqlx::query("DELETE FROM slave_key_uploads WHERE key_id = $1 AND day < $2")
                 .bind(key_id)
                 .bind(day)
                 .execute(&mut *conn)

@@ -200,6 +200,10 @@ async fn each_slave_keys_upload_bytes_are_counted_by_every_process_within_its_da
         assert!(t.db.take_upload_bytes(home, "2026-12-08", 1000, 1000).await.unwrap());
         assert_eq!(t.db.uploaded_bytes(home, day).await.unwrap(), 0);
         assert_eq!(t.db.uploaded_bytes(office, day).await.unwrap(), 1000, "not another key's");
+        // A process whose clock is a little behind near midnight does not
+        // wipe the new day's count.
+        assert!(other.db.take_upload_bytes(home, day, 1, 1000).await.unwrap());
+        assert_eq!(t.db.uploaded_bytes(home, "2026-12-08").await.unwrap(), 1000);
         other.db.close().await;
     })
     .await;

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -56,14 +56,49 @@ pub async fn upload(
     let piece = files::PieceOf {
         offset: number_header(&headers, "Upload-Offset")?,
         length: number_header(&headers, "Upload-Length")?,
-        size: headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()),
+        size: piece_size(&headers),
     };
-    let answer = files::receive(&state, &peer.key, &sha256, piece, body).await?;
+    let mut body = body;
+    let answer = match files::receive(&state, &peer.key, &sha256, piece, &mut body).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            drain(&mut body).await;
+            return Err(error.into());
+        }
+    };
     let status = match answer.status {
         UploadStatus::Stored => StatusCode::CREATED,
         UploadStatus::Partial | UploadStatus::Present => StatusCode::OK,
     };
     Ok((status, Json(answer)))
+}
+
+/// The piece's size as its framing fixes it: its `Content-Length`, unless
+/// the body is chunked (which a `Content-Length` beside it does not bound).
+/// `files::receive` also stops a body at the size it counted.
+fn piece_size(headers: &HeaderMap) -> Option<u64> {
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return None;
+    }
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The most of a refused piece's body that is read and thrown away: a bit
+/// more than a slave's piece (8 MiB).
+const DRAINED_AT_MOST: usize = 16 * 1024 * 1024;
+
+/// Reads what is left of a refused piece (up to [`DRAINED_AT_MOST`]), so
+/// that a slave still sending it gets the answer, not a connection reset
+/// that it would take for the master being away.
+async fn drain(body: &mut Body) {
+    use http_body_util::BodyExt;
+    let mut drained = 0;
+    while drained <= DRAINED_AT_MOST {
+        match body.frame().await {
+            Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |data| data.len()),
+            _ => return,
+        }
+    }
 }
 
 fn number_header(headers: &HeaderMap, name: &'static str) -> ApiResult<u64> {

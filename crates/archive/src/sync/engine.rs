@@ -553,7 +553,9 @@ async fn record(
             status.last_error = None;
             status.changes_pulled += report.pulled as i64;
             status.changes_pushed += report.pushed as i64;
-            (AttemptOutcome::Success, report.pulled as i64, report.pushed as i64, None)
+            // A push held back is no failure, but the attempts list says why.
+            let held_back = report.push_held_back.as_ref().map(|why| format!("push held back: {why}"));
+            (AttemptOutcome::Success, report.pulled as i64, report.pushed as i64, held_back)
         }
         Err(e) => {
             status.failures += 1;

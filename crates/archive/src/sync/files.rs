@@ -32,7 +32,10 @@ pub enum FilesError {
     Invalid { field: &'static str, message: String },
     #[error("this upload continues at byte {received}, not {offset}")]
     WrongOffset { offset: u64, received: u64 },
-    #[error("the upload is larger than the limit of {limit} bytes")]
+    #[error(
+        "the file is larger than the limit of {limit} bytes (ARCHIVE_MAX_UPLOAD_MB, or a slave key's \
+         daily SYNC_UPLOAD_GB_PER_DAY)"
+    )]
     TooLarge { limit: u64 },
     #[error(
         "this slave key sent its {quota} bytes of files for today (SYNC_UPLOAD_GB_PER_DAY); \
@@ -143,11 +146,21 @@ pub(crate) fn upload_day() -> (String, u64) {
     (now.format("%Y-%m-%d").to_string(), seconds)
 }
 
-/// Refuses uploads from a key that sent its quota for the day already.
-async fn check_quota_left(state: &AppState, key: &SlaveKey) -> FilesResult<()> {
+/// Refuses an upload batch when not one of the files it needs fits in what
+/// is left of the key's quota today, so that the slave sends nothing it
+/// would be refused. A file larger than the whole quota does not count:
+/// its pieces are refused for good (413), and its song goes without it.
+async fn check_quota_left(state: &AppState, key: &SlaveKey, objects: &[FileAnswer]) -> FilesResult<()> {
     let quota = state.config().sync.upload_bytes_per_day;
+    let smallest_needed = objects
+        .iter()
+        .filter(|o| o.status == FileStatusOnMaster::Needed && o.size <= quota)
+        .map(|o| o.size.saturating_sub(o.received.unwrap_or(0)))
+        .min();
+    let Some(smallest_needed) = smallest_needed else { return Ok(()) };
     let (day, retry_after_secs) = upload_day();
-    match state.db.uploaded_bytes(key.id, &day).await? >= quota {
+    let left = quota.saturating_sub(state.db.uploaded_bytes(key.id, &day).await?);
+    match smallest_needed > left {
         true => Err(FilesError::QuotaUsed { quota, retry_after_secs }),
         false => Ok(()),
     }
@@ -191,9 +204,6 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
     if request.operation == FilesOperation::Upload && key.read_only {
         return Err(MasterError::ReadOnlyKey.into());
     }
-    if request.operation == FilesOperation::Upload {
-        check_quota_left(state, key).await?;
-    }
     if request.objects.len() > MAX_FILES_BATCH {
         let message = format!("a batch names at most {MAX_FILES_BATCH} files");
         return Err(FilesError::Invalid { field: "objects", message });
@@ -233,12 +243,20 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
         };
         objects.push(answer);
     }
+    if request.operation == FilesOperation::Upload {
+        // The files a slave is about to push songs for wait a week again.
+        let mut tx = state.db.begin().await?;
+        tx.received_files_wanted(&objects.iter().map(|o| o.sha256.clone()).collect::<Vec<_>>()).await?;
+        tx.commit().await?;
+        check_quota_left(state, key, &objects).await?;
+    }
     Ok(FilesBatchAnswer { objects })
 }
 
 /// Where a piece of an upload goes: its first byte's place in the file
 /// (`Upload-Offset`), the whole file's size (`Upload-Length`), and the
-/// piece's own size if the request said it (`Content-Length`).
+/// piece's own size when its framing fixes it (a `Content-Length` body; a
+/// chunked one may bring any size, whatever headers it also carries).
 #[derive(Debug, Clone, Copy)]
 pub struct PieceOf {
     pub offset: u64,
@@ -264,7 +282,7 @@ pub async fn receive<B>(
     key: &SlaveKey,
     sha256: &str,
     piece: PieceOf,
-    body: B,
+    body: &mut B,
 ) -> FilesResult<UploadAnswer>
 where
     B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
@@ -274,7 +292,8 @@ where
         return Err(MasterError::ReadOnlyKey.into());
     }
     let config = state.config();
-    let limit = config.max_upload_bytes;
+    // Neither more than one upload may be, nor than a key may send in a day.
+    let limit = config.max_upload_bytes.min(config.sync.upload_bytes_per_day);
     if piece.length > limit {
         return Err(FilesError::TooLarge { limit });
     }
@@ -294,13 +313,14 @@ async fn receive_piece<B>(
     state: &AppState,
     key: &SlaveKey,
     sha256: &str,
-    PieceOf { offset, length, .. }: PieceOf,
-    mut body: B,
+    piece: PieceOf,
+    body: &mut B,
     arrived: &mut u64,
 ) -> FilesResult<UploadAnswer>
 where
     B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
 {
+    let PieceOf { offset, length, .. } = piece;
     let mut part = state.store.open_part(sha256).await?;
     if part.received() != offset {
         return Err(FilesError::WrongOffset { offset, received: part.received() });
@@ -312,6 +332,11 @@ where
         if part.received() + chunk.len() as u64 > length {
             let message = format!("more bytes than the Upload-Length of {length}");
             return Err(FilesError::Invalid { field: "Upload-Length", message });
+        }
+        // Never more than was counted against the quota and the disk.
+        if *arrived + chunk.len() as u64 > piece.most_bytes() {
+            let message = format!("more bytes than the piece's size of {}", piece.most_bytes());
+            return Err(FilesError::Invalid { field: "Content-Length", message });
         }
         part.append(&chunk).await.map_err(StoreError::Io)?;
         *arrived += chunk.len() as u64;

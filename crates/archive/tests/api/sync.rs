@@ -993,6 +993,10 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
         let (_, found) = pair.master.get("/api/v1/search?q=Over&type=song", &pair.master_admin.token).await;
         assert_eq!(found["songs"]["items"].as_array().map(Vec::len), Some(0), "{found}");
         assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
+        let (_, status) = pair.slave.get("/api/v1/sync/status", &pair.slave_admin.token).await;
+        let last = &status["recent_attempts"][0];
+        assert_eq!(last["outcome"], "success", "{last}");
+        assert!(last["error"].as_str().unwrap_or_default().contains("push held back"), "listed: {last}");
         pair.stop().await;
     }
 }

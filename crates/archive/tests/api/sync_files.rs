@@ -166,11 +166,11 @@ async fn a_slave_key_sends_at_most_its_daily_quota_and_another_key_is_not_held_b
         let (first_hash, second_hash) = (sha256(first), sha256(second));
         let (status, answer) = m.send(&m.key, &first_hash, 0, first.len(), first.clone()).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
-        assert_eq!(
-            m.ask("upload", &second_hash, second.len()).await["status"],
-            "needed",
-            "some quota is left"
-        );
+        // A batch that needs no file that fits in what is left is refused, so
+        // that the slave sends nothing; one that needs nothing is answered.
+        let (status, answer) = m.batch(&m.key, "upload", &[(&second_hash, second.len())]).await;
+        assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "upload_quota"), "{answer}");
+        assert_eq!(m.ask("upload", &first_hash, first.len()).await["status"], "present");
 
         // A piece that does not fit is refused before it is read.
         let refused = m.send_piece(&m.key, &second_hash, 0, second.len(), second.clone()).await;
@@ -180,7 +180,10 @@ async fn a_slave_key_sends_at_most_its_daily_quota_and_another_key_is_not_held_b
         let answer: Value = refused.json().await.unwrap();
         assert_eq!(code(&answer), "upload_quota", "{answer}");
         assert!(answer.to_string().contains("SYNC_UPLOAD_GB_PER_DAY"), "{answer}");
-        assert_eq!(m.ask("upload", &second_hash, second.len()).await["received"], 0, "nothing was kept");
+        // (Asked with another key, which has its own quota.)
+        let office = m.another_key("office").await;
+        let (_, asked) = m.batch(&office, "upload", &[(&second_hash, second.len())]).await;
+        assert_eq!(asked["objects"][0]["received"], 0, "nothing was kept: {asked}");
 
         // What fits is taken, and counted, to the byte.
         let (status, answer) = m.send(&m.key, &second_hash, 0, second.len(), second[..half].to_vec()).await;
@@ -188,11 +191,18 @@ async fn a_slave_key_sends_at_most_its_daily_quota_and_another_key_is_not_held_b
         let (status, answer) =
             m.send(&m.key, &second_hash, half, second.len(), second[half..].to_vec()).await;
         assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "upload_quota"), "{answer}");
-        let (status, answer) = m.batch(&m.key, "upload", &[(&second_hash, second.len())]).await;
-        assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "upload_quota"), "{answer}");
 
-        // Another key has its own quota: it finishes the file.
-        let office = m.another_key("office").await;
+        // A file larger than a whole day's quota is refused for good (its
+        // song goes without it), even in a piece far larger than a slave's
+        // (16 MiB, answered, not cut off), and holds no batch back.
+        let huge = vec![7u8; 16 * 1024 * 1024];
+        let huge_hash = sha256(&huge);
+        assert_eq!(m.ask("upload", &huge_hash, huge.len()).await["status"], "needed");
+        let (status, answer) = m.send(&m.key, &huge_hash, 0, huge.len(), huge.clone()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"), "{answer}");
+        assert!(answer.to_string().contains("SYNC_UPLOAD_GB_PER_DAY"), "{answer}");
+
+        // The other key finishes the file.
         let (status, answer) =
             m.send(&office, &second_hash, half, second.len(), second[half..].to_vec()).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
@@ -235,6 +245,48 @@ async fn files_a_slave_sent_that_no_song_names_are_swept_after_their_wait_and_cl
         assert_eq!(m.get(&junk_hash, &[]).await.status(), StatusCode::NOT_FOUND);
         assert_eq!(m.ask("upload", &junk_hash, junk.len()).await["status"], "needed", "it may come again");
         assert_eq!(sha256(&m.get(&claimed_hash, &[]).await.bytes().await.unwrap()), claimed_hash);
+        m
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is_not_swept() {
+    let (asked, shared) = (mp3("Asked.mp3", 440), mp3("Shared.mp3", 550));
+    let (asked, shared) = (&asked, &shared);
+    on_each_master(|m| async move {
+        let (asked_hash, shared_hash) = (sha256(asked), sha256(shared));
+        for (hash, bytes) in [(&asked_hash, asked), (&shared_hash, shared)] {
+            let (status, answer) = m.send(&m.key, hash, 0, bytes.len(), bytes.clone()).await;
+            assert_eq!(status, StatusCode::CREATED, "{answer}");
+        }
+        // A user uploads the same bytes as one of them: kept at the same path.
+        let form = reqwest::multipart::Form::new().part("file", mp3_part(shared));
+        let (status, answer) = upload(&m.app, &m.admin.token, form).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let shared_path = m.app.db().content_file(&shared_hash).await.unwrap().unwrap().path;
+        let mut tx = m.app.db().begin().await.unwrap();
+        // Both arrived long ago; then no song names either (an edit pushed
+        // by a slave may change a song's hash).
+        tx.execute_unchecked("UPDATE content_files SET created_at = '2020-01-01T00:00:00Z'").await.unwrap();
+        tx.execute_unchecked("UPDATE songs SET content_hash = NULL").await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A slave asks about one again (its push was held back): it waits a week more.
+        assert_eq!(m.ask("upload", &asked_hash, asked.len()).await["status"], "present");
+        let wait_started = archive_db::now() - archive::sync::files::UNCLAIMED_FOR;
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        assert_eq!(swept.files, 0, "neither the one asked about nor the user's upload");
+        assert!(std::path::Path::new(&shared_path).exists());
+        assert_eq!(m.ask("download", &asked_hash, asked.len()).await["status"], "available");
+
+        // Once that week is over too, it goes; the user's file stays.
+        let mut tx = m.app.db().begin().await.unwrap();
+        tx.execute_unchecked("UPDATE content_files SET wanted_at = '2020-01-01T00:00:00Z'").await.unwrap();
+        tx.commit().await.unwrap();
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        assert_eq!((swept.files, swept.bytes), (1, asked.len() as u64));
+        assert!(std::path::Path::new(&shared_path).exists(), "the user's upload is never swept");
         m
     })
     .await;

@@ -36,9 +36,32 @@ pub struct ContentFile {
 
 const CONTENT_COLUMNS: &str = "sha256, path, size, origin, created_at";
 
-/// That no song names the content file `c` and no file location is at its path.
-const UNCLAIMED: &str = "NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = c.sha256) \
-    AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.path = c.path)";
+/// That no song names the content file `file` (a table or its alias) and
+/// no file location is at its path.
+fn unclaimed(file: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM songs s WHERE s.content_hash = {file}.sha256) \
+         AND NOT EXISTS (SELECT 1 FROM file_locations l WHERE l.path = {file}.path)"
+    )
+}
+
+/// When a received file is due for the sweep: not asked for by an upload
+/// batch (or, never asked for, not arrived) since `not_asked_since`, or
+/// arrived before `arrived_before` however often it was asked for since.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepDue {
+    pub not_asked_since: DateTime<Utc>,
+    pub arrived_before: DateTime<Utc>,
+}
+
+impl SweepDue {
+    fn push_condition(self, sql: &mut Sql, file: &str) {
+        sql.push(&format!("(coalesce({file}.wanted_at, {file}.created_at) < "));
+        sql.bind(Param::Time(self.not_asked_since));
+        sql.push(&format!(" OR {file}.created_at < "));
+        sql.bind(Param::Time(self.arrived_before)).push(")");
+    }
+}
 
 impl Db {
     pub async fn content_file(&self, sha256: &str) -> Result<Option<ContentFile>> {
@@ -94,23 +117,18 @@ impl Db {
 }
 
 impl Db {
-    /// Up to `limit` files received from other nodes, and not asked for by
-    /// an upload batch since, before `before`, that no song names by its
+    /// Up to `limit` files received from other nodes that are due for the
+    /// sweep (see [`SweepDue`]) and that no song names by its
     /// `content_hash`: sent for a song that never came (a slave's push that
     /// never followed, or a stolen key's junk), or whose song was deleted
     /// since. Never a file that a file location also points at (a user's
     /// upload of the same bytes is kept at the same path).
-    pub async fn unclaimed_received_files(
-        &self,
-        before: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<ContentFile>> {
+    pub async fn unclaimed_received_files(&self, due: SweepDue, limit: i64) -> Result<Vec<ContentFile>> {
         let mut sql = Sql::new(&format!(
-            "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' \
-             AND coalesce(c.wanted_at, c.created_at) < "
+            "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' AND "
         ));
-        sql.bind(Param::Time(before));
-        sql.push(&format!(" AND {UNCLAIMED} ORDER BY coalesce(c.wanted_at, c.created_at) LIMIT "));
+        due.push_condition(&mut sql, "c");
+        sql.push(&format!(" AND {} ORDER BY c.created_at LIMIT ", unclaimed("c")));
         sql.bind(Param::Int(limit));
         self.fetch_all_sql(sql).await
     }
@@ -145,15 +163,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Forgets a received file if still no song names it (one may have
-    /// come since it was listed); whether it did. Its bytes are deleted by
+    /// Forgets a received file if it is still due for the sweep and still
+    /// no song names it (one may have come, or a slave may have asked for
+    /// it, since it was listed); whether it did. Its bytes are deleted by
     /// the caller after commit.
-    pub async fn forget_unclaimed_file(&mut self, sha256: &str) -> Result<bool> {
-        let mut sql = Sql::new(&format!(
-            "DELETE FROM content_files WHERE sha256 IN (SELECT c.sha256 FROM content_files c \
-             WHERE c.origin = 'received' AND {UNCLAIMED} AND c.sha256 = "
-        ));
-        sql.bind(Param::Text(sha256.to_owned())).push(")");
+    pub async fn forget_unclaimed_file(&mut self, sha256: &str, due: SweepDue) -> Result<bool> {
+        let mut sql = Sql::new("DELETE FROM content_files WHERE origin = 'received' AND sha256 = ");
+        sql.bind(Param::Text(sha256.to_owned())).push(" AND ");
+        due.push_condition(&mut sql, "content_files");
+        sql.push(&format!(" AND {}", unclaimed("content_files")));
         Ok(self.execute_sql(sql).await? == 1)
     }
 

@@ -49,7 +49,7 @@ pub use backend::{Backend, Capture, DataStamp, Db, DbOptions, PoolUsage, SQLITE_
 pub use catalog::{ALBUM_PAGE_MAX, ARTIST_ENTRIES_MAX, AlbumEntry, AlbumOrder, ArtistEntry, GenreEntry};
 pub use changes::{ChangeOp, ChangeRecord};
 pub use commits::LogCommits;
-pub use content_files::{ContentFile, ContentOrigin};
+pub use content_files::{ContentFile, ContentOrigin, SweepDue};
 pub use error::{ConnectError, DbError, Result, Unavailable};
 pub use favourites::Favourite;
 pub use import_runs::{INTERRUPTED, ImportCounts, ImportEnd, ImportRun, NewImportRun};

@@ -60,6 +60,11 @@ pub async fn upload(
     };
     let mut body = body;
     let answer = match files::receive(&state, &peer.key, &sha256, piece, &mut body).await {
+        // The file came whole from elsewhere meanwhile: this piece is not read.
+        Ok(answer) if answer.status == UploadStatus::Present => {
+            drain(&mut body).await;
+            answer
+        }
         Ok(answer) => answer,
         Err(error) => {
             drain(&mut body).await;
@@ -87,9 +92,9 @@ fn piece_size(headers: &HeaderMap) -> Option<u64> {
 /// more than a slave's piece (8 MiB).
 const DRAINED_AT_MOST: usize = 16 * 1024 * 1024;
 
-/// Reads what is left of a refused piece (up to [`DRAINED_AT_MOST`]), so
-/// that a slave still sending it gets the answer, not a connection reset
-/// that it would take for the master being away.
+/// Reads what is left of a refused or unneeded piece (up to
+/// [`DRAINED_AT_MOST`]), so that a slave still sending it gets the answer,
+/// not a connection reset that it would take for the master being away.
 async fn drain(body: &mut Body) {
     use http_body_util::BodyExt;
     let mut drained = 0;

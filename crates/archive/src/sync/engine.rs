@@ -95,15 +95,14 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
         let answer = if outbox.changes.is_empty() {
             archive_db::PushAnswer::default()
         } else {
-            report.files_uploaded += match upload_files(db, client, &outbox.changes).await {
-                // Songs go up with their files: these wait, and pulls go on.
-                Err(SyncError::FilesRefused(reason)) => {
-                    tracing::warn!(target: "sync", %reason, "the master takes no more files now; this node's changes wait");
-                    report.push_held_back = Some(reason);
-                    return Ok(());
-                }
-                other => other?,
-            };
+            let uploaded = upload_files(db, client, &outbox.changes).await?;
+            report.files_uploaded += uploaded.sent;
+            // Songs go up with their files: these wait, and pulls go on.
+            if let Some(reason) = uploaded.refused {
+                tracing::warn!(target: "sync", %reason, "the master takes no more files now; this node's changes wait");
+                report.push_held_back = Some(reason);
+                return Ok(());
+            }
             match client.apply(&outbox.changes).await {
                 Err(SyncError::ReadOnlyKey) => {
                     // Nothing goes up: the master's state replaces this
@@ -147,8 +146,8 @@ const UPLOAD_PIECE: u64 = 8 * 1024 * 1024;
 /// song whose hash is not known yet goes without its file, which follows
 /// with the change that records the hash. A master that takes no more files
 /// for now (its daily quota for this key, or its disk's free space) answers
-/// [`SyncError::FilesRefused`]: the push waits. Returns how many files were sent.
-async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) -> Result<u64, SyncError> {
+/// [`SyncError::FilesRefused`]: the push waits, and [`Uploaded`] says why.
+async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) -> Result<Uploaded, SyncError> {
     let hashes: BTreeSet<&str> = changes
         .iter()
         .filter(|c| c.table == "songs")
@@ -166,13 +165,20 @@ async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) ->
             chunk.iter().map(|(sha256, held)| FileObject { sha256: sha256.clone(), size: held.size });
         let answer = match client.files_batch(FilesOperation::Upload, objects.collect()).await {
             // A read-only key sends nothing; the push settles its changes.
-            Err(SyncError::ReadOnlyKey) => return Ok(sent),
+            Err(SyncError::ReadOnlyKey) => return Ok(Uploaded { sent, refused: None }),
+            Err(SyncError::FilesRefused(why)) => return Ok(Uploaded { sent, refused: Some(why) }),
             other => other?,
         };
-        for (object, (sha256, held)) in answer.objects.iter().zip(chunk) {
-            if object.status != FileStatusOnMaster::Needed {
-                continue;
-            }
+        let mut needed: Vec<_> = answer
+            .objects
+            .iter()
+            .zip(chunk)
+            .filter(|(object, _)| object.status == FileStatusOnMaster::Needed)
+            .collect();
+        // Smallest first: the master answers a batch when the smallest file
+        // it needs fits in what is left of this key's quota for the day.
+        needed.sort_by_key(|(object, (_, held))| held.size.saturating_sub(object.received.unwrap_or(0)));
+        for (object, (sha256, held)) in needed {
             match upload_file(client, sha256, held, object.received.unwrap_or(0)).await {
                 Ok(()) => sent += 1,
                 Err(UploadError::Local(error)) => {
@@ -183,11 +189,22 @@ async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) ->
                 {
                     tracing::warn!(target: "sync", sha256, status, message, "the master refused a file; its song goes without it");
                 }
+                Err(UploadError::Sync(SyncError::FilesRefused(why))) => {
+                    return Ok(Uploaded { sent, refused: Some(why) });
+                }
                 Err(UploadError::Sync(error)) => return Err(error),
             }
         }
     }
-    Ok(sent)
+    Ok(Uploaded { sent, refused: None })
+}
+
+/// What went up before a push.
+struct Uploaded {
+    /// Files sent.
+    sent: u64,
+    /// Why the master took no more for now, if it did not.
+    refused: Option<String>,
 }
 
 enum UploadError {

@@ -18,7 +18,7 @@ use archive_db::sync::protocol::{
     UploadAnswer, UploadStatus,
 };
 use archive_db::sync::state::SlaveKey;
-use archive_db::{ContentOrigin, Db, DbError};
+use archive_db::{ContentOrigin, Db, DbError, SweepDue};
 use archive_media::StoreError;
 
 use super::master::{MasterError, require_master};
@@ -38,10 +38,11 @@ pub enum FilesError {
     )]
     TooLarge { limit: u64 },
     #[error(
-        "this slave key sent its {quota} bytes of files for today (SYNC_UPLOAD_GB_PER_DAY); \
-         more are taken in {retry_after_secs} s, when the next day (UTC) starts"
+        "this slave key has {left} of its {quota} bytes of files for today left \
+         (SYNC_UPLOAD_GB_PER_DAY), too few for what it sends; more are taken in \
+         {retry_after_secs} s, when the next day (UTC) starts"
     )]
-    QuotaUsed { quota: u64, retry_after_secs: u64 },
+    QuotaUsed { left: u64, quota: u64, retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -87,10 +88,15 @@ pub async fn held(db: &Db, sha256: &str) -> Result<Option<Held>, DbError> {
     Ok(None)
 }
 
-/// How long a file a slave sent waits for a song that names it before the
-/// master removes it. A slave sends a song's file just before the song, so
-/// a file still unclaimed after this is junk, or its song was deleted.
+/// How long a file a slave sent waits for a song that names it, after it
+/// arrived or an upload batch last named it, before the master removes it.
+/// A slave sends a song's file just before the song (and names it again at
+/// every cycle while the push is held back), so a file still unclaimed
+/// after this is junk, or its song was deleted.
 pub const UNCLAIMED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// However often a batch names it: a key cannot keep its junk for ever by
+/// asking about it.
+pub const UNCLAIMED_AT_MOST: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// The most files one sweep removes; the next sweep (an hour later) goes on.
 const SWEEP_AT_MOST: usize = 10_000;
 
@@ -101,22 +107,24 @@ pub struct Swept {
     pub bytes: u64,
 }
 
-/// Removes the files slaves sent before `before` that no song names by its
-/// `content_hash` (a master's hourly upkeep, with `now - UNCLAIMED_FOR`).
-/// Each is forgotten in the database first, so that a file not recorded is
-/// never served, and only if still no song names it.
-pub async fn sweep_unclaimed(db: &Db, before: DateTime<Utc>) -> Result<Swept, DbError> {
+/// Removes, as of `now`, the files slaves sent that no song names by its
+/// `content_hash` and that waited [`UNCLAIMED_FOR`] (or arrived
+/// [`UNCLAIMED_AT_MOST`] ago): a master's hourly upkeep. Each is forgotten
+/// in the database first, so that a file not recorded is never served, and
+/// only if it is still due and still no song names it.
+pub async fn sweep_unclaimed(db: &Db, now: DateTime<Utc>) -> Result<Swept, DbError> {
+    let due = SweepDue { not_asked_since: now - UNCLAIMED_FOR, arrived_before: now - UNCLAIMED_AT_MOST };
     let mut swept = Swept::default();
     let mut looked = 0;
     while looked < SWEEP_AT_MOST {
-        let unclaimed = db.unclaimed_received_files(before, 100).await?;
+        let unclaimed = db.unclaimed_received_files(due, 100).await?;
         if unclaimed.is_empty() {
             break;
         }
         looked += unclaimed.len();
         for file in unclaimed {
             let mut tx = db.begin().await?;
-            let forgotten = tx.forget_unclaimed_file(&file.sha256).await?;
+            let forgotten = tx.forget_unclaimed_file(&file.sha256, due).await?;
             tx.commit().await?;
             if !forgotten {
                 continue;
@@ -152,18 +160,26 @@ pub(crate) fn upload_day() -> (String, u64) {
 /// its pieces are refused for good (413), and its song goes without it.
 async fn check_quota_left(state: &AppState, key: &SlaveKey, objects: &[FileAnswer]) -> FilesResult<()> {
     let quota = state.config().sync.upload_bytes_per_day;
+    let limit = largest_file(state);
     let smallest_needed = objects
         .iter()
-        .filter(|o| o.status == FileStatusOnMaster::Needed && o.size <= quota)
+        .filter(|o| o.status == FileStatusOnMaster::Needed && o.size <= limit)
         .map(|o| o.size.saturating_sub(o.received.unwrap_or(0)))
         .min();
     let Some(smallest_needed) = smallest_needed else { return Ok(()) };
     let (day, retry_after_secs) = upload_day();
     let left = quota.saturating_sub(state.db.uploaded_bytes(key.id, &day).await?);
     match smallest_needed > left {
-        true => Err(FilesError::QuotaUsed { quota, retry_after_secs }),
+        true => Err(FilesError::QuotaUsed { left, quota, retry_after_secs }),
         false => Ok(()),
     }
+}
+
+/// The largest file a slave may send: no more than one upload may be
+/// (`ARCHIVE_MAX_UPLOAD_MB`), nor than a key may send in a day.
+fn largest_file(state: &AppState) -> u64 {
+    let config = state.config();
+    config.max_upload_bytes.min(config.sync.upload_bytes_per_day)
 }
 
 /// A piece of an upload counted against its key's quota for the day before
@@ -181,7 +197,10 @@ impl CountedPiece {
         let (day, retry_after_secs) = upload_day();
         match state.db.take_upload_bytes(key.id, &day, bytes, quota).await? {
             true => Ok(CountedPiece { key_id: key.id, day, counted: bytes }),
-            false => Err(FilesError::QuotaUsed { quota, retry_after_secs }),
+            false => {
+                let left = quota.saturating_sub(state.db.uploaded_bytes(key.id, &day).await?);
+                Err(FilesError::QuotaUsed { left, quota, retry_after_secs })
+            }
         }
     }
 
@@ -207,6 +226,15 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
     if request.objects.len() > MAX_FILES_BATCH {
         let message = format!("a batch names at most {MAX_FILES_BATCH} files");
         return Err(FilesError::Invalid { field: "objects", message });
+    }
+    if request.operation == FilesOperation::Upload {
+        // The files a slave is about to push songs for wait a week again;
+        // noted before the answers, so that the sweep cannot take a file
+        // between a `present` and the push that names it.
+        let hashes: Vec<String> = request.objects.iter().map(|o| o.sha256.clone()).collect();
+        let mut tx = state.db.begin().await?;
+        tx.received_files_wanted(&hashes).await?;
+        tx.commit().await?;
     }
     let mut objects = Vec::with_capacity(request.objects.len());
     for object in request.objects {
@@ -244,10 +272,6 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
         objects.push(answer);
     }
     if request.operation == FilesOperation::Upload {
-        // The files a slave is about to push songs for wait a week again.
-        let mut tx = state.db.begin().await?;
-        tx.received_files_wanted(&objects.iter().map(|o| o.sha256.clone()).collect::<Vec<_>>()).await?;
-        tx.commit().await?;
         check_quota_left(state, key, &objects).await?;
     }
     Ok(FilesBatchAnswer { objects })
@@ -292,8 +316,7 @@ where
         return Err(MasterError::ReadOnlyKey.into());
     }
     let config = state.config();
-    // Neither more than one upload may be, nor than a key may send in a day.
-    let limit = config.max_upload_bytes.min(config.sync.upload_bytes_per_day);
+    let limit = largest_file(state);
     if piece.length > limit {
         return Err(FilesError::TooLarge { limit });
     }

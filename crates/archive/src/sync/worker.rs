@@ -372,8 +372,7 @@ pub fn spawn_compaction(db: Db) -> JoinHandle<()> {
                     tombstones = done.expired_tombstones, receipts = done.receipts, "change log compacted"),
                 Err(e) => tracing::warn!(target: "sync", error = %e, "change log compaction failed"),
             }
-            let before = archive_db::now() - super::files::UNCLAIMED_FOR;
-            match super::files::sweep_unclaimed(&db, before).await {
+            match super::files::sweep_unclaimed(&db, archive_db::now()).await {
                 Ok(swept) if swept.files > 0 => tracing::info!(target: "sync", files = swept.files,
                     bytes = swept.bytes, "removed files slaves sent that no song names"),
                 Ok(_) => {}

@@ -5,6 +5,7 @@
 use archive_db::{Backend, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use archive_testkit::tls::TestCertificates;
 
@@ -932,16 +933,22 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for (title, frequency) in [("Fits", 440), ("Over", 660)] {
+    let make = |title: &str, seconds: f64, frequency: u32| {
         let path = dir.path().join(format!("{title}.mp3"));
         let tags = archive_testkit::audio::full_tags(title, "Quota Band", "Daily");
-        archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, 2.0, frequency);
-        files.push(path);
-    }
-    // The master takes the first file from this key today, not both.
-    let first = std::fs::metadata(&files[0]).unwrap().len();
-    let quota = format!("{}", (first + first / 2) as f64 / 1e9);
+        archive_testkit::audio::make(&path, archive_testkit::audio::format("mp3"), &tags, seconds, frequency);
+        let bytes = std::fs::read(&path).unwrap();
+        (path, bytes.len() as u64, hex::encode(sha2::Sha256::digest(&bytes)))
+    };
+    let (fits, first, _) = make("Fits", 2.0, 440);
+    // Then a short song and a longer one whose file the slave would send
+    // first in the order of their hashes: it must send the short one first.
+    let (short, long) = (1..20)
+        .map(|n| (make("Short", 1.0, 600 + n), make("Long", 3.0, 900 + n)))
+        .find(|(short, long)| long.2 < short.2)
+        .expect("one pair of the twenty in that order");
+    // The first file, then the short one, fit in a day; the long one does not.
+    let quota = format!("{}", (first + short.1 + (long.1 - short.1) / 2) as f64 / 1e9);
     for (master_backend, slave_backend) in pairs() {
         let pair = Pair::start_configured(
             master_backend,
@@ -955,7 +962,7 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
             let form = reqwest::multipart::Form::new().part("file", crate::media::file_part(path));
             crate::media::upload(&pair.slave, &pair.slave_admin.token, form)
         };
-        let (status, uploaded) = upload(&files[0]).await;
+        let (status, uploaded) = upload(&fits).await;
         assert_eq!(status, StatusCode::CREATED, "{uploaded}");
         let report = pair.sync().await;
         assert_eq!(report["files_uploaded"], 1, "within the quota: {report}");
@@ -970,8 +977,10 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
 
-        let (status, uploaded) = upload(&files[1]).await;
-        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        for path in [&short.0, &long.0] {
+            let (status, uploaded) = upload(path).await;
+            assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        }
         let (status, playlist) = pair
             .master
             .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
@@ -982,15 +991,15 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
         assert!(held_back.contains("SYNC_UPLOAD_GB_PER_DAY"), "the push waits and says why: {report}");
         assert_eq!(
             (report["files_uploaded"].as_u64(), report["pushed"].as_u64()),
-            (Some(0), Some(0)),
-            "{report}"
+            (Some(1), Some(0)),
+            "the short file went first, and the push waits for the long one: {report}"
         );
         assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
         let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
         assert!(found.to_string().contains("Made on the master"), "{found}");
 
         // The song is not on the master without its sound, and stays to push.
-        let (_, found) = pair.master.get("/api/v1/search?q=Over&type=song", &pair.master_admin.token).await;
+        let (_, found) = pair.master.get("/api/v1/search?q=Short&type=song", &pair.master_admin.token).await;
         assert_eq!(found["songs"]["items"].as_array().map(Vec::len), Some(0), "{found}");
         assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
         let (_, status) = pair.slave.get("/api/v1/sync/status", &pair.slave_admin.token).await;

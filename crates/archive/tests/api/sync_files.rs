@@ -234,11 +234,10 @@ async fn files_a_slave_sent_that_no_song_names_are_swept_after_their_wait_and_cl
         let junk_path = m.app.db().content_file(&junk_hash).await.unwrap().unwrap().path;
 
         // Within their wait, both stay.
-        let wait_started = archive_db::now() - archive::sync::files::UNCLAIMED_FOR;
-        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
         assert_eq!(swept.files, 0);
         // Once it is over, the one no song names goes, from the database and the disk.
-        let later = archive_db::now() + chrono::TimeDelta::seconds(1);
+        let later = archive_db::now() + archive::sync::files::UNCLAIMED_FOR + chrono::TimeDelta::seconds(1);
         let swept = archive::sync::files::sweep_unclaimed(m.app.db(), later).await.unwrap();
         assert_eq!((swept.files, swept.bytes), (1, junk.len() as u64));
         assert!(!std::path::Path::new(&junk_path).exists(), "{junk_path} is deleted");
@@ -265,26 +264,35 @@ async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is
         let (status, answer) = upload(&m.app, &m.admin.token, form).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
         let shared_path = m.app.db().content_file(&shared_hash).await.unwrap().unwrap().path;
+        let db = m.app.db().clone();
+        let arrived_days_ago = |days: i64| {
+            let db = db.clone();
+            async move {
+                let at = (archive_db::now() - chrono::TimeDelta::days(days)).to_rfc3339();
+                let mut tx = db.begin().await.unwrap();
+                tx.execute_unchecked(&format!("UPDATE content_files SET created_at = '{at}'")).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        // Both arrived ten days ago; then no song names either (an edit
+        // pushed by a slave may change a song's hash).
+        arrived_days_ago(10).await;
         let mut tx = m.app.db().begin().await.unwrap();
-        // Both arrived long ago; then no song names either (an edit pushed
-        // by a slave may change a song's hash).
-        tx.execute_unchecked("UPDATE content_files SET created_at = '2020-01-01T00:00:00Z'").await.unwrap();
         tx.execute_unchecked("UPDATE songs SET content_hash = NULL").await.unwrap();
         tx.commit().await.unwrap();
 
         // A slave asks about one again (its push was held back): it waits a week more.
         assert_eq!(m.ask("upload", &asked_hash, asked.len()).await["status"], "present");
-        let wait_started = archive_db::now() - archive::sync::files::UNCLAIMED_FOR;
-        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
         assert_eq!(swept.files, 0, "neither the one asked about nor the user's upload");
         assert!(std::path::Path::new(&shared_path).exists());
         assert_eq!(m.ask("download", &asked_hash, asked.len()).await["status"], "available");
 
-        // Once that week is over too, it goes; the user's file stays.
-        let mut tx = m.app.db().begin().await.unwrap();
-        tx.execute_unchecked("UPDATE content_files SET wanted_at = '2020-01-01T00:00:00Z'").await.unwrap();
-        tx.commit().await.unwrap();
-        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), wait_started).await.unwrap();
+        // But not for ever: a month after it came, it goes however often a
+        // key asks about it. The user's file stays.
+        arrived_days_ago(31).await;
+        assert_eq!(m.ask("upload", &asked_hash, asked.len()).await["status"], "present");
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
         assert_eq!((swept.files, swept.bytes), (1, asked.len() as u64));
         assert!(std::path::Path::new(&shared_path).exists(), "the user's upload is never swept");
         m

@@ -45,21 +45,27 @@ fn unclaimed(file: &str) -> String {
     )
 }
 
-/// When a received file is due for the sweep: not asked for by an upload
-/// batch (or, never asked for, not arrived) since `not_asked_since`, or
-/// arrived before `arrived_before` however often it was asked for since.
+/// When a received file is due for removal: not asked for by an upload
+/// batch (or, never asked for, not arrived) since `not_asked_since`; or
+/// arrived before `arrived_before`, however often it was asked for, unless
+/// it was asked for since `asked_since` (a batch that just answered
+/// `present` for it is followed by the push that names it).
 #[derive(Debug, Clone, Copy)]
 pub struct SweepDue {
     pub not_asked_since: DateTime<Utc>,
     pub arrived_before: DateTime<Utc>,
+    pub asked_since: DateTime<Utc>,
 }
 
 impl SweepDue {
     fn push_condition(self, sql: &mut Sql, file: &str) {
-        sql.push(&format!("(coalesce({file}.wanted_at, {file}.created_at) < "));
+        let last_asked = format!("coalesce({file}.wanted_at, {file}.created_at)");
+        sql.push(&format!("({last_asked} < "));
         sql.bind(Param::Time(self.not_asked_since));
-        sql.push(&format!(" OR {file}.created_at < "));
-        sql.bind(Param::Time(self.arrived_before)).push(")");
+        sql.push(&format!(" OR ({file}.created_at < "));
+        sql.bind(Param::Time(self.arrived_before));
+        sql.push(&format!(" AND {last_asked} < "));
+        sql.bind(Param::Time(self.asked_since)).push("))");
     }
 }
 
@@ -123,11 +129,21 @@ impl Db {
     /// never followed, or a stolen key's junk), or whose song was deleted
     /// since. Never a file that a file location also points at (a user's
     /// upload of the same bytes is kept at the same path).
-    pub async fn unclaimed_received_files(&self, due: SweepDue, limit: i64) -> Result<Vec<ContentFile>> {
+    /// With `among`, only files of those hashes.
+    pub async fn unclaimed_received_files(
+        &self,
+        due: SweepDue,
+        among: Option<&[String]>,
+        limit: i64,
+    ) -> Result<Vec<ContentFile>> {
         let mut sql = Sql::new(&format!(
             "SELECT {CONTENT_COLUMNS} FROM content_files c WHERE c.origin = 'received' AND "
         ));
         due.push_condition(&mut sql, "c");
+        if let Some(hashes) = among {
+            sql.push(" AND c.sha256 IN ");
+            sql.bind_list(hashes.iter().map(|h| Param::Text(h.clone())));
+        }
         sql.push(&format!(" AND {} ORDER BY c.created_at LIMIT ", unclaimed("c")));
         sql.bind(Param::Int(limit));
         self.fetch_all_sql(sql).await

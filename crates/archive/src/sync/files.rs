@@ -18,7 +18,7 @@ use archive_db::sync::protocol::{
     UploadAnswer, UploadStatus,
 };
 use archive_db::sync::state::SlaveKey;
-use archive_db::{ContentOrigin, Db, DbError, SweepDue};
+use archive_db::{ContentFile, ContentOrigin, Db, DbError, SweepDue};
 use archive_media::StoreError;
 
 use super::master::{MasterError, require_master};
@@ -95,8 +95,11 @@ pub async fn held(db: &Db, sha256: &str) -> Result<Option<Held>, DbError> {
 /// after this is junk, or its song was deleted.
 pub const UNCLAIMED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
 /// However often a batch names it: a key cannot keep its junk for ever by
-/// asking about it.
+/// asking about it. A batch that names such a file removes it at once and
+/// answers `needed`: sent again, it waits anew.
 pub const UNCLAIMED_AT_MOST: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// Not within this of a batch that named it, though: the push follows.
+const PUSH_FOLLOWS_WITHIN: chrono::TimeDelta = chrono::TimeDelta::days(1);
 /// The most files one sweep removes; the next sweep (an hour later) goes on.
 const SWEEP_AT_MOST: usize = 10_000;
 
@@ -107,36 +110,72 @@ pub struct Swept {
     pub bytes: u64,
 }
 
+impl Swept {
+    fn add(&mut self, more: Swept) {
+        self.files += more.files;
+        self.bytes += more.bytes;
+    }
+}
+
 /// Removes, as of `now`, the files slaves sent that no song names by its
 /// `content_hash` and that waited [`UNCLAIMED_FOR`] (or arrived
 /// [`UNCLAIMED_AT_MOST`] ago): a master's hourly upkeep. Each is forgotten
 /// in the database first, so that a file not recorded is never served, and
 /// only if it is still due and still no song names it.
 pub async fn sweep_unclaimed(db: &Db, now: DateTime<Utc>) -> Result<Swept, DbError> {
-    let due = SweepDue { not_asked_since: now - UNCLAIMED_FOR, arrived_before: now - UNCLAIMED_AT_MOST };
+    let due = SweepDue {
+        not_asked_since: now - UNCLAIMED_FOR,
+        arrived_before: now - UNCLAIMED_AT_MOST,
+        asked_since: now - PUSH_FOLLOWS_WITHIN,
+    };
     let mut swept = Swept::default();
     let mut looked = 0;
     while looked < SWEEP_AT_MOST {
-        let unclaimed = db.unclaimed_received_files(due, 100).await?;
+        let unclaimed = db.unclaimed_received_files(due, None, 100).await?;
         if unclaimed.is_empty() {
             break;
         }
         looked += unclaimed.len();
-        for file in unclaimed {
-            let mut tx = db.begin().await?;
-            let forgotten = tx.forget_unclaimed_file(&file.sha256, due).await?;
-            tx.commit().await?;
-            if !forgotten {
-                continue;
-            }
-            if let Err(error) = tokio::fs::remove_file(&file.path).await
-                && error.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(target: "sync", path = file.path, %error, "cannot delete an unclaimed file");
-            }
-            swept.files += 1;
-            swept.bytes += u64::try_from(file.size).unwrap_or(0);
+        swept.add(remove_unclaimed(db, unclaimed, due).await?);
+    }
+    Ok(swept)
+}
+
+/// Removes the files among `hashes` that came [`UNCLAIMED_AT_MOST`] ago
+/// and that no song names, as an upload batch names them: the batch then
+/// answers `needed`, and the file, sent again, waits anew.
+async fn remove_expired_among(db: &Db, hashes: &[String]) -> Result<Swept, DbError> {
+    if hashes.is_empty() {
+        return Ok(Swept::default());
+    }
+    let now = archive_db::now();
+    let due = SweepDue {
+        // However lately it was asked for: only its age counts here.
+        not_asked_since: DateTime::<Utc>::UNIX_EPOCH,
+        arrived_before: now - UNCLAIMED_AT_MOST,
+        asked_since: now + chrono::TimeDelta::seconds(1),
+    };
+    let expired = db.unclaimed_received_files(due, Some(hashes), i64::MAX).await?;
+    remove_unclaimed(db, expired, due).await
+}
+
+/// Forgets each of `files` (if still `due` and unclaimed), then deletes it.
+async fn remove_unclaimed(db: &Db, files: Vec<ContentFile>, due: SweepDue) -> Result<Swept, DbError> {
+    let mut swept = Swept::default();
+    for file in files {
+        let mut tx = db.begin().await?;
+        let forgotten = tx.forget_unclaimed_file(&file.sha256, due).await?;
+        tx.commit().await?;
+        if !forgotten {
+            continue;
         }
+        if let Err(error) = tokio::fs::remove_file(&file.path).await
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(target: "sync", path = file.path, %error, "cannot delete an unclaimed file");
+        }
+        swept.files += 1;
+        swept.bytes += u64::try_from(file.size).unwrap_or(0);
     }
     Ok(swept)
 }
@@ -230,8 +269,10 @@ pub async fn batch(state: &AppState, key: &SlaveKey, request: FilesBatch) -> Fil
     if request.operation == FilesOperation::Upload {
         // The files a slave is about to push songs for wait a week again;
         // noted before the answers, so that the sweep cannot take a file
-        // between a `present` and the push that names it.
+        // between a `present` and the push that names it. One too old to
+        // wait again goes now, and is asked for anew.
         let hashes: Vec<String> = request.objects.iter().map(|o| o.sha256.clone()).collect();
+        remove_expired_among(&state.db, &hashes).await?;
         let mut tx = state.db.begin().await?;
         tx.received_files_wanted(&hashes).await?;
         tx.commit().await?;

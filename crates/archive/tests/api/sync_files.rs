@@ -288,13 +288,33 @@ async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is
         assert!(std::path::Path::new(&shared_path).exists());
         assert_eq!(m.ask("download", &asked_hash, asked.len()).await["status"], "available");
 
-        // But not for ever: a month after it came, it goes however often a
-        // key asks about it. The user's file stays.
+        // But not for ever: a month after it came it goes, unless a batch
+        // named it within the day (its push follows). The user's file stays.
         arrived_days_ago(31).await;
-        assert_eq!(m.ask("upload", &asked_hash, asked.len()).await["status"], "present");
+        let asked_hours_ago = |hours: i64| {
+            let db = db.clone();
+            async move {
+                let at = (archive_db::now() - chrono::TimeDelta::hours(hours)).to_rfc3339();
+                let mut tx = db.begin().await.unwrap();
+                tx.execute_unchecked(&format!("UPDATE content_files SET wanted_at = '{at}'")).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        asked_hours_ago(2).await;
+        let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
+        assert_eq!(swept.files, 0, "asked for two hours ago");
+        asked_hours_ago(48).await;
         let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
         assert_eq!((swept.files, swept.bytes), (1, asked.len() as u64));
         assert!(std::path::Path::new(&shared_path).exists(), "the user's upload is never swept");
+
+        // A batch that names a file that old removes it at once and asks for it anew.
+        let (status, answer) = m.send(&m.key, &asked_hash, 0, asked.len(), asked.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        arrived_days_ago(31).await;
+        assert_eq!(m.ask("upload", &asked_hash, asked.len()).await["status"], "needed");
+        assert!(m.app.db().content_file(&asked_hash).await.unwrap().is_none());
+        assert!(std::path::Path::new(&shared_path).exists());
         m
     })
     .await;

@@ -249,6 +249,14 @@ async fn files_a_slave_sent_that_no_song_names_are_swept_after_their_wait_and_cl
     .await;
 }
 
+/// Sets a time column of every content file to `ago` before now.
+async fn set_received_files_time(db: &archive_db::Db, column: &str, ago: chrono::TimeDelta) {
+    let at = (archive_db::now() - ago).to_rfc3339();
+    let mut tx = db.begin().await.unwrap();
+    tx.execute_unchecked(&format!("UPDATE content_files SET {column} = '{at}'")).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is_not_swept() {
     let (asked, shared) = (mp3("Asked.mp3", 440), mp3("Shared.mp3", 550));
@@ -264,16 +272,11 @@ async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is
         let (status, answer) = upload(&m.app, &m.admin.token, form).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
         let shared_path = m.app.db().content_file(&shared_hash).await.unwrap().unwrap().path;
-        let db = m.app.db().clone();
-        let arrived_days_ago = |days: i64| {
-            let db = db.clone();
-            async move {
-                let at = (archive_db::now() - chrono::TimeDelta::days(days)).to_rfc3339();
-                let mut tx = db.begin().await.unwrap();
-                tx.execute_unchecked(&format!("UPDATE content_files SET created_at = '{at}'")).await.unwrap();
-                tx.commit().await.unwrap();
-            }
-        };
+        let db = m.app.db();
+        let arrived_days_ago =
+            |days| set_received_files_time(db, "created_at", chrono::TimeDelta::days(days));
+        let asked_hours_ago =
+            |hours| set_received_files_time(db, "wanted_at", chrono::TimeDelta::hours(hours));
         // Both arrived ten days ago; then no song names either (an edit
         // pushed by a slave may change a song's hash).
         arrived_days_ago(10).await;
@@ -291,15 +294,6 @@ async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is
         // But not for ever: a month after it came it goes, unless a batch
         // named it within the day (its push follows). The user's file stays.
         arrived_days_ago(31).await;
-        let asked_hours_ago = |hours: i64| {
-            let db = db.clone();
-            async move {
-                let at = (archive_db::now() - chrono::TimeDelta::hours(hours)).to_rfc3339();
-                let mut tx = db.begin().await.unwrap();
-                tx.execute_unchecked(&format!("UPDATE content_files SET wanted_at = '{at}'")).await.unwrap();
-                tx.commit().await.unwrap();
-            }
-        };
         asked_hours_ago(2).await;
         let swept = archive::sync::files::sweep_unclaimed(m.app.db(), archive_db::now()).await.unwrap();
         assert_eq!(swept.files, 0, "asked for two hours ago");

@@ -146,6 +146,7 @@ impl From<MasterError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, READ_ONLY_KEY, e.to_string())
             }
             MasterError::UnknownTable => ApiError::not_found("synced table"),
+            MasterError::LowOnSpace(e) => e.into(),
             other => ServiceError::from(other).into(),
         }
     }

@@ -261,10 +261,10 @@ impl MasterClient {
         Err(match status {
             StatusCode::FORBIDDEN if error["error"]["code"] == READ_ONLY_KEY => SyncError::ReadOnlyKey,
             StatusCode::TOO_MANY_REQUESTS if error["error"]["code"] == UPLOAD_QUOTA => {
-                SyncError::FilesRefused(message)
+                SyncError::NotTakenNow(message)
             }
             StatusCode::INSUFFICIENT_STORAGE if error["error"]["code"] == INSUFFICIENT_STORAGE => {
-                SyncError::FilesRefused(message)
+                SyncError::NotTakenNow(message)
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
             StatusCode::GONE => SyncError::BootstrapRequired,

@@ -111,6 +111,12 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
                     tracing::info!(target: "sync", settled, "read-only key: local changes stay on this node");
                     return Ok(());
                 }
+                // The master's disk is nearly full: the push waits, pulls go on.
+                Err(SyncError::NotTakenNow(reason)) => {
+                    tracing::warn!(target: "sync", %reason, "the master takes no changes now; this node's changes wait");
+                    report.push_held_back = Some(reason);
+                    return Ok(());
+                }
                 other => other?,
             }
         };
@@ -146,7 +152,7 @@ const UPLOAD_PIECE: u64 = 8 * 1024 * 1024;
 /// song whose hash is not known yet goes without its file, which follows
 /// with the change that records the hash. A master that takes no more files
 /// for now (its daily quota for this key, or its disk's free space) answers
-/// [`SyncError::FilesRefused`]: the push waits, and [`Uploaded`] says why.
+/// [`SyncError::NotTakenNow`]: the push waits, and [`Uploaded`] says why.
 async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) -> Result<Uploaded, SyncError> {
     let hashes: BTreeSet<&str> = changes
         .iter()
@@ -166,7 +172,7 @@ async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) ->
         let answer = match client.files_batch(FilesOperation::Upload, objects.collect()).await {
             // A read-only key sends nothing; the push settles its changes.
             Err(SyncError::ReadOnlyKey) => return Ok(Uploaded { sent, refused: None }),
-            Err(SyncError::FilesRefused(why)) => return Ok(Uploaded { sent, refused: Some(why) }),
+            Err(SyncError::NotTakenNow(why)) => return Ok(Uploaded { sent, refused: Some(why) }),
             other => other?,
         };
         let mut needed: Vec<_> = answer
@@ -189,7 +195,7 @@ async fn upload_files(db: &Db, client: &MasterClient, changes: &[PushChange]) ->
                 {
                     tracing::warn!(target: "sync", sha256, status, message, "the master refused a file; its song goes without it");
                 }
-                Err(UploadError::Sync(SyncError::FilesRefused(why))) => {
+                Err(UploadError::Sync(SyncError::NotTakenNow(why))) => {
                     return Ok(Uploaded { sent, refused: Some(why) });
                 }
                 Err(UploadError::Sync(error)) => return Err(error),

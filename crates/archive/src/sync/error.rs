@@ -39,10 +39,11 @@ pub enum SyncError {
     Timeout,
     #[error("the master asks to retry after {} s", .0.as_secs())]
     RetryAfter(Duration),
-    /// The master takes no more audio files from this node for now: its
-    /// daily upload quota for the key is used, or its disk is nearly full.
-    #[error("the master takes no more files now: {0}")]
-    FilesRefused(String),
+    /// The master takes no more from this node for now: its daily upload
+    /// quota for the key is used, or its disk is nearly full. The push
+    /// waits; the pull goes on.
+    #[error("the master takes no more from this node now: {0}")]
+    NotTakenNow(String),
     #[error("the master answered {status}: {message}")]
     Status { status: u16, message: String },
     #[error("protocol error: {0}")]

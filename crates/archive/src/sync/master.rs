@@ -38,6 +38,9 @@ pub enum MasterError {
     ReadOnlyKey,
     #[error("synced table not found")]
     UnknownTable,
+    /// The master keeps its disk's free space (`ARCHIVE_MIN_FREE_GB`).
+    #[error(transparent)]
+    LowOnSpace(archive_media::StoreError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -195,6 +198,10 @@ pub async fn apply(state: &AppState, key: &SlaveKey, changes: &[PushChange]) -> 
             field: "changes",
             message: format!("at most {MAX_PUSH} changes per push"),
         });
+    }
+    // A push grows the database: not onto a disk with less than its floor free.
+    if let Err(low) = state.store.check_room(0, state.config().min_free_bytes).await {
+        return Err(MasterError::LowOnSpace(low));
     }
     let answer = state.db.apply_pushed(&key.node_id, changes).await?;
     tracing::debug!(target: "sync", node = %key.node_id, changes = answer.outcomes.len(), "applied a push");

@@ -1011,6 +1011,41 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
 }
 
 #[tokio::test]
+async fn a_slave_whose_master_is_short_of_disk_keeps_its_changes_back_and_still_pulls() {
+    for (master_backend, slave_backend) in pairs() {
+        // More free space than any test machine has: the master takes no push.
+        let pair = Pair::start_configured(
+            master_backend,
+            slave_backend,
+            &[("ARCHIVE_MIN_FREE_GB", "1000000".into())],
+            &[("SYNC_ENABLED", "false".into())],
+        )
+        .await;
+        pair.settle().await;
+        let (status, made) = pair
+            .slave
+            .post("/api/v1/playlists", &pair.slave_admin.token, json!({"name": "Made on the slave"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let (status, made) = pair
+            .master
+            .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+
+        let report = pair.sync().await;
+        let held_back = report["push_held_back"].as_str().unwrap_or_default();
+        assert!(held_back.contains("ARCHIVE_MIN_FREE_GB"), "the push waits and says why: {report}");
+        assert_eq!(report["pushed"], 0, "{report}");
+        assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
+        let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
+        assert!(found.to_string().contains("Made on the master"), "{found}");
+        assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_what_does_not_match() {
     if !archive_testkit::audio::ffmpeg_available() {
         eprintln!("skipped: ffmpeg is not installed");

@@ -315,7 +315,8 @@ async fn a_received_file_that_a_slave_asks_about_again_or_a_user_uploaded_too_is
 }
 
 #[tokio::test]
-async fn uploads_that_would_leave_the_disk_less_than_its_free_space_are_refused_before_any_byte_is_kept() {
+async fn uploads_and_pushes_that_would_leave_the_disk_less_than_its_free_space_are_refused_before_any_byte_is_kept()
+ {
     let bytes = mp3("Roomless.mp3", 440);
     let bytes = &bytes;
     // More free space than any test machine has.
@@ -339,6 +340,15 @@ async fn uploads_that_would_leave_the_disk_less_than_its_free_space_are_refused_
         );
         let (_, songs) = m.app.get("/api/v1/songs", &m.admin.token).await;
         assert_eq!(songs["items"].as_array().map(Vec::len), Some(0), "{songs}");
+
+        // Nor does a slave's push grow the database on that disk.
+        let push = json!({"changes": []});
+        let (status, answer) = m.app.call(Method::POST, "/api/v1/sync/apply", Some(&m.key), Some(push)).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            "{answer}"
+        );
         m
     })
     .await;

@@ -106,6 +106,18 @@ impl Db {
         }
     }
 
+    /// The furthest position written in the log, settled or not. The head
+    /// never passes it; on PostgreSQL the head can dip below a position it
+    /// reached a moment before (a transaction of another database on the
+    /// server ending while it is worked out), the peak cannot.
+    pub async fn log_peak(&self) -> Result<LogPosition> {
+        match self.pool_ref() {
+            // One writer at a time: every entry is settled once written.
+            PoolRef::Sqlite(pool) => crate::sqlite::log_head(pool).await,
+            PoolRef::Postgres(pool) => crate::postgres::log_peak(pool).await,
+        }
+    }
+
     /// How many changes lie after `after` (a reader's lag).
     pub async fn changes_count_after(&self, after: LogPosition) -> Result<i64> {
         match self.pool_ref() {

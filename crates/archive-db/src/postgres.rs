@@ -113,6 +113,17 @@ pub(crate) async fn log_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(con
     Ok(head.map_or(LogPosition::START, |(xid, id)| LogPosition { xid, id }))
 }
 
+/// The furthest position written in the log, settled or not (no horizon):
+/// no reader was ever handed a position beyond it.
+pub(crate) async fn log_peak<'e, E: sqlx::Executor<'e, Database = Postgres>>(conn: E) -> Result<LogPosition> {
+    let peak: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT xid::text::bigint, id FROM sync_changes ORDER BY sync_changes.xid DESC, sync_changes.id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(peak.map_or(LogPosition::START, |(xid, id)| LogPosition { xid, id }))
+}
+
 /// How many changes lie after `after`.
 ///
 /// Most calls come from idle polls where the answer is 0, so a first probe

@@ -87,6 +87,13 @@ impl Db {
         Ok(self.log_head().await?.max(self.sync_retention_floor().await?))
     }
 
+    /// The furthest a cursor this master handed out can be: the log's peak
+    /// (see [`Db::log_peak`]), or the retention floor. Unlike the head, it
+    /// never falls below a position given a moment before.
+    pub async fn sync_ceiling(&self) -> Result<LogPosition> {
+        Ok(self.log_peak().await?.max(self.sync_retention_floor().await?))
+    }
+
     /// The outcome this master recorded for a pushed change (`applied`,
     /// `merged`, `conflict`, `rejected`), if it has seen the change and not
     /// yet compacted its receipt away.

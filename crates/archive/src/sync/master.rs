@@ -104,7 +104,7 @@ async fn check_cursor(db: &Db, cursor: Cursor) -> MasterResult<Cursor> {
     if cursor.position < db.sync_retention_floor().await? {
         return Err(MasterError::BootstrapRequired("the cursor is older than the changes this master keeps"));
     }
-    if cursor.position > db.sync_head().await? {
+    if cursor.position > db.sync_ceiling().await? {
         return Err(MasterError::BootstrapRequired(
             "the cursor is ahead of this master's log (was it restored from a backup?)",
         ));

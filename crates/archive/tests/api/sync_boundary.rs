@@ -408,3 +408,39 @@ async fn a_valid_slave_key_still_syncs_after_fifty_bad_keys_from_the_same_addres
         m.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_cursor_at_a_written_change_is_not_called_ahead_of_the_log_while_an_older_transaction_holds_the_head_back()
+ {
+    if !archive_testkit::backends().contains(&archive_db::Backend::Postgres) {
+        eprintln!("skipped: PostgreSQL is not available");
+        return;
+    }
+    let m = Master::start(archive_db::Backend::Postgres, false).await;
+    let db = m.app.db();
+    // An older transaction of the master's, still open, holds the log's
+    // head back behind a change committed after it: the head then sits
+    // behind a position a slave may hold (the head dips so for a moment when
+    // another database's transaction ends while it is worked out).
+    let mut older = db.begin().await.unwrap();
+    older
+        .insert_artist(archive_db::NewArtist { name: "Still open".into(), ..Default::default() })
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.insert_artist(archive_db::NewArtist { name: "Committed after".into(), ..Default::default() })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let cursor = archive_db::sync::protocol::Cursor {
+        epoch: db.sync_epoch().await.unwrap(),
+        position: db.sync_ceiling().await.unwrap(),
+    };
+    assert!(cursor.position > db.sync_head().await.unwrap());
+
+    let changes = format!("/api/v1/sync/changes?cursor={cursor}");
+    let (status, page) = m.app.call(Method::GET, &changes, Some(&m.key), None).await;
+    assert_eq!(status, StatusCode::OK, "not sent back to bootstrap: {page}");
+    older.rollback().await.unwrap();
+    m.app.stop().await;
+}

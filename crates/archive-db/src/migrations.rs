@@ -167,6 +167,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0026_received_files_wanted.sql"),
         include_str!("../migrations/postgres/0026_received_files_wanted.sql"),
     ),
+    (
+        27,
+        "SQLite's song search source gives each song's row number",
+        include_str!("../migrations/sqlite/0027_song_search_by_row.sql"),
+        include_str!("../migrations/postgres/0027_song_search_by_row.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -66,15 +66,15 @@ pub(crate) async fn last_song_row(tx: &mut Transaction<'static, Sqlite>) -> Resu
 /// Writes the search documents of the songs inserted after row `after`
 /// ([`last_song_row`]): a range of rows read in order, where a list of
 /// their ids would first be sorted into a temporary index, then each looked
-/// up (10,000 songs: 23 ms against 42).
+/// up (10,000 songs: 23 ms against 42). Each song is read once: the view
+/// gives its row number (migration 0027).
 pub(crate) async fn write_search_documents_of_songs_after(
     tx: &mut Transaction<'static, Sqlite>,
     after: i64,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO search_documents (kind, ref_id, name, context) \
-         SELECT 'song', source.id, source.name, source.context \
-         FROM songs inserted JOIN search_song_source source ON source.id = inserted.id WHERE inserted.rowid > $1 \
+         SELECT 'song', id, name, context FROM search_song_source WHERE song_row > $1 \
          ON CONFLICT (kind, ref_id) DO UPDATE SET name = excluded.name, context = excluded.context",
     )
     .bind(after)

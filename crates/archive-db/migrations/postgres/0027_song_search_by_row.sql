@@ -1,0 +1,3 @@
+-- Nothing changes on PostgreSQL: its tables have no row numbers, and an
+-- import writes its songs' search documents by id (SQLite's view gains the
+-- song's row number in this migration).

@@ -227,14 +227,17 @@ pub(crate) async fn analyze_library(pool: &PgPool) -> Result<()> {
 }
 
 /// Drops the secondary indexes of `songs` (not the primary key, not one
-/// behind a constraint), each recorded in `song_indexes_set_aside` in the
-/// same transaction. Returns how many were dropped.
+/// behind a constraint) and the full-text index of the search documents,
+/// each recorded in `song_indexes_set_aside` in the same transaction.
+/// Returns how many were dropped. The full-text index costs a GIN insert
+/// per word of every document kept up to date, and is built from all of
+/// them at once in under half that time (100k songs: 0.73 s against 0.33 s).
 pub(crate) async fn set_song_indexes_aside(pool: &PgPool) -> Result<usize> {
     let mut tx = pool.begin().await?;
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
          JOIN pg_class c ON c.oid = i.indexrelid \
-         WHERE i.indrelid = 'songs'::regclass AND NOT i.indisprimary \
+         WHERE (i.indrelid = 'songs'::regclass OR c.relname = 'search_documents_vector') AND NOT i.indisprimary \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
     )
     .fetch_all(&mut *tx)

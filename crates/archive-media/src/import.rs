@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use archive_db::{
-    Backend, BackgroundCheckpoints, Db, DbError, FileLocation, ImportedSong, NewFileLocation, NewSong, Tx,
+    BackgroundCheckpoints, Db, DbError, FileLocation, ImportedSong, NewFileLocation, NewSong, Tx,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -46,22 +46,6 @@ pub fn is_audio_path(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-/// Files written per transaction: larger batches write each index page
-/// fewer times (measured on 20k files: 500 → 2,000 took 3.4 s to 2.9 s,
-/// and 2,000 → 5,000 took 1.8 s to 1.7 s), and a batch's first steps
-/// (finding its names, its songs already known) are a chain of short
-/// round trips to the database that both cores cannot share: 5,000 →
-/// 10,000 took 100k files from 4.7–5.1 s to 4.6–4.7 s. SQLite gains again
-/// at 20,000 (100k files, 8 alternating runs: median 4.74 → 4.58 s, peak
-/// memory 205 → 235 MB); PostgreSQL loses (4 runs: 12,500–13,100 files/s
-/// at 10,000, 10,800–12,900 at 20,000). At most two batches are held at once.
-fn batch_size(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 20_000,
-        Backend::Postgres => 10_000,
-    }
 }
 
 /// An import of this many files or more refreshes the database's
@@ -422,7 +406,7 @@ async fn import_root(
     // copied into the database beside the writer, not inside its commits.
     // Asked first: once indexes are set aside, nothing may return before
     // they are built again.
-    let mut checkpoints = match to_read.len() > batch_size(db.backend()) {
+    let mut checkpoints = match to_read.len() > db.import_batch_size() {
         true => Some(db.checkpoints_in_background().await?),
         false => None,
     };
@@ -475,7 +459,7 @@ async fn read_and_write(
     // Into a library that was empty, songs are inserted without a lookup
     // each. One written meanwhile by someone else (an upload, a sync)
     // fails its batch, which is then written file by file, looking up.
-    let batch_size = batch_size(db.backend());
+    let batch_size = db.import_batch_size();
     let library_was_empty = to_read.len() > batch_size && db.song_count().await? == 0;
     let hash_whole =
         Arc::new(HashWhole { uploads: source == FileSource::Upload, sizes: older.sizes.clone() });
@@ -915,7 +899,8 @@ impl Writer<'_> {
                     None => outcome.duplicates += 1,
                 }
             }
-            match files.len() > 1 && self.library_was_empty {
+            let new_songs = files.len() > 1 && self.library_was_empty;
+            match new_songs {
                 true => tx.insert_new_songs(songs).await?,
                 false => tx.upsert_songs(songs).await?,
             }
@@ -923,9 +908,12 @@ impl Writer<'_> {
             // holds the import lock: paths it did not know have none. If one
             // has after all (an upload stored inside a library folder), the
             // batch fails and its files are written one by one, upserting.
-            match files.len() > 1 && files.iter().all(|f| !self.known.contains_key(&f.candidate.path_text)) {
-                true => tx.insert_file_locations(&locations).await?,
-                false => tx.upsert_file_locations(&locations).await?,
+            let new_paths =
+                files.len() > 1 && files.iter().all(|f| !self.known.contains_key(&f.candidate.path_text));
+            match (new_songs, new_paths) {
+                (true, true) => tx.insert_locations_of_new_songs(&locations).await?,
+                (false, true) => tx.insert_file_locations(&locations).await?,
+                (_, false) => tx.upsert_file_locations(&locations).await?,
             }
             tx.commit().await?;
             Ok(outcome)

@@ -263,7 +263,11 @@ async fn the_postgres_full_text_index_keeps_its_pending_list_short() {
         return; // the PostgreSQL test server said why it is missing
     }
     let t = TestDb::new(Backend::Postgres).await.expect("PostgreSQL is available");
-    let mut tx = t.db.begin().await.unwrap();
+    assert_the_full_text_pending_list_is_short(&t.db).await;
+}
+
+async fn assert_the_full_text_pending_list_is_short(db: &archive_db::Db) {
+    let mut tx = db.begin().await.unwrap();
     tx.execute_unchecked(
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'search_documents_vector' \
          AND 'gin_pending_list_limit=256' = ANY (reloptions)) THEN RAISE EXCEPTION 'no pending list limit'; \
@@ -363,10 +367,14 @@ async fn the_sqlite_search_indexes_merge_eight_segments_at_a_time() {
     assert_eq!(set, 3, "each of the three search indexes has automerge 8");
 }
 
-/// The indexes of `songs` the live schema has, by name.
+/// The indexes a bulk import sets aside that the live schema has, by name:
+/// those of `songs`, and PostgreSQL's full-text index of the search documents.
 async fn song_indexes(db: &archive_db::Db) -> Vec<String> {
-    let songs = db.schema().await.unwrap().into_iter().find(|t| t.name == "songs").expect("a songs table");
-    let mut indexes = songs.indexes;
+    let schema = db.schema().await.unwrap();
+    let songs = schema.iter().find(|t| t.name == "songs").expect("a songs table");
+    let documents = schema.iter().find(|t| t.name == "search_documents").expect("a search_documents table");
+    let full_text = documents.indexes.iter().filter(|name| *name == "search_documents_vector");
+    let mut indexes: Vec<String> = songs.indexes.iter().chain(full_text).cloned().collect();
     indexes.sort();
     indexes
 }
@@ -376,10 +384,15 @@ async fn a_bulk_import_sets_the_song_indexes_aside_and_builds_the_same_ones_agai
     on_each_backend(|t| async move {
         let before = song_indexes(&t.db).await;
         assert!(before.len() >= 8, "songs has its secondary indexes: {before:?}");
+        let full_text = t.db.backend() == Backend::Postgres;
+        assert_eq!(before.contains(&"search_documents_vector".to_owned()), full_text);
         assert_eq!(t.db.set_song_indexes_aside().await.unwrap(), before.len());
         assert_eq!(song_indexes(&t.db).await, Vec::<String>::new(), "dropped while set aside");
         assert_eq!(t.db.restore_song_indexes().await.unwrap(), before.len());
         assert_eq!(song_indexes(&t.db).await, before, "the same indexes, by the same definitions");
+        if full_text {
+            assert_the_full_text_pending_list_is_short(&t.db).await;
+        }
         assert_eq!(t.db.restore_song_indexes().await.unwrap(), 0, "nothing is left to build");
     })
     .await;

@@ -45,6 +45,35 @@ async fn locations_at_new_paths_are_inserted_and_a_path_that_has_one_is_refused_
 }
 
 #[tokio::test]
+async fn locations_of_new_songs_are_inserted_and_a_path_that_has_one_is_refused_as_a_duplicate() {
+    // On PostgreSQL by COPY, which has no ON CONFLICT: the duplicate must
+    // still fail the write, so that the import writes its files one by one.
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        let mut tx = db.begin().await.unwrap();
+        let [first, second, third] = songs(&mut tx).await;
+        tx.insert_locations_of_new_songs(&[
+            location(first, "/music/a.mp3"),
+            location(second, "/music/b.mp3"),
+        ])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, first);
+        let b = db.file_location_by_path("/music/b.mp3").await.unwrap().unwrap();
+        assert_eq!((b.song_id, b.file_size, b.modified_at), (second, 100, None));
+        assert_eq!((b.status, b.source), (archive_db::FileStatus::Present, archive_db::FileSource::Library));
+
+        let mut tx = db.begin().await.unwrap();
+        let error = tx.insert_locations_of_new_songs(&[location(third, "/music/a.mp3")]).await.unwrap_err();
+        assert!(matches!(error, DbError::Duplicate(_)), "{error:?}");
+        drop(tx);
+        assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, first);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_write_the_database_refuses_for_its_content_is_not_taken_for_the_database_being_unavailable() {
     on_each_backend(|t| async move {
         let mut tx = t.db.begin().await.unwrap();

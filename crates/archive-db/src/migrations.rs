@@ -173,6 +173,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0027_song_search_by_row.sql"),
         include_str!("../migrations/postgres/0027_song_search_by_row.sql"),
     ),
+    (
+        28,
+        "the changes each slave key pushed today, for the daily push quota",
+        include_str!("../migrations/sqlite/0028_slave_push_quota.sql"),
+        include_str!("../migrations/postgres/0028_slave_push_quota.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

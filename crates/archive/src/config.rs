@@ -319,6 +319,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "Most audio-file bytes a master takes from each slave key in a day (UTC), in GB (10^9 bytes): a stolen key fills the disk no faster",
     },
     Setting {
+        var: "SYNC_PUSH_CHANGES_PER_DAY",
+        // At least one whole push: a slave pushes up to MAX_PUSH changes at a time.
+        kind: Kind::Count { min: archive_db::sync::protocol::MAX_PUSH as u64, max: 1_000_000_000 },
+        default: Some("2000000"),
+        stored: true,
+        help: "Most changes a master takes from each slave key's pushes in a day (UTC): a stolen key grows the database no faster",
+    },
+    Setting {
         var: "MASTER_CA_CERT",
         kind: Kind::File,
         default: None,
@@ -584,6 +592,9 @@ pub struct SyncConfig {
     /// Most bytes of audio files a master takes from each slave key in a
     /// UTC day (`SYNC_UPLOAD_GB_PER_DAY`).
     pub upload_bytes_per_day: u64,
+    /// Most changes a master takes from each slave key's pushes in a UTC
+    /// day (`SYNC_PUSH_CHANGES_PER_DAY`).
+    pub push_changes_per_day: u64,
     /// A slave follows its master live (`SYNC_LIVE`).
     pub live: bool,
     /// Most long-polls a master holds at once (`SYNC_MAX_LIVE_POLLS`).
@@ -734,6 +745,7 @@ impl Config {
                 .and_then(|v| v.parse::<f64>().ok())
                 .map(|gb| (gb * 1e9) as u64),
             upload_bytes_per_day: resolved.gigabytes("SYNC_UPLOAD_GB_PER_DAY"),
+            push_changes_per_day: resolved.number("SYNC_PUSH_CHANGES_PER_DAY") as u64,
             live: resolved.flag("SYNC_LIVE"),
             max_live_polls: resolved.number("SYNC_MAX_LIVE_POLLS"),
         };

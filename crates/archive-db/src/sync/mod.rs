@@ -9,7 +9,7 @@
 //!   cursor's format.
 //! - [`state`]: the engine's own node-local tables (state values, slave keys,
 //!   conflict log, status tracking, attempts); [`digest`]: per-table checksums;
-//!   `upload_quota`: the bytes each slave key sent the master today.
+//!   `upload_quota`: the file bytes and changes each slave key sent the master today.
 //!
 //! Sync is state-based: what travels is a row as it is now (or a tombstone)
 //! with the master's version, never an operation, so applying twice or out

@@ -124,6 +124,11 @@ pub const BOOTSTRAP_REQUIRED: &str = "bootstrap_required";
 /// quota (`SYNC_UPLOAD_GB_PER_DAY`); `Retry-After` says when the next day starts.
 pub const UPLOAD_QUOTA: &str = "upload_quota";
 
+/// The error code of a 429 to a push: the slave key pushed its day's
+/// changes (`SYNC_PUSH_CHANGES_PER_DAY`); `Retry-After` says when the next
+/// day starts. The slave keeps its changes and goes on pulling.
+pub const PUSH_QUOTA: &str = "push_quota";
+
 /// The error code of a 507 to an upload: the node keeps that much of its disk
 /// free (`ARCHIVE_MIN_FREE_GB`).
 pub const INSUFFICIENT_STORAGE: &str = "insufficient_storage";

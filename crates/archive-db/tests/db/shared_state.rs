@@ -208,3 +208,31 @@ async fn each_slave_keys_upload_bytes_are_counted_by_every_process_within_its_da
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_slave_keys_pushed_changes_are_counted_apart_from_its_bytes_within_their_days_quota() {
+    on_each_backend(|t| async move {
+        let other = t.another_process().await;
+        let (home, office) = (slave_key(&t.db, "home").await, slave_key(&t.db, "office").await);
+        let day = "2026-12-07";
+
+        assert!(t.db.take_upload_bytes(home, day, 5000, 5000).await.unwrap(), "its bytes are used up");
+        assert!(t.db.take_pushed_changes(home, day, 1500, 2000).await.unwrap(), "its changes are not");
+        assert!(other.db.take_pushed_changes(home, day, 500, 2000).await.unwrap(), "exactly the quota");
+        assert!(!t.db.take_pushed_changes(home, day, 1, 2000).await.unwrap(), "one past it");
+        assert_eq!(other.db.pushed_changes(home, day).await.unwrap(), 2000);
+        assert_eq!(other.db.uploaded_bytes(home, day).await.unwrap(), 5000, "bytes apart");
+        assert!(t.db.take_pushed_changes(office, day, 2000, 2000).await.unwrap(), "another key's own");
+
+        // A push that failed gives its count back.
+        other.db.give_back_pushed_changes(home, day, 500).await.unwrap();
+        assert!(!t.db.take_pushed_changes(home, day, 501, 2000).await.unwrap());
+        assert!(t.db.take_pushed_changes(home, day, 500, 2000).await.unwrap());
+
+        // A new day starts from nothing.
+        assert!(t.db.take_pushed_changes(home, "2026-12-08", 2000, 2000).await.unwrap());
+        assert_eq!(t.db.pushed_changes(home, day).await.unwrap(), 0);
+        other.db.close().await;
+    })
+    .await;
+}

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use archive_db::DbError;
-use archive_db::sync::protocol::{BOOTSTRAP_REQUIRED, INSUFFICIENT_STORAGE, READ_ONLY_KEY, UPLOAD_QUOTA};
+use archive_db::sync::protocol::{
+    BOOTSTRAP_REQUIRED, INSUFFICIENT_STORAGE, PUSH_QUOTA, READ_ONLY_KEY, UPLOAD_QUOTA,
+};
 
 use crate::services::ServiceError;
 use crate::services::imports::ImportRequestError;
@@ -147,6 +149,11 @@ impl From<MasterError> for ApiError {
             }
             MasterError::UnknownTable => ApiError::not_found("synced table"),
             MasterError::LowOnSpace(e) => e.into(),
+            e @ MasterError::PushQuotaUsed { retry_after_secs, .. } => {
+                let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, PUSH_QUOTA, e.to_string());
+                error.retry_after_secs = Some(retry_after_secs);
+                error
+            }
             other => ServiceError::from(other).into(),
         }
     }

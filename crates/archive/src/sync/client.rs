@@ -16,7 +16,7 @@ use super::error::SyncError;
 use crate::config::SyncConfig;
 use archive_db::sync::protocol::{
     ApplyRequest, ApplyResponse, BootstrapStart, ChangesResponse, FileObject, FilesBatch, FilesBatchAnswer,
-    FilesOperation, INSUFFICIENT_STORAGE, Ping, READ_ONLY_KEY, UPLOAD_QUOTA, UploadAnswer,
+    FilesOperation, INSUFFICIENT_STORAGE, PUSH_QUOTA, Ping, READ_ONLY_KEY, UPLOAD_QUOTA, UploadAnswer,
 };
 
 #[derive(Clone)]
@@ -260,7 +260,9 @@ impl MasterClient {
         let message = error["error"]["message"].as_str().map_or_else(|| status.to_string(), str::to_owned);
         Err(match status {
             StatusCode::FORBIDDEN if error["error"]["code"] == READ_ONLY_KEY => SyncError::ReadOnlyKey,
-            StatusCode::TOO_MANY_REQUESTS if error["error"]["code"] == UPLOAD_QUOTA => {
+            StatusCode::TOO_MANY_REQUESTS
+                if error["error"]["code"] == UPLOAD_QUOTA || error["error"]["code"] == PUSH_QUOTA =>
+            {
                 SyncError::NotTakenNow(message)
             }
             StatusCode::INSUFFICIENT_STORAGE if error["error"]["code"] == INSUFFICIENT_STORAGE => {

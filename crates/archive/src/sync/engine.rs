@@ -111,7 +111,8 @@ async fn push(db: &Db, client: &MasterClient, report: &mut CycleReport) -> Resul
                     tracing::info!(target: "sync", settled, "read-only key: local changes stay on this node");
                     return Ok(());
                 }
-                // The master's disk is nearly full: the push waits, pulls go on.
+                // The master takes no changes now (its disk is nearly full, or
+                // this key pushed its day's quota): the push waits, pulls go on.
                 Err(SyncError::NotTakenNow(reason)) => {
                     tracing::warn!(target: "sync", %reason, "the master takes no changes now; this node's changes wait");
                     report.push_held_back = Some(reason);

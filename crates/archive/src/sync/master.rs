@@ -41,6 +41,12 @@ pub enum MasterError {
     /// The master keeps its disk's free space (`ARCHIVE_MIN_FREE_GB`).
     #[error(transparent)]
     LowOnSpace(archive_media::StoreError),
+    #[error(
+        "this slave key has {left} of its {quota} changes for today left \
+         (SYNC_PUSH_CHANGES_PER_DAY), too few for a push of {pushed}; more are taken in \
+         {retry_after_secs} s, when the next day (UTC) starts"
+    )]
+    PushQuotaUsed { pushed: u64, left: u64, quota: u64, retry_after_secs: u64 },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -203,12 +209,35 @@ pub async fn apply(state: &AppState, key: &SlaveKey, changes: &[PushChange]) -> 
     if let Err(low) = state.store.check_room(0, state.config().min_free_bytes).await {
         return Err(MasterError::LowOnSpace(low));
     }
-    let answer = state.db.apply_pushed(&key.node_id, changes).await?;
+    let (day, pushed) = take_push_quota(state, key, changes.len() as u64).await?;
+    let answer = match state.db.apply_pushed(&key.node_id, changes).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            // Nothing was applied: the push does not count.
+            if let Err(error) = state.db.give_back_pushed_changes(key.id, &day, pushed).await {
+                tracing::warn!(target: "sync", %error, pushed, "could not give back a failed push's count");
+            }
+            return Err(error.into());
+        }
+    };
     tracing::debug!(target: "sync", node = %key.node_id, changes = answer.outcomes.len(), "applied a push");
     state.metrics.record_received(&answer.outcomes);
     let pushed = answer.outcomes.len() as i64;
     note_seen(state, key, move |visit| visit.pushed += pushed);
     Ok(answer)
+}
+
+/// Counts a push whole against its key's changes for today
+/// (`SYNC_PUSH_CHANGES_PER_DAY`), or refuses it: a read-write key, stolen,
+/// grows the database only that fast. Returns the day and the count taken.
+async fn take_push_quota(state: &AppState, key: &SlaveKey, pushed: u64) -> MasterResult<(String, u64)> {
+    let quota = state.config().sync.push_changes_per_day;
+    let (day, retry_after_secs) = crate::sync::files::upload_day();
+    if state.db.take_pushed_changes(key.id, &day, pushed, quota).await? {
+        return Ok((day, pushed));
+    }
+    let left = quota.saturating_sub(state.db.pushed_changes(key.id, &day).await?);
+    Err(MasterError::PushQuotaUsed { pushed, left, quota, retry_after_secs })
 }
 
 /// Where a slave's copy of the data starts.

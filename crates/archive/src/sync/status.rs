@@ -139,6 +139,9 @@ pub struct SlaveView {
     /// Bytes of audio files its key sent today (UTC), against
     /// `SYNC_UPLOAD_GB_PER_DAY`; none for a slave whose key is gone.
     pub uploaded_today: Option<u64>,
+    /// Changes its key pushed today (UTC), against
+    /// `SYNC_PUSH_CHANGES_PER_DAY`; none for a slave whose key is gone.
+    pub pushed_today: Option<u64>,
 }
 
 pub async fn report(db: &Db, config: &Config) -> Result<SyncReport, archive_db::DbError> {
@@ -180,15 +183,19 @@ pub async fn slave_views(db: &Db, config: &Config) -> Result<Vec<SlaveView>, arc
     let mut views = Vec::new();
     for status in db.peers(archive_db::sync::state::PeerRole::Slave).await? {
         let key = keys.iter().find(|k| Some(k.id) == status.key_id);
-        let uploaded_today = match key {
-            Some(key) => Some(db.uploaded_bytes(key.id, &today).await?),
-            None => None,
+        let (uploaded_today, pushed_today) = match key {
+            Some(key) => (
+                Some(db.uploaded_bytes(key.id, &today).await?),
+                Some(db.pushed_changes(key.id, &today).await?),
+            ),
+            None => (None, None),
         };
         views.push(SlaveView {
             key_name: key.map(|k| k.name.clone()),
             health: slave_health(config, &status, key),
             following_live: is_live(status.live_at),
             uploaded_today,
+            pushed_today,
             status,
         });
     }

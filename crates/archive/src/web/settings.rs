@@ -64,6 +64,7 @@ const SYNC_FIELDS: &[(&str, &str)] = &[
     ("SYNC_FILES", "Audio files kept from the master"),
     ("SYNC_FILES_MAX_GB", "Quota for fetched audio files (GB)"),
     ("SYNC_UPLOAD_GB_PER_DAY", "Audio files each slave key may upload a day (master; GB)"),
+    ("SYNC_PUSH_CHANGES_PER_DAY", "Changes each slave key may push a day (master)"),
 ];
 
 const GENERAL_FIELDS: &[(&str, &str)] = &[

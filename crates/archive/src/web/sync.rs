@@ -101,13 +101,13 @@ struct SlaveRow {
     files: String,
     /// It follows live (held a long-poll lately).
     live: bool,
-    /// File bytes its key sent today, of its daily quota.
+    /// File bytes and changes its key sent today, of their daily quotas.
     sent_today: String,
     light: Light,
 }
 
 impl SlaveRow {
-    fn new(s: &SlaveView, songs: i64, quota: u64) -> SlaveRow {
+    fn new(s: &SlaveView, songs: i64, quotas: &crate::config::SyncConfig) -> SlaveRow {
         SlaveRow {
             node_id: s.status.node_id.clone(),
             key: s.key_name.clone().unwrap_or_default(),
@@ -117,10 +117,15 @@ impl SlaveRow {
             pushed: s.status.changes_pushed,
             files: s.status.files_here.map_or_else(|| "unknown".into(), |n| format!("{n} of {songs}")),
             live: s.following_live,
-            sent_today: s.uploaded_today.map_or_else(
-                || "unknown".into(),
-                |sent| format!("{} of {}", megabytes(sent), megabytes(quota)),
-            ),
+            sent_today: match (s.uploaded_today, s.pushed_today) {
+                (Some(sent), Some(pushed)) => format!(
+                    "{} of {}; {pushed} of {} changes",
+                    megabytes(sent),
+                    megabytes(quotas.upload_bytes_per_day),
+                    quotas.push_changes_per_day
+                ),
+                _ => "unknown".into(),
+            },
             light: Light::from(&s.health),
         }
     }
@@ -283,7 +288,7 @@ async fn page(state: &AppState, admin: &AdminUser, notice: Option<Notice>) -> Re
         slaves: report
             .slaves
             .iter()
-            .map(|s| SlaveRow::new(s, report.files.summary.songs, config.sync.upload_bytes_per_day))
+            .map(|s| SlaveRow::new(s, report.files.summary.songs, &config.sync))
             .collect(),
         conflicts: conflicts.iter().map(ConflictRow::from).collect(),
         files: FilesView::from(&report.files),

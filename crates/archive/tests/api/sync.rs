@@ -1046,6 +1046,79 @@ async fn a_slave_whose_master_is_short_of_disk_keeps_its_changes_back_and_still_
 }
 
 #[tokio::test]
+async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls() {
+    use archive_db::sync::protocol::MAX_PUSH;
+    for (master_backend, slave_backend) in pairs() {
+        // The smallest quota there is: one whole push.
+        let pair = Pair::start_configured(
+            master_backend,
+            slave_backend,
+            &[("SYNC_PUSH_CHANGES_PER_DAY", MAX_PUSH.to_string())],
+            &[("SYNC_ENABLED", "false".into())],
+        )
+        .await;
+        pair.settle().await;
+        // What the master shows the key pushed today, once it lists the
+        // slave (visits are written within a second).
+        let pushed_today = || async {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let (_, slaves) = pair.master.get("/api/v1/sync/slaves", &pair.master_admin.token).await;
+                if let Some(pushed) = slaves[0]["pushed_today"].as_u64() {
+                    return pushed;
+                }
+                assert!(std::time::Instant::now() < deadline, "{slaves}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        let before = pushed_today().await;
+        // One change more than the quota, made on the slave.
+        let mut tx = pair.slave.db().begin().await.unwrap();
+        for n in 0..=MAX_PUSH {
+            let list = archive_db::NewPlaylist {
+                owner_id: pair.slave_admin.id,
+                name: format!("Slave list {n}"),
+                description: None,
+                is_public: false,
+            };
+            tx.insert_playlist(list).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let (status, made) = pair
+            .master
+            .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+
+        let report = pair.sync().await;
+        let held_back = report["push_held_back"].as_str().unwrap_or_default();
+        assert!(held_back.contains("SYNC_PUSH_CHANGES_PER_DAY"), "the push waits and says why: {report}");
+        assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
+        let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
+        assert!(found.to_string().contains("Made on the master"), "{found}");
+        let unpushed = pair.slave.db().unpushed_count().await.unwrap();
+        assert!(unpushed >= 1, "kept for the next day: {report}");
+        // Whole pushes only, to the quota and no further.
+        let counted = pushed_today().await;
+        assert!(counted <= MAX_PUSH as u64, "{before} then {counted}");
+        // Asked directly, the master says when the key may push again.
+        let push = json!({"changes": (0..=MAX_PUSH - counted as usize).map(|_| json!({
+            "change_id": uuid::Uuid::new_v4(), "table": "playlists", "id": uuid::Uuid::new_v4(),
+            "base_version": null, "row": null,
+        })).collect::<Vec<_>>()});
+        let url = format!("{}/api/v1/sync/apply", pair.master.base);
+        let refused = pair.master.client.post(url).bearer_auth(&pair.key).json(&push).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=86_400).contains(&retry_after), "until the next UTC day: {retry_after}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(code(&body), "push_quota", "{body}");
+        assert_eq!(pushed_today().await, counted, "a refused push counts nothing");
+        pair.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_what_does_not_match() {
     if !archive_testkit::audio::ffmpeg_available() {
         eprintln!("skipped: ffmpeg is not installed");

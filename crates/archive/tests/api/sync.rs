@@ -66,6 +66,21 @@ impl Pair {
         (slave, admin)
     }
 
+    /// The master's first listed slave (`GET /api/v1/sync/slaves`) once
+    /// `ready` says it is as awaited: visits are written within a second.
+    /// Fails after 10 s.
+    pub async fn first_slave_when(&self, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, slaves) = self.master.get("/api/v1/sync/slaves", &self.master_admin.token).await;
+            if ready(&slaves[0]) {
+                return slaves[0].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "{slaves}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Runs one cycle on the slave and returns its report.
     pub async fn sync(&self) -> Value {
         let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;
@@ -966,16 +981,8 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
         assert_eq!(status, StatusCode::CREATED, "{uploaded}");
         let report = pair.sync().await;
         assert_eq!(report["files_uploaded"], 1, "within the quota: {report}");
-        // The master shows what the key sent today (visits are written within a second).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let (_, slaves) = pair.master.get("/api/v1/sync/slaves", &pair.master_admin.token).await;
-            if slaves[0]["uploaded_today"] == first {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{slaves}");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        // The master shows what the key sent today.
+        pair.first_slave_when(|slave| slave["uploaded_today"] == first).await;
 
         for path in [&short.0, &long.0] {
             let (status, uploaded) = upload(path).await;
@@ -1058,18 +1065,10 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
         )
         .await;
         pair.settle().await;
-        // What the master shows the key pushed today, once it lists the
-        // slave (visits are written within a second).
+        // What the master shows the key pushed today.
         let pushed_today = || async {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            loop {
-                let (_, slaves) = pair.master.get("/api/v1/sync/slaves", &pair.master_admin.token).await;
-                if let Some(pushed) = slaves[0]["pushed_today"].as_u64() {
-                    return pushed;
-                }
-                assert!(std::time::Instant::now() < deadline, "{slaves}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            let slave = pair.first_slave_when(|slave| slave["pushed_today"].is_u64()).await;
+            slave["pushed_today"].as_u64().expect("checked")
         };
         let before = pushed_today().await;
         // One change more than the quota, made on the slave.

@@ -402,11 +402,10 @@ async fn import_root(
         }
     }
 
-    // An import of more than one batch writes the log over and over: it is
-    // copied into the database beside the writer, not inside its commits.
-    // Asked first: once indexes are set aside, nothing may return before
-    // they are built again.
-    let mut checkpoints = match to_read.len() > batch_size(db, to_read.len()) {
+    // A large import writes the log over and over: it is copied into the
+    // database beside the writer, not inside its commits. Asked first: once
+    // indexes are set aside, nothing may return before they are built again.
+    let mut checkpoints = match to_read.len() > CHECKPOINTS_BESIDE_FROM {
         true => Some(db.checkpoints_in_background().await?),
         false => None,
     };
@@ -503,6 +502,11 @@ fn batch_size(db: &Db, files: usize) -> usize {
 
 /// An import of at most this many files is written in one batch.
 const FEWEST_FILES_SPLIT: usize = 1000;
+
+/// An import of more than this many files has its log copied into the
+/// database in the background ([`Db::checkpoints_in_background`]); a
+/// smaller one's log stays small.
+const CHECKPOINTS_BESIDE_FROM: usize = 10_000;
 
 /// Whether this node has the file already, with the same size and modification time.
 fn unchanged(known: &HashMap<String, FileLocation>, candidate: &Candidate) -> bool {

@@ -52,15 +52,15 @@ async fn locations_of_new_songs_are_inserted_and_a_path_that_has_one_is_refused_
         let db = &t.db;
         let mut tx = db.begin().await.unwrap();
         let [first, second, third] = songs(&mut tx).await;
-        tx.insert_locations_of_new_songs(&[
-            location(first, "/music/a.mp3"),
-            location(second, "/music/b.mp3"),
-        ])
-        .await
-        .unwrap();
+        // A path may hold what COPY's text format gives meaning to.
+        let odd = "/music/tab\there\nnew line\\back\rslash.mp3";
+        tx.insert_locations_of_new_songs(&[location(first, "/music/a.mp3"), location(second, odd)])
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(db.file_location_by_path("/music/a.mp3").await.unwrap().unwrap().song_id, first);
-        let b = db.file_location_by_path("/music/b.mp3").await.unwrap().unwrap();
+        let b = db.file_location_by_path(odd).await.unwrap().unwrap();
+        assert_eq!(b.path, odd);
         assert_eq!((b.song_id, b.file_size, b.modified_at), (second, 100, None));
         assert_eq!((b.status, b.source), (archive_db::FileStatus::Present, archive_db::FileSource::Library));
 

@@ -1017,6 +1017,25 @@ async fn a_slave_whose_daily_upload_quota_is_used_keeps_its_songs_back_and_still
     }
 }
 
+/// Makes a playlist on the master, runs a cycle on the slave, and checks
+/// that the slave held its push back naming `setting`, kept changes for a
+/// later cycle, and still pulled the master's playlist. Returns the report.
+async fn a_cycle_holds_the_push_back_and_pulls(pair: &Pair, setting: &str) -> Value {
+    let (status, made) = pair
+        .master
+        .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let report = pair.sync().await;
+    let held_back = report["push_held_back"].as_str().unwrap_or_default();
+    assert!(held_back.contains(setting), "the push waits and says why: {report}");
+    assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
+    let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
+    assert!(found.to_string().contains("Made on the master"), "{found}");
+    assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
+    report
+}
+
 #[tokio::test]
 async fn a_slave_whose_master_is_short_of_disk_keeps_its_changes_back_and_still_pulls() {
     for (master_backend, slave_backend) in pairs() {
@@ -1034,20 +1053,8 @@ async fn a_slave_whose_master_is_short_of_disk_keeps_its_changes_back_and_still_
             .post("/api/v1/playlists", &pair.slave_admin.token, json!({"name": "Made on the slave"}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{made}");
-        let (status, made) = pair
-            .master
-            .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{made}");
-
-        let report = pair.sync().await;
-        let held_back = report["push_held_back"].as_str().unwrap_or_default();
-        assert!(held_back.contains("ARCHIVE_MIN_FREE_GB"), "the push waits and says why: {report}");
+        let report = a_cycle_holds_the_push_back_and_pulls(&pair, "ARCHIVE_MIN_FREE_GB").await;
         assert_eq!(report["pushed"], 0, "{report}");
-        assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
-        let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
-        assert!(found.to_string().contains("Made on the master"), "{found}");
-        assert!(pair.slave.db().unpushed_count().await.unwrap() > 0, "kept for a later cycle");
         pair.stop().await;
     }
 }
@@ -1083,20 +1090,7 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
             tx.insert_playlist(list).await.unwrap();
         }
         tx.commit().await.unwrap();
-        let (status, made) = pair
-            .master
-            .post("/api/v1/playlists", &pair.master_admin.token, json!({"name": "Made on the master"}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{made}");
-
-        let report = pair.sync().await;
-        let held_back = report["push_held_back"].as_str().unwrap_or_default();
-        assert!(held_back.contains("SYNC_PUSH_CHANGES_PER_DAY"), "the push waits and says why: {report}");
-        assert!(report["pulled"].as_u64().unwrap() >= 1, "pulls go on: {report}");
-        let (_, found) = pair.slave.get("/api/v1/playlists", &pair.slave_admin.token).await;
-        assert!(found.to_string().contains("Made on the master"), "{found}");
-        let unpushed = pair.slave.db().unpushed_count().await.unwrap();
-        assert!(unpushed >= 1, "kept for the next day: {report}");
+        a_cycle_holds_the_push_back_and_pulls(&pair, "SYNC_PUSH_CHANGES_PER_DAY").await;
         // Whole pushes only, to the quota and no further.
         let counted = pushed_today().await;
         assert!(counted <= MAX_PUSH as u64, "{before} then {counted}");

@@ -318,6 +318,11 @@ async fn a_key_made_on_the_masters_page_is_entered_on_the_slaves_and_sync_goes_g
             assert!(std::time::Instant::now() < deadline, "the master does not show its slave");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        // What its key sent today, against the day's quotas (the defaults).
+        let center = on_master.page("/sync").await;
+        let row = &center[center.find(r#"<tr data-node="home">"#).expect("the slave's row")..];
+        let row = &row[..row.find("</tr>").expect("the row ends")];
+        assert!(row.contains(" of 50000.0 MB; ") && row.contains(" of 2000000 changes"), "{row}");
         let key_id = master.db().slave_keys().await.unwrap()[0].id;
         let revoked = on_master
             .post_form(&format!("/settings/sync/keys/{key_id}/revoke"), &[("csrf", &master_csrf)])

@@ -128,11 +128,12 @@ impl Db {
         let mut sent: HashSet<(usize, Uuid)> = HashSet::new();
         for (rank, ids) in by_table {
             let Some(table) = tables::TABLES.get(rank) else { continue };
-            let found: HashMap<Uuid, StoredRow> =
+            let mut found: HashMap<Uuid, StoredRow> =
                 tx.sync_rows(table, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
             for id in ids {
                 let (version, origin, _) = &newest[&(rank, id)];
-                match found.get(&id) {
+                // Taken out, not borrowed: the row's image moves into the page.
+                match found.remove(&id) {
                     // The peer already has this exact state: it pushed it.
                     Some(row) if origin.as_deref() == Some(peer) && row.version == *version => {}
                     Some(row) => {
@@ -179,7 +180,7 @@ impl Db {
         let has_more = stored.len() as i64 == limit;
         Ok(BootstrapPage {
             last_id: stored.last().map(|r| r.id),
-            rows: stored.iter().map(|r| state_of(table, r)).collect(),
+            rows: stored.into_iter().map(|r| state_of(table, r)).collect(),
             has_more,
         })
     }
@@ -261,8 +262,8 @@ impl Db {
     }
 }
 
-fn state_of(table: &SyncTable, row: &StoredRow) -> RowState {
-    RowState { table: table.name.into(), id: row.id, version: row.version, row: Some(row.image.clone()) }
+fn state_of(table: &SyncTable, row: StoredRow) -> RowState {
+    RowState { table: table.name.into(), id: row.id, version: row.version, row: Some(row.image) }
 }
 
 /// The conflict log's entry for a pushed change that did not stand as
@@ -344,7 +345,7 @@ impl Tx {
                     None => ids,
                 };
                 for row in self.sync_rows(table, &ids).await? {
-                    queue.push(state_of(table, &row));
+                    queue.push(state_of(table, row));
                 }
             }
             parents.extend(queue.iter().cloned());
@@ -437,7 +438,7 @@ impl Tx {
     /// The master's state of a row now (a tombstone with version 0 if it has none).
     async fn present_state(&mut self, table: &str, id: Uuid) -> Result<RowState> {
         let row = match tables::table(table) {
-            Ok(t) => self.sync_row(t, id).await?.map(|r| state_of(t, &r)),
+            Ok(t) => self.sync_row(t, id).await?.map(|r| state_of(t, r)),
             Err(_) => None,
         };
         Ok(row.unwrap_or(RowState { table: table.into(), id, version: 0, row: None }))

@@ -68,6 +68,10 @@ fn push_rows(sql: &mut Sql, table: &SyncTable, rows: &[StoredRef<'_>]) -> Result
 /// the statements it takes cost more than they save.
 const SET_WHAT_DIFFERS_FROM: usize = 50;
 
+/// Groups of indexed columns that one row's bit mask can tell apart (see
+/// `Tx::store_what_differs`); a table with more is upserted whole.
+const MAX_GROUPS: usize = 63;
+
 /// A synced table: `id` first, `version` not listed (it travels beside the row).
 #[derive(Debug)]
 pub(crate) struct SyncTable {
@@ -430,6 +434,7 @@ impl crate::Tx {
         if !force
             && rows.len() >= SET_WHAT_DIFFERS_FROM
             && let Some(groups) = self.indexed_groups(table).await?
+            && groups.len() < MAX_GROUPS
         {
             return self.store_what_differs(table, rows, &groups).await;
         }
@@ -482,11 +487,13 @@ impl crate::Tx {
     /// rewrites the entries of every index whose columns a statement sets,
     /// changed or not: a master's edit usually changes a column or two, and
     /// an upsert setting all of them cost three to four times as much
-    /// (PERFORMANCE.md). The rows go into a temporary table; new ones are
-    /// inserted; then each group of indexed columns is set only in the rows
-    /// where one of them differs, and the other columns and the version
-    /// last, always under the same rule as the upsert: only over an older
-    /// version.
+    /// (PERFORMANCE.md). The rows go into a temporary table, where one pass
+    /// over the table notes each row's place in it (its `rowid`), whether it
+    /// is older there, and which groups of indexed columns differ; new rows
+    /// are inserted; then each group is set only in the rows where it
+    /// differs, and the other columns and the version last, always under the
+    /// same rule as the upsert: only over an older version. Each row is
+    /// found by its id once; the updates after find it by `rowid`.
     async fn store_what_differs(
         &mut self,
         table: &SyncTable,
@@ -495,8 +502,11 @@ impl crate::Tx {
     ) -> Result<()> {
         let (name, columns) = (table.name, table.column_list());
         let staged = format!("temp.staged_{name}");
+        // `place`: the row's rowid here (none: a new row); `newer`: whether
+        // it replaces an older version; `differs`: bit k for group k.
         self.execute_sql(Sql::new(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS staged_{name} AS SELECT {columns} FROM main.{name} WHERE false"
+            "CREATE TEMP TABLE IF NOT EXISTS staged_{name} AS \
+             SELECT {columns}, NULL AS place, 0 AS newer, 0 AS differs FROM main.{name} WHERE false"
         )))
         .await?;
         self.execute_sql(Sql::new(&format!("DELETE FROM {staged}"))).await?;
@@ -506,19 +516,31 @@ impl crate::Tx {
             push_rows(&mut sql, table, chunk)?;
             self.execute_sql(sql).await?;
         }
+        let differs: Vec<String> = groups
+            .iter()
+            .enumerate()
+            .map(|(k, group)| {
+                let any: Vec<String> = group.iter().map(|c| format!("here.{c} IS NOT i.{c}")).collect();
+                format!("(({}) << {k})", any.join(" OR "))
+            })
+            .collect();
+        let differs = if differs.is_empty() { "0".to_owned() } else { differs.join(" | ") };
         self.execute_sql(Sql::new(&format!(
-            "INSERT INTO {name} ({columns}) SELECT {columns} FROM {staged} AS i \
-             WHERE NOT EXISTS (SELECT 1 FROM {name} WHERE {name}.id = i.id)"
+            "UPDATE {staged} AS i SET place = here.rowid, newer = here.version < i.version, differs = {differs} \
+             FROM main.{name} AS here WHERE here.id = i.id"
         )))
         .await?;
-        let newer = format!("FROM {staged} AS i WHERE {name}.id = i.id AND {name}.version < i.version");
-        for group in groups {
+        self.execute_sql(Sql::new(&format!(
+            "INSERT INTO {name} ({columns}) SELECT {columns} FROM {staged} WHERE place IS NULL"
+        )))
+        .await?;
+        let newer = format!("FROM {staged} AS i WHERE i.newer AND {name}.rowid = i.place");
+        for (k, group) in groups.iter().enumerate() {
             let set: Vec<String> = group.iter().map(|c| format!("{c} = i.{c}")).collect();
-            let differs: Vec<String> = group.iter().map(|c| format!("{name}.{c} IS NOT i.{c}")).collect();
             self.execute_sql(Sql::new(&format!(
-                "UPDATE {name} SET {} {newer} AND ({})",
+                "UPDATE {name} SET {} {newer} AND i.differs & {}",
                 set.join(", "),
-                differs.join(" OR ")
+                1_i64 << k
             )))
             .await?;
         }

@@ -56,7 +56,7 @@ pub async fn apply(
     peer: SlavePeer,
     ApiJson(request): ApiJson<ApplyRequest>,
 ) -> ApiResult<Json<ApplyResponse>> {
-    Ok(Json(master::apply(&state, &peer.key, &request.changes).await?))
+    Ok(Json(master::apply_to_the_end(state, peer.key, request.changes).await?))
 }
 
 pub async fn bootstrap_start(

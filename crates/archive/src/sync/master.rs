@@ -193,8 +193,26 @@ pub async fn changes(
     })
 }
 
+/// [`apply`] in a task of its own, which runs to its end even when the
+/// slave hangs up mid-push. A handler is dropped with its connection: its
+/// transaction would roll back while the push stayed counted against the
+/// key's quota, and the slave's next try would count it again.
+pub async fn apply_to_the_end(
+    state: AppState,
+    key: SlaveKey,
+    changes: Vec<PushChange>,
+) -> MasterResult<ApplyResponse> {
+    let applying = tokio::spawn(async move { apply(&state, &key, &changes).await });
+    match applying.await {
+        Ok(answer) => answer,
+        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+        // Only a runtime shutting down cancels it.
+        Err(_) => Err(MasterError::Held { stopped: false, reason: "the master is shutting down".into() }),
+    }
+}
+
 /// Applies a slave's push ("master wins"; see `archive_db::sync::master`).
-pub async fn apply(state: &AppState, key: &SlaveKey, changes: &[PushChange]) -> MasterResult<ApplyResponse> {
+async fn apply(state: &AppState, key: &SlaveKey, changes: &[PushChange]) -> MasterResult<ApplyResponse> {
     require_master(state).await?;
     if key.read_only {
         return Err(MasterError::ReadOnlyKey);

@@ -1112,6 +1112,66 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
 }
 
 #[tokio::test]
+async fn a_push_whose_slave_hangs_up_midway_is_applied_to_its_end_and_counted_once() {
+    // On PostgreSQL only: a lock on `artists` holds the push's apply after
+    // the push is counted against the key (another table), so that the
+    // slave hangs up while the master is applying. SQLite's one writer
+    // would hold the count too.
+    if !archive_testkit::backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: needs PostgreSQL");
+        return;
+    }
+    let pair =
+        Pair::start_configured(Backend::Postgres, Backend::Sqlite, &[], &[("SYNC_ENABLED", "false".into())])
+            .await;
+    pair.settle().await;
+    let pushed_today = || async {
+        let slave = pair.first_slave_when(|slave| slave["pushed_today"].is_u64()).await;
+        slave["pushed_today"].as_u64().expect("checked")
+    };
+    let before = pushed_today().await;
+    let now = archive_db::now().to_rfc3339();
+    let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::new_v4()).collect();
+    let push = json!({"changes": ids.iter().enumerate().map(|(n, id)| json!({
+        "change_id": uuid::Uuid::new_v4(), "table": "artists", "id": id, "base_version": null,
+        "row": {"id": id, "name": format!("Away {n}"), "name_key": format!("away {n}"),
+                "biography": null, "created_at": now, "updated_at": now},
+    })).collect::<Vec<_>>()});
+
+    let mut lock = pair.master.db().begin().await.unwrap();
+    lock.execute_unchecked("LOCK TABLE artists IN EXCLUSIVE MODE").await.unwrap();
+    let url = format!("{}/api/v1/sync/apply", pair.master.base);
+    let hung_up = pair
+        .master
+        .client
+        .post(url)
+        .bearer_auth(&pair.key)
+        .json(&push)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(hung_up.as_ref().is_err_and(|e| e.is_timeout()), "{hung_up:?}");
+    assert_eq!(pushed_today().await, before + 20, "counted before it was applied");
+    // Give the server the moment to see the connection closed before the lock goes.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    lock.rollback().await.unwrap();
+
+    // Applied to its end all the same: every artist, counted once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let names = pair.master.db().artist_entries().await.unwrap();
+        let arrived = ids.iter().filter(|id| names.iter().any(|a| a.id == **id)).count();
+        if arrived == ids.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{arrived} of the 20 artists applied");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pushed_today().await, before + 20, "the push counts once");
+    pair.stop().await;
+}
+
+#[tokio::test]
 async fn a_slave_fetches_a_masters_file_resuming_what_arrived_and_refetching_what_does_not_match() {
     if !archive_testkit::audio::ffmpeg_available() {
         eprintln!("skipped: ffmpeg is not installed");

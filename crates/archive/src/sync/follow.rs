@@ -57,9 +57,14 @@ async fn follow_with(
     let step = config.sync.operation_timeout;
     let mut commits = db.log_commits().await?;
     commits.borrow_and_update();
+    // A push the master held back (its quota for this key, or its disk)
+    // waits for the next full cycle: pushed again at each local commit, it
+    // would only be refused again.
+    let mut pushes_held = false;
     // Whatever was committed since the cycle's push goes first.
     if db.unpushed_count().await? > 0 {
-        within(step, engine::push_live(db, client, std::time::Instant::now())).await?;
+        let report = within(step, engine::push_live(db, client, std::time::Instant::now())).await?;
+        pushes_held = report.push_held_back.is_some();
     }
     engine::note_live(db, |_| {}).await?;
     // When the next long-poll may go (see `unheld`).
@@ -95,11 +100,15 @@ async fn follow_with(
                     if changed.is_err() {
                         return Err(SyncError::NotConfigured("the database's commit signal ended"));
                     }
+                    if pushes_held {
+                        continue;
+                    }
                     let committed = std::time::Instant::now();
                     sleep(PUSH_DEBOUNCE).await;
                     commits.borrow_and_update();
                     let report = within(step, engine::push_live(db, client, committed)).await?;
-                    tracing::debug!(target: "sync", changes = report.pushed, "pushed live");
+                    pushes_held = report.push_held_back.is_some();
+                    tracing::debug!(target: "sync", changes = report.pushed, held_back = pushes_held, "pushed live");
                 }
                 () = sleep_until(until) => return Ok(()),
             }

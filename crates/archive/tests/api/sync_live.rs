@@ -528,3 +528,52 @@ async fn a_long_poll_held_across_a_revocation_made_by_another_process_gets_nothi
         pair.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_push_the_master_holds_back_waits_for_the_next_cycle_instead_of_following_each_commit() {
+    // More free space than any test machine has: the master takes no push.
+    let certificates = archive_testkit::tls::TestCertificates::new();
+    let mut settings = crate::sync::master_settings(&certificates);
+    settings.extend([("ARCHIVE_MIN_FREE_GB", "1000000".into()), ("ARCHIVE_METRICS", "true".into())]);
+    let master = App::start_trusting(Backend::Sqlite, &settings, Some(&certificates.ca_cert)).await;
+    let admin = master.user(archive_db::Role::Admin).await;
+    let (slave, slave_admin, _) = crate::sync::start_slave(
+        &master,
+        &admin,
+        &certificates,
+        Backend::Sqlite,
+        "home",
+        &[("SYNC_ENABLED", "true".into())],
+    )
+    .await;
+    until(Duration::from_secs(20), "the slave to follow", || async {
+        status(&slave, &slave_admin.token).await["live"]["following"] == true
+    })
+    .await;
+    let pushes = || async {
+        let metrics = master.client.get(format!("{}/metrics", master.base)).send().await.unwrap();
+        let text = metrics.text().await.unwrap();
+        text.lines()
+            .filter(|l| {
+                l.starts_with("archive_http_requests_total") && l.contains("route=\"/api/v1/sync/apply\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    // Four local edits, each after the last one's push would have gone.
+    for n in 0..4 {
+        let (status, made) =
+            slave.post("/api/v1/playlists", &slave_admin.token, json!({"name": format!("Kept {n}")})).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        if n == 0 {
+            until(Duration::from_secs(10), "the first push", || async { pushes().await >= 1.0 }).await;
+        } else {
+            tokio::time::sleep(archive::sync::follow::PUSH_DEBOUNCE * 3).await;
+        }
+    }
+    assert_eq!(pushes().await, 1.0, "one refused push, then none until the next cycle");
+    assert_eq!(slave.db().unpushed_count().await.unwrap(), 4, "the edits are kept for the next cycle");
+    assert_eq!(status(&slave, &slave_admin.token).await["live"]["following"], true, "pulls still follow");
+    slave.stop().await;
+    master.stop().await;
+}

@@ -58,8 +58,8 @@ pub async fn upload(
         length: number_header(&headers, "Upload-Length")?,
         size: piece_size(&headers),
     };
-    let mut body = body;
-    let answer = match files::receive(&state, &peer.key, &sha256, piece, &mut body).await {
+    let (answer, mut body) = files::receive_to_the_end(state, peer.key, sha256, piece, body).await;
+    let answer = match answer {
         // The file came whole from elsewhere meanwhile: this piece is not read.
         Ok(answer) if answer.status == UploadStatus::Present => {
             drain(&mut body).await;

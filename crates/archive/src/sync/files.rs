@@ -337,6 +337,33 @@ impl PieceOf {
     }
 }
 
+/// [`receive`] in a task of its own, which owns the body until it hands it
+/// back with the answer: a slave that hangs up mid-piece ends the body, not
+/// the task, so what arrived is kept and what did not is given back to the
+/// key's quota. (A handler is dropped with its connection, and could stop
+/// between counting a piece and giving back what never came.)
+pub async fn receive_to_the_end(
+    state: AppState,
+    key: SlaveKey,
+    sha256: String,
+    piece: PieceOf,
+    mut body: axum::body::Body,
+) -> (FilesResult<UploadAnswer>, axum::body::Body) {
+    let receiving = tokio::spawn(async move {
+        let answer = receive(&state, &key, &sha256, piece, &mut body).await;
+        (answer, body)
+    });
+    match receiving.await {
+        Ok(done) => done,
+        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+        // Only a runtime shutting down cancels it.
+        Err(_) => (
+            Err(MasterError::Held { stopped: false, reason: "the master is shutting down".into() }.into()),
+            axum::body::Body::empty(),
+        ),
+    }
+}
+
 /// One piece of a slave's upload: `body` holds the bytes of the file from
 /// `piece.offset`, of `piece.length` bytes in all. The piece is appended to
 /// what was received before; the last one is checked against the hash and

@@ -498,6 +498,22 @@ async fn an_upload_killed_half_way_resumes_from_the_bytes_that_arrived() {
             .await;
         assert!(killed.is_err(), "the request failed: {killed:?}");
 
+        // Counted against the key's quota: the bytes that arrived, and no
+        // more, however the connection died (the rest is given back).
+        let prefix = archive::sync::keys::prefix_of(&m.key).expect("a slave key");
+        let key_id = m.app.db().slave_key_by_prefix(prefix).await.unwrap().expect("issued").id;
+        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let mut counted = (0, 0);
+        for _ in 0..50 {
+            let received = m.ask("upload", &hash, size).await["received"].as_u64().unwrap();
+            counted = (received, m.app.db().uploaded_bytes(key_id, &day).await.unwrap());
+            if counted.0 == counted.1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(counted.1, counted.0, "bytes counted against the quota, against bytes that arrived");
+
         // Resume from what the master says it has; it may still be writing
         // the last piece for a moment (then it answers that it is busy).
         let mut sent_again = None;

@@ -21,7 +21,7 @@ use archive_db::sync::state::SlaveKey;
 use archive_db::{ContentFile, ContentOrigin, Db, DbError, SweepDue};
 use archive_media::StoreError;
 
-use super::master::{MasterError, require_master};
+use super::master::{MasterError, require_master, to_the_end};
 use crate::state::AppState;
 
 #[derive(Debug, Error)]
@@ -349,18 +349,13 @@ pub async fn receive_to_the_end(
     piece: PieceOf,
     mut body: axum::body::Body,
 ) -> (FilesResult<UploadAnswer>, axum::body::Body) {
-    let receiving = tokio::spawn(async move {
+    let receiving = to_the_end(async move {
         let answer = receive(&state, &key, &sha256, piece, &mut body).await;
         (answer, body)
     });
     match receiving.await {
         Ok(done) => done,
-        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-        // Only a runtime shutting down cancels it.
-        Err(_) => (
-            Err(MasterError::Held { stopped: false, reason: "the master is shutting down".into() }.into()),
-            axum::body::Body::empty(),
-        ),
+        Err(stopped) => (Err(stopped.into()), axum::body::Body::empty()),
     }
 }
 

@@ -202,9 +202,16 @@ pub async fn apply_to_the_end(
     key: SlaveKey,
     changes: Vec<PushChange>,
 ) -> MasterResult<ApplyResponse> {
-    let applying = tokio::spawn(async move { apply(&state, &key, &changes).await });
-    match applying.await {
-        Ok(answer) => answer,
+    to_the_end(async move { apply(&state, &key, &changes).await }).await?
+}
+
+/// Runs `work` in a task of its own, to its end even when the request that
+/// asked for it is dropped with its connection.
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> MasterResult<T> {
+    match tokio::spawn(work).await {
+        Ok(done) => Ok(done),
         Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
         // Only a runtime shutting down cancels it.
         Err(_) => Err(MasterError::Held { stopped: false, reason: "the master is shutting down".into() }),

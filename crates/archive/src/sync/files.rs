@@ -342,20 +342,24 @@ impl PieceOf {
 /// the task, so what arrived is kept and what did not is given back to the
 /// key's quota. (A handler is dropped with its connection, and could stop
 /// between counting a piece and giving back what never came.)
-pub async fn receive_to_the_end(
+pub async fn receive_to_the_end<B>(
     state: AppState,
     key: SlaveKey,
     sha256: String,
     piece: PieceOf,
-    mut body: axum::body::Body,
-) -> (FilesResult<UploadAnswer>, axum::body::Body) {
+    mut body: B,
+) -> (FilesResult<UploadAnswer>, B)
+where
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin + Send + Default + 'static,
+    B::Error: Send,
+{
     let receiving = to_the_end(async move {
         let answer = receive(&state, &key, &sha256, piece, &mut body).await;
         (answer, body)
     });
     match receiving.await {
         Ok(done) => done,
-        Err(stopped) => (Err(stopped.into()), axum::body::Body::empty()),
+        Err(stopped) => (Err(stopped.into()), B::default()),
     }
 }
 

@@ -21,7 +21,7 @@ use archive_db::sync::state::SlaveKey;
 use archive_db::{ContentFile, ContentOrigin, Db, DbError, SweepDue};
 use archive_media::StoreError;
 
-use super::master::{MasterError, require_master, to_the_end};
+use super::master::{MasterError, PIECES_RUNNING, require_master, to_the_end};
 use crate::state::AppState;
 
 #[derive(Debug, Error)]
@@ -353,7 +353,7 @@ where
     B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin + Send + Default + 'static,
     B::Error: Send,
 {
-    let receiving = to_the_end(async move {
+    let receiving = to_the_end(&PIECES_RUNNING, async move {
         let answer = receive(&state, &key, &sha256, piece, &mut body).await;
         (answer, body)
     });

@@ -202,15 +202,34 @@ pub async fn apply_to_the_end(
     key: SlaveKey,
     changes: Vec<PushChange>,
 ) -> MasterResult<ApplyResponse> {
-    to_the_end(async move { apply(&state, &key, &changes).await }).await?
+    to_the_end(&PUSHES_RUNNING, async move { apply(&state, &key, &changes).await }).await?
 }
 
+/// Pushes applied at once (see [`to_the_end`]): each needs the database's
+/// writer, so more would only wait there.
+pub(crate) static PUSHES_RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// Upload pieces received at once (see [`to_the_end`]): as many as the
+/// connections a master takes by default (`ARCHIVE_MAX_CONNECTIONS`); a
+/// piece's task ends soon after its connection, with its body. Apart from
+/// pushes, so that slow uploads never hold a push back.
+pub(crate) static PIECES_RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(512);
+
 /// Runs `work` in a task of its own, to its end even when the request that
-/// asked for it is dropped with its connection.
+/// asked for it is dropped with its connection. At most as many as `room`
+/// has permits run at once; the others wait in their request, so that a
+/// client sending work and hanging up at once (a stolen key) cannot pile up
+/// more of it than that, however many connections it opens and drops.
 pub(crate) async fn to_the_end<T: Send + 'static>(
+    room: &'static tokio::sync::Semaphore,
     work: impl Future<Output = T> + Send + 'static,
 ) -> MasterResult<T> {
-    match tokio::spawn(work).await {
+    let room = room.acquire().await.expect("the semaphore is never closed");
+    let running = tokio::spawn(async move {
+        let _room = room;
+        work.await
+    });
+    match running.await {
         Ok(done) => Ok(done),
         Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
         // Only a runtime shutting down cancels it.
@@ -332,5 +351,32 @@ fn note_seen(state: &AppState, key: &SlaveKey, update: impl FnOnce(&mut Visit)) 
                 tracing::warn!(target: "sync", error = %e, slaves = gathered.len(), "could not record slaves' visits");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn work_run_to_its_end_is_capped_at_its_rooms_permits_running_at_once() {
+        static ROOM: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let calls: Vec<_> = (0..16 + 8)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(to_the_end(&ROOM, async move {
+                    most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for call in calls {
+            call.await.expect("no panic").expect("not cancelled");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 16, "16 at once, the other 8 after");
     }
 }

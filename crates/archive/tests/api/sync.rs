@@ -81,6 +81,13 @@ impl Pair {
         }
     }
 
+    /// How many changes the master counted against the slave's key today
+    /// (once the master has seen the slave).
+    pub async fn pushed_today(&self) -> u64 {
+        let slave = self.first_slave_when(|slave| slave["pushed_today"].is_u64()).await;
+        slave["pushed_today"].as_u64().expect("checked")
+    }
+
     /// Runs one cycle on the slave and returns its report.
     pub async fn sync(&self) -> Value {
         let (status, report) = self.slave.post("/api/v1/sync/now", &self.slave_admin.token, json!({})).await;
@@ -1072,12 +1079,7 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
         )
         .await;
         pair.settle().await;
-        // What the master shows the key pushed today.
-        let pushed_today = || async {
-            let slave = pair.first_slave_when(|slave| slave["pushed_today"].is_u64()).await;
-            slave["pushed_today"].as_u64().expect("checked")
-        };
-        let before = pushed_today().await;
+        let before = pair.pushed_today().await;
         // One change more than the quota, made on the slave.
         let mut tx = pair.slave.db().begin().await.unwrap();
         for n in 0..=MAX_PUSH {
@@ -1092,7 +1094,7 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
         tx.commit().await.unwrap();
         a_cycle_holds_the_push_back_and_pulls(&pair, "SYNC_PUSH_CHANGES_PER_DAY").await;
         // Whole pushes only, to the quota and no further.
-        let counted = pushed_today().await;
+        let counted = pair.pushed_today().await;
         assert!(counted <= MAX_PUSH as u64, "{before} then {counted}");
         // Asked directly, the master says when the key may push again.
         let push = json!({"changes": (0..=MAX_PUSH - counted as usize).map(|_| json!({
@@ -1106,7 +1108,7 @@ async fn a_slave_past_its_daily_push_quota_keeps_the_rest_back_and_still_pulls()
         assert!((1..=86_400).contains(&retry_after), "until the next UTC day: {retry_after}");
         let body: Value = refused.json().await.unwrap();
         assert_eq!(code(&body), "push_quota", "{body}");
-        assert_eq!(pushed_today().await, counted, "a refused push counts nothing");
+        assert_eq!(pair.pushed_today().await, counted, "a refused push counts nothing");
         pair.stop().await;
     }
 }
@@ -1125,11 +1127,7 @@ async fn a_push_whose_slave_hangs_up_midway_is_applied_to_its_end_and_counted_on
         Pair::start_configured(Backend::Postgres, Backend::Sqlite, &[], &[("SYNC_ENABLED", "false".into())])
             .await;
     pair.settle().await;
-    let pushed_today = || async {
-        let slave = pair.first_slave_when(|slave| slave["pushed_today"].is_u64()).await;
-        slave["pushed_today"].as_u64().expect("checked")
-    };
-    let before = pushed_today().await;
+    let before = pair.pushed_today().await;
     let now = archive_db::now().to_rfc3339();
     let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::new_v4()).collect();
     let push = json!({"changes": ids.iter().enumerate().map(|(n, id)| json!({
@@ -1151,7 +1149,7 @@ async fn a_push_whose_slave_hangs_up_midway_is_applied_to_its_end_and_counted_on
         .send()
         .await;
     assert!(hung_up.as_ref().is_err_and(|e| e.is_timeout()), "{hung_up:?}");
-    assert_eq!(pushed_today().await, before + 20, "counted before it was applied");
+    assert_eq!(pair.pushed_today().await, before + 20, "counted before it was applied");
     // Give the server the moment to see the connection closed before the lock goes.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     lock.rollback().await.unwrap();
@@ -1167,7 +1165,7 @@ async fn a_push_whose_slave_hangs_up_midway_is_applied_to_its_end_and_counted_on
         assert!(std::time::Instant::now() < deadline, "{arrived} of the 20 artists applied");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(pushed_today().await, before + 20, "the push counts once");
+    assert_eq!(pair.pushed_today().await, before + 20, "the push counts once");
     pair.stop().await;
 }
 

@@ -384,10 +384,28 @@ async fn on_postgresql_master_processes_on_one_database_act_as_one_master() {
 
 #[tokio::test]
 async fn a_slave_does_not_hammer_a_master_that_holds_no_long_poll() {
+    let (master, slave, _) =
+        master_with_a_following_slave(Backend::Sqlite, &[("SYNC_MAX_LIVE_POLLS", "0".into())]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Answered at once, each "nothing new" makes the slave wait out the
+    // rest of the 25 s before it asks again.
+    let polls = requests_to(&master, "/api/v1/sync/changes").await;
+    assert!((1.0..=4.0).contains(&polls), "{polls} requests for changes in about 3 s");
+    slave.stop().await;
+    master.stop().await;
+}
+
+/// A master on `backend` with `settings` on top of a master's (metrics
+/// on), and a SQLite slave of it that follows live; the slave's admin.
+async fn master_with_a_following_slave(
+    backend: Backend,
+    settings: &[(&'static str, String)],
+) -> (App, App, crate::support::TestUser) {
     let certificates = archive_testkit::tls::TestCertificates::new();
-    let mut settings = crate::sync::master_settings(&certificates);
-    settings.extend([("SYNC_MAX_LIVE_POLLS", "0".into()), ("ARCHIVE_METRICS", "true".into())]);
-    let master = App::start_trusting(Backend::Sqlite, &settings, Some(&certificates.ca_cert)).await;
+    let mut all = crate::sync::master_settings(&certificates);
+    all.push(("ARCHIVE_METRICS", "true".into()));
+    all.extend(settings.iter().cloned());
+    let master = App::start_trusting(backend, &all, Some(&certificates.ca_cert)).await;
     let admin = master.user(archive_db::Role::Admin).await;
     let (slave, slave_admin, _) = crate::sync::start_slave(
         &master,
@@ -402,21 +420,18 @@ async fn a_slave_does_not_hammer_a_master_that_holds_no_long_poll() {
         status(&slave, &slave_admin.token).await["live"]["following"] == true
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    // Answered at once, each "nothing new" makes the slave wait out the
-    // rest of the 25 s before it asks again.
+    (master, slave, slave_admin)
+}
+
+/// Requests `master` answered on the API route `route`, by its `/metrics`.
+async fn requests_to(master: &App, route: &str) -> f64 {
     let metrics = master.client.get(format!("{}/metrics", master.base)).send().await.unwrap();
     let text = metrics.text().await.unwrap();
-    let polls: f64 = text
-        .lines()
-        .filter(|l| {
-            l.starts_with("archive_http_requests_total") && l.contains("route=\"/api/v1/sync/changes\"")
-        })
+    let route = format!("route=\"{route}\"");
+    text.lines()
+        .filter(|l| l.starts_with("archive_http_requests_total") && l.contains(&route))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    assert!((1.0..=4.0).contains(&polls), "{polls} requests for changes in about 3 s:\n{text}");
-    slave.stop().await;
-    master.stop().await;
+        .sum()
 }
 
 #[tokio::test]
@@ -531,49 +546,28 @@ async fn a_long_poll_held_across_a_revocation_made_by_another_process_gets_nothi
 
 #[tokio::test]
 async fn a_push_the_master_holds_back_waits_for_the_next_cycle_instead_of_following_each_commit() {
-    // More free space than any test machine has: the master takes no push.
-    let certificates = archive_testkit::tls::TestCertificates::new();
-    let mut settings = crate::sync::master_settings(&certificates);
-    settings.extend([("ARCHIVE_MIN_FREE_GB", "1000000".into()), ("ARCHIVE_METRICS", "true".into())]);
-    let master = App::start_trusting(Backend::Sqlite, &settings, Some(&certificates.ca_cert)).await;
-    let admin = master.user(archive_db::Role::Admin).await;
-    let (slave, slave_admin, _) = crate::sync::start_slave(
-        &master,
-        &admin,
-        &certificates,
-        Backend::Sqlite,
-        "home",
-        &[("SYNC_ENABLED", "true".into())],
-    )
-    .await;
-    until(Duration::from_secs(20), "the slave to follow", || async {
-        status(&slave, &slave_admin.token).await["live"]["following"] == true
-    })
-    .await;
-    let pushes = || async {
-        let metrics = master.client.get(format!("{}/metrics", master.base)).send().await.unwrap();
-        let text = metrics.text().await.unwrap();
-        text.lines()
-            .filter(|l| {
-                l.starts_with("archive_http_requests_total") && l.contains("route=\"/api/v1/sync/apply\"")
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-    };
-    // Four local edits, each after the last one's push would have gone.
-    for n in 0..4 {
-        let (status, made) =
-            slave.post("/api/v1/playlists", &slave_admin.token, json!({"name": format!("Kept {n}")})).await;
-        assert_eq!(status, StatusCode::CREATED, "{made}");
-        if n == 0 {
-            until(Duration::from_secs(10), "the first push", || async { pushes().await >= 1.0 }).await;
-        } else {
-            tokio::time::sleep(archive::sync::follow::PUSH_DEBOUNCE * 3).await;
+    for backend in archive_testkit::backends() {
+        // More free space than any test machine has: the master takes no push.
+        let (master, slave, slave_admin) =
+            master_with_a_following_slave(backend, &[("ARCHIVE_MIN_FREE_GB", "1000000".into())]).await;
+        let pushes = || requests_to(&master, "/api/v1/sync/apply");
+        // Four local edits, each after the last one's push would have gone.
+        for n in 0..4 {
+            let name = format!("Kept {n}");
+            let (status, made) =
+                slave.post("/api/v1/playlists", &slave_admin.token, json!({"name": name})).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            if n == 0 {
+                until(Duration::from_secs(10), "the first push", || async { pushes().await >= 1.0 }).await;
+            } else {
+                tokio::time::sleep(archive::sync::follow::PUSH_DEBOUNCE * 3).await;
+            }
         }
+        assert_eq!(pushes().await, 1.0, "{backend:?}: one refused push, then none until the next cycle");
+        assert_eq!(slave.db().unpushed_count().await.unwrap(), 4, "the edits are kept for the next cycle");
+        let following = status(&slave, &slave_admin.token).await["live"]["following"].clone();
+        assert_eq!(following, true, "pulls still follow");
+        slave.stop().await;
+        master.stop().await;
     }
-    assert_eq!(pushes().await, 1.0, "one refused push, then none until the next cycle");
-    assert_eq!(slave.db().unpushed_count().await.unwrap(), 4, "the edits are kept for the next cycle");
-    assert_eq!(status(&slave, &slave_admin.token).await["live"]["following"], true, "pulls still follow");
-    slave.stop().await;
-    master.stop().await;
 }

@@ -377,45 +377,82 @@ pub(crate) async fn restore_foreign_keys(pool: &PgPool) -> Result<usize> {
         return Ok(0);
     }
     let mut added = 0;
+    let mut deadlocks = 0;
     loop {
-        let mut tx = pool.begin().await?;
-        // FOR UPDATE SKIP LOCKED: two processes starting at once add
-        // different keys, not the same one twice.
-        let next: Option<ForeignKeyAside> = sqlx::query_as(
-            "SELECT name, table_name, column_name, parent_table, parent_column, on_delete, definition \
-             FROM foreign_keys_set_aside ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(key) = next else { break };
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint \
-             WHERE conname = $1 AND conrelid = to_regclass(quote_ident($2)))",
-        )
-        .bind(&key.name)
-        .bind(&key.table_name)
-        .fetch_one(&mut *tx)
-        .await?;
-        if !exists {
-            add_foreign_key(&mut tx, &key).await?;
-            added += 1;
+        match add_next_foreign_key(pool).await {
+            Ok(Some(was_added)) => added += usize::from(was_added),
+            Ok(None) => break,
+            // A writer can still meet the key's lock in an order that makes
+            // a cycle (one that writes a song, then its artist): PostgreSQL
+            // ends one of the two, and the key is tried again after it.
+            Err(e) if is_deadlock(&e) && deadlocks < KEY_DEADLOCK_RETRIES => {
+                deadlocks += 1;
+                tracing::info!(deadlocks, "adding a foreign key back met a deadlock; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(deadlocks))).await;
+            }
+            Err(e) => return Err(e),
         }
-        sqlx::query("DELETE FROM foreign_keys_set_aside WHERE name = $1")
-            .bind(&key.name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
     }
     Ok(added)
 }
 
+/// How many deadlocks adding the foreign keys back may meet before it
+/// gives up (the keys then come back at the next import or start).
+const KEY_DEADLOCK_RETRIES: u32 = 5;
+
+/// Adds the next key recorded in `foreign_keys_set_aside` back, in a
+/// transaction of its own, and forgets it: `None` when none is left, else
+/// whether it had to be added (another process may have added it already).
+async fn add_next_foreign_key(pool: &PgPool) -> Result<Option<bool>> {
+    let mut tx = pool.begin().await?;
+    // FOR UPDATE SKIP LOCKED: two processes starting at once add
+    // different keys, not the same one twice.
+    let next: Option<ForeignKeyAside> = sqlx::query_as(
+        "SELECT name, table_name, column_name, parent_table, parent_column, on_delete, definition \
+         FROM foreign_keys_set_aside ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(key) = next else { return Ok(None) };
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint \
+         WHERE conname = $1 AND conrelid = to_regclass(quote_ident($2)))",
+    )
+    .bind(&key.name)
+    .bind(&key.table_name)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !exists {
+        add_foreign_key(&mut tx, &key).await?;
+    }
+    sqlx::query("DELETE FROM foreign_keys_set_aside WHERE name = $1")
+        .bind(&key.name)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(!exists))
+}
+
+/// Whether PostgreSQL ended the transaction to break a deadlock (SQLSTATE
+/// 40P01): nothing of it was kept, and the same work can be tried again.
+fn is_deadlock(error: &crate::DbError) -> bool {
+    match error {
+        crate::DbError::Sqlx(sqlx::Error::Database(e)) => e.code().as_deref() == Some("40P01"),
+        _ => false,
+    }
+}
+
 /// Clears the references `key` would refuse, then adds it, which checks
 /// every row once. The lock, the one adding the key takes, keeps writers
-/// of either table from adding a dangling reference in between.
+/// of either table from adding a dangling reference in between. It is
+/// taken on the parent first, the order writers take the two tables in
+/// (an artist, then its songs; a song, then its file): taken child first,
+/// it would wait on the parent while holding the child that a writer
+/// holding the parent wants next.
 async fn add_foreign_key(tx: &mut Transaction<'_, Postgres>, key: &ForeignKeyAside) -> Result<()> {
     let (table, column) = (quoted(&key.table_name), quoted(&key.column_name));
     let (parent, parent_column) = (quoted(&key.parent_table), quoted(&key.parent_column));
-    let lock = format!("LOCK TABLE {table}, {parent} IN SHARE ROW EXCLUSIVE MODE");
+    let lock = format!("LOCK TABLE {parent}, {table} IN SHARE ROW EXCLUSIVE MODE");
     sqlx::raw_sql(sqlx::AssertSqlSafe(lock)).execute(&mut **tx).await?;
     let dangling = format!(
         "{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_column} = {table}.{column})"

@@ -429,6 +429,95 @@ async fn assert_refuses_a_song_by_a_missing_artist(db: &archive_db::Db) {
     assert!(matches!(refused, Err(DbError::MissingReference(_))), "{refused:?}");
 }
 
+/// Sets the foreign keys aside; false on SQLite, which keeps them.
+async fn keys_set_aside(t: &TestDb) -> bool {
+    let set_aside = t.db.set_foreign_keys_aside().await.unwrap() > 0;
+    assert!(set_aside || t.backend() == Backend::Sqlite, "only SQLite keeps its keys");
+    set_aside
+}
+
+/// Brings the keys back on a task of its own, as an import's end does
+/// while other writers go on.
+fn restoring_keys(db: &archive_db::Db) -> tokio::task::JoinHandle<Result<usize, DbError>> {
+    let db = db.clone();
+    tokio::spawn(async move { db.restore_foreign_keys().await })
+}
+
+async fn keys_restored(restore: tokio::task::JoinHandle<Result<usize, DbError>>) -> Result<usize, DbError> {
+    tokio::time::timeout(std::time::Duration::from_secs(30), restore)
+        .await
+        .expect("the restore ends")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn foreign_keys_come_back_while_a_writer_adds_an_artist_and_then_its_song() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        if !keys_set_aside(&t).await {
+            return;
+        }
+        // A writer between an artist and its song, as an import's batch or
+        // a page of sync is, while the import that set the keys aside
+        // brings them back.
+        let mut writer = db.begin().await.unwrap();
+        let artist = writer
+            .insert_artist(NewArtist { name: "Arriving".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .id;
+        let restore = restoring_keys(db);
+        // Time for the restore to reach the artists' key and wait for the writer.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let new = NewSong { title: "Hers".into(), artist_id: Some(artist), ..Default::default() };
+        let song = writer.insert_song(new).await.expect("the writer goes on").id;
+        writer.commit().await.expect("the writer commits");
+        assert_eq!(keys_restored(restore).await.expect("every key comes back"), 4);
+        assert_eq!(
+            db.song(song).await.unwrap().unwrap().artist_id,
+            Some(artist),
+            "the song keeps its artist"
+        );
+        assert_refuses_a_song_by_a_missing_artist(db).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn foreign_keys_come_back_after_a_deadlock_with_a_writer_that_takes_the_tables_the_other_way() {
+    on_each_backend(|t| async move {
+        let db = &t.db;
+        if !keys_set_aside(&t).await {
+            return;
+        }
+        // A file's location written before its song: the restore holds
+        // `songs` and waits for `file_locations`, the writer then waits for
+        // `songs`, and PostgreSQL ends the one that waited first.
+        let song = Uuid::new_v4();
+        let mut writer = db.begin().await.unwrap();
+        let location = NewFileLocation {
+            song_id: song,
+            path: "/music/first.mp3".into(),
+            file_size: 100,
+            modified_at: None,
+            source: archive_db::FileSource::Library,
+        };
+        writer.insert_file_locations(&[location]).await.unwrap();
+        let restore = restoring_keys(db);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let new = NewSong { id: Some(song), title: "Located first".into(), ..Default::default() };
+        writer.insert_song(new).await.expect("the writer goes on");
+        writer.commit().await.expect("the writer commits");
+        assert_eq!(
+            keys_restored(restore).await.expect("every key comes back, tried again after the deadlock"),
+            4
+        );
+        assert!(db.file_location_by_path("/music/first.mp3").await.unwrap().is_some(), "the location stays");
+        assert_refuses_a_song_by_a_missing_artist(db).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn foreign_keys_set_aside_for_an_import_come_back_after_clearing_references_to_rows_deleted_meanwhile()
 {

@@ -108,6 +108,10 @@ pub struct Db {
     unlogged_commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Word of commits that added to the change log (see [`crate::commits`]).
     commits: std::sync::Arc<CommitSignal>,
+    /// How many bulk writes hold SQLite's writer at the bulk checkpoint
+    /// threshold (see [`crate::BackgroundCheckpoints`]): the first sets it,
+    /// the last gives the usual one back.
+    pub(crate) bulk_checkpoint_holders: std::sync::Arc<tokio::sync::Mutex<usize>>,
 }
 
 /// Where the synced data stood when it was read, for caches of it: a write
@@ -297,6 +301,7 @@ impl Db {
             probe: Default::default(),
             unlogged_commits: Default::default(),
             commits: Default::default(),
+            bulk_checkpoint_holders: Default::default(),
         })
     }
 
@@ -377,6 +382,7 @@ impl Db {
             probe: Default::default(),
             unlogged_commits: Default::default(),
             commits,
+            bulk_checkpoint_holders: Default::default(),
         })
     }
 

@@ -27,8 +27,8 @@ const BULK_CHECKPOINT_PAGES: u32 = 4 * WRITER_CHECKPOINT_PAGES;
 
 /// While it lasts, SQLite's writer leaves the write-ahead log to
 /// [`BackgroundCheckpoints::after_commit`] up to [`BULK_CHECKPOINT_PAGES`]. [`BackgroundCheckpoints::finish`]
-/// gives it back; dropped without it, the writer gets it back all the same,
-/// a moment later.
+/// gives it back (once no other bulk write holds it); dropped without it,
+/// the writer gets it back all the same, a moment later.
 pub struct BackgroundCheckpoints {
     db: Db,
     /// Whether the writer's own checkpoints wait for the bulk threshold
@@ -42,17 +42,44 @@ pub struct BackgroundCheckpoints {
 impl Db {
     /// Leaves the write-ahead log to background checkpoints until the
     /// returned value is finished or dropped (SQLite; nothing on PostgreSQL).
+    ///
+    /// Bulk writes at once (an import during a slave's pull) share the
+    /// threshold: the first sets it, and the last one finished or dropped
+    /// gives the writer its usual one back.
     pub async fn checkpoints_in_background(&self) -> Result<BackgroundCheckpoints> {
-        let bulk = match self.sqlite_writers() {
-            Some(writers) => {
-                for writer in writers {
-                    crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
-                }
-                true
-            }
-            None => false,
+        let Some(writers) = self.sqlite_writers() else {
+            return Ok(BackgroundCheckpoints { db: self.clone(), bulk: false, running: None });
         };
-        Ok(BackgroundCheckpoints { db: self.clone(), bulk, running: None })
+        let mut holders = self.bulk_checkpoint_holders.lock().await;
+        if *holders == 0 {
+            for writer in writers {
+                crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
+            }
+        }
+        *holders += 1;
+        Ok(BackgroundCheckpoints { db: self.clone(), bulk: true, running: None })
+    }
+
+    /// The write-ahead log's pages at which SQLite's writer copies it into
+    /// the database itself: 16,384 (64 MiB) usually, four times that while
+    /// a bulk write checkpoints in the background. `None` on PostgreSQL.
+    pub async fn writer_checkpoint_pages(&self) -> Result<Option<u32>> {
+        let Some([writer, _]) = self.sqlite_writers() else { return Ok(None) };
+        Ok(Some(crate::sqlite::autocheckpoint(writer).await?))
+    }
+
+    /// One bulk write less at the bulk threshold; the last gives the writer
+    /// its usual one back.
+    async fn release_bulk_checkpoints(&self) -> Result<()> {
+        let mut holders = self.bulk_checkpoint_holders.lock().await;
+        *holders = holders.saturating_sub(1);
+        if *holders > 0 {
+            return Ok(());
+        }
+        for writer in self.sqlite_writers().into_iter().flatten() {
+            crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await?;
+        }
+        Ok(())
     }
 }
 
@@ -82,11 +109,7 @@ impl BackgroundCheckpoints {
         if !std::mem::take(&mut self.bulk) {
             return Ok(());
         }
-        let writers = self.db.sqlite_writers().expect("only SQLite changes the writer's checkpoints");
-        for writer in writers {
-            crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await?;
-        }
-        Ok(())
+        self.db.release_bulk_checkpoints().await
     }
 }
 
@@ -100,12 +123,8 @@ impl Drop for BackgroundCheckpoints {
         let db = self.db.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                for writer in db.sqlite_writers().into_iter().flatten() {
-                    if let Err(error) =
-                        crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await
-                    {
-                        tracing::warn!(%error, "could not turn the writer's checkpoints back on");
-                    }
+                if let Err(error) = db.release_bulk_checkpoints().await {
+                    tracing::warn!(%error, "could not turn the writer's checkpoints back on");
                 }
             });
         }

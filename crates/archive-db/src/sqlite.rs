@@ -49,6 +49,12 @@ pub(crate) async fn set_autocheckpoint(writer: &SqlitePool, pages: u32) -> Resul
     Ok(())
 }
 
+/// The pages of log at which `writer` copies it into the database itself.
+pub(crate) async fn autocheckpoint(writer: &SqlitePool) -> Result<u32> {
+    let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(writer).await?;
+    Ok(u32::try_from(pages).unwrap_or(u32::MAX))
+}
+
 /// Copies what it can of the write-ahead log into the database, waiting for
 /// no one: the writer goes on writing meanwhile (a passive checkpoint).
 pub(crate) async fn checkpoint_passive(pool: &SqlitePool) -> Result<()> {

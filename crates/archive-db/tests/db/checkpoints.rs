@@ -64,3 +64,36 @@ async fn every_row_of_a_bulk_write_is_there_when_its_background_checkpoints_fini
     })
     .await;
 }
+
+#[tokio::test]
+async fn bulk_writes_at_once_keep_the_writer_at_the_bulk_threshold_until_the_last_one_ends() {
+    on_each_backend(|t| async move {
+        let usual = t.db.writer_checkpoint_pages().await.unwrap();
+        let import = t.db.checkpoints_in_background().await.unwrap();
+        let bulk = t.db.writer_checkpoint_pages().await.unwrap();
+        let pull = t.db.checkpoints_in_background().await.unwrap();
+        let Some((usual, bulk)) = usual.zip(bulk) else {
+            assert_eq!(t.backend(), Backend::Postgres, "only PostgreSQL has no writer to set");
+            return;
+        };
+        assert!(bulk > usual, "a bulk write raises the threshold: {bulk} against {usual}");
+
+        // The import ends first: the pull still writes in bulk.
+        import.finish().await.unwrap();
+        assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(bulk));
+        // The pull fails on its way and drops its checkpoints.
+        drop(pull);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while t.db.writer_checkpoint_pages().await.unwrap() != Some(usual) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(usual), "the last one gives it back");
+
+        // And the next bulk write raises it again.
+        let next = t.db.checkpoints_in_background().await.unwrap();
+        assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(bulk));
+        next.finish().await.unwrap();
+        assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(usual));
+    })
+    .await;
+}

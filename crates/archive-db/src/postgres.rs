@@ -405,13 +405,31 @@ const KEY_DEADLOCK_RETRIES: u32 = 5;
 /// whether it had to be added (another process may have added it already).
 async fn add_next_foreign_key(pool: &PgPool) -> Result<Option<bool>> {
     let mut tx = pool.begin().await?;
+    match add_next_foreign_key_in(&mut tx).await {
+        Ok(added) => {
+            tx.commit().await?;
+            Ok(added)
+        }
+        Err(error) => {
+            // Rolled back here, not when the connection is next used: the
+            // key's row stays locked until then, and a try again on another
+            // connection would skip it as taken and leave the key aside.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(%rollback, "could not roll back a foreign key's restore");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn add_next_foreign_key_in(tx: &mut Transaction<'_, Postgres>) -> Result<Option<bool>> {
     // FOR UPDATE SKIP LOCKED: two processes starting at once add
     // different keys, not the same one twice.
     let next: Option<ForeignKeyAside> = sqlx::query_as(
         "SELECT name, table_name, column_name, parent_table, parent_column, on_delete, definition \
          FROM foreign_keys_set_aside ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(key) = next else { return Ok(None) };
     let exists: bool = sqlx::query_scalar(
@@ -420,16 +438,15 @@ async fn add_next_foreign_key(pool: &PgPool) -> Result<Option<bool>> {
     )
     .bind(&key.name)
     .bind(&key.table_name)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if !exists {
-        add_foreign_key(&mut tx, &key).await?;
+        add_foreign_key(tx, &key).await?;
     }
     sqlx::query("DELETE FROM foreign_keys_set_aside WHERE name = $1")
         .bind(&key.name)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(Some(!exists))
 }
 

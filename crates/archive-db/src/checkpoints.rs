@@ -51,9 +51,16 @@ impl Db {
             return Ok(BackgroundCheckpoints { db: self.clone(), bulk: false, running: None });
         };
         let mut holders = self.bulk_checkpoint_holders.lock().await;
-        if *holders == 0 {
-            for writer in writers {
-                crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await?;
+        // Set on every call, not only the first: the setting belongs to a
+        // connection, and the bulk writer's may have been closed when idle
+        // and opened again at the usual threshold since.
+        for writer in writers {
+            if let Err(error) = crate::sqlite::set_autocheckpoint(writer, BULK_CHECKPOINT_PAGES).await {
+                if *holders == 0 {
+                    // Not left half-raised by a bulk write that never began.
+                    self.set_usual_checkpoints().await;
+                }
+                return Err(error);
             }
         }
         *holders += 1;
@@ -80,6 +87,15 @@ impl Db {
             crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await?;
         }
         Ok(())
+    }
+
+    /// The usual threshold on every writer, as far as it can be set.
+    async fn set_usual_checkpoints(&self) {
+        for writer in self.sqlite_writers().into_iter().flatten() {
+            if let Err(error) = crate::sqlite::set_autocheckpoint(writer, WRITER_CHECKPOINT_PAGES).await {
+                tracing::warn!(%error, "could not turn the writer's checkpoints back on");
+            }
+        }
     }
 }
 
@@ -118,6 +134,15 @@ impl Drop for BackgroundCheckpoints {
         // Not finished: an error on the way out. The writer must not stay at
         // the bulk threshold, whose log is four times the size.
         if !self.bulk {
+            return;
+        }
+        // Another bulk write still holds the threshold: count this one out
+        // here, which needs no runtime (a runtime shutting down may never
+        // run a task spawned now, and the count would stay up for good).
+        if let Ok(mut holders) = self.db.bulk_checkpoint_holders.try_lock()
+            && *holders > 1
+        {
+            *holders -= 1;
             return;
         }
         let db = self.db.clone();

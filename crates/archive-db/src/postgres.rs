@@ -377,10 +377,14 @@ pub(crate) async fn restore_foreign_keys(pool: &PgPool) -> Result<usize> {
         return Ok(0);
     }
     let mut added = 0;
+    // Deadlocks met by the key being added now.
     let mut deadlocks = 0;
     loop {
         match add_next_foreign_key(pool).await {
-            Ok(Some(was_added)) => added += usize::from(was_added),
+            Ok(Some(was_added)) => {
+                added += usize::from(was_added);
+                deadlocks = 0;
+            }
             Ok(None) => break,
             // A writer can still meet the key's lock in an order that makes
             // a cycle (one that writes a song, then its artist): PostgreSQL
@@ -396,8 +400,8 @@ pub(crate) async fn restore_foreign_keys(pool: &PgPool) -> Result<usize> {
     Ok(added)
 }
 
-/// How many deadlocks adding the foreign keys back may meet before it
-/// gives up (the keys then come back at the next import or start).
+/// How many deadlocks adding one foreign key back may meet before the
+/// restore gives up (the keys then come back at the next import or start).
 const KEY_DEADLOCK_RETRIES: u32 = 5;
 
 /// Adds the next key recorded in `foreign_keys_set_aside` back, in a

@@ -89,10 +89,15 @@ async fn bulk_writes_at_once_keep_the_writer_at_the_bulk_threshold_until_the_las
         }
         assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(usual), "the last one gives it back");
 
-        // And the next bulk write raises it again.
-        let next = t.db.checkpoints_in_background().await.unwrap();
+        // The other way round: the first is dropped while the second holds
+        // the threshold, and the second's end gives it back.
+        let import = t.db.checkpoints_in_background().await.unwrap();
+        let pull = t.db.checkpoints_in_background().await.unwrap();
         assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(bulk));
-        next.finish().await.unwrap();
+        drop(import);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(bulk), "the pull still holds it");
+        pull.finish().await.unwrap();
         assert_eq!(t.db.writer_checkpoint_pages().await.unwrap(), Some(usual));
     })
     .await;

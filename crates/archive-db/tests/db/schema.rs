@@ -443,6 +443,25 @@ fn restoring_keys(db: &archive_db::Db) -> tokio::task::JoinHandle<Result<usize, 
     tokio::spawn(async move { db.restore_foreign_keys().await })
 }
 
+/// Returns once some transaction on `t`'s PostgreSQL database waits for a lock.
+async fn until_a_lock_is_awaited(t: &TestDb) {
+    let url = t.options.database_url.as_deref().expect("keys are set aside on PostgreSQL only");
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no transaction ever waited for a lock");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    pool.close().await;
+}
+
 async fn keys_restored(restore: tokio::task::JoinHandle<Result<usize, DbError>>) -> Result<usize, DbError> {
     tokio::time::timeout(std::time::Duration::from_secs(30), restore)
         .await
@@ -467,8 +486,8 @@ async fn foreign_keys_come_back_while_a_writer_adds_an_artist_and_then_its_song(
             .unwrap()
             .id;
         let restore = restoring_keys(db);
-        // Time for the restore to reach the artists' key and wait for the writer.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // The restore reaches the artists' key and waits for the writer.
+        until_a_lock_is_awaited(&t).await;
         let new = NewSong { title: "Hers".into(), artist_id: Some(artist), ..Default::default() };
         let song = writer.insert_song(new).await.expect("the writer goes on").id;
         writer.commit().await.expect("the writer commits");
@@ -504,7 +523,7 @@ async fn foreign_keys_come_back_after_a_deadlock_with_a_writer_that_takes_the_ta
         };
         writer.insert_file_locations(&[location]).await.unwrap();
         let restore = restoring_keys(db);
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        until_a_lock_is_awaited(&t).await;
         let new = NewSong { id: Some(song), title: "Located first".into(), ..Default::default() };
         writer.insert_song(new).await.expect("the writer goes on");
         writer.commit().await.expect("the writer commits");
